@@ -1,0 +1,20 @@
+# Production image: gunicorn serving Django, also used for the Celery worker and beat.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+    fonts-dejavu-core gettext curl \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+COPY . .
+# Build-time only values so that collectstatic and compilemessages can import the settings.
+RUN SECRET_KEY=build-only DEBUG=0 python manage.py collectstatic --no-input \
+ && SECRET_KEY=build-only DEBUG=0 python manage.py compilemessages --ignore '.venv/*'
+RUN useradd --system --home /app vertebra && chown -R vertebra /app
+USER vertebra
+EXPOSE 8000
+CMD ["gunicorn", "trial.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

@@ -1,0 +1,1 @@
+"""Models of the followup app (built by its own issue)."""

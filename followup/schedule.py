@@ -1,0 +1,364 @@
+"""The follow-up visit schedule as declarative data, and the date arithmetic on it.
+
+Framework-free on purpose: the scheduler task, the worklist views, exports and tests all need the
+same answer to "which visits does this participant get, and when", and it must not depend on the
+ORM or on settings. A protocol is a JSON document (see ``followup/schedules/``), so the coordinator
+can supply another study's schedule (for instance the kyphoplasty example) without a code change.
+"""
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from importlib import resources
+from typing import Any, Final, Literal
+from zoneinfo import ZoneInfo
+
+
+def gettext_noop(message: str) -> str:
+    # Same name as Django's marker so `makemessages` extracts the labels below, while this module
+    # stays importable without Django; the UI translates them with gettext() when it renders.
+    return message
+
+
+# Day 0 of a visit is the date of one of these events. "procedure" is the PVP (or, in another
+# protocol, kyphoplasty) procedure date: it exists for the PVP arm and for crossovers only, so a
+# visit anchored on it is created exactly for those who were treated, whatever their allocation.
+ANCHORS: Final[tuple[str, ...]] = ("randomisation", "procedure", "inclusion")
+
+# How the contact is made; the nurse's worklist groups and prints by it.
+CONTACT_KINDS: Final[tuple[str, ...]] = ("phone", "clinic", "questionnaire")
+
+VAS_BACK: Final = "vas_back"
+VAS_LEG: Final = "vas_leg"
+PAIN_MEDICATION: Final = "pain_medication"
+HEALTH_SERVICE_USE: Final = "health_service_use"
+ADVERSE_EVENTS: Final = "adverse_events"
+CROSSOVER: Final = "crossover"
+ODI: Final = "odi"
+EQ5D3L: Final = "eq5d3l"
+XRAY: Final = "xray"
+RADIOGRAPHS_STANDING: Final = "radiographs_standing"
+
+# The only item codes a schedule may name: each maps to a form or instrument the system has, so an
+# unknown code in a JSON schedule is a typo to reject at load time, not a visit that collects
+# nothing.
+COLLECT_ITEMS: Final[Mapping[str, str]] = {
+    VAS_BACK: gettext_noop("Back pain (VAS)"),
+    VAS_LEG: gettext_noop("Leg pain (VAS)"),
+    PAIN_MEDICATION: gettext_noop("Pain medication"),
+    HEALTH_SERVICE_USE: gettext_noop("Health-service use"),
+    ADVERSE_EVENTS: gettext_noop("Adverse events"),
+    CROSSOVER: gettext_noop("Crossover to PVP"),
+    ODI: gettext_noop("Oswestry Disability Index (ODI)"),
+    EQ5D3L: gettext_noop("EQ-5D-3L"),
+    XRAY: gettext_noop("12-month X-ray"),
+    RADIOGRAPHS_STANDING: gettext_noop("Standing radiographs"),
+}
+
+TRIAL_TIME_ZONE: Final = "Europe/Copenhagen"
+
+WindowStatus = Literal["planned", "due", "missed"]
+
+
+def _is_int(value: object) -> bool:
+    # JSON `true` is a Python bool, which is an int subclass; it must not pass as a day offset.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _str_tuple(value: object, what: str) -> tuple[str, ...]:
+    # A bare string is iterable too: "odi" would silently become ("o", "d", "i").
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise ValueError(f"{what} must be a list of strings, got {value!r}")
+    items = tuple(value)
+    if not all(isinstance(item, str) and item for item in items):
+        raise ValueError(f"{what} must contain only non-empty strings, got {list(items)!r}")
+    duplicates = sorted({item for item in items if items.count(item) > 1})
+    if duplicates:
+        raise ValueError(f"{what} lists {', '.join(duplicates)} more than once")
+    return items
+
+
+@dataclass(frozen=True)
+class VisitDefinition:
+    """One planned contact: `day` days after its anchor event, open from `window_before` days
+    before to `window_after` days after that target date, both ends inclusive."""
+
+    code: str
+    label: str
+    anchor: str
+    day: int
+    window_before: int
+    window_after: int
+    collects: tuple[str, ...]
+    arms: tuple[str, ...] | None = None
+    primary: bool = False
+    contact_kind: str = "phone"
+
+    def __post_init__(self) -> None:
+        where = f"visit {self.code!r}"
+        if not isinstance(self.code, str) or not self.code.strip():
+            raise ValueError(f"visit code must be a non-empty string, got {self.code!r}")
+        if not isinstance(self.label, str) or not self.label.strip():
+            raise ValueError(f"{where}: label must be a non-empty string")
+        if self.anchor not in ANCHORS:
+            raise ValueError(
+                f"{where}: unknown anchor {self.anchor!r}; expected one of {', '.join(ANCHORS)}"
+            )
+        if not _is_int(self.day):
+            raise ValueError(f"{where}: day must be a whole number of days, got {self.day!r}")
+        for name in ("window_before", "window_after"):
+            value = getattr(self, name)
+            if not _is_int(value) or value < 0:
+                raise ValueError(f"{where}: {name} must be a whole number >= 0, got {value!r}")
+        # Frozen, so normalise via object.__setattr__: callers may pass lists (as JSON does) and
+        # still get a hashable, immutable definition.
+        collects = _str_tuple(self.collects, f"{where}: collects")
+        if not collects:
+            raise ValueError(f"{where}: collects must name at least one item")
+        unknown = [item for item in collects if item not in COLLECT_ITEMS]
+        if unknown:
+            raise ValueError(
+                f"{where}: unknown collect item(s) {', '.join(unknown)}; "
+                f"expected among {', '.join(COLLECT_ITEMS)}"
+            )
+        object.__setattr__(self, "collects", collects)
+        if self.arms is not None:
+            arms = _str_tuple(self.arms, f"{where}: arms")
+            if not arms:
+                # An empty list would mean "no arm gets this visit"; null is how to say "all".
+                raise ValueError(f"{where}: arms must be null (all arms) or name at least one arm")
+            object.__setattr__(self, "arms", arms)
+        if not isinstance(self.primary, bool):
+            raise ValueError(f"{where}: primary must be true or false, got {self.primary!r}")
+        if self.contact_kind not in CONTACT_KINDS:
+            raise ValueError(
+                f"{where}: unknown contact_kind {self.contact_kind!r}; "
+                f"expected one of {', '.join(CONTACT_KINDS)}"
+            )
+
+    def applies_to_arm(self, arm: str | None) -> bool:
+        # An arm-restricted visit is not created before the allocation is known.
+        return self.arms is None or (arm is not None and arm in self.arms)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "label": self.label,
+            "anchor": self.anchor,
+            "day": self.day,
+            "window_before": self.window_before,
+            "window_after": self.window_after,
+            "collects": list(self.collects),
+            "arms": None if self.arms is None else list(self.arms),
+            "primary": self.primary,
+            "contact_kind": self.contact_kind,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "VisitDefinition":
+        return cls(**_checked_keys(data, _VISIT_REQUIRED, _VISIT_OPTIONAL, "visit"))
+
+
+_VISIT_REQUIRED: Final = frozenset(
+    {"code", "label", "anchor", "day", "window_before", "window_after", "collects"}
+)
+_VISIT_OPTIONAL: Final = frozenset({"arms", "primary", "contact_kind"})
+_SCHEDULE_REQUIRED: Final = frozenset({"code", "label", "visits"})
+
+
+def _checked_keys(
+    data: Mapping[str, Any], required: frozenset[str], optional: frozenset[str], what: str
+) -> dict[str, Any]:
+    # A misspelt optional key ("primery") would otherwise be dropped silently and the default used.
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{what} must be a JSON object, got {type(data).__name__}")
+    missing = sorted(required - data.keys())
+    if missing:
+        raise ValueError(f"{what} is missing required key(s): {', '.join(missing)}")
+    unknown = sorted(data.keys() - required - optional)
+    if unknown:
+        raise ValueError(f"{what} has unknown key(s): {', '.join(map(str, unknown))}")
+    return dict(data)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    code: str
+    label: str
+    visits: tuple[VisitDefinition, ...]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.code, str) or not self.code.strip():
+            raise ValueError(f"schedule code must be a non-empty string, got {self.code!r}")
+        if not isinstance(self.label, str) or not self.label.strip():
+            raise ValueError(f"schedule {self.code!r}: label must be a non-empty string")
+        if isinstance(self.visits, str) or not isinstance(self.visits, Iterable):
+            raise ValueError(f"schedule {self.code!r}: visits must be a list of visits")
+        visits = tuple(self.visits)
+        if not visits:
+            raise ValueError(f"schedule {self.code!r} has no visits")
+        for visit in visits:
+            if not isinstance(visit, VisitDefinition):
+                raise ValueError(
+                    f"schedule {self.code!r}: visits must be VisitDefinition, got {visit!r}"
+                )
+        codes = [visit.code for visit in visits]
+        duplicates = sorted({code for code in codes if codes.count(code) > 1})
+        if duplicates:
+            # Contacts are keyed by (participant, visit code): a repeated code would merge visits.
+            raise ValueError(
+                f"schedule {self.code!r}: duplicate visit code(s) {', '.join(duplicates)}"
+            )
+        object.__setattr__(self, "visits", visits)
+
+    def visit(self, code: str) -> VisitDefinition:
+        for visit in self.visits:
+            if visit.code == code:
+                return visit
+        raise KeyError(f"schedule {self.code!r} has no visit {code!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "label": self.label,
+            "visits": [visit.to_dict() for visit in self.visits],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Schedule":
+        fields = _checked_keys(data, _SCHEDULE_REQUIRED, frozenset(), "schedule")
+        raw_visits = fields["visits"]
+        if not isinstance(raw_visits, list):
+            raise ValueError(f"schedule {fields['code']!r}: visits must be a list")
+        visits = []
+        for position, raw in enumerate(raw_visits, start=1):
+            try:
+                visits.append(VisitDefinition.from_dict(raw))
+            except ValueError as error:
+                # Name the schedule and position: a coordinator editing a long file needs both.
+                raise ValueError(
+                    f"schedule {fields['code']!r}, visit #{position}: {error}"
+                ) from None
+        return cls(code=fields["code"], label=fields["label"], visits=tuple(visits))
+
+
+def load_schedule(path: str | os.PathLike[str]) -> Schedule:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{os.fspath(path)}: not valid JSON: {error}") from None
+    try:
+        return Schedule.from_dict(data)
+    except ValueError as error:
+        raise ValueError(f"{os.fspath(path)}: {error}") from None
+
+
+def dump_schedule(schedule: Schedule, path: str | os.PathLike[str]) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(schedule_to_json(schedule))
+
+
+def schedule_to_json(schedule: Schedule) -> str:
+    # The one canonical text form, so a shipped file can be compared with what the code produces.
+    return json.dumps(schedule.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+def bundled_schedule(name: str) -> Schedule:
+    """A schedule shipped in ``followup/schedules/<name>.json``."""
+    source = resources.files(__package__ or "followup").joinpath("schedules", f"{name}.json")
+    try:
+        text = source.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ValueError(f"no bundled schedule named {name!r}") from None
+    try:
+        return Schedule.from_dict(json.loads(text))
+    except ValueError as error:
+        raise ValueError(f"bundled schedule {name!r}: {error}") from None
+
+
+# The trial's default, read from data so that the table in DOMAIN.md lives in one place.
+VERTEBRA_SCHEDULE: Final[Schedule] = bundled_schedule("vertebra")
+
+
+@dataclass(frozen=True)
+class VisitWindow:
+    visit: VisitDefinition
+    target: date
+    opens: date
+    closes: date
+
+    def contains(self, day: date) -> bool:
+        return self.opens <= day <= self.closes
+
+
+def _require_date(value: object, what: str) -> date:
+    # datetime is a subclass of date; letting one through would make targets carry a clock time
+    # (and its time zone), so "which day" would depend on where the date was computed.
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise TypeError(
+            f"{what} must be a calendar date, got {type(value).__name__}; "
+            "convert instants with local_today()"
+        )
+    return value
+
+
+def visit_windows(
+    schedule: Schedule, anchors: Mapping[str, date | None], arm: str | None
+) -> list[VisitWindow]:
+    """The windows one participant is due, given the dates of the anchor events that happened.
+
+    A visit is left out while its anchor date is unknown (no procedure yet, or never) or when its
+    arms do not include `arm`; calling again once a date is known adds the visits it unlocks.
+    """
+    unknown = sorted(set(anchors) - set(ANCHORS))
+    if unknown:
+        # "randomization" vs "randomisation" would otherwise silently produce no visits at all.
+        raise ValueError(f"unknown anchor(s) {', '.join(unknown)}; expected among {ANCHORS}")
+    windows = []
+    for visit in schedule.visits:
+        anchor_date = anchors.get(visit.anchor)
+        if anchor_date is None or not visit.applies_to_arm(arm):
+            continue
+        _require_date(anchor_date, f"anchor {visit.anchor!r}")
+        target = anchor_date + timedelta(days=visit.day)
+        windows.append(
+            VisitWindow(
+                visit=visit,
+                target=target,
+                opens=target - timedelta(days=visit.window_before),
+                closes=target + timedelta(days=visit.window_after),
+            )
+        )
+    windows.sort(key=lambda window: (window.target, window.visit.code))
+    return windows
+
+
+def window_status(window: VisitWindow, today: date) -> WindowStatus:
+    """Where `today` (a local calendar date) falls: before the window, in it, or past it.
+
+    "missed" means only that the window has closed; whether the contact was in fact missed (no
+    call logged) is for the caller, who knows what was recorded.
+    """
+    _require_date(today, "today")
+    if today < window.opens:
+        return "planned"
+    if today <= window.closes:
+        return "due"
+    return "missed"
+
+
+def local_today(now: datetime | None = None, tz: str | tzinfo = TRIAL_TIME_ZONE) -> date:
+    """The trial's calendar date at instant `now` (default: the current time).
+
+    The server and Celery run in UTC; converting with the zone's rules, not a fixed offset, keeps
+    the date right late in the evening and across the daylight-saving changes.
+    """
+    if now is None:
+        now = datetime.now(UTC)
+    elif now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("local_today() needs an aware datetime; a naive one is ambiguous")
+    zone = ZoneInfo(tz) if isinstance(tz, str) else tz
+    return now.astimezone(zone).date()

@@ -1,0 +1,1 @@
+"""Models of the questionnaires app (built by its own issue)."""

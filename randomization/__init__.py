@@ -1,0 +1,1 @@
+"""Sealed-envelope randomisation: strata, permuted-block envelope batches and their verification."""

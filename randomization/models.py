@@ -1,0 +1,1 @@
+"""Models of the randomization app (built by its own issue)."""

@@ -1,0 +1,72 @@
+"""Personas and helpers shared by every test.
+
+Two hematology sites, ``own`` and ``other``, each with its surgical partner; one user per role
+at ``own`` (site roles) or central; and a hematologist of ``other`` (the outsider).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from tests.factories import ParticipantFactory, SiteFactory, UserFactory
+from trial.models import Role
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM must be allowed
+# to run there too.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@dataclass
+class World:
+    own: object
+    other: object
+    users: dict
+    outsider: object
+    own_participant: object
+    other_participant: object
+
+
+@pytest.fixture
+def world(db) -> World:
+    own = SiteFactory(code="AAR")
+    other = SiteFactory(code="ODE")
+    users = {}
+    for role in Role:
+        if role in (Role.HEMATOLOGIST, Role.NURSE):
+            sites = [own]
+        elif role == Role.SURGEON:
+            sites = [own.surgical_partner]
+        else:
+            sites = []
+        users[role] = UserFactory(username=f"{role}", role=role, sites=sites)
+    outsider = UserFactory(username="outsider", role=Role.HEMATOLOGIST, sites=[other])
+    return World(
+        own=own,
+        other=other,
+        users=users,
+        outsider=outsider,
+        own_participant=ParticipantFactory(site=own, sequence=1),
+        other_participant=ParticipantFactory(site=other, sequence=1),
+    )
+
+
+def verified_client(user) -> Client:
+    """A client logged in with a confirmed second factor, as after a real login."""
+    device, _ = TOTPDevice.objects.get_or_create(user=user, name="test", confirmed=True)
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+@pytest.fixture
+def login():
+    return verified_client

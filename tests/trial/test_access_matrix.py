@@ -1,0 +1,150 @@
+"""Every URL of the project is in the permission matrix, and behaves as the matrix says for
+every role, at the user's own site and at another site."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests.conftest import verified_client
+from trial.access import MATRIX, matrix_markdown, rule_for
+from trial.models import CENTRAL_ROLES, Role
+
+
+def _walk(resolver: URLResolver, namespaces: tuple[str, ...] = ()):
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            ns = (*namespaces, entry.namespace) if entry.namespace else namespaces
+            yield from _walk(entry, ns)
+        elif isinstance(entry, URLPattern):
+            if entry.name:
+                yield ":".join((*namespaces, entry.name)), entry
+            elif namespaces and f"{namespaces[0]}:*" in MATRIX:
+                # Unnamed patterns inside a wildcard namespace (the admin's redirects) are
+                # guarded by the wildcard: the middleware resolves them as "admin:<view>".
+                continue
+            else:
+                yield None, entry
+
+
+ALL_PATTERNS = list(_walk(get_resolver()))
+NAMED = sorted({name for name, _ in ALL_PATTERNS if name})
+# URL names we request in the role x site tests; admin is covered by its wildcard and index.
+CHECKED = [n for n in NAMED if not n.startswith("admin:")] + ["admin:index"]
+
+# How to fill a URL's arguments: own-site and other-site samples for each argument name.
+SAMPLES = {
+    "trial_number": lambda w, own: (w.own_participant if own else w.other_participant).trial_number
+}
+
+
+def test_every_url_pattern_has_a_name():
+    unnamed = [str(p.pattern) for name, p in ALL_PATTERNS if name is None]
+    assert unnamed == [], f"Name these URL patterns and add them to trial/access.py: {unnamed}"
+
+
+def test_every_url_is_in_the_matrix():
+    missing = [name for name in NAMED if rule_for(name) is None]
+    assert missing == [], f"Add these views to trial.access.MATRIX: {missing}"
+
+
+def test_the_matrix_has_no_stale_entries():
+    stale = [k for k in MATRIX if not k.endswith(":*") and k not in NAMED]
+    assert stale == []
+
+
+def test_the_monitor_can_never_write_clinical_data():
+    for name, rule in MATRIX.items():
+        if rule.kind in ("clinical", "central", "admin"):
+            assert Role.MONITOR not in rule.roles, name
+
+
+def test_the_readme_shows_the_current_matrix():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert matrix_markdown() in readme, "Paste `python manage.py permission_matrix` into README"
+
+
+def _url(name: str, world, own: bool) -> tuple[str, bool]:
+    pattern = next(p for n, p in ALL_PATTERNS if n == name)
+    args = list(pattern.pattern.converters)
+    unknown = [a for a in args if a not in SAMPLES]
+    assert not unknown, f"{name}: add a sample for URL argument(s) {unknown} in SAMPLES"
+    kwargs = {a: SAMPLES[a](world, own) for a in args}
+    return reverse(name, kwargs=kwargs), bool(args)
+
+
+@pytest.mark.parametrize("name", CHECKED)
+def test_anonymous_users_are_sent_to_login_except_on_public_pages(client, world, name):
+    url, _ = _url(name, world, own=True)
+    response = client.get(url)
+    if rule_for(name).kind == "public":
+        assert response.status_code in (200, 302, 405)
+        if response.status_code == 302:
+            assert "/account/login/" not in response["Location"]
+    else:
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("account:login"))
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("name", CHECKED)
+def test_each_role_gets_what_the_matrix_says(world, name, role):
+    rule = rule_for(name)
+    user = world.users[role]
+    client = verified_client(user)
+    url, scoped = _url(name, world, own=True)
+    response = client.get(url)
+    if rule.kind == "public":
+        assert response.status_code in (200, 302, 405)
+        return
+    if not rule.allows(role, "GET"):
+        assert response.status_code == 403, (name, role, response.status_code)
+        return
+    assert response.status_code in (200, 302, 405), (name, role, response.status_code)
+    if response.status_code == 302:
+        assert "/account/login/" not in response["Location"]
+
+    if scoped:
+        other_url, _ = _url(name, world, own=False)
+        other = client.get(other_url)
+        expected = 200 if role in CENTRAL_ROLES else 404
+        assert other.status_code == expected, (name, role, other.status_code)
+
+
+def _takes_participant(name: str) -> bool:
+    pattern = next(p for n, p in ALL_PATTERNS if n == name)
+    return "trial_number" in pattern.pattern.converters
+
+
+@pytest.mark.parametrize("name", [n for n in CHECKED if _takes_participant(n)])
+def test_an_outsider_hematologist_gets_404_for_own_site_participants(world, name):
+    url, _ = _url(name, world, own=True)
+    response = verified_client(world.outsider).get(url)
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("name", [n for n in CHECKED if rule_for(n).kind != "public"])
+def test_the_monitor_cannot_post_anywhere_but_own_account(world, name):
+    url, _ = _url(name, world, own=True)
+    response = verified_client(world.users[Role.MONITOR]).post(url, {})
+    if rule_for(name).kind == "account":
+        assert response.status_code != 403
+    else:
+        assert response.status_code == 403
+
+
+def test_a_view_missing_from_the_matrix_is_refused(world, monkeypatch):
+    from trial import access
+
+    monkeypatch.delitem(access.MATRIX, "trial:participant_list")
+    response = verified_client(world.users[Role.COORDINATOR]).get(reverse("trial:participant_list"))
+    assert response.status_code == 403
+
+
+def test_unverified_staff_must_set_up_the_second_factor_first(world, client):
+    client.force_login(world.users[Role.HEMATOLOGIST])
+    response = client.get(reverse("trial:participant_list"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("account:otp_setup")

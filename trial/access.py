@@ -1,0 +1,160 @@
+"""The permission matrix: the one place that decides who may open which view.
+
+Every URL name of the project has an entry here. ``trial.middleware.AccessMatrixMiddleware``
+looks the resolved view up before it runs and refuses a view that is missing, so a new view
+cannot be added unguarded; ``tests/trial/test_access_matrix.py`` enumerates every URL pattern
+and fails on any that is not covered.
+
+Which *participants* a permitted user may then see is decided by one selector,
+``trial.selectors.participants_for``: site roles see their own sites, central roles all of them.
+A lookup of another site's participant answers 404, never 403, so that trial numbers of other
+sites cannot even be probed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from trial.models import CENTRAL_ROLES, Role
+
+ALL_STAFF = frozenset(Role)
+CLINICAL_SITE = frozenset({Role.HEMATOLOGIST, Role.SURGEON, Role.NURSE})
+MONITOR = frozenset({Role.MONITOR})
+
+Kind = Literal["public", "account", "clinical", "central", "admin"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may open a view.
+
+    ``roles`` may use every method; ``read_roles`` only safe methods (GET, HEAD), which is how
+    the monitor's read-only access is expressed. ``kind`` says what the view is about:
+    ``public`` needs no login (patients, health check), ``account`` is about one's own login,
+    ``clinical`` shows participant data scoped by site, ``central`` is trial-wide work,
+    ``admin`` is Django's admin.
+    """
+
+    kind: Kind
+    roles: frozenset[str] = frozenset()
+    read_roles: frozenset[str] = frozenset()
+    description: str = ""
+    # Views a logged-in user without a confirmed second factor may still open.
+    before_second_factor: bool = False
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def allows(self, role: str, method: str) -> bool:
+        if method in ("GET", "HEAD", "OPTIONS"):
+            return role in self.roles or role in self.read_roles
+        return role in self.roles
+
+
+def _public(description: str) -> Rule:
+    return Rule(kind="public", description=description)
+
+
+def _account(description: str, *, before_second_factor: bool = False) -> Rule:
+    return Rule(
+        kind="account",
+        roles=ALL_STAFF,
+        description=description,
+        before_second_factor=before_second_factor,
+    )
+
+
+MATRIX: dict[str, Rule] = {
+    # --- public -------------------------------------------------------------------------
+    "healthz": _public("Health check for the load balancer: database reachable"),
+    "set_language": _public("Switch the interface language"),
+    "account:login": _public("Log in (password, then TOTP code)"),
+    # --- one's own account --------------------------------------------------------------
+    "account:logout": _account("Log out", before_second_factor=True),
+    "account:otp_setup": _account("Set up the authenticator app", before_second_factor=True),
+    "account:otp_qr": _account("QR code for the authenticator app", before_second_factor=True),
+    "account:password_change": _account("Change one's own password"),
+    "account:password_change_done": _account("Password changed"),
+    # --- everyone's start page -----------------------------------------------------------
+    "home": _account("Home page for the user's role"),
+    # --- participants ---------------------------------------------------------------------
+    "trial:participant_list": Rule(
+        kind="clinical",
+        roles=CLINICAL_SITE | {Role.COORDINATOR, Role.DATA_MANAGER},
+        read_roles=MONITOR,
+        description="Participants of the user's sites (central roles: all)",
+    ),
+    "trial:participant_detail": Rule(
+        kind="clinical",
+        roles=CLINICAL_SITE | {Role.COORDINATOR, Role.DATA_MANAGER},
+        read_roles=MONITOR,
+        description="One participant, everything in time order",
+    ),
+    "trial:participant_history": Rule(
+        kind="clinical",
+        roles=CLINICAL_SITE | {Role.COORDINATOR, Role.DATA_MANAGER},
+        read_roles=MONITOR,
+        description="Audit history of one participant",
+    ),
+    # --- central work ---------------------------------------------------------------------
+    "trial:audit_log": Rule(
+        kind="central",
+        roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER}),
+        read_roles=MONITOR,
+        description="The audit trail, filterable by participant, user and date",
+    ),
+    "trial:site_list": Rule(
+        kind="central",
+        roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER}),
+        read_roles=MONITOR,
+        description="Sites, their surgical partners and staff",
+    ),
+    # --- Django admin: sites, staff, reference lists (coordinator, data manager) ----------
+    "admin:*": Rule(
+        kind="admin",
+        roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER}),
+        description="Django admin for sites, staff and reference lists",
+    ),
+}
+
+# Roles that may read a participant's identifying data (name, CPR, phone, e-mail, address):
+# site roles only at their own sites, the data manager everywhere.
+IDENTITY_SITE_ROLES = frozenset({Role.HEMATOLOGIST, Role.NURSE})
+IDENTITY_CENTRAL_ROLES = frozenset({Role.DATA_MANAGER})
+
+
+def rule_for(view_name: str | None) -> Rule | None:
+    """The matrix entry for a resolved view name, ``namespace:*`` entries included."""
+    if not view_name:
+        return None
+    if view_name in MATRIX:
+        return MATRIX[view_name]
+    namespace = view_name.split(":", 1)[0] if ":" in view_name else None
+    if namespace and f"{namespace}:*" in MATRIX:
+        return MATRIX[f"{namespace}:*"]
+    return None
+
+
+def role_scope(role: str) -> str:
+    return "all sites" if role in CENTRAL_ROLES else "own sites"
+
+
+def matrix_markdown() -> str:
+    """The matrix as a Markdown table for the README (kept true by a test)."""
+    roles = list(Role)
+    header = "| view | " + " | ".join(str(r.label) for r in roles) + " |"
+    lines = [header, "|" + " --- |" * (len(roles) + 1)]
+    for name, rule in MATRIX.items():
+        cells = []
+        for role in roles:
+            if rule.kind == "public":
+                cells.append("public")
+            elif role in rule.roles:
+                scope = "" if rule.kind in ("account", "admin") else f" ({role_scope(role)})"
+                cells.append(("edit" if rule.kind != "account" else "yes") + scope)
+            elif role in rule.read_roles:
+                scope = "" if rule.kind == "account" else f" ({role_scope(role)})"
+                cells.append("read" + scope)
+            else:
+                cells.append("—")
+        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,49 @@
+"""Enforces the permission matrix (trial/access.py) on every resolved view."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+
+from trial.access import rule_for
+
+logger = logging.getLogger(__name__)
+
+
+class AccessMatrixMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        match = request.resolver_match
+        view_name = match.view_name if match else None
+        rule = rule_for(view_name)
+        if rule is None:
+            # Fail closed: a view nobody put in the matrix is refused to everyone.
+            logger.error("View %r is missing from the permission matrix", view_name)
+            raise PermissionDenied("This page is not in the permission matrix.")
+        if rule.kind == "public":
+            return None
+
+        user = request.user
+        if not user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not user.is_active:
+            raise PermissionDenied
+
+        needs_second_factor = settings.TRIAL_REQUIRE_2FA and not rule.before_second_factor
+        if needs_second_factor and not user.is_verified():
+            return redirect("account:otp_setup")
+
+        if user.is_superuser and rule.kind == "admin":
+            return None
+        if not rule.allows(user.role, request.method):
+            raise PermissionDenied
+        return None

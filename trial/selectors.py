@@ -1,0 +1,61 @@
+"""Reads of the core domain. Every list and lookup of participants goes through here."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from trial.access import IDENTITY_CENTRAL_ROLES, IDENTITY_SITE_ROLES
+from trial.models import CENTRAL_ROLES, Participant, Role, Site, User
+
+
+def sites_for(user: User) -> QuerySet[Site]:
+    """The sites whose data a user works with: central roles all, site roles their own."""
+    if not user.is_authenticated:
+        return Site.objects.none()
+    if user.role in CENTRAL_ROLES:
+        return Site.objects.all()
+    return Site.objects.filter(memberships__user=user)
+
+
+def participants_for(user: User) -> QuerySet[Participant]:
+    """The one rule of which participants a user may see.
+
+    Hematologists and nurses see participants of their hematology sites. Surgeons see the
+    participants of the hematology departments whose collaborating surgical department they
+    belong to. Coordinators, data managers and monitors see everyone.
+    """
+    if not user.is_authenticated or not user.is_active or not user.role:
+        return Participant.objects.none()
+    if user.role in CENTRAL_ROLES:
+        return Participant.objects.all()
+    site_ids = list(user.memberships.values_list("site_id", flat=True))
+    if user.role == Role.SURGEON:
+        return Participant.objects.filter(site__surgical_partner_id__in=site_ids)
+    return Participant.objects.filter(site_id__in=site_ids)
+
+
+def participant_get_for(user: User, trial_number: str) -> Participant:
+    """A participant the user may see, or 404 (never 403: other sites are not probeable)."""
+    return get_object_or_404(
+        participants_for(user).select_related("site"), trial_number=trial_number
+    )
+
+
+def can_see_identity(user: User, participant: Participant) -> bool:
+    """Names, CPR numbers and contact details: hematologists and nurses of the participant's
+    own site, and data managers."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.role in IDENTITY_CENTRAL_ROLES:
+        return True
+    if user.role in IDENTITY_SITE_ROLES:
+        return user.memberships.filter(site_id=participant.site_id).exists()
+    return False
+
+
+def participant_search(qs: QuerySet[Participant], query: str) -> QuerySet[Participant]:
+    query = (query or "").strip()
+    if not query:
+        return qs
+    return qs.filter(Q(trial_number__icontains=query) | Q(initials__iexact=query))

@@ -1,0 +1,177 @@
+"""Views of the core: home pages, participants, audit trail, sites, health check.
+
+Who may open each view is decided by the matrix in trial/access.py (enforced by middleware);
+which participants they see, by trial.selectors.participants_for.
+"""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+from trial import selectors
+from trial.audit import audit_entries
+from trial.forms import AuditFilterForm, ParticipantFilterForm
+from trial.models import Identity, Role, Site, SiteKind
+
+PAGE_SIZE = 50
+
+
+@require_safe
+@never_cache
+def healthz(request: HttpRequest) -> HttpResponse:
+    """200 when the database answers; 503 otherwise. Used by docker-compose and the proxy."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception:  # any database failure means "unhealthy", whatever its type
+        return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
+    return JsonResponse({"status": "ok"})
+
+
+HOME_TEMPLATES = {
+    Role.HEMATOLOGIST: "trial/home/hematologist.html",
+    Role.SURGEON: "trial/home/surgeon.html",
+    Role.NURSE: "trial/home/nurse.html",
+    Role.COORDINATOR: "trial/home/coordinator.html",
+    Role.DATA_MANAGER: "trial/home/data_manager.html",
+    Role.MONITOR: "trial/home/monitor.html",
+}
+
+
+@require_safe
+def home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    participants = selectors.participants_for(user)
+    context = {
+        "sites": selectors.sites_for(user).order_by("kind", "code"),
+        "participant_count": participants.count(),
+        "recent": participants.select_related("site").order_by("-created_at")[:10],
+    }
+    template = HOME_TEMPLATES.get(user.role, "trial/home/other.html")
+    return render(request, template, context)
+
+
+@require_safe
+def participant_list(request: HttpRequest) -> HttpResponse:
+    sites = selectors.sites_for(request.user).filter(kind=SiteKind.HEMATOLOGY)
+    form = ParticipantFilterForm(request.GET or None, sites=sites)
+    qs = selectors.participants_for(request.user).select_related("site")
+    if form.is_valid():
+        qs = selectors.participant_search(qs, form.cleaned_data["q"])
+        if form.cleaned_data["site"]:
+            qs = qs.filter(site=form.cleaned_data["site"])
+    page = Paginator(qs.order_by("site__code", "sequence"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "trial/participant_list.html", {"form": form, "page": page})
+
+
+@require_safe
+def participant_detail(request: HttpRequest, trial_number: str) -> HttpResponse:
+    participant = selectors.participant_get_for(request.user, trial_number)
+    can_see_identity = selectors.can_see_identity(request.user, participant)
+    identity = (
+        Identity.objects.filter(participant=participant).first() if can_see_identity else None
+    )
+    return render(
+        request,
+        "trial/participant_detail.html",
+        {"participant": participant, "identity": identity, "can_see_identity": can_see_identity},
+    )
+
+
+@require_safe
+def participant_history(request: HttpRequest, trial_number: str) -> HttpResponse:
+    participant = selectors.participant_get_for(request.user, trial_number)
+    page_number = _page_number(request)
+    entries = audit_entries(
+        participant_id=participant.id, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE
+    )
+    entries = _hide_identity_changes(request, participant, entries)
+    return render(
+        request,
+        "trial/participant_history.html",
+        {
+            "participant": participant,
+            "entries": entries[:PAGE_SIZE],
+            "page_number": page_number,
+            "has_next": len(entries) > PAGE_SIZE,
+        },
+    )
+
+
+def _hide_identity_changes(request, participant, entries):
+    """Audit rows of identifying data show values only to roles allowed to read them."""
+    if selectors.can_see_identity(request.user, participant):
+        return entries
+    label = str(Identity._meta.verbose_name)
+    for entry in entries:
+        if entry.model_label == label:
+            entry.changes = [(name, "•••", "•••") for name, _old, _new in entry.changes]
+    return entries
+
+
+def _page_number(request: HttpRequest) -> int:
+    try:
+        return max(1, min(int(request.GET.get("page", 1)), 1000))
+    except (TypeError, ValueError):
+        return 1
+
+
+@require_safe
+def audit_log(request: HttpRequest) -> HttpResponse:
+    form = AuditFilterForm(request.GET or None)
+    page_number = _page_number(request)
+    entries: list = []
+    filters: dict = {}
+    participant_missing = False
+    if form.is_valid() or not request.GET:
+        data = form.cleaned_data if request.GET else {}
+        if data.get("participant"):
+            participant = (
+                selectors.participants_for(request.user)
+                .filter(trial_number__iexact=data["participant"].strip())
+                .first()
+            )
+            if participant is None:
+                participant_missing = True
+            else:
+                filters["participant_id"] = participant.id
+        if data.get("user"):
+            filters["user_id"] = data["user"].id
+        filters["date_from"] = data.get("date_from")
+        filters["date_to"] = data.get("date_to")
+        if not participant_missing:
+            entries = audit_entries(
+                **filters, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE
+            )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "trial/audit_log.html",
+        {
+            "form": form,
+            "entries": entries[:PAGE_SIZE],
+            "page_number": page_number,
+            "has_next": len(entries) > PAGE_SIZE,
+            "participant_missing": participant_missing,
+            "query": query.urlencode(),
+        },
+    )
+
+
+@require_safe
+def site_list(request: HttpRequest) -> HttpResponse:
+    sites = (
+        Site.objects.select_related("surgical_partner")
+        .prefetch_related("memberships__user")
+        .order_by("kind", "code")
+    )
+    return render(request, "trial/site_list.html", {"sites": sites})
