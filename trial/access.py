@@ -139,7 +139,14 @@ def role_scope(role: str) -> str:
 
 
 def matrix_markdown() -> str:
-    """The matrix as a Markdown table for the README (kept true by a test)."""
+    """The matrix as a Markdown table for the README (kept true by a test), in English."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        return _matrix_markdown()
+
+
+def _matrix_markdown() -> str:
     roles = list(Role)
     header = "| view | " + " | ".join(str(r.label) for r in roles) + " |"
     lines = [header, "|" + " --- |" * (len(roles) + 1)]

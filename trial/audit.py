@@ -188,6 +188,8 @@ def audit_entries(
                         changes.append((str(f.verbose_name), "—", _display(f, new)))
                 elif old != new:
                     changes.append((str(f.verbose_name), _display(f, old), _display(f, new)))
+            if row.history_type == "~" and not changes:
+                continue  # a save that changed nothing tracked (e.g. last_login on User)
             pid = None
             if path == "id":
                 pid = row.id

@@ -157,7 +157,7 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -236,6 +236,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
 
 # --- Trial settings the coordinator may change (defaults from DOMAIN.md) -----------------
 TRIAL_NAME = env.str("TRIAL_NAME", default="VERTEBRA")
+# Licensed questionnaire wording (EQ-5D, ODI) installed by the trial; empty: the shipped demo
+# wording, clearly marked as such. See README "Questionnaire wording".
+QUESTIONNAIRE_WORDING_DIR = env.str("QUESTIONNAIRE_WORDING_DIR", default="")
+# ODI: no score when more sections than this are missing (Fairbank & Pynsent allow one).
+TRIAL_ODI_MAX_MISSING = env.int("TRIAL_ODI_MAX_MISSING", default=1)
+# EQ-5D-3L value set for the index: "DK" (Wittrup-Jensen 2009) or "UK" (Dolan 1997).
+TRIAL_EQ5D_VALUE_SET = env.str("TRIAL_EQ5D_VALUE_SET", default="DK")
+if TRIAL_EQ5D_VALUE_SET not in ("DK", "UK"):
+    raise ImproperlyConfigured("TRIAL_EQ5D_VALUE_SET must be DK or UK.")
 
 # --- Logging -----------------------------------------------------------------------------
 LOGGING = {

@@ -14,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from trial import selectors
+from trial.access import IDENTITY_CENTRAL_ROLES
 from trial.audit import audit_entries
 from trial.forms import AuditFilterForm, ParticipantFilterForm
 from trial.models import Identity, Role, Site, SiteKind
@@ -93,7 +94,8 @@ def participant_history(request: HttpRequest, trial_number: str) -> HttpResponse
     entries = audit_entries(
         participant_id=participant.id, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE
     )
-    entries = _hide_identity_changes(request, participant, entries)
+    if not selectors.can_see_identity(request.user, participant):
+        entries = _mask_identity_changes(entries)
     return render(
         request,
         "trial/participant_history.html",
@@ -106,10 +108,8 @@ def participant_history(request: HttpRequest, trial_number: str) -> HttpResponse
     )
 
 
-def _hide_identity_changes(request, participant, entries):
+def _mask_identity_changes(entries):
     """Audit rows of identifying data show values only to roles allowed to read them."""
-    if selectors.can_see_identity(request.user, participant):
-        return entries
     label = str(Identity._meta.verbose_name)
     for entry in entries:
         if entry.model_label == label:
@@ -151,6 +151,8 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             entries = audit_entries(
                 **filters, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE
             )
+            if request.user.role not in IDENTITY_CENTRAL_ROLES:
+                entries = _mask_identity_changes(entries)
     query = request.GET.copy()
     query.pop("page", None)
     return render(

@@ -1,0 +1,16 @@
+"""Trial-wide Celery tasks. Tasks take ids, never model instances, and call services."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from trial.models import Participant
+
+
+@shared_task(name="trial.participant_count")
+def participant_count(site_code: str | None = None) -> int:
+    """A cheap task that touches the database: the worker health probe used by tests and ops."""
+    qs = Participant.objects.all()
+    if site_code:
+        qs = qs.filter(site__code=site_code)
+    return qs.count()
