@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import io
+import textwrap
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -95,7 +99,17 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "account/otp_setup.html",
-        {"form": form, "device": device, "setting_up": not device.confirmed},
+        {
+            "form": form,
+            "device": device,
+            "setting_up": not device.confirmed,
+            # Authenticator apps take a typed key in base32, in groups of four for reading.
+            "base32_key": " ".join(
+                textwrap.wrap(base64.b32encode(device.bin_key).decode().rstrip("="), 4)
+            )
+            if not device.confirmed
+            else "",
+        },
     )
 
 
@@ -108,7 +122,10 @@ def otp_qr(request: HttpRequest) -> HttpResponse:
         return redirect("home")  # the secret of a confirmed device is never shown again
     device = _pending_device(request.user)
     qr = segno.make(device.config_url, error="m")
-    return HttpResponse(qr.svg_inline(scale=5), content_type="image/svg+xml")
+    buffer = io.BytesIO()
+    # A standalone SVG document (with its xmlns), which an <img> can render.
+    qr.save(buffer, kind="svg", scale=5, xmldecl=False)
+    return HttpResponse(buffer.getvalue(), content_type="image/svg+xml")
 
 
 logout_view = auth_views.LogoutView.as_view(template_name="account/logged_out.html")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -21,6 +22,8 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
+    if settings.TRIAL_REQUIRE_2FA and not user.is_verified():
+        return {"nav_items": []}  # nothing to navigate to before the second factor
     items = []
     for name, label in NAV_ITEMS:
         rule = rule_for(name)
