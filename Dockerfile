@@ -14,7 +14,8 @@ COPY . .
 # Build-time only values so that collectstatic and compilemessages can import the settings.
 RUN SECRET_KEY=build-only DEBUG=0 python manage.py collectstatic --no-input \
  && SECRET_KEY=build-only DEBUG=0 python manage.py compilemessages --ignore '.venv/*'
-RUN useradd --system --home /app vertebra && chown -R vertebra /app
+RUN useradd --system --home /app vertebra && mkdir -p /data/media \
+ && chown -R vertebra /app /data/media
 USER vertebra
 EXPOSE 8000
 CMD ["gunicorn", "trial.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

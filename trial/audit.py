@@ -165,13 +165,19 @@ def audit_entries(
         fields = _tracked_fields(history_model)
         pk_name = model._meta.pk.attname
         # Previous versions of the same objects, fetched at once, to show old -> new values.
+        # Up to the newest row shown: with a user filter, the version a row replaced may be
+        # newer than the oldest row shown (another user's change in between).
         object_ids = {getattr(r, pk_name) for r in rows}
-        oldest = min(r.history_date for r in rows)
-        earlier = history_model.objects.filter(
-            **{f"{pk_name}__in": object_ids}, history_date__lte=oldest
-        ).order_by(pk_name, "history_date", "history_id")
+        newest = max(r.history_date for r in rows)
+        versions_by_id = {
+            r.history_id: r
+            for r in history_model.objects.filter(
+                **{f"{pk_name}__in": object_ids}, history_date__lte=newest
+            )
+        }
+        versions_by_id.update((r.history_id, r) for r in rows)
         by_object: dict[Any, list] = {}
-        for r in list(earlier) + rows:
+        for r in versions_by_id.values():
             by_object.setdefault(getattr(r, pk_name), []).append(r)
         for versions in by_object.values():
             versions.sort(key=lambda r: (r.history_date, r.history_id))

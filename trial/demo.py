@@ -297,7 +297,10 @@ def add_participants(count: int, *, author: User | None = None, seed: int | None
                         initials=_clean_initials(person["initials"]),
                         sex=person["sex"],
                         year_of_birth=person["born"].year,
-                        status=rng.choices(statuses, weights)[0],
+                        # The first few cover every state, so even a small N shows them all.
+                        status=statuses[created + i]
+                        if created + i < len(statuses)
+                        else rng.choices(statuses, weights)[0],
                         created_by=author,
                     )
                 )

@@ -1,0 +1,175 @@
+"""The settings module under a production environment, in fresh processes.
+
+Each test starts ``manage.py`` or a short Python program with an explicit environment, so that
+what the test process itself set (tests/settings.py) cannot leak in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import string
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+SETTINGS_SOURCE = (BASE_DIR / "trial" / "settings.py").read_text()
+# Every variable trial/settings.py reads, e.g. env.bool("DEBUG", ...).
+READ_BY_SETTINGS = set(
+    re.findall(r"env(?:\.\w+|_bool)\(\s*[\"']([A-Z][A-Z0-9_]*)[\"']", SETTINGS_SOURCE)
+)
+
+
+def _secret_key() -> str:
+    alphabet = string.ascii_letters + string.digits + "!@#%^&*(-_=+)"
+    return "".join(secrets.choice(alphabet) for _ in range(60))
+
+
+def production_env(**overrides: str | None) -> dict[str, str]:
+    """The environment of a production process: this one's, without anything the settings
+    read, plus a production configuration. ``None`` removes a variable."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in READ_BY_SETTINGS and not k.startswith(("DJANGO_", "CELERY_", "PYTEST_"))
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="trial.settings",
+        DEBUG="0",
+        SECRET_KEY=_secret_key(),
+        ALLOWED_HOSTS="vertebra.example.dk",
+        DATABASE_URL="sqlite:////tmp/x.sqlite3",
+    )
+    for name, value in overrides.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def settings_in_process(names: list[str], env: dict[str, str]) -> dict:
+    program = (
+        "import json, django; django.setup(); from django.conf import settings; "
+        "from trial.celery import app; "
+        f"values = {{n: getattr(settings, n) for n in {names!r}}}; "
+        "values['app.task_always_eager'] = app.conf.task_always_eager; "
+        "print(json.dumps(values, default=str))"
+    )
+    result = run(["-c", program], env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_the_settings_source_is_understood():
+    # Guards the regular expression above: if it finds nothing, the tests below prove nothing.
+    assert {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS"} <= READ_BY_SETTINGS
+
+
+def test_check_deploy_is_clean_under_production_settings():
+    result = run(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        production_env(REDIS_URL=None),
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "WARNINGS" not in output
+    assert "System check identified no issues" in output
+
+
+def test_production_settings_are_secure():
+    values = settings_in_process(
+        [
+            "DEBUG",
+            "SECURE_SSL_REDIRECT",
+            "SESSION_COOKIE_SECURE",
+            "CSRF_COOKIE_SECURE",
+            "SECURE_HSTS_SECONDS",
+            "SECURE_PROXY_SSL_HEADER",
+            "TRIAL_REQUIRE_2FA",
+            "ALLOWED_HOSTS",
+        ],
+        production_env(REDIS_URL=None),
+    )
+    assert values["DEBUG"] is False
+    assert values["SECURE_SSL_REDIRECT"] is True
+    assert values["SESSION_COOKIE_SECURE"] is True
+    assert values["CSRF_COOKIE_SECURE"] is True
+    assert values["SECURE_HSTS_SECONDS"] >= 31_536_000
+    assert values["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert values["TRIAL_REQUIRE_2FA"] is True
+    assert values["ALLOWED_HOSTS"] == ["vertebra.example.dk"]
+
+
+def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off():
+    result = run(["manage.py", "check"], production_env(SECRET_KEY=None))
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_it_refuses_an_empty_secret_key_when_debug_is_off():
+    result = run(["manage.py", "check"], production_env(SECRET_KEY=""))
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_the_demo_runs_without_a_secret_key():
+    result = run(["manage.py", "check"], production_env(DEBUG="1", SECRET_KEY=None))
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("name", ["DEBUG", "TRIAL_REQUIRE_2FA", "SECURE_SSL_REDIRECT"])
+def test_it_refuses_a_switch_that_is_not_a_boolean(name):
+    # A typo such as TRIAL_REQUIRE_2FA=ture must stop the process, not switch the second
+    # factor off (README: "a value that cannot be parsed stops the process").
+    result = run(["manage.py", "check"], production_env(**{name: "notabool"}))
+    assert result.returncode != 0, f"{name}=notabool was accepted"
+    assert name in result.stderr
+
+
+@pytest.mark.parametrize("name", ["AXES_FAILURE_LIMIT", "SESSION_IDLE_MINUTES"])
+def test_it_refuses_a_number_that_is_not_a_number(name):
+    result = run(["manage.py", "check"], production_env(**{name: "five"}))
+    assert result.returncode != 0
+
+
+def test_tasks_run_eagerly_in_the_tests():
+    assert settings.CELERY_TASK_ALWAYS_EAGER is True
+
+
+def test_tasks_run_eagerly_without_redis():
+    values = settings_in_process(
+        ["CELERY_TASK_ALWAYS_EAGER", "CELERY_BROKER_URL"], production_env(REDIS_URL=None)
+    )
+    assert values["CELERY_TASK_ALWAYS_EAGER"] is True
+    assert values["app.task_always_eager"] is True
+    assert values["CELERY_BROKER_URL"] == "memory://"
+
+
+def test_tasks_go_to_the_broker_with_redis():
+    values = settings_in_process(
+        ["CELERY_TASK_ALWAYS_EAGER", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"],
+        production_env(REDIS_URL="redis://127.0.0.1:6379/0"),
+    )
+    assert values["CELERY_TASK_ALWAYS_EAGER"] is False
+    assert values["app.task_always_eager"] is False
+    assert values["CELERY_BROKER_URL"] == "redis://127.0.0.1:6379/0"
+    assert values["CELERY_RESULT_BACKEND"] == "redis://127.0.0.1:6379/0"
