@@ -108,6 +108,10 @@ MATRIX: dict[str, Rule] = {
         read_roles=MONITOR,
         description="Sites, their surgical partners and staff",
     ),
+    # --- screening, eligibility, consent, referral, surgical assessment (issue 3) -------
+    # --- questionnaires (issue 4) ---------------------------------------------------------
+    # --- randomisation (issue 5) ----------------------------------------------------------
+    # --- follow-up (issue 6) --------------------------------------------------------------
     # --- Django admin: sites, staff, reference lists (coordinator, data manager) ----------
     "admin:*": Rule(
         kind="admin",

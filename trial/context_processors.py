@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _
 
 from trial.access import rule_for
+from trial.registry import registry
 
-# (url name, label). Shown to a user only if the matrix lets their role open it.
-# Later capabilities add their entry points here.
-NAV_ITEMS = [
-    ("trial:participant_list", _("Participants")),
-    ("trial:site_list", _("Sites")),
-    ("trial:audit_log", _("Audit trail")),
-    ("admin:index", _("Administration")),
-]
+# Entries come from trial.registry (each app adds its own in AppConfig.ready); an entry is
+# shown to a user only if the permission matrix lets their role open it.
 
 
 def navigation(request):
@@ -25,7 +19,8 @@ def navigation(request):
     if settings.TRIAL_REQUIRE_2FA and not user.is_verified():
         return {"nav_items": []}  # nothing to navigate to before the second factor
     items = []
-    for name, label in NAV_ITEMS:
+    for entry in registry.nav_items:
+        name, label = entry.url_name, entry.label
         rule = rule_for(name)
         if rule and (rule.allows(user.role, "GET") or (user.is_superuser and rule.kind == "admin")):
             items.append({"url": reverse(name), "label": label, "name": name})

@@ -329,9 +329,20 @@ def add_participants(count: int, *, author: User | None = None, seed: int | None
 
 @transaction.atomic
 def seed_demo(*, participants: int = 0) -> dict:
+    from trial.registry import registry
+
     sites = _sites()
     users = _users(sites)
     author = next(u for u in users if u.role == Role.HEMATOLOGIST)
     base = _base_participants(sites, author)
     added = add_participants(participants, author=author) if participants else 0
+    # Each capability extends the demo (screening, questionnaires, envelopes, ...). Steps must
+    # be idempotent: they look at what exists and only add what is missing.
+    context = {
+        "sites": sites,
+        "users": {u.username: u for u in users},
+        "rng": random.Random(20261124),
+    }
+    for step in registry.demo_steps:
+        step.run(context)
     return {"sites": len(sites), "users": users, "base_participants": base, "added": added}

@@ -31,6 +31,9 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("account/", include("trial.account_urls")),
     path("", include(trial_patterns)),
+    path("", include("questionnaires.urls")),
+    path("", include("randomization.urls")),
+    path("", include("followup.urls")),
     path("admin/", admin.site.urls),
 ]
 

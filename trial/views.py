@@ -18,6 +18,7 @@ from trial.access import IDENTITY_CENTRAL_ROLES
 from trial.audit import audit_entries
 from trial.forms import AuditFilterForm, ParticipantFilterForm
 from trial.models import Identity, Role, Site, SiteKind
+from trial.registry import registry
 
 PAGE_SIZE = 50
 
@@ -80,10 +81,21 @@ def participant_detail(request: HttpRequest, trial_number: str) -> HttpResponse:
     identity = (
         Identity.objects.filter(participant=participant).first() if can_see_identity else None
     )
+    panels = []
+    for panel in registry.panels:
+        context = panel.context(request, participant)
+        if context:
+            panels.append({"template": panel.template, "context": context, "code": panel.code})
     return render(
         request,
         "trial/participant_detail.html",
-        {"participant": participant, "identity": identity, "can_see_identity": can_see_identity},
+        {
+            "participant": participant,
+            "identity": identity,
+            "can_see_identity": can_see_identity,
+            "panels": panels,
+            "timeline": selectors.participant_timeline(request.user, participant),
+        },
     )
 
 

@@ -1,0 +1,115 @@
+"""Cross-app extension points, so that ``trial`` never imports the apps built on it.
+
+Each app registers its contributions in its ``AppConfig.ready()`` (or in a module imported
+from there), the way Django's admin autodiscovers ``admin.py``:
+
+- readiness checks: what still blocks randomisation (``trial.selectors.randomisation_blockers``);
+- timeline providers: events for the participant page, in time order;
+- participant panels: template snippets on the participant page;
+- navigation entries per role;
+- demo steps: how ``seed_demo`` extends the demo trial.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """One thing missing before randomisation, with where to do it."""
+
+    code: str
+    message: str
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    when: dt.datetime | dt.date
+    title: str
+    detail: str = ""
+    url: str = ""
+    kind: str = ""  # a short code used for styling, e.g. "screening", "consent"
+
+    @property
+    def has_time(self) -> bool:
+        return isinstance(self.when, dt.datetime)
+
+    @property
+    def sort_key(self) -> dt.datetime:
+        from django.utils import timezone
+
+        if isinstance(self.when, dt.datetime):
+            return self.when
+        return dt.datetime.combine(self.when, dt.time.min, tzinfo=timezone.get_default_timezone())
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A block on the participant page: a template and a function giving its context."""
+
+    code: str
+    template: str
+    context: Callable[[Any, Any], dict]  # (request, participant) -> context, or {} to hide
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class NavItem:
+    url_name: str
+    label: Any
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class DemoStep:
+    code: str
+    run: Callable[..., Any]  # run(context: dict) -> None; context carries sites, users, rng
+    order: int = 100
+
+
+@dataclass
+class Registry:
+    readiness_checks: list[tuple[int, Callable[[Any], list[Blocker]]]] = field(default_factory=list)
+    timeline_providers: list[Callable[[Any, Any], list[TimelineEvent]]] = field(
+        default_factory=list
+    )
+    panels: list[Panel] = field(default_factory=list)
+    nav_items: list[NavItem] = field(default_factory=list)
+    demo_steps: list[DemoStep] = field(default_factory=list)
+
+    def readiness_check(self, order: int = 100):
+        """Decorator: ``fn(participant) -> list[Blocker]``, run in ``order``."""
+
+        def decorator(fn):
+            if all(existing is not fn for _, existing in self.readiness_checks):
+                self.readiness_checks.append((order, fn))
+                self.readiness_checks.sort(key=lambda pair: pair[0])
+            return fn
+
+        return decorator
+
+    def timeline(self, fn):
+        """Decorator: ``fn(request_user, participant) -> list[TimelineEvent]``."""
+        if fn not in self.timeline_providers:
+            self.timeline_providers.append(fn)
+        return fn
+
+    def add_panel(self, panel: Panel) -> None:
+        self.panels = [p for p in self.panels if p.code != panel.code] + [panel]
+        self.panels.sort(key=lambda p: p.order)
+
+    def add_nav(self, item: NavItem) -> None:
+        self.nav_items = [n for n in self.nav_items if n.url_name != item.url_name] + [item]
+        self.nav_items.sort(key=lambda n: n.order)
+
+    def add_demo_step(self, step: DemoStep) -> None:
+        self.demo_steps = [s for s in self.demo_steps if s.code != step.code] + [step]
+        self.demo_steps.sort(key=lambda s: s.order)
+
+
+registry = Registry()
