@@ -80,3 +80,121 @@ class IdentityFactory(factory.django.DjangoModelFactory):
     phone = "+45 12 34 56 78"
     email = factory.Sequence(lambda n: f"patient{n}@example.dk")
     address = "Testvej 1\n8000 Aarhus C"
+
+
+# === Screening path (issue 3) ============================================================
+
+from trial.models import (  # noqa: E402
+    Consent,
+    EligibilityAssessment,
+    EligibilityCriteriaVersion,
+    InformationSheetVersion,
+    Referral,
+    ReferralStatus,
+    ScreeningForm,
+    SurgicalAssessment,
+)
+
+
+def _today():
+    from django.utils import timezone
+
+    return timezone.localdate()
+
+
+class ScreeningFormFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ScreeningForm
+
+    participant = factory.SubFactory(ParticipantFactory)
+    myeloma_status = "known"
+    diagnosis_date = factory.LazyFunction(lambda: _today() - dt.timedelta(days=400))
+    iss_stage = "II"
+    riss_stage = "II"
+    prior_lines = 1
+    disease_status = "PR"
+    bone_therapy = "zoledronic_acid"
+    bone_therapy_start = factory.LazyFunction(lambda: _today() - dt.timedelta(days=300))
+    paracetamol = True
+    opioid = True
+    opioid_ome_mg_per_day = 30
+    pain_onset_date = factory.LazyFunction(lambda: _today() - dt.timedelta(days=30))
+    completed_by = factory.SubFactory(UserFactory)
+
+
+def eligibility_all_met(participant, user, *, version=None):
+    """An eligibility assessment with every hematologist criterion answered as required."""
+    version = version or EligibilityCriteriaVersion.objects.order_by("-version").first()
+    answers = {
+        c.code: ("yes" if c.kind == "inclusion" else "no")
+        for c in version.criteria.filter(assessed_by="hematologist")
+    }
+    return EligibilityAssessment.objects.create(
+        participant=participant,
+        version=version,
+        answers=answers,
+        assessed_on=_today(),
+        assessed_by=user,
+    )
+
+
+class ConsentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Consent
+
+    participant = factory.SubFactory(ParticipantFactory)
+    consent_date = factory.LazyFunction(_today)
+    information_sheet = factory.LazyFunction(
+        lambda: InformationSheetVersion.objects.order_by("-dated").first()
+    )
+    taken_by = factory.SubFactory(UserFactory)
+    recorded_by = factory.SelfAttribute("taken_by")
+    oral_information_given = True
+    written_information_given = True
+
+
+class ReferralFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Referral
+
+    participant = factory.SubFactory(ParticipantFactory)
+    surgical_site = factory.LazyAttribute(lambda o: o.participant.site.surgical_partner)
+    referred_on = factory.LazyFunction(_today)
+    referred_by = factory.SubFactory(UserFactory)
+    status = ReferralStatus.OPEN
+
+
+class SurgicalAssessmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SurgicalAssessment
+
+    participant = factory.SubFactory(ParticipantFactory)
+    referral = factory.SubFactory(
+        ReferralFactory,
+        participant=factory.SelfAttribute("..participant"),
+        status=ReferralStatus.ASSESSED,
+    )
+    assessed_on = factory.LazyFunction(_today)
+    surgeon = factory.SubFactory(UserFactory, role="surgeon")
+    contraindication = False
+    planned_levels = factory.LazyFunction(lambda: ["L1"])
+    earlier_fractures = False
+    earlier_fracture_levels = factory.LazyFunction(list)
+    risk_information_given = True
+
+
+def screening_complete(
+    participant, user, *, myeloma_status="known", levels=("L1",), earlier_fractures=False
+):
+    """Everything of the screening path (issue 3) done for a participant; baseline
+    questionnaires are the questionnaires app's business."""
+    ScreeningFormFactory(participant=participant, completed_by=user, myeloma_status=myeloma_status)
+    eligibility_all_met(participant, user)
+    ConsentFactory(participant=participant, taken_by=user)
+    SurgicalAssessmentFactory(
+        participant=participant,
+        planned_levels=list(levels),
+        earlier_fractures=earlier_fractures,
+        earlier_fracture_levels=["T8"] if earlier_fractures else [],
+    )
+    return participant

@@ -13,3 +13,7 @@ class TrialConfig(AppConfig):
         registry.add_nav(NavItem("trial:site_list", _("Sites"), order=80))
         registry.add_nav(NavItem("trial:audit_log", _("Audit trail"), order=90))
         registry.add_nav(NavItem("admin:index", _("Administration"), order=99))
+
+        from trial.selectors import _screening_blockers
+
+        registry.readiness_check(order=10)(_screening_blockers)

@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from trial.access import IDENTITY_CENTRAL_ROLES, IDENTITY_SITE_ROLES
-from trial.models import CENTRAL_ROLES, Participant, Role, Site, User
+from trial.models import (
+    CENTRAL_ROLES,
+    Answer,
+    Consent,
+    CriterionAssessor,
+    CriterionKind,
+    EligibilityAssessment,
+    EligibilityCriteriaVersion,
+    Participant,
+    ParticipantStatus,
+    Referral,
+    ReferralStatus,
+    Role,
+    ScreeningForm,
+    Site,
+    SurgicalAssessment,
+    User,
+)
+from trial.registry import Blocker
 
 
 def sites_for(user: User) -> QuerySet[Site]:
@@ -93,3 +114,132 @@ def participant_timeline(user: User, participant: Participant) -> list:
     for provider in registry.timeline_providers:
         events.extend(provider(user, participant))
     return sorted(events, key=lambda e: e.sort_key)
+
+
+# === Screening and eligibility ============================================================
+
+
+@dataclass(frozen=True)
+class EligibilityResult:
+    """The derived eligibility of a participant: 'eligible', 'not_eligible', 'pending_surgeon'
+    or 'incomplete' (hematologist answers missing), with the reasons in words."""
+
+    status: str
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def eligible(self) -> bool:
+        return self.status == "eligible"
+
+
+def current_criteria_version() -> EligibilityCriteriaVersion | None:
+    today = timezone.localdate()
+    return (
+        EligibilityCriteriaVersion.objects.filter(effective_from__lte=today)
+        .order_by("-version")
+        .first()
+    )
+
+
+def eligibility_result(participant: Participant) -> EligibilityResult:
+    """Inclusion criteria must be met and exclusion criteria absent.
+
+    Criteria the hematologist answers come from the stored assessment (against the version
+    that was in force); the surgeon's come from the surgical assessment and the consent
+    criterion from the consent record, so they can never disagree with those records.
+    """
+    assessment = EligibilityAssessment.objects.filter(participant=participant).first()
+    if assessment is None:
+        return EligibilityResult(
+            "incomplete", (str(_("The eligibility checklist is not filled in.")),)
+        )
+    criteria = list(assessment.version.criteria.all())
+    surgical = SurgicalAssessment.objects.filter(participant=participant).first()
+    has_consent = Consent.objects.filter(participant=participant).exists()
+
+    failing, missing, pending = [], [], []
+    for criterion in criteria:
+        text = criterion.text()
+        if criterion.assessed_by == CriterionAssessor.SURGEON:
+            if surgical is None:
+                pending.append(text)
+                continue
+            if criterion.code == "surgical_contraindication":
+                answer = Answer.YES if surgical.contraindication else Answer.NO
+            elif criterion.code == "levels_1_to_4":
+                answer = Answer.YES if 1 <= len(surgical.planned_levels) <= 4 else Answer.NO
+            else:
+                answer = assessment.answers.get(criterion.code, Answer.UNKNOWN)
+        elif criterion.assessed_by == CriterionAssessor.CONSENT:
+            answer = Answer.YES if has_consent else Answer.UNKNOWN
+            if answer == Answer.UNKNOWN:
+                continue  # consent has its own readiness item; not an eligibility failure
+        else:
+            answer = assessment.answers.get(criterion.code, Answer.UNKNOWN)
+        required = Answer.YES if criterion.kind == CriterionKind.INCLUSION else Answer.NO
+        if answer == Answer.UNKNOWN:
+            missing.append(text)
+        elif answer != required:
+            failing.append(text)
+    if failing:
+        return EligibilityResult("not_eligible", tuple(failing))
+    if missing:
+        return EligibilityResult("incomplete", tuple(missing))
+    if pending:
+        return EligibilityResult("pending_surgeon", tuple(pending))
+    return EligibilityResult("eligible")
+
+
+def _screening_blockers(participant: Participant) -> list[Blocker]:
+    url = participant.get_absolute_url()
+    blockers: list[Blocker] = []
+    if participant.status != ParticipantStatus.SCREENING:
+        blockers.append(
+            Blocker(
+                "status",
+                str(
+                    _("The participant is not in screening (status: %(status)s).")
+                    % {"status": participant.get_status_display()}
+                ),
+                url,
+            )
+        )
+    if not ScreeningForm.objects.filter(participant=participant).exists():
+        blockers.append(
+            Blocker("screening_form", str(_("The screening form is not filled in.")), url)
+        )
+    result = eligibility_result(participant)
+    if result.status == "incomplete":
+        blockers.append(
+            Blocker("eligibility", str(_("The eligibility checklist is not complete.")), url)
+        )
+    elif result.status == "not_eligible":
+        blockers.append(
+            Blocker(
+                "eligibility",
+                str(_("Not eligible: %(reasons)s")) % {"reasons": "; ".join(result.reasons)},
+                url,
+            )
+        )
+    if not Consent.objects.filter(participant=participant).exists():
+        blockers.append(Blocker("consent", str(_("Consent is not recorded.")), url))
+    surgical = SurgicalAssessment.objects.filter(participant=participant).first()
+    if surgical is None:
+        if Referral.objects.filter(participant=participant, status=ReferralStatus.OPEN).exists():
+            message = _("The surgical assessment is awaited (referral sent).")
+        else:
+            message = _("The patient has not been referred for surgical assessment.")
+        blockers.append(Blocker("surgical_assessment", str(message), url))
+    elif surgical.contraindication:
+        blockers.append(
+            Blocker("surgical_assessment", str(_("The surgeon found a contraindication.")), url)
+        )
+    elif not 1 <= len(surgical.planned_levels) <= 4:
+        blockers.append(
+            Blocker(
+                "surgical_assessment",
+                str(_("The surgical assessment must plan 1 to 4 levels.")),
+                url,
+            )
+        )
+    return blockers
