@@ -7,7 +7,8 @@ from there), the way Django's admin autodiscovers ``admin.py``:
 - timeline providers: events for the participant page, in time order;
 - participant panels: template snippets on the participant page;
 - navigation entries per role;
-- demo steps: how ``seed_demo`` extends the demo trial.
+- demo steps: how ``seed_demo`` extends the demo trial;
+- participant-ended hooks: what stops, in the same transaction, at a death or withdrawal.
 """
 
 from __future__ import annotations
@@ -81,6 +82,10 @@ class Registry:
     panels: list[Panel] = field(default_factory=list)
     nav_items: list[NavItem] = field(default_factory=list)
     demo_steps: list[DemoStep] = field(default_factory=list)
+    # Called inside the transaction that records a death or withdrawal:
+    # fn(*, participant, reason, user) -> None. Follow-up cancels open contacts here and
+    # questionnaires revokes personal links, so nothing is left to contact the family.
+    participant_ended_hooks: list[Callable[..., None]] = field(default_factory=list)
 
     def readiness_check(self, order: int = 100):
         """Decorator: ``fn(participant) -> list[Blocker]``, run in ``order``."""
@@ -106,6 +111,12 @@ class Registry:
     def add_nav(self, item: NavItem) -> None:
         self.nav_items = [n for n in self.nav_items if n.url_name != item.url_name] + [item]
         self.nav_items.sort(key=lambda n: n.order)
+
+    def on_participant_ended(self, fn):
+        """Decorator: run ``fn(*, participant, reason, user)`` when follow-up must stop."""
+        if fn not in self.participant_ended_hooks:
+            self.participant_ended_hooks.append(fn)
+        return fn
 
     def add_demo_step(self, step: DemoStep) -> None:
         self.demo_steps = [s for s in self.demo_steps if s.code != step.code] + [step]

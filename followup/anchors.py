@@ -1,0 +1,65 @@
+"""Where the dates that visits are anchored on come from, declared once.
+
+Each anchor of the schedule (followup.schedule.ANCHORS) is read from one model: a row per
+participant with a date or datetime field. A datetime is turned into the Copenhagen calendar
+date in the database, so the scheduler stays set-based for 100,000 participants. An anchor
+whose model is not installed yet simply has no dates: its visits are not created.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.apps import apps
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import TruncDate
+
+
+@dataclass(frozen=True)
+class AnchorSource:
+    model: str  # "app_label.ModelName"
+    date_field: str
+    participant_field: str = "participant"
+
+
+ANCHOR_SOURCES: dict[str, AnchorSource] = {
+    "randomisation": AnchorSource("randomization.Allocation", "randomised_at"),
+    "procedure": AnchorSource("trial.Procedure", "procedure_date"),
+}
+# The allocated arm, for visits that apply to one arm only.
+ARM_SOURCE = AnchorSource("randomization.Allocation", "arm")
+
+
+def _model(source: AnchorSource):
+    try:
+        return apps.get_model(source.model)
+    except LookupError:
+        return None
+
+
+def anchor_dates(anchor: str) -> models.QuerySet | None:
+    """A queryset of rows with ``participant_id`` and ``anchor_date`` for one anchor."""
+    source = ANCHOR_SOURCES.get(anchor)
+    model = _model(source) if source else None
+    if model is None:
+        return None
+    field = model._meta.get_field(source.date_field)
+    if isinstance(field, models.DateTimeField):
+        expression = TruncDate(source.date_field, tzinfo=ZoneInfo(settings.TIME_ZONE))
+    else:
+        expression = models.F(source.date_field)
+    return model.objects.annotate(
+        anchor_participant_id=models.F(f"{source.participant_field}_id"),
+        anchor_date=expression,
+    ).filter(anchor_date__isnull=False)
+
+
+def arm_lookup() -> str | None:
+    """The lookup from Participant to its allocated arm, e.g. 'allocation__arm'."""
+    model = _model(ARM_SOURCE)
+    if model is None:
+        return None
+    field = model._meta.get_field(ARM_SOURCE.participant_field)
+    return f"{field.related_query_name()}__{ARM_SOURCE.date_field}"

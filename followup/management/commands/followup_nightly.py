@@ -1,0 +1,26 @@
+import datetime as dt
+
+from django.core.management.base import BaseCommand, CommandError
+
+from followup import services
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the nightly follow-up job now: create due contacts and mark due/missed ones "
+        "(what Celery beat runs at 01:15; safe to run again)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--today", help="Pretend it is this date (YYYY-MM-DD).")
+
+    def handle(self, *args, today=None, **options):
+        try:
+            day = dt.date.fromisoformat(today) if today else None
+        except ValueError as exc:
+            raise CommandError("--today must be YYYY-MM-DD") from exc
+        created = services.contacts_create_due(today=day)
+        updated = services.contacts_update_status(today=day)
+        self.stdout.write(
+            f"created {created} contacts, {updated['due']} now due, {updated['missed']} missed"
+        )
