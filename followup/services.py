@@ -52,7 +52,7 @@ def contacts_create_due(*, today: dt.date | None = None, horizon_days: int | Non
     horizon = settings.FOLLOWUP_HORIZON_DAYS if horizon_days is None else horizon_days
     schedule = active_schedule()
     arm_path = arm_lookup()
-    created = 0
+    before = Contact.objects.count()
     for visit in schedule.visits:
         rows = anchor_dates(visit.anchor)
         if rows is None:
@@ -90,21 +90,19 @@ def contacts_create_due(*, today: dt.date | None = None, horizon_days: int | Non
                 )
             )
             if len(batch) >= 5000:
-                created += _insert(batch)
+                _insert(batch)
                 batch = []
-        created += _insert(batch)
-    return created
+        _insert(batch)
+    # Counted, not summed: rows another worker inserted first were skipped, not created.
+    return Contact.objects.count() - before
 
 
-def _insert(batch: list[Contact]) -> int:
-    if not batch:
-        return 0
+def _insert(batch: list[Contact]) -> None:
     # ignore_conflicts: a second worker that got here first already created some; the unique
     # constraint keeps exactly one row per participant and visit.
-    with transaction.atomic():
-        before = len(batch)
-        Contact.objects.bulk_create(batch, batch_size=2000, ignore_conflicts=True)
-    return before
+    if batch:
+        with transaction.atomic():
+            Contact.objects.bulk_create(batch, batch_size=2000, ignore_conflicts=True)
 
 
 def contacts_update_status(*, today: dt.date | None = None) -> dict[str, int]:
