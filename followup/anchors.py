@@ -8,6 +8,7 @@ whose model is not installed yet simply has no dates: its visits are not created
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -39,21 +40,40 @@ def _model(source: AnchorSource):
         return None
 
 
-def anchor_dates(anchor: str) -> models.QuerySet | None:
-    """A queryset of rows with ``participant_id`` and ``anchor_date`` for one anchor."""
+def anchor_dates(
+    anchor: str, *, earliest: dt.date | None = None, latest: dt.date | None = None
+) -> models.QuerySet | None:
+    """Rows with ``anchor_participant_id`` and ``anchor_date`` for one anchor, optionally only
+    anchor dates within [earliest, latest] (Copenhagen dates).
+
+    The bounds are applied to the stored column itself (a datetime range for a datetime
+    field), so the database can use an index instead of converting every row.
+    """
     source = ANCHOR_SOURCES.get(anchor)
     model = _model(source) if source else None
     if model is None:
         return None
     field = model._meta.get_field(source.date_field)
+    name = source.date_field
+    bounds: dict = {f"{name}__isnull": False}
     if isinstance(field, models.DateTimeField):
-        expression = TruncDate(source.date_field, tzinfo=ZoneInfo(settings.TIME_ZONE))
+        tz = ZoneInfo(settings.TIME_ZONE)
+        expression = TruncDate(name, tzinfo=tz)
+        if earliest:
+            bounds[f"{name}__gte"] = dt.datetime.combine(earliest, dt.time.min, tzinfo=tz)
+        if latest:
+            next_day = latest + dt.timedelta(days=1)
+            bounds[f"{name}__lt"] = dt.datetime.combine(next_day, dt.time.min, tzinfo=tz)
     else:
-        expression = models.F(source.date_field)
-    return model.objects.annotate(
+        expression = models.F(name)
+        if earliest:
+            bounds[f"{name}__gte"] = earliest
+        if latest:
+            bounds[f"{name}__lte"] = latest
+    return model.objects.filter(**bounds).annotate(
         anchor_participant_id=models.F(f"{source.participant_field}_id"),
         anchor_date=expression,
-    ).filter(anchor_date__isnull=False)
+    )
 
 
 def arm_lookup() -> str | None:

@@ -41,30 +41,45 @@ def _status_for(opens: dt.date, closes: dt.date, today: dt.date) -> str:
     return ContactStatus.PLANNED
 
 
-def contacts_create_due(*, today: dt.date | None = None, horizon_days: int | None = None) -> int:
+def contacts_create_due(
+    *,
+    today: dt.date | None = None,
+    horizon_days: int | None = None,
+    catch_up_days: int | None = None,
+) -> int:
     """Create the contacts whose window opens within the horizon (default: the coming week,
     so that Monday's list holds the whole week). Returns how many were created.
 
     Only participants in follow-up (status randomised) get contacts; a participant who died
-    or withdrew is never scheduled again, whatever their anchor dates say.
+    or withdrew is never scheduled again, whatever their anchor dates say. Visits whose window
+    closed more than FOLLOWUP_CATCH_UP_DAYS ago are left alone (they were created, as missed,
+    on earlier nights); ``catch_up_days=-1`` looks at every anchor ever recorded.
     """
     today = today or local_today()
     horizon = settings.FOLLOWUP_HORIZON_DAYS if horizon_days is None else horizon_days
     schedule = active_schedule()
     arm_path = arm_lookup()
     before = Contact.objects.count()
+    catch_up = settings.FOLLOWUP_CATCH_UP_DAYS if catch_up_days is None else catch_up_days
     for visit in schedule.visits:
-        rows = anchor_dates(visit.anchor)
+        # Anchors whose window opens by the end of the horizon and, unless catching up, closed
+        # at most catch_up days ago: the nightly run then reads a few weeks of anchors per
+        # visit instead of everyone ever randomised.
+        latest_anchor = today + dt.timedelta(days=horizon - visit.day + visit.window_before)
+        earliest_anchor = (
+            None
+            if catch_up < 0
+            else today - dt.timedelta(days=catch_up + visit.day + visit.window_after)
+        )
+        rows = anchor_dates(visit.anchor, earliest=earliest_anchor, latest=latest_anchor)
         if rows is None:
             continue
-        latest_anchor = today + dt.timedelta(days=horizon - visit.day + visit.window_before)
         existing = Contact.objects.filter(
             participant_id=OuterRef("anchor_participant_id"), visit_code=visit.code
         )
-        rows = rows.filter(
-            anchor_date__lte=latest_anchor,
-            participant__status=ParticipantStatus.RANDOMISED,
-        ).exclude(Exists(existing))
+        rows = rows.filter(participant__status=ParticipantStatus.RANDOMISED).exclude(
+            Exists(existing)
+        )
         if visit.arms is not None:
             if arm_path is None:
                 continue

@@ -171,3 +171,13 @@ def test_two_workers_at_once_create_each_contact_exactly_once():
     per_visit = Contact.objects.values("participant", "visit_code").distinct().count()
     # By day 67 the windows of W1..W10 have opened (W10: day 70 - 3), M3 not yet (day 77).
     assert Contact.objects.count() == per_visit == 40 * 10
+
+
+def test_the_nightly_run_leaves_long_closed_visits_to_the_catch_up_run(world, settings):
+    settings.FOLLOWUP_CATCH_UP_DAYS = 60
+    today = dt.date(2026, 5, 4)
+    allocate(world.own_participant, at(today - dt.timedelta(days=200)))
+    assert services.contacts_create_due(today=today) == 0
+    created = services.contacts_create_due(today=today, catch_up_days=-1)
+    assert created == 13  # W1-W12 and M3, all missed; M12 is months away
+    assert set(visits(world.own_participant).values()) == {"missed"}

@@ -13,13 +13,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--today", help="Pretend it is this date (YYYY-MM-DD).")
+        parser.add_argument(
+            "--catch-up",
+            action="store_true",
+            help="Create contacts for every visit since randomisation, however long ago.",
+        )
 
-    def handle(self, *args, today=None, **options):
+    def handle(self, *args, today=None, catch_up=False, **options):
         try:
             day = dt.date.fromisoformat(today) if today else None
         except ValueError as exc:
             raise CommandError("--today must be YYYY-MM-DD") from exc
-        created = services.contacts_create_due(today=day)
+        created = services.contacts_create_due(today=day, catch_up_days=-1 if catch_up else None)
         updated = services.contacts_update_status(today=day)
         self.stdout.write(
             f"created {created} contacts, {updated['due']} now due, {updated['missed']} missed"

@@ -1,0 +1,27 @@
+"""python manage.py benchmark <app> [--participants N]
+
+Runs the benchmark module of an app (``<app>/benchmark.py`` with ``run(stdout, **options)``)
+and prints its figures; the README quotes them. Not a test: nothing here asserts a time.
+"""
+
+import importlib
+
+from django.apps import apps
+from django.core.management.base import BaseCommand, CommandError
+
+
+class Command(BaseCommand):
+    help = "Measure an app's heavy paths on generated data, e.g. `benchmark followup`."
+
+    def add_arguments(self, parser):
+        parser.add_argument("app", help="App whose benchmark to run, e.g. followup")
+        parser.add_argument("--participants", type=int, default=100_000)
+
+    def handle(self, *args, app: str, participants: int, **options):
+        if not apps.is_installed(app):
+            raise CommandError(f"No installed app called {app!r}.")
+        try:
+            module = importlib.import_module(f"{app}.benchmark")
+        except ModuleNotFoundError as exc:
+            raise CommandError(f"The app {app!r} has no benchmark.") from exc
+        module.run(self.stdout, participants=participants)
