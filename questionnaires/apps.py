@@ -5,3 +5,23 @@ from django.utils.translation import gettext_lazy as _
 class QuestionnairesConfig(AppConfig):
     name = "questionnaires"
     verbose_name = _("Questionnaires")
+
+    def ready(self) -> None:
+        from questionnaires import contributions
+        from trial.registry import DemoStep, NavItem, Panel, registry
+
+        registry.readiness_check(order=40)(contributions.baseline_blockers)
+        registry.timeline(contributions.timeline_events)
+        registry.add_panel(
+            Panel(
+                code="scores",
+                template="questionnaires/panels/scores.html",
+                context=contributions.scores_panel,
+                order=50,
+            )
+        )
+        registry.add_nav(NavItem("questionnaires:link_list", _("Questionnaires"), order=40))
+
+        from questionnaires.demo import seed_questionnaires
+
+        registry.add_demo_step(DemoStep(code="questionnaires", run=seed_questionnaires, order=40))

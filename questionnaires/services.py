@@ -1,0 +1,537 @@
+"""Writes of the questionnaires app: each function is one business action, atomic and audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from questionnaires import tokens, visits
+from questionnaires.instruments import get_instrument
+from questionnaires.models import (
+    Mode,
+    QuestionnaireLink,
+    QuestionnaireResponse,
+    ResponseStatus,
+    SentVia,
+    TabletSession,
+)
+from questionnaires.scoring import ScoringOptions
+from trial.audit import audited_save, model_update
+from trial.models import ENDED_STATUSES, Identity, Participant, User
+from trial.services import ServiceError
+
+logger = logging.getLogger(__name__)
+
+
+class ResponseLocked(ServiceError):
+    """The response was submitted; only a correction with a reason may change it."""
+
+
+def scoring_options() -> ScoringOptions:
+    return ScoringOptions(
+        odi_max_missing=settings.TRIAL_ODI_MAX_MISSING,
+        eq5d_value_set=settings.TRIAL_EQ5D_VALUE_SET,
+    )
+
+
+def _scores_for(instrument_code: str, answers: dict) -> dict:
+    """Scores by the pure functions of questionnaires.scoring, as JSON-safe values."""
+    scores = get_instrument(instrument_code).score(answers, scoring_options())
+    return {k: str(v) if isinstance(v, Decimal) else v for k, v in scores.items()}
+
+
+def _check_visit(visit_code: str, instrument_code: str | None = None) -> None:
+    if not visits.is_known(visit_code, instrument_code):
+        raise ServiceError(_("This visit has no such questionnaire."))
+
+
+def _check_not_ended(participant: Participant) -> None:
+    if participant.status in ENDED_STATUSES:
+        raise ServiceError(
+            _("The participant's follow-up has ended (%(status)s); nothing is sent any more.")
+            % {"status": participant.get_status_display()}
+        )
+
+
+# --- answers -----------------------------------------------------------------------------
+
+
+def _clean_partial(instrument_code: str, answers: dict) -> dict[str, int | None]:
+    instrument = get_instrument(instrument_code)
+    cleaned = {}
+    for code, value in answers.items():
+        try:
+            cleaned[code] = instrument.item(code).validate(value)
+        except LookupError:
+            raise ServiceError(_("Unknown question %(code)s.") % {"code": code}) from None
+        except ValueError:
+            raise ServiceError(_("An answer is out of range.")) from None
+    return cleaned
+
+
+def response_save_answers(
+    *,
+    participant: Participant,
+    visit_code: str,
+    instrument_code: str,
+    answers: dict,
+    mode: str,
+    language: str = "da",
+    user: User | None = None,
+) -> QuestionnaireResponse:
+    """Merge some answers into the draft of one instrument (autosave and each screen's Next).
+
+    A ``None`` removes an answer (the patient cleared it). A submitted response is locked.
+    Two first saves at the same moment (an autosave racing the Next button) both try to create
+    the draft; the loser of the unique constraint simply merges into the winner's row.
+    """
+    kwargs = {
+        "participant": participant,
+        "visit_code": visit_code,
+        "instrument_code": instrument_code,
+        "answers": answers,
+        "mode": mode,
+        "language": language,
+        "user": user,
+    }
+    try:
+        return _response_save_answers(**kwargs)
+    except IntegrityError:
+        return _response_save_answers(**kwargs)
+
+
+@transaction.atomic
+def _response_save_answers(
+    *,
+    participant: Participant,
+    visit_code: str,
+    instrument_code: str,
+    answers: dict,
+    mode: str,
+    language: str,
+    user: User | None,
+) -> QuestionnaireResponse:
+    _check_visit(visit_code, instrument_code)
+    cleaned = _clean_partial(instrument_code, answers)
+    response = (
+        QuestionnaireResponse.objects.select_for_update()
+        .filter(participant=participant, visit_code=visit_code, instrument_code=instrument_code)
+        .first()
+    )
+    if response is None:
+        response = QuestionnaireResponse(
+            participant=participant,
+            visit_code=visit_code,
+            instrument_code=instrument_code,
+            instrument_version=get_instrument(instrument_code).version,
+            mode=mode,
+            language=language,
+            entered_by=user,
+        )
+    elif response.is_submitted:
+        raise ResponseLocked(_("These answers have been submitted and can no longer be changed."))
+    merged = dict(response.answers)
+    for code, value in cleaned.items():
+        if value is None:
+            merged.pop(code, None)
+        else:
+            merged[code] = value
+    if response.pk and merged == response.answers and response.mode == mode:
+        return response
+    response.answers = merged
+    response.mode = mode
+    response.language = language
+    return audited_save(response, user=user, reason="" if response.pk is None else "draft saved")
+
+
+@transaction.atomic
+def visit_submit(
+    *,
+    participant: Participant,
+    visit_code: str,
+    mode: str,
+    language: str = "da",
+    user: User | None = None,
+) -> list[QuestionnaireResponse]:
+    """Submit every questionnaire of a visit: scores computed, answers locked from now on.
+
+    An instrument the patient never opened is submitted with no answers (missing, not guessed).
+    """
+    _check_visit(visit_code)
+    now = timezone.now()
+    submitted = []
+    existing = {
+        r.instrument_code: r
+        for r in QuestionnaireResponse.objects.select_for_update().filter(
+            participant=participant, visit_code=visit_code
+        )
+    }
+    for code in visits.visit_instruments(visit_code):
+        response = existing.get(code)
+        if response is not None and response.is_submitted:
+            continue
+        first = response is None
+        if first:
+            response = QuestionnaireResponse(
+                participant=participant,
+                visit_code=visit_code,
+                instrument_code=code,
+                instrument_version=get_instrument(code).version,
+                mode=mode,
+                language=language,
+                entered_by=user,
+            )
+        response.mode = mode
+        response.status = ResponseStatus.SUBMITTED
+        response.submitted_at = now
+        response.scores = _scores_for(code, response.answers)
+        audited_save(response, user=user, reason="" if first else "submitted")
+        submitted.append(response)
+    return submitted
+
+
+@transaction.atomic
+def response_enter(
+    *,
+    participant: Participant,
+    visit_code: str,
+    instrument_code: str,
+    answers: dict,
+    mode: str,
+    user: User,
+    language: str = "da",
+) -> QuestionnaireResponse:
+    """Staff enter a whole instrument for the patient (by phone or from paper) and submit it."""
+    if mode not in (Mode.PHONE, Mode.PAPER):
+        raise ServiceError(_("Staff enter answers by phone or from paper."))
+    _check_visit(visit_code, instrument_code)
+    instrument = get_instrument(instrument_code)
+    try:
+        cleaned = instrument.clean(answers)
+    except ValueError:
+        raise ServiceError(_("An answer is out of range.")) from None
+    response = (
+        QuestionnaireResponse.objects.select_for_update()
+        .filter(participant=participant, visit_code=visit_code, instrument_code=instrument_code)
+        .first()
+    )
+    first = response is None
+    if first:
+        response = QuestionnaireResponse(
+            participant=participant,
+            visit_code=visit_code,
+            instrument_code=instrument_code,
+            instrument_version=instrument.version,
+        )
+    elif response.is_submitted:
+        raise ResponseLocked(
+            _("These answers have been submitted; correct them with a reason instead.")
+        )
+    response.answers = {k: v for k, v in cleaned.items() if v is not None}
+    response.mode = mode
+    response.language = language
+    response.entered_by = user
+    response.status = ResponseStatus.SUBMITTED
+    response.submitted_at = timezone.now()
+    response.scores = _scores_for(instrument_code, response.answers)
+    return audited_save(response, user=user, reason="" if first else f"entered by staff ({mode})")
+
+
+@transaction.atomic
+def response_correct(
+    *, response: QuestionnaireResponse, answers: dict, user: User, reason: str
+) -> QuestionnaireResponse:
+    """Correct a submitted response: a reason is required, scores are recomputed, all audited."""
+    if not reason.strip():
+        raise ServiceError(_("Give a reason for the correction."))
+    response = QuestionnaireResponse.objects.select_for_update().get(pk=response.pk)
+    if not response.is_submitted:
+        raise ServiceError(_("Only submitted answers are corrected; drafts are still open."))
+    try:
+        cleaned = get_instrument(response.instrument_code).clean(answers)
+    except ValueError:
+        raise ServiceError(_("An answer is out of range.")) from None
+    new_answers = {k: v for k, v in cleaned.items() if v is not None}
+    response, _changed = model_update(
+        instance=response,
+        data={
+            "answers": new_answers,
+            "scores": _scores_for(response.instrument_code, new_answers),
+        },
+        user=user,
+        reason=reason,
+    )
+    return response
+
+
+# --- personal links ----------------------------------------------------------------------
+
+
+def link_expiry(
+    *, visit_code: str, issued_at: dt.datetime, window_closes: dt.date | None = None
+) -> dt.datetime:
+    """Baseline: issued + QUESTIONNAIRE_LINK_EXPIRY_DAYS. A follow-up visit: the end of the day
+    its window closes, plus the same number of days (the follow-up app passes the date)."""
+    days = dt.timedelta(days=settings.QUESTIONNAIRE_LINK_EXPIRY_DAYS)
+    if visit_code != visits.BASELINE and window_closes is not None:
+        tz = timezone.get_default_timezone()
+        end_of_window = dt.datetime.combine(window_closes + dt.timedelta(days=1), dt.time.min, tz)
+        return end_of_window + days
+    return issued_at + days
+
+
+def _new_link(
+    *,
+    participant: Participant,
+    visit_code: str,
+    user: User | None,
+    via: str,
+    language: str,
+    window_closes: dt.date | None,
+    token_hash: str | None,
+    reminder_of: QuestionnaireLink | None = None,
+) -> QuestionnaireLink:
+    _check_not_ended(participant)
+    _check_visit(visit_code)
+    if language not in dict(settings.LANGUAGES):
+        raise ServiceError(_("Unknown language."))
+    now = timezone.now()
+    link = QuestionnaireLink(
+        participant=participant,
+        visit_code=visit_code,
+        sent_via=via,
+        language=language,
+        created_by=user,
+        token_hash=token_hash,
+        sent_at=now if token_hash else None,
+        reminder_of=reminder_of,
+        expires_at=reminder_of.expires_at
+        if reminder_of
+        else link_expiry(visit_code=visit_code, issued_at=now, window_closes=window_closes),
+    )
+    return audited_save(link, user=user)
+
+
+@transaction.atomic
+def link_issue_letter(
+    *,
+    participant: Participant,
+    visit_code: str,
+    user: User | None,
+    language: str = "da",
+    window_closes: dt.date | None = None,
+) -> tuple[QuestionnaireLink, str]:
+    """A link for a printed letter: the token is returned once, to be printed, never stored."""
+    token = tokens.token_new()
+    link = _new_link(
+        participant=participant,
+        visit_code=visit_code,
+        user=user,
+        via=SentVia.LETTER,
+        language=language,
+        window_closes=window_closes,
+        token_hash=tokens.token_hash(token),
+    )
+    logger.info(
+        "questionnaire letter for %s visit %s printed by %s (link %s)",
+        participant.trial_number,
+        visit_code,
+        getattr(user, "username", "-"),
+        link.pk,
+    )
+    return link, token
+
+
+def _address_for(participant: Participant, via: str) -> str:
+    identity = Identity.objects.filter(participant=participant).first()
+    if via == SentVia.EMAIL:
+        return identity.email if identity else ""
+    if via == SentVia.SMS:
+        return identity.phone if identity else ""
+    return ""
+
+
+@transaction.atomic
+def link_send(
+    *,
+    participant: Participant,
+    visit_code: str,
+    user: User | None,
+    via: str,
+    language: str = "da",
+    window_closes: dt.date | None = None,
+) -> QuestionnaireLink:
+    """Create a link and send it by e-mail or text message once the transaction commits.
+
+    The token is minted by the delivery task itself, so it never passes through the broker.
+    """
+    if via not in (SentVia.EMAIL, SentVia.SMS):
+        raise ServiceError(_("Links are sent by e-mail or text message."))
+    if not _address_for(participant, via):
+        raise ServiceError(
+            _("No e-mail address recorded.") if via == SentVia.EMAIL else _("No phone recorded.")
+        )
+    link = _new_link(
+        participant=participant,
+        visit_code=visit_code,
+        user=user,
+        via=via,
+        language=language,
+        window_closes=window_closes,
+        token_hash=None,
+    )
+    _enqueue_delivery(link.pk)
+    return link
+
+
+def _enqueue_delivery(link_id: int) -> None:
+    from questionnaires.tasks import link_deliver_task
+
+    transaction.on_commit(lambda: link_deliver_task.delay(link_id))
+
+
+def link_url(token: str) -> str:
+    from django.urls import reverse
+
+    return settings.SITE_URL + reverse("questionnaires:patient_start", args=[token])
+
+
+def link_deliver(*, link_id: int) -> bool:
+    """Mint the token of a pending link and send it; a second call does nothing.
+
+    The conditional update claims the link; if sending then fails, the claim is undone so that a
+    retry can send a fresh token (the lost one was never seen by anybody).
+    """
+    from questionnaires import messaging
+
+    token = tokens.token_new()
+    claimed = QuestionnaireLink.objects.filter(id=link_id, token_hash=None, revoked_at=None).update(
+        token_hash=tokens.token_hash(token), sent_at=timezone.now()
+    )
+    if claimed != 1:
+        return False
+    link = QuestionnaireLink.objects.select_related("participant").get(pk=link_id)
+    try:
+        messaging.send_link(
+            link=link,
+            address=_address_for(link.participant, link.sent_via),
+            url=link_url(token),
+            reminder=link.reminder_of_id is not None,
+        )
+    except Exception:
+        QuestionnaireLink.objects.filter(id=link_id).update(token_hash=None, sent_at=None)
+        raise
+    return True
+
+
+@transaction.atomic
+def link_revoke(*, link: QuestionnaireLink, user: User, reason: str) -> QuestionnaireLink:
+    link = QuestionnaireLink.objects.select_for_update().get(pk=link.pk)
+    if link.revoked_at:
+        return link
+    link, _changed = model_update(
+        instance=link,
+        data={"revoked_at": timezone.now(), "revoked_by": user},
+        user=user,
+        reason=reason or "revoked",
+    )
+    return link
+
+
+def link_mark_opened(*, link: QuestionnaireLink) -> None:
+    """Remember when the patient first opened the link (one conditional update, no history)."""
+    if link.first_opened_at is None:
+        QuestionnaireLink.objects.filter(id=link.pk, first_opened_at=None).update(
+            first_opened_at=timezone.now()
+        )
+
+
+@transaction.atomic
+def link_remind(*, link_id: int) -> bool:
+    """Send the one reminder of a link: a new link to the same visit, by the same channel.
+
+    Claimed by a conditional update, so running twice sends one reminder. Never after the
+    visit's questionnaires are submitted, never to a participant who died, withdrew or ended
+    follow-up, never for a revoked or expired link.
+    """
+    from questionnaires import selectors
+
+    now = timezone.now()
+    link = (
+        QuestionnaireLink.objects.select_related("participant")
+        .filter(id=link_id, reminder_sent_at=None, reminder_of=None, revoked_at=None)
+        .first()
+    )
+    if link is None or link.expires_at <= now or link.participant.status in ENDED_STATUSES:
+        return False
+    if selectors.visit_is_submitted(link.participant, link.visit_code):
+        return False
+    if link.sent_via not in (SentVia.EMAIL, SentVia.SMS):
+        return False
+    if not _address_for(link.participant, link.sent_via):
+        return False
+    claimed = QuestionnaireLink.objects.filter(id=link_id, reminder_sent_at=None).update(
+        reminder_sent_at=now
+    )
+    if claimed != 1:
+        return False
+    reminder = _new_link(
+        participant=link.participant,
+        visit_code=link.visit_code,
+        user=None,
+        via=link.sent_via,
+        language=link.language,
+        window_closes=None,
+        token_hash=None,
+        reminder_of=link,
+    )
+    _enqueue_delivery(reminder.pk)
+    return True
+
+
+# --- clinic tablet -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def tablet_session_start(
+    *, participant: Participant, visit_code: str, user: User
+) -> tuple[TabletSession, str]:
+    """Start a kiosk session; the token goes into the tablet browser's session only."""
+    _check_not_ended(participant)
+    _check_visit(visit_code)
+    if visit_is_submitted_now(participant, visit_code):
+        raise ServiceError(_("These questionnaires have already been submitted."))
+    token = tokens.token_new()
+    session = TabletSession(
+        participant=participant,
+        visit_code=visit_code,
+        started_by=user,
+        token_hash=tokens.token_hash(token),
+    )
+    return audited_save(session, user=user), token
+
+
+def visit_is_submitted_now(participant: Participant, visit_code: str) -> bool:
+    from questionnaires import selectors
+
+    return selectors.visit_is_submitted(participant, visit_code)
+
+
+@transaction.atomic
+def tablet_session_end(*, session: TabletSession, user: User) -> TabletSession:
+    session = TabletSession.objects.select_for_update().get(pk=session.pk)
+    if session.ended_at:
+        return session
+    session, _changed = model_update(
+        instance=session,
+        data={"ended_at": timezone.now(), "ended_by": user},
+        user=user,
+        reason="tablet handed back to staff",
+    )
+    return session

@@ -1,0 +1,650 @@
+"""Views of the questionnaires app: the patient's pages (personal link, clinic tablet) and the
+staff's pages (overview, sending links, letters, phone entry, corrections, tablet start).
+
+Patient pages are public in the permission matrix; what they open is decided by the token
+(questionnaires.selectors.link_access / tablet_access), and a wrong, expired or revoked token
+gets the same friendly page. Staff pages look participants up through
+trial.selectors.participant_get_for (404 for other sites).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import authenticate, login, logout
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_safe
+
+from questionnaires import flow, selectors, services, visits
+from questionnaires.forms import (
+    AnswersForm,
+    CorrectionForm,
+    RevokeForm,
+    SendLinkForm,
+    StaffEntryForm,
+    TabletExitForm,
+)
+from questionnaires.instruments import WordingError, get_instrument, load_wording
+from questionnaires.models import Mode, QuestionnaireLink, SentVia
+from trial import selectors as trial_selectors
+from trial.access import rule_for
+from trial.models import ENDED_STATUSES
+from trial.services import ServiceError
+
+logger = logging.getLogger(__name__)
+
+TABLET_SESSION_KEY = "questionnaire_tablet"
+
+
+def _posted(request: HttpRequest):
+    """The POST data of a POST (even an empty one: a screen left blank is an answer too)."""
+    return request.POST if request.method == "POST" else None
+
+
+# --- helpers shared by the link and the tablet -------------------------------------------
+
+
+@dataclass
+class Channel:
+    """Where the patient's pages live: under a personal link's token, or on the tablet."""
+
+    access: selectors.Access
+    token: str | None
+    mode: str
+
+    def url(self, view: str, *args) -> str:
+        if self.token is not None:
+            return reverse(f"questionnaires:patient_{view}", args=[self.token, *args])
+        return reverse(f"questionnaires:tablet_{view}", args=list(args))
+
+
+def _client_ip(request: HttpRequest) -> str:
+    header = settings.QUESTIONNAIRE_CLIENT_IP_HEADER
+    if header and request.META.get(header):
+        return request.META[header].split(",")[-1].strip()
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def _throttle_key(request: HttpRequest) -> str:
+    return f"questionnaire-bad-token:{_client_ip(request)}"
+
+
+def _throttled(request: HttpRequest) -> bool:
+    return cache.get(_throttle_key(request), 0) >= settings.QUESTIONNAIRE_TOKEN_THROTTLE_LIMIT
+
+
+def _count_bad_token(request: HttpRequest) -> None:
+    key = _throttle_key(request)
+    cache.add(key, 0, settings.QUESTIONNAIRE_TOKEN_THROTTLE_WINDOW_SECONDS)
+    try:
+        cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, settings.QUESTIONNAIRE_TOKEN_THROTTLE_WINDOW_SECONDS)
+
+
+def _activate_language(request: HttpRequest, default: str) -> str:
+    """Danish by default (or the link's language); the patient's own choice wins."""
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    language = chosen if chosen in dict(settings.LANGUAGES) else default
+    translation.activate(language)
+    request.LANGUAGE_CODE = language
+    return language
+
+
+def _unavailable(request: HttpRequest, status: int = 404) -> HttpResponse:
+    _activate_language(request, settings.LANGUAGE_CODE)
+    return render(request, "questionnaires/patient/unavailable.html", status=status)
+
+
+def _link_channel(request: HttpRequest, token: str) -> Channel | HttpResponse:
+    if _throttled(request):
+        return _unavailable(request, status=429)
+    access = selectors.link_access(token)
+    if not access.known:
+        _count_bad_token(request)
+    if not access.ok:
+        return _unavailable(request)
+    _activate_language(request, access.language)
+    return Channel(access=access, token=token, mode=Mode.LINK)
+
+
+def _tablet_channel(request: HttpRequest) -> Channel | HttpResponse:
+    access = selectors.tablet_access(request.session.get(TABLET_SESSION_KEY))
+    if not access.ok:
+        _activate_language(request, settings.LANGUAGE_CODE)
+        return render(request, "questionnaires/patient/no_tablet_session.html")
+    _activate_language(request, settings.LANGUAGE_CODE)
+    return Channel(access=access, token=None, mode=Mode.TABLET)
+
+
+def _wording(instrument_code: str):
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    try:
+        return load_wording(instrument_code, language)
+    except WordingError:
+        return load_wording(instrument_code, settings.LANGUAGE_CODE)
+
+
+def _answers_by_instrument(channel: Channel) -> dict[str, dict]:
+    responses = selectors.visit_responses(channel.access.participant, channel.access.visit_code)
+    return {code: dict(r.answers) for code, r in responses.items()}
+
+
+def _questions(screen: flow.Screen, form, answers: dict) -> list[dict]:
+    wording = _wording(screen.instrument)
+    questions = []
+    for item in screen.items:
+        item_wording = wording.items[item.code]
+        if form.is_bound:
+            raw = form.data.get(item.code, "")
+            value = raw
+        else:
+            value = answers.get(item.code)
+            raw = "" if value is None else str(value)
+        questions.append(
+            {
+                "item": item,
+                "text": item_wording.text,
+                "choices": [(c, item_wording.choices[c]) for c in item.choices],
+                "anchors": item_wording.anchors,
+                "value": raw,
+                "errors": form.errors.get(item.code, []),
+            }
+        )
+    return questions
+
+
+def _patient_start(request: HttpRequest, channel: Channel) -> HttpResponse:
+    access = channel.access
+    if access.link is not None:
+        services.link_mark_opened(link=access.link)
+    if selectors.visit_is_submitted(access.participant, access.visit_code):
+        return render(
+            request, "questionnaires/patient/submitted.html", {"channel": channel, "already": True}
+        )
+    answers = _answers_by_instrument(channel)
+    screens = flow.visit_screens(access.visit_code)
+    resume = flow.resume_screen(access.visit_code, answers)
+    started = any(answers.values())
+    return render(
+        request,
+        "questionnaires/patient/start.html",
+        {
+            "channel": channel,
+            "started": started,
+            "screen_count": len(screens),
+            "instruments": [
+                {"label": _wording(code).title, "code": code}
+                for code in visits.visit_instruments(access.visit_code)
+            ],
+            "next_url": channel.url("step", resume.instrument, resume.step)
+            if started
+            else channel.url("step", screens[0].instrument, 1),
+        },
+    )
+
+
+def _patient_step(
+    request: HttpRequest, channel: Channel, instrument: str, step: int
+) -> HttpResponse:
+    access = channel.access
+    screen = flow.find_screen(access.visit_code, instrument, step)
+    if screen is None:
+        return redirect(channel.url("start"))
+    autosave = request.method == "POST" and request.POST.get("autosave") == "1"
+    if selectors.visit_is_submitted(access.participant, access.visit_code):
+        if autosave:
+            return JsonResponse({"saved": False, "submitted": True}, status=409)
+        return redirect(channel.url("done"))
+    screens = flow.visit_screens(access.visit_code)
+    index = screen.number - 1
+    form = AnswersForm(_posted(request), items=screen.items)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.response_save_answers(
+                    participant=access.participant,
+                    visit_code=access.visit_code,
+                    instrument_code=instrument,
+                    answers=form.answers(),
+                    mode=channel.mode,
+                    language=translation.get_language(),
+                )
+            except ServiceError as error:
+                if autosave:
+                    return JsonResponse({"saved": False, "error": str(error)}, status=409)
+                messages.error(request, str(error))
+                return redirect(channel.url("start"))
+            if autosave:
+                return JsonResponse({"saved": True})
+            if "previous" in request.POST:
+                if index == 0:
+                    return redirect(channel.url("start"))
+                target = screens[index - 1]
+                return redirect(channel.url("step", target.instrument, target.step))
+            if index + 1 < len(screens):
+                target = screens[index + 1]
+                return redirect(channel.url("step", target.instrument, target.step))
+            return redirect(channel.url("submit"))
+        if autosave:
+            return JsonResponse({"saved": False, "errors": form.errors}, status=400)
+    answers = _answers_by_instrument(channel).get(instrument, {})
+    wording = _wording(instrument)
+    previous = screens[index - 1] if index > 0 else None
+    return render(
+        request,
+        "questionnaires/patient/step.html",
+        {
+            "channel": channel,
+            "screen": screen,
+            "screen_count": len(screens),
+            "form": form,
+            "wording": wording,
+            "show_intro": step == 1,
+            "questions": _questions(screen, form, answers),
+            "previous_url": channel.url("step", previous.instrument, previous.step)
+            if previous
+            else channel.url("start"),
+            "action": channel.url("step", instrument, step),
+        },
+    )
+
+
+def _patient_submit(request: HttpRequest, channel: Channel) -> HttpResponse:
+    access = channel.access
+    if selectors.visit_is_submitted(access.participant, access.visit_code):
+        return redirect(channel.url("done"))
+    if request.method == "POST":
+        services.visit_submit(
+            participant=access.participant,
+            visit_code=access.visit_code,
+            mode=channel.mode,
+            language=translation.get_language(),
+        )
+        return redirect(channel.url("done"))
+    answers = _answers_by_instrument(channel)
+    missing = []
+    for screen in flow.visit_screens(access.visit_code):
+        given = answers.get(screen.instrument, {})
+        for item in screen.items:
+            if given.get(item.code) is None:
+                missing.append(
+                    {
+                        "text": _wording(screen.instrument).items[item.code].text,
+                        "url": channel.url("step", screen.instrument, screen.step),
+                    }
+                )
+    screens = flow.visit_screens(access.visit_code)
+    last = screens[-1]
+    return render(
+        request,
+        "questionnaires/patient/submit.html",
+        {
+            "channel": channel,
+            "missing": missing,
+            "screen_count": len(screens),
+            "previous_url": channel.url("step", last.instrument, last.step),
+        },
+    )
+
+
+def _patient_done(request: HttpRequest, channel: Channel) -> HttpResponse:
+    access = channel.access
+    if not selectors.visit_is_submitted(access.participant, access.visit_code):
+        return redirect(channel.url("start"))
+    return render(request, "questionnaires/patient/submitted.html", {"channel": channel})
+
+
+# --- the personal link ---------------------------------------------------------------------
+
+
+@never_cache
+@require_safe
+def patient_start(request: HttpRequest, token: str) -> HttpResponse:
+    channel = _link_channel(request, token)
+    return channel if isinstance(channel, HttpResponse) else _patient_start(request, channel)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def patient_step(request: HttpRequest, token: str, instrument: str, step: int) -> HttpResponse:
+    channel = _link_channel(request, token)
+    if isinstance(channel, HttpResponse):
+        return channel
+    return _patient_step(request, channel, instrument, step)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def patient_submit(request: HttpRequest, token: str) -> HttpResponse:
+    channel = _link_channel(request, token)
+    return channel if isinstance(channel, HttpResponse) else _patient_submit(request, channel)
+
+
+@never_cache
+@require_safe
+def patient_done(request: HttpRequest, token: str) -> HttpResponse:
+    channel = _link_channel(request, token)
+    return channel if isinstance(channel, HttpResponse) else _patient_done(request, channel)
+
+
+# --- the clinic tablet ---------------------------------------------------------------------
+
+
+@never_cache
+@require_safe
+def tablet_start(request: HttpRequest) -> HttpResponse:
+    channel = _tablet_channel(request)
+    return channel if isinstance(channel, HttpResponse) else _patient_start(request, channel)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def tablet_step(request: HttpRequest, instrument: str, step: int) -> HttpResponse:
+    channel = _tablet_channel(request)
+    if isinstance(channel, HttpResponse):
+        return channel
+    return _patient_step(request, channel, instrument, step)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def tablet_submit(request: HttpRequest) -> HttpResponse:
+    channel = _tablet_channel(request)
+    return channel if isinstance(channel, HttpResponse) else _patient_submit(request, channel)
+
+
+@never_cache
+@require_safe
+def tablet_done(request: HttpRequest) -> HttpResponse:
+    channel = _tablet_channel(request)
+    return channel if isinstance(channel, HttpResponse) else _patient_done(request, channel)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def tablet_exit(request: HttpRequest) -> HttpResponse:
+    """Leaving the kiosk needs a member of staff who may work with this participant."""
+    channel = _tablet_channel(request)
+    if isinstance(channel, HttpResponse):
+        return channel
+    participant = channel.access.participant
+    form = TabletExitForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        user = authenticate(
+            request,
+            username=form.cleaned_data["username"],
+            password=form.cleaned_data["password"],
+        )
+        device = None
+        if user is not None and settings.TRIAL_REQUIRE_2FA:
+            from django_otp import match_token
+
+            device = match_token(user, form.cleaned_data["otp_token"])
+            if device is None:
+                user = None
+        rule = rule_for("questionnaires:staff_tablet")
+        allowed = (
+            user is not None
+            and rule is not None
+            and rule.allows(user.role, "POST")
+            and trial_selectors.participants_for(user).filter(pk=participant.pk).exists()
+        )
+        if allowed:
+            services.tablet_session_end(session=channel.access.tablet, user=user)
+            request.session.pop(TABLET_SESSION_KEY, None)
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            if device is not None:
+                from django_otp import login as otp_login
+
+                otp_login(request, device)
+            messages.success(request, _("The tablet session has ended."))
+            return redirect("questionnaires:staff_overview", participant.trial_number)
+        form.add_error(None, _("Only staff of this participant's department can end the session."))
+    return render(
+        request,
+        "questionnaires/patient/tablet_exit.html",
+        {"channel": channel, "form": form, "require_otp": settings.TRIAL_REQUIRE_2FA},
+    )
+
+
+# --- staff -----------------------------------------------------------------------------
+
+
+def _visit_or_404(visit_code: str, instrument: str | None = None) -> None:
+    from django.http import Http404
+
+    if not visits.is_known(visit_code, instrument):
+        raise Http404
+
+
+@require_safe
+def staff_overview(request: HttpRequest, trial_number: str) -> HttpResponse:
+    participant = trial_selectors.participant_get_for(request.user, trial_number)
+    return render(
+        request,
+        "questionnaires/staff/overview.html",
+        {
+            "participant": participant,
+            "visits": selectors.participant_overview(participant),
+            "scores": selectors.participant_scores(participant),
+            # Nobody is contacted after death, withdrawal or the end of follow-up.
+            "ended": participant.status in ENDED_STATUSES,
+            "can_write": rule_for("questionnaires:staff_send").allows(request.user.role, "POST"),
+            "can_correct": rule_for("questionnaires:staff_correct").allows(
+                request.user.role, "POST"
+            ),
+        },
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def staff_send(request: HttpRequest, trial_number: str, visit_code: str) -> HttpResponse:
+    """Send a personal link by e-mail or text message, or print it as a letter (PDF)."""
+    participant = trial_selectors.participant_get_for(request.user, trial_number)
+    _visit_or_404(visit_code)
+    form = SendLinkForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        via = form.cleaned_data["via"]
+        language = form.cleaned_data["language"]
+        try:
+            if via == SentVia.LETTER:
+                return _letter_response(request, participant, visit_code, language)
+            services.link_send(
+                participant=participant,
+                visit_code=visit_code,
+                user=request.user,
+                via=via,
+                language=language,
+            )
+        except ServiceError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("The link is on its way."))
+            return redirect("questionnaires:staff_overview", participant.trial_number)
+    return render(
+        request,
+        "questionnaires/staff/send.html",
+        {"participant": participant, "visit_code": visit_code, "form": form},
+    )
+
+
+def _letter_response(request, participant, visit_code: str, language: str) -> HttpResponse:
+    from questionnaires.pdf import link_letter_pdf
+
+    link, token = services.link_issue_letter(
+        participant=participant, visit_code=visit_code, user=request.user, language=language
+    )
+    identity = None
+    if trial_selectors.can_see_identity(request.user, participant):
+        from trial.models import Identity
+
+        identity = Identity.objects.filter(participant=participant).first()
+    pdf = link_letter_pdf(link=link, url=services.link_url(token), identity=identity)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    filename = f"questionnaire-{participant.trial_number}-{visit_code}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def staff_revoke(request: HttpRequest, trial_number: str, visit_code: str) -> HttpResponse:
+    """Revoke every open link of a visit (e.g. sent to a wrong address)."""
+    participant = trial_selectors.participant_get_for(request.user, trial_number)
+    _visit_or_404(visit_code)
+    form = RevokeForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        for link in QuestionnaireLink.objects.filter(
+            participant=participant, visit_code=visit_code, revoked_at=None
+        ):
+            services.link_revoke(link=link, user=request.user, reason=form.cleaned_data["reason"])
+        messages.success(request, _("The links of this visit no longer open anything."))
+        return redirect("questionnaires:staff_overview", participant.trial_number)
+    return render(
+        request,
+        "questionnaires/staff/revoke.html",
+        {"participant": participant, "visit_code": visit_code, "form": form},
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def staff_tablet(request: HttpRequest, trial_number: str, visit_code: str) -> HttpResponse:
+    """Start a clinic-tablet session: the staff member is logged out of this browser, which from
+    now on opens only this participant's questionnaires until staff end the session."""
+    participant = trial_selectors.participant_get_for(request.user, trial_number)
+    _visit_or_404(visit_code)
+    error = ""
+    if request.method == "POST":
+        try:
+            _session, token = services.tablet_session_start(
+                participant=participant, visit_code=visit_code, user=request.user
+            )
+        except ServiceError as e:
+            error = str(e)
+        else:
+            language = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+            logout(request)
+            request.session[TABLET_SESSION_KEY] = token
+            response = redirect("questionnaires:tablet_start")
+            if not language:
+                response.delete_cookie(settings.LANGUAGE_COOKIE_NAME)
+            return response
+    return render(
+        request,
+        "questionnaires/staff/tablet.html",
+        {"participant": participant, "visit_code": visit_code, "error": error},
+    )
+
+
+def _instrument_labels(instrument_code: str) -> dict:
+    wording = _wording(instrument_code)
+    return {code: w.text for code, w in wording.items.items()}
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def staff_enter(
+    request: HttpRequest, trial_number: str, visit_code: str, instrument: str
+) -> HttpResponse:
+    """The nurse enters the answers the patient gives by phone (or from a paper form)."""
+    participant = trial_selectors.participant_get_for(request.user, trial_number)
+    _visit_or_404(visit_code, instrument)
+    items = get_instrument(instrument).items
+    response = selectors.visit_responses(participant, visit_code).get(instrument)
+    initial = dict(response.answers) if response else {}
+    form = StaffEntryForm(
+        _posted(request),
+        items=items,
+        labels=_instrument_labels(instrument),
+        initial={**initial, "mode": Mode.PHONE},
+    )
+    locked = response is not None and response.is_submitted
+    if request.method == "POST" and form.is_valid() and not locked:
+        try:
+            services.response_enter(
+                participant=participant,
+                visit_code=visit_code,
+                instrument_code=instrument,
+                answers=form.answers(),
+                mode=form.cleaned_data["mode"],
+                user=request.user,
+                language=translation.get_language(),
+            )
+        except ServiceError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("The answers are saved and submitted."))
+            return redirect("questionnaires:staff_overview", participant.trial_number)
+    return render(
+        request,
+        "questionnaires/staff/entry.html",
+        {
+            "participant": participant,
+            "visit_code": visit_code,
+            "instrument": instrument,
+            "instrument_label": visits.INSTRUMENT_LABELS[instrument],
+            "wording": _wording(instrument),
+            "form": form,
+            "locked": locked,
+            "response": response,
+        },
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def staff_correct(
+    request: HttpRequest, trial_number: str, visit_code: str, instrument: str
+) -> HttpResponse:
+    """Correct submitted answers, with a reason; the audit trail keeps the old values."""
+    participant = trial_selectors.participant_get_for(request.user, trial_number)
+    _visit_or_404(visit_code, instrument)
+    response = selectors.visit_responses(participant, visit_code).get(instrument)
+    submitted = response is not None and response.is_submitted
+    form = CorrectionForm(
+        _posted(request),
+        items=get_instrument(instrument).items,
+        labels=_instrument_labels(instrument),
+        initial=dict(response.answers) if response else {},
+    )
+    if request.method == "POST" and submitted and form.is_valid():
+        try:
+            services.response_correct(
+                response=response,
+                answers=form.answers(),
+                user=request.user,
+                reason=form.cleaned_data["reason"],
+            )
+        except ServiceError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("The correction is saved with its reason."))
+            return redirect("questionnaires:staff_overview", participant.trial_number)
+    return render(
+        request,
+        "questionnaires/staff/correct.html",
+        {
+            "participant": participant,
+            "visit_code": visit_code,
+            "instrument": instrument,
+            "instrument_label": visits.INSTRUMENT_LABELS[instrument],
+            "form": form,
+            "submitted": submitted,
+            "response": response,
+        },
+    )
+
+
+@require_safe
+def link_list(request: HttpRequest) -> HttpResponse:
+    """Links sent and still waiting for answers, at the user's sites."""
+    links = list(selectors.open_links_for(request.user)[:500])
+    return render(request, "questionnaires/staff/link_list.html", {"links": links})

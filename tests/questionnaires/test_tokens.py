@@ -1,0 +1,132 @@
+"""Personal-link tokens: random enough, never stored in clear, opening exactly one visit of one
+participant, and failing alike when wrong, expired, revoked or the participant's follow-up ended."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from questionnaires import selectors, services, tokens
+from questionnaires.models import QuestionnaireLink
+from tests.factories import ParticipantFactory
+from tests.questionnaires.factories import letter_link
+from trial.models import ParticipantStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_token_has_at_least_128_random_bits():
+    token = tokens.token_new()
+    assert tokens.TOKEN_BYTES * 8 >= 128
+    assert len(token) == 43 and tokens.token_well_formed(token)
+    assert len({tokens.token_new() for _ in range(1000)}) == 1000
+
+
+def test_only_the_hash_of_the_token_is_stored(world):
+    link, token = letter_link(world.own_participant)
+    link.refresh_from_db()
+    assert link.token_hash == tokens.token_hash(token)
+    stored = [str(v) for v in QuestionnaireLink.objects.values_list(flat=True)]
+    for row in QuestionnaireLink.objects.values():
+        assert token not in " ".join(str(v) for v in row.values())
+    for row in QuestionnaireLink.history.values():
+        assert token not in " ".join(str(v) for v in row.values())
+        assert "token_hash" not in row
+    assert stored
+
+
+def test_a_token_opens_its_own_participant_and_visit_only(world, client):
+    _link, token = letter_link(world.own_participant, visit_code="BL")
+    access = selectors.link_access(token)
+    assert access.ok and access.participant == world.own_participant and access.visit_code == "BL"
+    page = client.get(reverse("questionnaires:patient_start", args=[token]))
+    assert page.status_code == 200
+    # Another participant's token opens that participant's questionnaire, never this one's.
+    _other_link, other_token = letter_link(world.other_participant, visit_code="M3")
+    other = selectors.link_access(other_token)
+    assert other.participant == world.other_participant and other.visit_code == "M3"
+    # The BL token does not open the M3 screens of anybody: screens of another visit redirect.
+    response = client.get(reverse("questionnaires:patient_step", args=[token, "hsu", 1]))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("questionnaires:patient_start", args=[token])
+
+
+def test_a_token_never_saves_answers_for_another_visit(world, client):
+    _link, token = letter_link(world.own_participant, visit_code="W1")  # VAS and HSU only
+    client.post(reverse("questionnaires:patient_step", args=[token, "odi", 1]), {"odi_1": "3"})
+    assert not world.own_participant.questionnaire_responses.filter(instrument_code="odi").exists()
+
+
+@pytest.mark.parametrize("case", ["wrong", "malformed", "expired", "revoked", "deceased"])
+def test_bad_tokens_all_get_the_same_friendly_page(world, client, case):
+    link, token = letter_link(world.own_participant)
+    if case == "wrong":
+        token = tokens.token_new()
+    elif case == "malformed":
+        token = "abc"
+    elif case == "expired":
+        QuestionnaireLink.objects.filter(pk=link.pk).update(
+            expires_at=timezone.now() - dt.timedelta(seconds=1)
+        )
+    elif case == "revoked":
+        services.link_revoke(link=link, user=world.users["nurse"], reason="sent to wrong address")
+    elif case == "deceased":
+        world.own_participant.status = ParticipantStatus.DECEASED
+        world.own_participant.save()
+    for url in (
+        reverse("questionnaires:patient_start", args=[token]),
+        reverse("questionnaires:patient_step", args=[token, "odi", 1]),
+        reverse("questionnaires:patient_submit", args=[token]),
+    ):
+        response = client.get(url)
+        assert response.status_code == 404
+        assert b'data-testid="link-unavailable"' in response.content
+        assert str(world.own_participant.trial_number).encode() not in response.content
+    post = client.post(reverse("questionnaires:patient_step", args=[token, "odi", 1]), {"odi_1": 1})
+    assert post.status_code == 404
+    assert not world.own_participant.questionnaire_responses.exists()
+
+
+def test_guessing_is_throttled_with_the_same_page(world, client, settings):
+    settings.QUESTIONNAIRE_TOKEN_THROTTLE_LIMIT = 5
+    _link, good = letter_link(world.own_participant)
+    for _ in range(5):
+        assert (
+            client.get(
+                reverse("questionnaires:patient_start", args=[tokens.token_new()])
+            ).status_code
+            == 404
+        )
+    blocked = client.get(reverse("questionnaires:patient_start", args=[good]))
+    assert blocked.status_code == 429
+    assert b'data-testid="link-unavailable"' in blocked.content
+    # Another address is not affected.
+    other = client.get(reverse("questionnaires:patient_start", args=[good]), REMOTE_ADDR="10.9.8.7")
+    assert other.status_code == 200
+
+
+def test_valid_tokens_do_not_count_against_the_throttle(world, client, settings):
+    settings.QUESTIONNAIRE_TOKEN_THROTTLE_LIMIT = 3
+    _link, good = letter_link(world.own_participant)
+    for _ in range(10):
+        assert client.get(reverse("questionnaires:patient_start", args=[good])).status_code == 200
+
+
+def test_no_link_for_a_participant_whose_follow_up_ended(world):
+    participant = ParticipantFactory(site=world.own, status=ParticipantStatus.WITHDRAWN)
+    from trial.services import ServiceError
+
+    with pytest.raises(ServiceError):
+        letter_link(participant)
+
+
+def test_baseline_links_expire_14_days_after_issue_follow_up_after_the_window(world):
+    now = timezone.now()
+    assert services.link_expiry(visit_code="BL", issued_at=now) == now + dt.timedelta(days=14)
+    closes = dt.date(2027, 3, 10)
+    expiry = services.link_expiry(visit_code="M3", issued_at=now, window_closes=closes)
+    local = timezone.localtime(expiry)
+    assert local.date() == dt.date(2027, 3, 25) and local.hour == 0
