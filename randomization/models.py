@@ -1,1 +1,234 @@
-"""Models of the randomization app (built by its own issue)."""
+"""Sealed-envelope randomisation: batches of envelopes, allocations, deviations, access logs.
+
+The database itself guarantees what must never happen even through a bug: a serial is unique,
+a sequence number is unique within its site and stratum, an envelope goes to at most one
+participant and a participant gets at most one envelope and one allocation.
+
+Envelopes carry no django-simple-history: a history row would copy the arm of every unused
+envelope into the audit trail, which central readers browse. What happens to an envelope is
+audited through the Allocation (history), the batch (history) and the print log instead.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from randomization import blocks
+from randomization.strata import stratum_choices
+from trial.models import Participant, Site, User
+
+
+class Arm(models.TextChoices):
+    PVP = blocks.PVP, _("PVP (vertebroplasty plus usual care)")
+    CONSERVATIVE = blocks.CONSERVATIVE, _("Conservative (usual care)")
+
+
+class StratumStock(models.Model):
+    """One row per site and stratum that has ever had envelopes.
+
+    It is the lock that serialises randomisation within a site and stratum (the protocol:
+    "not possible to randomise more than one patient at a time"), the counter that batches
+    continue from, and the memory of whether the coordinator was told the stock is low.
+    """
+
+    site = models.ForeignKey(
+        Site, on_delete=models.PROTECT, related_name="envelope_stocks", verbose_name=_("site")
+    )
+    stratum = models.CharField(_("stratum"), max_length=8, choices=stratum_choices())
+    last_sequence = models.PositiveIntegerField(_("last envelope sequence issued"), default=0)
+    low_stock_alerted_at = models.DateTimeField(
+        _("coordinator told of low stock"), null=True, blank=True
+    )
+
+    class Meta:
+        ordering = ["site__code", "stratum"]
+        verbose_name = _("envelope stock")
+        verbose_name_plural = _("envelope stocks")
+        constraints = [
+            models.UniqueConstraint(fields=["site", "stratum"], name="stock_site_stratum"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.site.code} {self.stratum}"
+
+
+class EnvelopeBatch(models.Model):
+    site = models.ForeignKey(
+        Site, on_delete=models.PROTECT, related_name="envelope_batches", verbose_name=_("site")
+    )
+    stratum = models.CharField(_("stratum"), max_length=8, choices=stratum_choices())
+    size = models.PositiveIntegerField(_("number of envelopes"))
+    block_sizes = models.JSONField(_("block sizes"), default=list)
+    first_sequence = models.PositiveIntegerField(_("first sequence number"))
+    note = models.TextField(_("note"), blank=True)
+    created_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["site__code", "stratum", "first_sequence"]
+        verbose_name = _("envelope batch")
+        verbose_name_plural = _("envelope batches")
+
+    def __str__(self) -> str:
+        return f"{self.site.code}-{self.stratum} #{self.pk}"
+
+    @property
+    def last_sequence(self) -> int:
+        return self.first_sequence + self.size - 1
+
+    def serial_range(self) -> str:
+        from randomization.services import envelope_serial
+
+        first = envelope_serial(self.site.code, self.stratum, self.first_sequence)
+        last = envelope_serial(self.site.code, self.stratum, self.last_sequence)
+        return f"{first} – {last}"
+
+
+class Envelope(models.Model):
+    batch = models.ForeignKey(EnvelopeBatch, on_delete=models.PROTECT, related_name="envelopes")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="envelopes")
+    stratum = models.CharField(_("stratum"), max_length=8, choices=stratum_choices())
+    sequence = models.PositiveIntegerField(_("sequence in site and stratum"))
+    serial = models.CharField(_("serial"), max_length=24, unique=True)
+    arm = models.CharField(_("arm"), max_length=20, choices=Arm.choices)
+    block_number = models.PositiveIntegerField(_("block in batch"))
+    block_size = models.PositiveSmallIntegerField(_("block size"))
+    position_in_block = models.PositiveSmallIntegerField(_("position in block"))
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    participant = models.OneToOneField(
+        Participant,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="envelope",
+        verbose_name=_("participant"),
+    )
+
+    class Meta:
+        ordering = ["site__code", "stratum", "sequence"]
+        verbose_name = _("envelope")
+        verbose_name_plural = _("envelopes")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "stratum", "sequence"], name="envelope_site_stratum_sequence"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(participant__isnull=True, used_at__isnull=True)
+                | models.Q(participant__isnull=False, used_at__isnull=False),
+                name="envelope_used_with_participant",
+            ),
+        ]
+        indexes = [models.Index(fields=["site", "stratum", "participant"])]
+
+    def __str__(self) -> str:
+        return self.serial
+
+    @property
+    def is_used(self) -> bool:
+        return self.participant_id is not None
+
+
+class Allocation(models.Model):
+    """The randomisation of one participant: which envelope, which arm, confirmed by whom."""
+
+    participant = models.OneToOneField(
+        Participant, on_delete=models.PROTECT, related_name="allocation"
+    )
+    envelope = models.OneToOneField(Envelope, on_delete=models.PROTECT, related_name="allocation")
+    arm = models.CharField(_("arm"), max_length=20, choices=Arm.choices)
+    stratum = models.CharField(_("stratum"), max_length=8, choices=stratum_choices())
+    randomised_at = models.DateTimeField(_("randomised"))
+    randomised_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", verbose_name=_("randomised by")
+    )
+    confirmed_serial = models.CharField(
+        _("serial of the envelope opened"), max_length=24, blank=True
+    )
+    confirmed_arm = models.CharField(
+        _("arm on the card"), max_length=20, choices=Arm.choices, blank=True
+    )
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    mismatch = models.BooleanField(_("envelope did not match"), default=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["randomised_at"]
+        verbose_name = _("allocation")
+        verbose_name_plural = _("allocations")
+
+    def __str__(self) -> str:
+        return f"{self.participant.trial_number}: {self.envelope.serial}"
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None
+
+
+class DeviationKind(models.TextChoices):
+    ENVELOPE_MISMATCH = "envelope_mismatch", _("Envelope opened does not match the allocation")
+
+
+class ProtocolDeviation(models.Model):
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="protocol_deviations"
+    )
+    kind = models.CharField(_("kind"), max_length=30, choices=DeviationKind.choices)
+    description = models.TextField(_("description"))
+    reported_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    reported_at = models.DateTimeField(_("reported"), auto_now_add=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-reported_at"]
+        verbose_name = _("protocol deviation")
+        verbose_name_plural = _("protocol deviations")
+
+    def __str__(self) -> str:
+        return f"{self.participant.trial_number}: {self.get_kind_display()}"
+
+
+class AllocationListView(models.Model):
+    """Each look at the allocation list (page or download): who, when, what."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    viewed_at = models.DateTimeField(_("viewed"), auto_now_add=True)
+    what = models.CharField(_("what"), max_length=200)
+
+    class Meta:
+        ordering = ["-viewed_at"]
+        verbose_name = _("view of the allocation list")
+        verbose_name_plural = _("views of the allocation list")
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.viewed_at:%Y-%m-%d %H:%M} {self.what}"
+
+
+class BatchPrint(models.Model):
+    """Each generation of a batch's PDF (the only document that carries unused arms)."""
+
+    batch = models.ForeignKey(EnvelopeBatch, on_delete=models.PROTECT, related_name="prints")
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    printed_at = models.DateTimeField(_("printed"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-printed_at"]
+        verbose_name = _("batch print")
+        verbose_name_plural = _("batch prints")
+
+    def __str__(self) -> str:
+        return f"{self.batch} {self.printed_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,76 @@
+"""Forms of the randomisation app: they validate and convert, never write."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from randomization import blocks
+from randomization.models import Arm
+from randomization.services import MAX_BATCH_SIZE
+from randomization.strata import stratum_choices
+from trial.models import Site, SiteKind
+
+
+class BatchForm(forms.Form):
+    site = forms.ModelChoiceField(
+        label=_("Site"),
+        queryset=Site.objects.filter(kind=SiteKind.HEMATOLOGY, active=True).order_by("code"),
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    stratum = forms.ChoiceField(
+        label=_("Stratum"),
+        choices=stratum_choices,
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    count = forms.IntegerField(
+        label=_("Number of envelopes"),
+        min_value=1,
+        max_value=MAX_BATCH_SIZE,
+        initial=20,
+        widget=forms.NumberInput(attrs={"class": "form-control"}),
+    )
+    block_sizes = forms.CharField(
+        label=_("Block sizes"),
+        required=False,
+        help_text=_("Even numbers separated by commas; each block's size is drawn at random."),
+        widget=forms.TextInput(attrs={"class": "form-control"}),
+    )
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=500,
+        widget=forms.TextInput(attrs={"class": "form-control"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["block_sizes"].initial = ", ".join(
+            str(s) for s in settings.RANDOMISATION_BLOCK_SIZES
+        )
+
+    def clean_block_sizes(self) -> tuple[int, ...]:
+        raw = self.cleaned_data["block_sizes"].replace(";", ",")
+        if not raw.strip():
+            return tuple(settings.RANDOMISATION_BLOCK_SIZES)
+        try:
+            sizes = tuple(int(part) for part in raw.split(",") if part.strip())
+            return blocks.validate_block_sizes(sizes)
+        except ValueError:
+            raise forms.ValidationError(
+                _("Give distinct even numbers separated by commas, for example 2, 4.")
+            ) from None
+
+
+class ConfirmForm(forms.Form):
+    serial = forms.CharField(
+        label=_("Serial number printed on the envelope you opened"),
+        max_length=24,
+        widget=forms.TextInput(attrs={"class": "form-control", "autocomplete": "off"}),
+    )
+    arm = forms.ChoiceField(
+        label=_("Arm printed on the card inside"),
+        choices=Arm.choices,
+        widget=forms.RadioSelect,
+    )

@@ -1,0 +1,434 @@
+"""Writes of the randomisation app. ``participant_randomize`` is the only way to allocate.
+
+Locking, in one paragraph: a randomisation locks the participant row (so one participant is
+never randomised twice, even by two requests at once), then the site-and-stratum's
+StratumStock row, and only then looks for the lowest unused envelope. Every randomisation in
+that site and stratum queues on the same stock row, so they run one after another and each
+sees the envelopes its predecessors took: distinct envelopes, in serial order. Locking the
+envelope row itself would not do: under READ COMMITTED a waiting ``SELECT ... FOR UPDATE``
+re-checks the row it waited for, finds it used, and returns nothing, although later envelopes
+exist. Batch generation takes the same stock lock, so sequence numbers never collide.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from randomization import blocks
+from randomization.models import (
+    Allocation,
+    AllocationListView,
+    Arm,
+    BatchPrint,
+    DeviationKind,
+    Envelope,
+    EnvelopeBatch,
+    ProtocolDeviation,
+    StratumStock,
+)
+from randomization.strata import (
+    STRATA,
+    Stratum,
+    StratumIncomplete,
+    StratumInputs,
+    stratum_for,
+)
+from trial.audit import audited_save
+from trial.models import (
+    Participant,
+    ParticipantStatus,
+    Role,
+    ScreeningForm,
+    Site,
+    SiteKind,
+    SurgicalAssessment,
+    User,
+)
+from trial.services import ServiceError
+
+logger = logging.getLogger(__name__)
+
+MAX_BATCH_SIZE = 500
+
+
+class RandomisationRefused(ServiceError):
+    """Randomisation is not possible now; ``messages`` says every reason, in words."""
+
+    def __init__(self, messages: Sequence[str]) -> None:
+        self.messages = [str(m) for m in messages]
+        super().__init__(" ".join(self.messages))
+
+
+def envelope_serial(site_code: str, stratum_code: str, sequence: int) -> str:
+    """``AAR-A1N-007``: site, stratum, sequence within site and stratum (zero-padded)."""
+    return f"{site_code}-{stratum_code}-{sequence:03d}"
+
+
+def default_block_sizes() -> tuple[int, ...]:
+    return tuple(settings.RANDOMISATION_BLOCK_SIZES)
+
+
+# --- strata --------------------------------------------------------------------------------
+
+
+def participant_stratum_inputs(participant: Participant) -> StratumInputs:
+    form = ScreeningForm.objects.filter(participant=participant).only("myeloma_status").first()
+    surgical = (
+        SurgicalAssessment.objects.filter(participant=participant)
+        .only("planned_levels", "earlier_fractures")
+        .first()
+    )
+    planned = len(surgical.planned_levels) if surgical and surgical.planned_levels else None
+    return StratumInputs(
+        myeloma_status=(form.myeloma_status or None) if form else None,
+        planned_level_count=planned,
+        earlier_untreated_fractures=surgical.earlier_fractures if surgical else None,
+    )
+
+
+def participant_stratum(participant: Participant) -> Stratum:
+    """The participant's stratum from recorded data; raises StratumIncomplete naming what is
+    missing, or ValueError for impossible values (e.g. more than four planned levels)."""
+    return stratum_for(participant_stratum_inputs(participant))
+
+
+def participant_stratum_check(participant: Participant) -> tuple[Stratum | None, list[str]]:
+    try:
+        return participant_stratum(participant), []
+    except StratumIncomplete as exc:
+        missing = "; ".join(str(item) for item in exc.missing)
+        return None, [
+            _("The stratum cannot be computed; missing: %(missing)s.") % {"missing": missing}
+        ]
+    except ValueError as exc:
+        return None, [_("The stratum cannot be computed: %(error)s") % {"error": exc}]
+
+
+# --- batches -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def envelope_batch_generate(
+    *,
+    site: Site,
+    stratum: str,
+    count: int,
+    user: User | None,
+    block_sizes: Sequence[int] | None = None,
+    note: str = "",
+    rng: random.Random | None = None,
+) -> EnvelopeBatch:
+    """Generate ``count`` envelopes for a site and stratum, continuing its serial numbers.
+
+    The allocations come from ``blocks.generate_allocation_sequence`` (1:1, permuted blocks of
+    randomly chosen sizes, ``secrets.SystemRandom``); ``rng`` exists for tests only.
+    """
+    if site.kind != SiteKind.HEMATOLOGY:
+        raise ServiceError(_("Envelopes are issued to hematology departments."))
+    if stratum not in STRATA:
+        raise ServiceError(_("Unknown stratum %(code)s.") % {"code": stratum})
+    if not isinstance(count, int) or not 1 <= count <= MAX_BATCH_SIZE:
+        raise ServiceError(_("A batch holds 1 to %(max)d envelopes.") % {"max": MAX_BATCH_SIZE})
+    sizes = tuple(block_sizes) if block_sizes else default_block_sizes()
+    try:
+        sizes = blocks.validate_block_sizes(sizes)
+    except ValueError:
+        raise ServiceError(
+            _("Block sizes must be distinct even numbers, for example 2 and 4.")
+        ) from None
+
+    StratumStock.objects.get_or_create(site=site, stratum=stratum)
+    stock = StratumStock.objects.select_for_update().get(site=site, stratum=stratum)
+    first = stock.last_sequence + 1
+    batch = audited_save(
+        EnvelopeBatch(
+            site=site,
+            stratum=stratum,
+            size=count,
+            block_sizes=list(sizes),
+            first_sequence=first,
+            note=note.strip(),
+            created_by=user,
+        ),
+        user=user,
+    )
+    sequence = blocks.generate_allocation_sequence(count, sizes, rng=rng)
+    Envelope.objects.bulk_create(
+        [
+            Envelope(
+                batch=batch,
+                site=site,
+                stratum=stratum,
+                sequence=first + a.sequence - 1,
+                serial=envelope_serial(site.code, stratum, first + a.sequence - 1),
+                arm=a.arm,
+                block_number=a.block_number,
+                block_size=a.block_size,
+                position_in_block=a.position_in_block,
+            )
+            for a in sequence
+        ]
+    )
+    stock.last_sequence = first + count - 1
+    # A new batch ends a low-stock episode: the next fall below the threshold is a new crossing.
+    if _remaining(site.pk, stratum) >= settings.RANDOMISATION_STOCK_THRESHOLD:
+        stock.low_stock_alerted_at = None
+    stock.save(update_fields=["last_sequence", "low_stock_alerted_at"])
+    logger.info("Envelope batch %s generated: %s envelopes", batch.pk, count)
+    return batch
+
+
+def _remaining(site_id: int, stratum: str) -> int:
+    return Envelope.objects.filter(
+        site_id=site_id, stratum=stratum, participant__isnull=True
+    ).count()
+
+
+def batch_print_record(*, batch: EnvelopeBatch, user: User) -> BatchPrint:
+    """Every PDF of a batch's inserts is logged: it is the one document showing unused arms."""
+    return BatchPrint.objects.create(batch=batch, user=user)
+
+
+def allocation_list_view_record(*, user: User, what: str) -> AllocationListView:
+    return AllocationListView.objects.create(user=user, what=what[:200])
+
+
+# --- randomising ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def participant_randomize(*, participant: Participant, user: User) -> Allocation:
+    """Allocate the participant the lowest unused envelope of their site and stratum.
+
+    Refuses (RandomisationRefused, with every reason in words) a participant already
+    randomised, one with readiness blockers or an incomplete stratum, and a stratum out of
+    stock. See the module docstring for why the locks are taken in this order.
+    """
+    from trial.selectors import randomisation_blockers
+
+    participant = (
+        Participant.objects.select_for_update().select_related("site").get(pk=participant.pk)
+    )
+    existing = Allocation.objects.filter(participant=participant).select_related("envelope")
+    if existing.exists():
+        raise RandomisationRefused(
+            [
+                _("%(number)s is already randomised (envelope %(serial)s).")
+                % {"number": participant.trial_number, "serial": existing[0].envelope.serial}
+            ]
+        )
+    reasons = list(randomisation_blockers(participant))
+    stratum, stratum_reasons = participant_stratum_check(participant)
+    reasons += stratum_reasons
+    if reasons:
+        raise RandomisationRefused(reasons)
+    assert stratum is not None
+
+    no_stock = RandomisationRefused(
+        [
+            _(
+                "No envelopes are left for site %(site)s in stratum %(stratum)s (%(label)s). "
+                "Ask the coordinator to issue a new batch."
+            )
+            % {"site": participant.site.code, "stratum": stratum.code, "label": stratum.label}
+        ]
+    )
+    stock = (
+        StratumStock.objects.select_for_update()
+        .filter(site=participant.site, stratum=stratum.code)
+        .first()
+    )
+    if stock is None:
+        raise no_stock
+    envelope = (
+        Envelope.objects.filter(site=participant.site, stratum=stratum.code, participant=None)
+        .order_by("sequence")
+        .first()
+    )
+    if envelope is None:
+        raise no_stock
+
+    now = timezone.now()
+    envelope.participant = participant
+    envelope.used_at = now
+    envelope.save(update_fields=["participant", "used_at"])
+    allocation = audited_save(
+        Allocation(
+            participant=participant,
+            envelope=envelope,
+            arm=envelope.arm,
+            stratum=stratum.code,
+            randomised_at=now,
+            randomised_by=user,
+        ),
+        user=user,
+    )
+    participant.status = ParticipantStatus.RANDOMISED
+    audited_save(
+        participant,
+        user=user,
+        reason=f"randomised: envelope {envelope.serial}",
+    )
+    logger.info("%s randomised with envelope %s", participant.trial_number, envelope.serial)
+    stock_id = stock.pk
+    transaction.on_commit(lambda: _enqueue_stock_check(stock_id))
+    return allocation
+
+
+def _enqueue_stock_check(stock_id: int) -> None:
+    from randomization.tasks import envelope_stock_check
+
+    envelope_stock_check.delay(stock_id)
+
+
+@transaction.atomic
+def allocation_confirm(*, allocation: Allocation, user: User, serial: str, arm: str) -> Allocation:
+    """Record the envelope the clinician opened and the arm on its card.
+
+    A serial or arm that differs from the allocation is a protocol deviation: it is recorded
+    and the coordinator is told. The allocation itself never changes (intention to treat).
+    """
+    allocation = (
+        Allocation.objects.select_for_update()
+        .select_related("envelope", "participant")
+        .get(pk=allocation.pk)
+    )
+    if allocation.is_confirmed:
+        raise ServiceError(_("This envelope has already been confirmed."))
+    if arm not in Arm.values:
+        raise ServiceError(_("Choose the arm printed on the card."))
+    serial = serial.strip().upper()
+    mismatch = serial != allocation.envelope.serial or arm != allocation.arm
+    allocation.confirmed_serial = serial
+    allocation.confirmed_arm = arm
+    allocation.confirmed_at = timezone.now()
+    allocation.confirmed_by = user
+    allocation.mismatch = mismatch
+    audited_save(allocation, user=user, reason="envelope confirmed")
+    if mismatch:
+        deviation = audited_save(
+            ProtocolDeviation(
+                participant=allocation.participant,
+                kind=DeviationKind.ENVELOPE_MISMATCH,
+                description=(
+                    f"Expected envelope {allocation.envelope.serial} "
+                    f"({allocation.get_arm_display()}); "
+                    f"opened {serial or '-'} with a card showing {Arm(arm).label}."
+                ),
+                reported_by=user,
+            ),
+            user=user,
+        )
+        deviation_id = deviation.pk
+        transaction.on_commit(lambda: _enqueue_deviation_notice(deviation_id))
+    return allocation
+
+
+def _enqueue_deviation_notice(deviation_id: int) -> None:
+    from randomization.tasks import deviation_notify
+
+    deviation_notify.delay(deviation_id)
+
+
+# --- telling the coordinator ---------------------------------------------------------------
+
+
+def coordinator_emails() -> list[str]:
+    addresses = list(
+        User.objects.filter(role=Role.COORDINATOR, is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    for extra in settings.TRIAL_COORDINATOR_EMAILS:
+        if extra not in addresses:
+            addresses.append(extra)
+    return addresses
+
+
+def envelope_stock_alerts_send(*, stock_id: int | None = None) -> int:
+    """E-mail the coordinator about each site and stratum whose stock fell below the threshold.
+
+    Once per crossing: the alert is claimed with a conditional update on
+    ``low_stock_alerted_at``, so running this twice (or in two workers) sends one e-mail; the
+    mark is cleared when the stock is back at or above the threshold (a new batch).
+    Returns the number of alerts sent.
+    """
+    threshold = settings.RANDOMISATION_STOCK_THRESHOLD
+    stocks = StratumStock.objects.select_related("site")
+    if stock_id is not None:
+        stocks = stocks.filter(pk=stock_id)
+    sent = 0
+    for stock in stocks:
+        remaining = _remaining(stock.site_id, stock.stratum)
+        if remaining >= threshold:
+            if stock.low_stock_alerted_at is not None:
+                StratumStock.objects.filter(pk=stock.pk).update(low_stock_alerted_at=None)
+            continue
+        claimed = StratumStock.objects.filter(pk=stock.pk, low_stock_alerted_at=None).update(
+            low_stock_alerted_at=timezone.now()
+        )
+        if claimed != 1:
+            continue
+        recipients = coordinator_emails()
+        if not recipients:
+            logger.warning("Low envelope stock %s but no coordinator address", stock)
+            continue
+        with translation.override(settings.LANGUAGE_CODE):
+            subject = _("VERTEBRA: %(remaining)d envelopes left for %(site)s %(stratum)s") % {
+                "remaining": remaining,
+                "site": stock.site.code,
+                "stratum": stock.stratum,
+            }
+            body = _(
+                "Site %(site)s, stratum %(stratum)s (%(label)s) has %(remaining)d unused "
+                "envelopes, fewer than %(threshold)d. Generate and send a new batch: "
+                "%(url)s"
+            ) % {
+                "site": stock.site.code,
+                "stratum": stock.stratum,
+                "label": STRATA[stock.stratum].label,
+                "remaining": remaining,
+                "threshold": threshold,
+                "url": settings.SITE_URL.rstrip("/") + "/randomisation/envelopes/",
+            }
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+        sent += 1
+    return sent
+
+
+def deviation_notice_send(*, deviation_id: int) -> bool:
+    deviation = (
+        ProtocolDeviation.objects.select_related("participant").filter(pk=deviation_id).first()
+    )
+    recipients = coordinator_emails()
+    if deviation is None or not recipients:
+        return False
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = _("VERTEBRA: protocol deviation for %(number)s") % {
+            "number": deviation.participant.trial_number
+        }
+        body = _("%(kind)s\n\n%(description)s\n\n%(url)s") % {
+            "kind": deviation.get_kind_display(),
+            "description": deviation.description,
+            "url": settings.SITE_URL.rstrip("/") + deviation.participant.get_absolute_url(),
+        }
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+    return True
+
+
+@transaction.atomic
+def deviation_acknowledge(*, deviation: ProtocolDeviation, user: User) -> ProtocolDeviation:
+    deviation = ProtocolDeviation.objects.select_for_update().get(pk=deviation.pk)
+    if deviation.acknowledged_at is None:
+        deviation.acknowledged_at = timezone.now()
+        deviation.acknowledged_by = user
+        audited_save(deviation, user=user, reason="acknowledged by the coordinator")
+    return deviation

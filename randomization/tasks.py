@@ -1,0 +1,18 @@
+"""Thin, idempotent tasks of the randomisation app: ids in, a service call, nothing else."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from randomization import services
+
+
+@shared_task(name="randomization.envelope_stock_check", max_retries=3, default_retry_delay=300)
+def envelope_stock_check(stock_id: int | None = None) -> int:
+    """Tell the coordinator about low envelope stock (once per crossing of the threshold)."""
+    return services.envelope_stock_alerts_send(stock_id=stock_id)
+
+
+@shared_task(name="randomization.deviation_notify", max_retries=3, default_retry_delay=300)
+def deviation_notify(deviation_id: int) -> bool:
+    return services.deviation_notice_send(deviation_id=deviation_id)

@@ -1,0 +1,236 @@
+"""Views of the randomisation app: thin. The matrix (trial/access.py) admits the request, a
+selector finds the object within the user's scope, a form validates, a service writes."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_safe
+
+from randomization import pdf, selectors, services
+from randomization.forms import BatchForm, ConfirmForm
+from randomization.models import ProtocolDeviation
+from randomization.strata import STRATA
+from trial.models import ParticipantStatus, Role
+from trial.selectors import participant_get_for, randomisation_blockers
+from trial.services import ServiceError
+
+
+@require_safe
+def envelopes(request: HttpRequest) -> HttpResponse:
+    """The coordinator's envelope dashboard: stock per site and stratum, batches, deviations."""
+    return render(
+        request,
+        "randomization/envelopes.html",
+        {
+            "stock": selectors.stock_overview(),
+            "strata": list(STRATA.values()),
+            "batches": selectors.batches_for(request.user).order_by("-created_at")[:50],
+            "deviations": ProtocolDeviation.objects.select_related(
+                "participant", "reported_by"
+            ).filter(acknowledged_at=None)[:50],
+            "threshold": settings.RANDOMISATION_STOCK_THRESHOLD,
+            "form": BatchForm() if request.user.role == Role.COORDINATOR else None,
+        },
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def batch_create(request: HttpRequest) -> HttpResponse:
+    form = BatchForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            batch = services.envelope_batch_generate(
+                site=data["site"],
+                stratum=data["stratum"],
+                count=data["count"],
+                block_sizes=data["block_sizes"],
+                note=data["note"],
+                user=request.user,
+            )
+        except ServiceError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request,
+                _("Batch generated: %(count)d envelopes, %(range)s.")
+                % {"count": batch.size, "range": batch.serial_range()},
+            )
+            return redirect("randomization:batch_detail", batch_id=batch.pk)
+    return render(request, "randomization/batch_form.html", {"form": form})
+
+
+@require_safe
+def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
+    batch = selectors.batch_get_for(request.user, batch_id)
+    return render(
+        request,
+        "randomization/batch_detail.html",
+        {
+            "batch": batch,
+            "stratum": STRATA[batch.stratum],
+            "rows": selectors.batch_overview(batch),
+            "prints": batch.prints.select_related("user")[:20],
+            "can_print": request.user.role == Role.COORDINATOR,
+        },
+    )
+
+
+@require_safe
+def batch_pdf(request: HttpRequest, batch_id: int) -> HttpResponse:
+    batch = selectors.batch_get_for(request.user, batch_id)
+    services.batch_print_record(batch=batch, user=request.user)
+    response = HttpResponse(pdf.batch_pdf(batch), content_type="application/pdf")
+    filename = f"envelopes-{batch.site.code}-{batch.stratum}-{batch.pk}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_safe
+def allocation_list(request: HttpRequest) -> HttpResponse:
+    # The matrix admits data managers, and coordinators only if the trial allows; this repeats
+    # the rule so that the list stays closed even if the matrix were loosened by mistake.
+    if not selectors.can_see_allocation_list(request.user):
+        raise PermissionDenied
+    services.allocation_list_view_record(user=request.user, what=request.get_full_path())
+    response = render(
+        request,
+        "randomization/allocation_list.html",
+        {"envelopes": selectors.allocation_list()},
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_safe
+def verification(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "randomization/verification.html",
+        {"report": selectors.verification_report()},
+    )
+
+
+@require_safe
+def verification_pdf(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(
+        pdf.verification_pdf(selectors.verification_report()), content_type="application/pdf"
+    )
+    response["Content-Disposition"] = 'attachment; filename="randomisation-verification.pdf"'
+    return response
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def participant_randomise(request: HttpRequest, trial_number: str) -> HttpResponse:
+    participant = participant_get_for(request.user, trial_number)
+    allocation = selectors.allocation_for(participant)
+    if allocation is not None:
+        return redirect("randomization:allocation_confirm", trial_number=trial_number)
+    if request.method == "POST":
+        try:
+            services.participant_randomize(participant=participant, user=request.user)
+        except services.RandomisationRefused as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+            return redirect("randomization:participant_randomise", trial_number=trial_number)
+        return redirect("randomization:allocation_confirm", trial_number=trial_number)
+    stratum, stratum_problems = services.participant_stratum_check(participant)
+    blockers = randomisation_blockers(participant)
+    stock = selectors.remaining(participant.site, stratum.code) if stratum else None
+    return render(
+        request,
+        "randomization/randomise.html",
+        {
+            "participant": participant,
+            "stratum": stratum,
+            "problems": [*blockers, *stratum_problems],
+            "stock": stock,
+        },
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def allocation_confirm(request: HttpRequest, trial_number: str) -> HttpResponse:
+    participant = participant_get_for(request.user, trial_number)
+    allocation = selectors.allocation_for(participant)
+    if allocation is None:
+        return redirect("randomization:participant_randomise", trial_number=trial_number)
+    if allocation.is_confirmed:
+        return redirect(participant.get_absolute_url())
+    form = ConfirmForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            allocation = services.allocation_confirm(
+                allocation=allocation,
+                user=request.user,
+                serial=form.cleaned_data["serial"],
+                arm=form.cleaned_data["arm"],
+            )
+        except ServiceError as exc:
+            form.add_error(None, str(exc))
+        else:
+            if allocation.mismatch:
+                messages.warning(
+                    request,
+                    _(
+                        "The envelope does not match the allocation. This is recorded as a "
+                        "protocol deviation and the coordinator has been told. The participant "
+                        "keeps the allocated arm: %(arm)s."
+                    )
+                    % {"arm": allocation.get_arm_display()},
+                )
+            else:
+                messages.success(
+                    request,
+                    _("Envelope %(serial)s confirmed: %(arm)s.")
+                    % {"serial": allocation.envelope.serial, "arm": allocation.get_arm_display()},
+                )
+            return redirect(participant.get_absolute_url())
+    return render(
+        request,
+        "randomization/confirm.html",
+        {
+            "participant": participant,
+            "allocation": allocation,
+            "stratum": STRATA[allocation.stratum],
+            "form": form,
+        },
+    )
+
+
+# --- the participant page: panel and timeline (registered in apps.py) -----------------------
+
+
+def participant_panel(request: HttpRequest, participant) -> dict:
+    allocation = selectors.allocation_for(participant)
+    is_hematologist = request.user.role == Role.HEMATOLOGIST
+    if allocation is not None:
+        return {
+            "participant": participant,
+            "allocation": allocation,
+            "stratum": STRATA.get(allocation.stratum),
+            "can_confirm": is_hematologist and not allocation.is_confirmed,
+            "deviations": participant.protocol_deviations.all(),
+        }
+    if participant.status != ParticipantStatus.SCREENING:
+        return {}
+    stratum, stratum_problems = services.participant_stratum_check(participant)
+    blockers = randomisation_blockers(participant)
+    return {
+        "participant": participant,
+        "allocation": None,
+        "stratum": stratum,
+        "stratum_problems": stratum_problems,
+        "blocker_count": len(blockers),
+        "can_randomise": is_hematologist and not blockers and stratum is not None,
+        "randomise_url": reverse(
+            "randomization:participant_randomise", args=[participant.trial_number]
+        ),
+    }

@@ -1,0 +1,58 @@
+"""The low-stock e-mail: once per crossing of the threshold, not on every run."""
+
+from __future__ import annotations
+
+from randomization import services
+from randomization.models import StratumStock
+from randomization.tasks import envelope_stock_check
+from tests.randomization.conftest import make_batch, make_ready
+
+
+def _alerts(mailoutbox):
+    return [m for m in mailoutbox if "envelopes left" in m.subject]
+
+
+def test_the_coordinator_is_told_once_per_crossing(
+    world, hematologist, coordinator, mailoutbox, settings
+):
+    settings.RANDOMISATION_STOCK_THRESHOLD = 4
+    make_batch(world.own, "A1N", 5)
+    envelope_stock_check()
+    assert _alerts(mailoutbox) == []  # 5 left: above the threshold
+
+    # 5 -> 4 -> 3: the fall below 4 sends one e-mail (the task runs after each commit).
+    for _ in range(2):
+        services.participant_randomize(
+            participant=make_ready(world.own, hematologist), user=hematologist
+        )
+    envelope_stock_check()
+    envelope_stock_check()
+    alerts = _alerts(mailoutbox)
+    assert len(alerts) == 1
+    assert coordinator.email in alerts[0].to
+    assert "AAR" in alerts[0].subject and "A1N" in alerts[0].subject
+    assert "3" in alerts[0].subject
+
+    # Still low after another randomisation: no new e-mail.
+    services.participant_randomize(
+        participant=make_ready(world.own, hematologist), user=hematologist
+    )
+    envelope_stock_check()
+    assert len(_alerts(mailoutbox)) == 1
+
+    # A new batch lifts the stock above the threshold; the next fall is a new crossing.
+    make_batch(world.own, "A1N", 4, seed=9)  # 2 + 4 = 6
+    assert StratumStock.objects.get(site=world.own, stratum="A1N").low_stock_alerted_at is None
+    envelope_stock_check()
+    assert len(_alerts(mailoutbox)) == 1
+    for _ in range(3):  # 6 -> 3
+        services.participant_randomize(
+            participant=make_ready(world.own, hematologist), user=hematologist
+        )
+    envelope_stock_check()
+    assert len(_alerts(mailoutbox)) == 2
+
+
+def test_the_nightly_check_is_scheduled(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["envelope-stock"]
+    assert entry["task"] == "randomization.envelope_stock_check"
