@@ -14,7 +14,12 @@ from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tests.factories import ParticipantFactory, SiteFactory, UserFactory
+from tests.factories import (
+    ParticipantFactory,
+    SiteFactory,
+    UserFactory,
+    ensure_default_criteria,
+)
 from trial.models import Role
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM must be allowed
@@ -34,6 +39,8 @@ class World:
 
 @pytest.fixture
 def world(db) -> World:
+    # Live-server tests flush the database, taking the migration's reference data with it.
+    ensure_default_criteria()
     own = SiteFactory(code="AAR")
     other = SiteFactory(code="ODE")
     users = {}

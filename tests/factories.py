@@ -92,6 +92,7 @@ from trial.models import (  # noqa: E402
     Referral,
     ReferralStatus,
     ScreeningForm,
+    ScreeningLogEntry,
     SurgicalAssessment,
 )
 
@@ -198,3 +199,33 @@ def screening_complete(
         earlier_fracture_levels=["T8"] if earlier_fractures else [],
     )
     return participant
+
+
+class ScreeningLogEntryFactory(factory.django.DjangoModelFactory):
+    """A patient screened and not included (no participant); included=True links one."""
+
+    class Meta:
+        model = ScreeningLogEntry
+
+    site = factory.SubFactory(SiteFactory)
+    screened_on = factory.LazyFunction(_today)
+    age = 70
+    sex = "F"
+    myeloma_status = "known"
+    decision = "not_eligible"
+    reason = "No new vertebral lesion"
+    cpr_digest = factory.Sequence(lambda n: f"{n:064x}")
+    created_by = factory.SubFactory(UserFactory)
+
+
+def ensure_default_criteria() -> None:
+    """The protocol's criteria and first information sheet, as migration 0003 creates them.
+
+    Tests after a live-server (transactional) test find the tables flushed; this puts the
+    reference rows back so that screening tests never depend on the order they run in.
+    """
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("trial.migrations.0003_default_eligibility_criteria").create(apps, None)

@@ -16,11 +16,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from django.conf import settings
+
 from trial.models import CENTRAL_ROLES, Role
 
 ALL_STAFF = frozenset(Role)
 CLINICAL_SITE = frozenset({Role.HEMATOLOGIST, Role.SURGEON, Role.NURSE})
 MONITOR = frozenset({Role.MONITOR})
+HEMATOLOGIST = frozenset({Role.HEMATOLOGIST})
+# Central roles that read clinical pages they do not write (screening is the clinic's work).
+CENTRAL_READERS = frozenset({Role.COORDINATOR, Role.DATA_MANAGER, Role.MONITOR})
 
 Kind = Literal["public", "account", "clinical", "central", "admin"]
 
@@ -109,8 +114,169 @@ MATRIX: dict[str, Rule] = {
         description="Sites, their surgical partners and staff",
     ),
     # --- screening, eligibility, consent, referral, surgical assessment (issue 3) -------
+    "trial:screening_log": Rule(
+        kind="clinical",
+        roles=HEMATOLOGIST,
+        read_roles=frozenset({Role.NURSE}) | CENTRAL_READERS,
+        description="Screening log of the user's sites (central roles: all, by site)",
+    ),
+    "trial:screening_log_create": Rule(
+        kind="clinical",
+        roles=HEMATOLOGIST,
+        description="Log a screened patient; an included patient becomes a participant",
+    ),
+    "trial:screening_log_detail": Rule(
+        kind="clinical",
+        roles=HEMATOLOGIST,
+        read_roles=frozenset({Role.NURSE}) | CENTRAL_READERS,
+        description="One screening-log entry (target of the duplicate-CPR warning)",
+    ),
+    "trial:screening_form": Rule(
+        kind="clinical", roles=HEMATOLOGIST, description="Fill in or correct the screening form"
+    ),
+    "trial:eligibility": Rule(
+        kind="clinical",
+        roles=HEMATOLOGIST,
+        description="Answer the eligibility checklist in force",
+    ),
+    "trial:consent": Rule(
+        kind="clinical", roles=HEMATOLOGIST, description="Record or correct consent"
+    ),
+    "trial:referral_create": Rule(
+        kind="clinical",
+        roles=HEMATOLOGIST,
+        description="Refer to the collaborating surgical department",
+    ),
+    "trial:surgical_assessment": Rule(
+        kind="clinical",
+        roles=frozenset({Role.SURGEON}),
+        # Everyone else who may see the participant is sent to the participant page.
+        read_roles=frozenset({Role.HEMATOLOGIST, Role.NURSE}) | CENTRAL_READERS,
+        description="The surgeon's assessment: contraindications, planned levels",
+    ),
+    "trial:not_included": Rule(
+        kind="clinical",
+        roles=HEMATOLOGIST,
+        description="End a participant's path before randomisation, with the reason",
+    ),
+    "trial:referral_list": Rule(
+        kind="clinical",
+        roles=frozenset({Role.HEMATOLOGIST, Role.SURGEON}),
+        read_roles=frozenset({Role.NURSE}) | CENTRAL_READERS,
+        description="Open referrals (surgeons: to their departments)",
+    ),
+    "trial:consort": Rule(
+        kind="central",
+        roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER}),
+        read_roles=MONITOR,
+        description="CONSORT numbers: screened, not included by reason, referred, ready",
+    ),
+    "trial:criteria_versions": Rule(
+        kind="central",
+        roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER}),
+        read_roles=MONITOR,
+        description="Versions of the eligibility criteria; create the next version",
+    ),
     # --- questionnaires (issue 4) ---------------------------------------------------------
+    # Patients have no account: their pages are public, and the token of a personal link (or a
+    # tablet session a member of staff started) decides what they open.
+    "questionnaires:patient_start": _public("Patient: personal questionnaire link, start"),
+    "questionnaires:patient_step": _public("Patient: one screen of the questionnaires"),
+    "questionnaires:patient_submit": _public("Patient: review and submit"),
+    "questionnaires:patient_done": _public("Patient: thank-you page"),
+    "questionnaires:tablet_start": _public("Clinic tablet, bound to a staff-started session"),
+    "questionnaires:tablet_step": _public("Clinic tablet: one screen of the questionnaires"),
+    "questionnaires:tablet_submit": _public("Clinic tablet: review and submit"),
+    "questionnaires:tablet_done": _public("Clinic tablet: thank-you page"),
+    "questionnaires:tablet_exit": _public("Clinic tablet: staff password to leave the session"),
+    "questionnaires:link_list": Rule(
+        kind="clinical",
+        roles=frozenset({Role.HEMATOLOGIST, Role.NURSE}),
+        read_roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER, Role.MONITOR}),
+        description="Questionnaire links waiting for answers",
+    ),
+    "questionnaires:staff_overview": Rule(
+        kind="clinical",
+        roles=frozenset({Role.HEMATOLOGIST, Role.NURSE}),
+        read_roles=frozenset({Role.SURGEON, Role.COORDINATOR, Role.DATA_MANAGER, Role.MONITOR}),
+        description="A participant's questionnaires: visits, links, answers and scores",
+    ),
+    **{
+        f"questionnaires:{name}": Rule(
+            kind="clinical",
+            roles=frozenset({Role.HEMATOLOGIST, Role.NURSE}),
+            read_roles=frozenset({Role.SURGEON, Role.COORDINATOR, Role.DATA_MANAGER, Role.MONITOR}),
+            description=description,
+        )
+        for name, description in (
+            ("staff_send", "Send a personal link by e-mail or text, or print a letter"),
+            ("staff_revoke", "Revoke the personal links of a visit"),
+            ("staff_tablet", "Start a clinic-tablet session for the patient"),
+            ("staff_enter", "Enter a patient's answers given by phone or on paper"),
+        )
+    },
+    "questionnaires:staff_correct": Rule(
+        kind="clinical",
+        roles=frozenset({Role.HEMATOLOGIST, Role.NURSE, Role.DATA_MANAGER}),
+        read_roles=frozenset({Role.SURGEON, Role.COORDINATOR, Role.MONITOR}),
+        description="Correct submitted answers, with a reason (audited)",
+    ),
     # --- randomisation (issue 5) ----------------------------------------------------------
+    "randomization:envelopes": Rule(
+        kind="central",
+        roles=frozenset({Role.COORDINATOR}),
+        read_roles=frozenset({Role.DATA_MANAGER, Role.MONITOR}),
+        description="Envelope stock per site and stratum, batches (never an unused arm)",
+    ),
+    "randomization:batch_create": Rule(
+        kind="central",
+        roles=frozenset({Role.COORDINATOR}),
+        description="Generate a batch of sealed envelopes for a site and stratum",
+    ),
+    "randomization:batch_detail": Rule(
+        kind="central",
+        roles=frozenset({Role.COORDINATOR}),
+        read_roles=frozenset({Role.DATA_MANAGER, Role.MONITOR}),
+        description="One batch: serials, which are used and by whom (arms of used ones only)",
+    ),
+    "randomization:batch_pdf": Rule(
+        kind="central",
+        roles=frozenset({Role.COORDINATOR}),
+        description="Print a batch: inserts with the allocation, outside labels (logged)",
+    ),
+    "randomization:allocation_list": Rule(
+        kind="central",
+        # Coordinators only when the trial allows it (RANDOMISATION_COORDINATOR_SEES_ALLOCATIONS).
+        roles=frozenset({Role.DATA_MANAGER})
+        | (
+            frozenset({Role.COORDINATOR})
+            if getattr(settings, "RANDOMISATION_COORDINATOR_SEES_ALLOCATIONS", False)
+            else frozenset()
+        ),
+        description="The allocation list, arms of every envelope (each view logged)",
+    ),
+    "randomization:verification": Rule(
+        kind="central",
+        roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER}),
+        read_roles=MONITOR,
+        description="Verification of batches, envelope use and arm balance",
+    ),
+    "randomization:verification_pdf": Rule(
+        kind="central",
+        roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER}),
+        read_roles=MONITOR,
+        description="The verification report as PDF",
+    ),
+    "randomization:participant_randomise": Rule(
+        kind="clinical",
+        roles=frozenset({Role.HEMATOLOGIST}),
+        description="Randomise a ready participant: the next envelope of site and stratum",
+    ),
+    "randomization:allocation_confirm": Rule(
+        kind="clinical",
+        roles=frozenset({Role.HEMATOLOGIST}),
+        description="Confirm the serial and arm of the envelope opened",
+    ),
     # --- follow-up (issue 6) --------------------------------------------------------------
     # --- Django admin: sites, staff, reference lists (coordinator, data manager) ----------
     "admin:*": Rule(

@@ -268,6 +268,27 @@ class Identity(models.Model):
 # === Screening, eligibility, consent, referral and surgical assessment (DOMAIN.md 1-6) ======
 
 
+def _today():
+    from django.utils import timezone
+
+    return timezone.localdate()
+
+
+def _check_not_future(errors: dict, **dates) -> None:
+    """Add 'in the future' errors for each given date field (clinical facts happened)."""
+    today = _today()
+    for name, value in dates.items():
+        if value and value > today:
+            errors.setdefault(name, []).append(_("The date cannot be in the future."))
+
+
+def _raise(errors: dict) -> None:
+    from django.core.exceptions import ValidationError
+
+    if errors:
+        raise ValidationError(errors)
+
+
 class MyelomaStatus(models.TextChoices):
     NEW = "new", _("Newly diagnosed myeloma")
     KNOWN = "known", _("Known myeloma")
@@ -332,6 +353,23 @@ class ScreeningLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.site.code} {self.screened_on} ({self.get_decision_display()})"
+
+    def clean(self) -> None:
+        errors: dict = {}
+        _check_not_future(errors, screened_on=self.screened_on)
+        if (
+            self.decision
+            and self.decision != ScreeningDecision.INCLUDED
+            and not self.reason.strip()
+        ):
+            errors.setdefault("reason", []).append(
+                _("Say why the patient is not included (it is counted in the CONSORT flow).")
+            )
+        if self.site_id and self.site.kind != SiteKind.HEMATOLOGY:
+            errors.setdefault("site", []).append(
+                _("Patients are screened at hematology departments.")
+            )
+        _raise(errors)
 
 
 class ISSStage(models.TextChoices):
@@ -409,6 +447,71 @@ class ScreeningForm(models.Model):
 
     def __str__(self) -> str:
         return f"{self.participant.trial_number}: {self._meta.verbose_name}"
+
+    def clean(self) -> None:
+        import datetime as dt
+
+        errors: dict = {}
+        _check_not_future(
+            errors,
+            diagnosis_date=self.diagnosis_date,
+            bone_therapy_start=self.bone_therapy_start,
+            pain_onset_date=self.pain_onset_date,
+        )
+        if self.diagnosis_date and self.participant_id:
+            born = dt.date(self.participant.year_of_birth, 1, 1)
+            if self.diagnosis_date < born:
+                errors.setdefault("diagnosis_date", []).append(
+                    _("The diagnosis date is before the participant was born.")
+                )
+        if (
+            self.myeloma_status == MyelomaStatus.KNOWN
+            and self.diagnosis_date
+            and self.pain_onset_date
+            and self.pain_onset_date < self.diagnosis_date
+        ):
+            # Cohort A: a *new* fracture in known myeloma, so its pain began after diagnosis.
+            errors.setdefault("pain_onset_date", []).append(
+                _(
+                    "For known myeloma the pain from the new fracture must begin after "
+                    "the diagnosis."
+                )
+            )
+        if self.bone_therapy == BoneTherapy.NONE and self.bone_therapy_start:
+            errors.setdefault("bone_therapy_start", []).append(
+                _("Leave the start date empty when there is no bone-targeted therapy.")
+            )
+        if self.bone_therapy and self.bone_therapy != BoneTherapy.NONE:
+            if not self.bone_therapy_start:
+                errors.setdefault("bone_therapy_start", []).append(
+                    _("Give the date the bone-targeted therapy started.")
+                )
+            elif (
+                self.diagnosis_date
+                and self.bone_therapy_start < self.diagnosis_date - dt.timedelta(days=365 * 5)
+            ):
+                errors.setdefault("bone_therapy_start", []).append(
+                    _("The start date is more than five years before the myeloma diagnosis.")
+                )
+        dose = self.opioid_ome_mg_per_day
+        if self.opioid:
+            if dose is None:
+                errors.setdefault("opioid_ome_mg_per_day", []).append(
+                    _("Give the daily opioid dose in oral morphine equivalents (mg).")
+                )
+            elif not 1 <= dose <= 2000:
+                errors.setdefault("opioid_ome_mg_per_day", []).append(
+                    _("A daily oral morphine equivalent dose is between 1 and 2000 mg.")
+                )
+        elif dose is not None:
+            errors.setdefault("opioid_ome_mg_per_day", []).append(
+                _("Leave the dose empty when no opioid is taken.")
+            )
+        if self.disease_status == DiseaseStatus.UNTREATED and self.prior_lines:
+            errors.setdefault("prior_lines", []).append(
+                _("An untreated patient has no lines of prior treatment.")
+            )
+        _raise(errors)
 
 
 class EligibilityCriteriaVersion(models.Model):
@@ -509,6 +612,25 @@ class EligibilityAssessment(models.Model):
     def __str__(self) -> str:
         return f"{self.participant.trial_number}: {self._meta.verbose_name}"
 
+    def clean(self) -> None:
+        errors: dict = {}
+        _check_not_future(errors, assessed_on=self.assessed_on)
+        if not isinstance(self.answers, dict):
+            errors.setdefault("answers", []).append(_("The answers are malformed."))
+        elif self.version_id:
+            codes = set(
+                self.version.criteria.filter(
+                    assessed_by=CriterionAssessor.HEMATOLOGIST
+                ).values_list("code", flat=True)
+            )
+            if set(self.answers) - codes or any(
+                v not in Answer.values for v in self.answers.values()
+            ):
+                errors.setdefault("answers", []).append(
+                    _("The answers do not match the criteria of this version.")
+                )
+        _raise(errors)
+
 
 class InformationSheetVersion(models.Model):
     """Versions of the written patient information, maintained by the coordinator."""
@@ -555,6 +677,30 @@ class Consent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.participant.trial_number}: {self._meta.verbose_name}"
+
+    def clean(self) -> None:
+        errors: dict = {}
+        _check_not_future(errors, consent_date=self.consent_date)
+        if self.participant_id:
+            participant = self.participant
+            if participant.status not in (
+                ParticipantStatus.SCREENING,
+                ParticipantStatus.NOT_INCLUDED,
+            ):
+                errors.setdefault("__all__", []).append(
+                    _("Consent cannot be recorded or changed after randomisation.")
+                )
+            screened_on = screening_date(participant)
+            if self.consent_date and screened_on and self.consent_date < screened_on:
+                errors.setdefault("consent_date", []).append(
+                    _("Consent cannot be dated before the screening date (%(date)s).")
+                    % {"date": screened_on.isoformat()}
+                )
+        if self.oral_information_given is not True or self.written_information_given is not True:
+            errors.setdefault("__all__", []).append(
+                _("Consent is valid only after both oral and written information.")
+            )
+        _raise(errors)
 
 
 class ReferralStatus(models.TextChoices):
@@ -611,11 +757,14 @@ class SurgicalAssessment(models.Model):
     )
     contraindication = models.BooleanField(_("contraindication to PVP"))
     contraindication_details = models.TextField(_("which contraindication"), blank=True)
-    planned_levels = models.JSONField(_("planned PVP levels"), default=list)
+    # Blank allowed: a contraindicated patient may have no planned levels (clean() decides).
+    planned_levels = models.JSONField(_("planned PVP levels"), default=list, blank=True)
     earlier_fractures = models.BooleanField(
         _("earlier vertebral fractures that will not be treated")
     )
-    earlier_fracture_levels = models.JSONField(_("levels of earlier fractures"), default=list)
+    earlier_fracture_levels = models.JSONField(
+        _("levels of earlier fractures"), default=list, blank=True
+    )
     risk_information_given = models.BooleanField(_("risk of the procedure explained"))
 
     history = HistoricalRecords()
@@ -626,3 +775,70 @@ class SurgicalAssessment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.participant.trial_number}: {self._meta.verbose_name}"
+
+    def clean(self) -> None:
+        from trial.vertebrae import normalise_levels
+
+        errors: dict = {}
+        _check_not_future(errors, assessed_on=self.assessed_on)
+        if self.referral_id and self.assessed_on and self.assessed_on < self.referral.referred_on:
+            errors.setdefault("assessed_on", []).append(
+                _("The assessment cannot be dated before the referral.")
+            )
+        levels: dict[str, list[str]] = {}
+        for name in ("planned_levels", "earlier_fracture_levels"):
+            try:
+                if not isinstance(getattr(self, name), list):
+                    raise ValueError
+                levels[name] = normalise_levels(getattr(self, name))
+                setattr(self, name, levels[name])
+            except (TypeError, ValueError):
+                errors.setdefault(name, []).append(_("Pick levels from T1 to L5."))
+                levels[name] = []
+        planned, earlier = levels["planned_levels"], levels["earlier_fracture_levels"]
+        if self.contraindication:
+            if not self.contraindication_details.strip():
+                errors.setdefault("contraindication_details", []).append(
+                    _("Say which contraindication.")
+                )
+            if len(planned) > 4:
+                errors.setdefault("planned_levels", []).append(_("Plan at most 4 levels."))
+        else:
+            if not 1 <= len(planned) <= 4:
+                errors.setdefault("planned_levels", []).append(
+                    _("Plan 1 to 4 levels for vertebroplasty.")
+                )
+            if self.risk_information_given is not True:
+                errors.setdefault("risk_information_given", []).append(
+                    _("The patient must be told the risks of the procedure.")
+                )
+        if self.earlier_fractures and not earlier:
+            errors.setdefault("earlier_fracture_levels", []).append(
+                _("Pick the levels of the earlier fractures.")
+            )
+        if not self.earlier_fractures and earlier:
+            errors.setdefault("earlier_fracture_levels", []).append(
+                _("Levels of earlier fractures are given only when there are earlier fractures.")
+            )
+        overlap = sorted(set(planned) & set(earlier))
+        if overlap:
+            errors.setdefault("earlier_fracture_levels", []).append(
+                _(
+                    "A level cannot be both planned for PVP and an untreated earlier "
+                    "fracture: %(levels)s."
+                )
+                % {"levels": ", ".join(overlap)}
+            )
+        _raise(errors)
+
+
+def screening_date(participant: Participant):
+    """The day the participant was screened: the log entry's date, else the registration day."""
+    from django.utils import timezone
+
+    entry = ScreeningLogEntry.objects.filter(participant=participant).only("screened_on").first()
+    if entry is not None:
+        return entry.screened_on
+    if participant.created_at:
+        return timezone.localdate(participant.created_at)
+    return None

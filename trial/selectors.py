@@ -24,6 +24,7 @@ from trial.models import (
     ReferralStatus,
     Role,
     ScreeningForm,
+    ScreeningLogEntry,
     Site,
     SurgicalAssessment,
     User,
@@ -191,7 +192,12 @@ def eligibility_result(participant: Participant) -> EligibilityResult:
 
 
 def _screening_blockers(participant: Participant) -> list[Blocker]:
-    url = participant.get_absolute_url()
+    from django.urls import reverse
+
+    def url(name: str) -> str:
+        return reverse(f"trial:{name}", args=[participant.trial_number])
+
+    page = participant.get_absolute_url()
     blockers: list[Blocker] = []
     if participant.status != ParticipantStatus.SCREENING:
         blockers.append(
@@ -201,45 +207,220 @@ def _screening_blockers(participant: Participant) -> list[Blocker]:
                     _("The participant is not in screening (status: %(status)s).")
                     % {"status": participant.get_status_display()}
                 ),
-                url,
+                page,
             )
         )
     if not ScreeningForm.objects.filter(participant=participant).exists():
         blockers.append(
-            Blocker("screening_form", str(_("The screening form is not filled in.")), url)
+            Blocker(
+                "screening_form",
+                str(_("The screening form is not filled in.")),
+                url("screening_form"),
+            )
         )
     result = eligibility_result(participant)
     if result.status == "incomplete":
         blockers.append(
-            Blocker("eligibility", str(_("The eligibility checklist is not complete.")), url)
+            Blocker(
+                "eligibility",
+                str(_("The eligibility checklist is not complete.")),
+                url("eligibility"),
+            )
         )
     elif result.status == "not_eligible":
         blockers.append(
             Blocker(
                 "eligibility",
                 str(_("Not eligible: %(reasons)s")) % {"reasons": "; ".join(result.reasons)},
-                url,
+                url("eligibility"),
             )
         )
     if not Consent.objects.filter(participant=participant).exists():
-        blockers.append(Blocker("consent", str(_("Consent is not recorded.")), url))
+        blockers.append(Blocker("consent", str(_("Consent is not recorded.")), url("consent")))
     surgical = SurgicalAssessment.objects.filter(participant=participant).first()
     if surgical is None:
         if Referral.objects.filter(participant=participant, status=ReferralStatus.OPEN).exists():
-            message = _("The surgical assessment is awaited (referral sent).")
+            blockers.append(
+                Blocker(
+                    "surgical_assessment",
+                    str(_("The surgical assessment is awaited (referral sent).")),
+                    url("surgical_assessment"),
+                )
+            )
         else:
-            message = _("The patient has not been referred for surgical assessment.")
-        blockers.append(Blocker("surgical_assessment", str(message), url))
+            blockers.append(
+                Blocker(
+                    "surgical_assessment",
+                    str(_("The patient has not been referred for surgical assessment.")),
+                    url("referral_create"),
+                )
+            )
     elif surgical.contraindication:
         blockers.append(
-            Blocker("surgical_assessment", str(_("The surgeon found a contraindication.")), url)
+            Blocker(
+                "surgical_assessment",
+                str(_("The surgeon found a contraindication.")),
+                url("surgical_assessment"),
+            )
         )
     elif not 1 <= len(surgical.planned_levels) <= 4:
         blockers.append(
             Blocker(
                 "surgical_assessment",
                 str(_("The surgical assessment must plan 1 to 4 levels.")),
-                url,
+                url("surgical_assessment"),
             )
         )
     return blockers
+
+
+def screening_entries_for(user: User) -> QuerySet[ScreeningLogEntry]:
+    """Screening-log entries a user may see: the same site rule as participants_for.
+
+    Hematologists and nurses see their sites' log, central roles every site; surgeons work
+    from referrals and see no screening log.
+    """
+    if not user.is_authenticated or not user.is_active or not user.role:
+        return ScreeningLogEntry.objects.none()
+    if user.role in CENTRAL_ROLES:
+        return ScreeningLogEntry.objects.all()
+    if user.role == Role.SURGEON:
+        return ScreeningLogEntry.objects.none()
+    return ScreeningLogEntry.objects.filter(site__memberships__user=user)
+
+
+def screening_entry_get_for(user: User, entry_id: int) -> ScreeningLogEntry:
+    return get_object_or_404(
+        screening_entries_for(user).select_related("site", "participant", "created_by"),
+        pk=entry_id,
+    )
+
+
+@dataclass(frozen=True)
+class EarlierScreening:
+    """An earlier screening of the same CPR number, as far as the user may know of it."""
+
+    screened_on: object
+    visible: bool
+    url: str = ""
+    site_code: str = ""
+    decision: str = ""
+
+
+def screening_duplicates(user: User, entries) -> list[EarlierScreening]:
+    """Earlier screenings described for ``user``: a link where they may see the entry, else
+    only that it happened at another site on a date."""
+    from django.urls import reverse
+
+    visible_ids = set(
+        screening_entries_for(user)
+        .filter(pk__in=[e.pk for e in entries])
+        .values_list("pk", flat=True)
+    )
+    result = []
+    for entry in entries:
+        if entry.pk in visible_ids:
+            result.append(
+                EarlierScreening(
+                    screened_on=entry.screened_on,
+                    visible=True,
+                    url=reverse("trial:screening_log_detail", args=[entry.pk]),
+                    site_code=entry.site.code,
+                    decision=entry.get_decision_display(),
+                )
+            )
+        else:
+            result.append(EarlierScreening(screened_on=entry.screened_on, visible=False))
+    return result
+
+
+def open_referrals_for(user: User) -> QuerySet[Referral]:
+    """Referrals awaiting the surgeon, for the participants the user may see.
+
+    For a surgeon, only those sent to their own surgical departments."""
+    qs = Referral.objects.filter(status=ReferralStatus.OPEN, participant__in=participants_for(user))
+    if user.is_authenticated and user.role == Role.SURGEON:
+        qs = qs.filter(surgical_site__memberships__user=user)
+    return qs.select_related("participant", "participant__site", "surgical_site", "referred_by")
+
+
+@dataclass
+class ConsortCounts:
+    screened: int = 0
+    not_eligible: int = 0
+    not_eligible_reasons: list = None  # [(reason, count)], most frequent first
+    declined: int = 0
+    other: int = 0
+    other_reasons: list = None
+    referred: int = 0
+    contraindicated: int = 0
+    in_screening: int = 0
+    ready: int = 0
+    randomised: int = 0
+
+
+RANDOMISED_STATUSES = (
+    ParticipantStatus.RANDOMISED,
+    ParticipantStatus.COMPLETED,
+    ParticipantStatus.WITHDRAWN,
+    ParticipantStatus.DECEASED,
+)
+
+
+def consort_counts(site: Site | None = None) -> ConsortCounts:
+    """The CONSORT flow up to randomisation, from the log and the participants.
+
+    Screened: every log entry, plus participants registered without one (e.g. bulk imports).
+    Not eligible / declined / other: log decisions plus participants who ended as not included
+    for that reason. Ready: participants in screening with nothing blocking randomisation.
+    """
+    from collections import Counter
+
+    from django.db.models import Count
+
+    log = ScreeningLogEntry.objects.all()
+    participants = Participant.objects.all()
+    if site is not None:
+        log = log.filter(site=site)
+        participants = participants.filter(site=site)
+    counts = ConsortCounts()
+    counts.screened = log.count() + participants.filter(screening_entry__isnull=True).count()
+    not_eligible: Counter = Counter()
+    other: Counter = Counter()
+    for decision, reason, n in (
+        log.exclude(decision="included")
+        .values_list("decision", "reason")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        if decision == "not_eligible":
+            not_eligible[reason.strip()] += n
+        elif decision == "declined":
+            counts.declined += n
+        else:
+            other[reason.strip()] += n
+    for code, note, n in (
+        participants.filter(status=ParticipantStatus.NOT_INCLUDED)
+        .values_list("not_included_reason", "not_included_note")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        if code == "not_eligible":
+            not_eligible[note.strip()] += n
+        elif code == "declined":
+            counts.declined += n
+        elif code == "contraindicated":
+            pass  # counted from the surgical assessments below
+        else:
+            other[note.strip() or str(_("Other reason"))] += n
+    counts.not_eligible = sum(not_eligible.values())
+    counts.not_eligible_reasons = not_eligible.most_common()
+    counts.other = sum(other.values())
+    counts.other_reasons = other.most_common()
+    counts.referred = participants.filter(referrals__isnull=False).distinct().count()
+    counts.contraindicated = participants.filter(surgical_assessment__contraindication=True).count()
+    screening = list(participants.filter(status=ParticipantStatus.SCREENING))
+    counts.in_screening = len(screening)
+    counts.ready = sum(1 for p in screening if not randomisation_blockers(p))
+    counts.randomised = participants.filter(status__in=RANDOMISED_STATUSES).count()
+    return counts

@@ -2,12 +2,41 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import hmac
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from trial.audit import audited_save
 from trial.cpr import normalise_cpr
-from trial.models import Identity, Participant, ParticipantStatus, Site, SiteKind, User
+from trial.models import (
+    Consent,
+    EligibilityAssessment,
+    EligibilityCriteriaVersion,
+    EligibilityCriterion,
+    Identity,
+    InformationSheetVersion,
+    NotIncludedReason,
+    Participant,
+    ParticipantStatus,
+    Referral,
+    ReferralStatus,
+    Role,
+    ScreeningDecision,
+    ScreeningForm,
+    ScreeningLogEntry,
+    Site,
+    SiteKind,
+    SurgicalAssessment,
+    User,
+    screening_date,
+)
 
 
 class ServiceError(Exception):
@@ -78,3 +107,371 @@ def participant_status_set(
     participant = Participant.objects.select_for_update().get(pk=participant.pk)
     participant.status = status
     return audited_save(participant, user=user, reason=reason)
+
+
+# === Screening, eligibility, consent, referral, surgical assessment (issue 3) ===============
+
+
+class DuplicateScreening(ServiceError):
+    """The CPR number was screened before; the user must confirm to screen again."""
+
+    def __init__(self, entries):
+        super().__init__("The patient was screened before.")
+        self.entries = list(entries)
+
+
+def cpr_digest(cpr: str) -> str:
+    """A keyed digest of the normalised CPR number: finds repeats, reveals nothing.
+
+    Keyed with SECRET_KEY so that the digests cannot be reversed by hashing all ~4 million
+    possible CPR numbers without the key.
+    """
+    message = normalise_cpr(cpr).encode()
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _initials_from(full_name: str) -> str:
+    letters = [part[0].upper() for part in full_name.split() if part[:1].isalpha()]
+    if len(letters) > 4:
+        letters = [*letters[:3], letters[-1]]
+    return "".join(letters)
+
+
+@transaction.atomic
+def screening_log_entry_create(
+    *,
+    site: Site,
+    user: User,
+    screened_on: dt.date,
+    cpr: str,
+    age: int,
+    sex: str,
+    myeloma_status: str,
+    decision: str,
+    reason: str = "",
+    full_name: str = "",
+    initials: str = "",
+    phone: str = "",
+    duplicate_confirmed: bool = False,
+) -> ScreeningLogEntry:
+    """Log a screened patient; an included patient becomes a participant at once.
+
+    Only a digest of the CPR number is kept in the log. A CPR number screened before (at any
+    site) raises DuplicateScreening unless the user confirmed screening again.
+    """
+    from trial.cpr import cpr_birth_date
+
+    digest = cpr_digest(cpr)
+    if not duplicate_confirmed:
+        earlier = list(ScreeningLogEntry.objects.filter(cpr_digest=digest).select_related("site"))
+        if earlier:
+            raise DuplicateScreening(earlier)
+    entry = ScreeningLogEntry(
+        site=site,
+        screened_on=screened_on,
+        age=age,
+        sex=sex,
+        myeloma_status=myeloma_status,
+        decision=decision,
+        reason=reason.strip(),
+        cpr_digest=digest,
+        created_by=user,
+    )
+    if decision == ScreeningDecision.INCLUDED:
+        if not full_name.strip():
+            raise ValidationError({"full_name": _("Give the name of an included patient.")})
+        entry.full_clean(exclude=["participant"])  # fail before numbering a participant
+        participant = participant_create(
+            site=site,
+            initials=(initials.strip() or _initials_from(full_name)),
+            sex=sex,
+            year_of_birth=cpr_birth_date(cpr).year,
+            user=user,
+        )
+        identity_set(participant=participant, user=user, full_name=full_name, cpr=cpr, phone=phone)
+        entry.participant = participant
+    return audited_save(entry, user=user)
+
+
+def _require_screening(participant: Participant) -> None:
+    if participant.status != ParticipantStatus.SCREENING:
+        raise ServiceError(
+            _("%(number)s is no longer in screening (%(status)s).")
+            % {"number": participant.trial_number, "status": participant.get_status_display()}
+        )
+
+
+SCREENING_FORM_FIELDS = (
+    "myeloma_status",
+    "diagnosis_date",
+    "iss_stage",
+    "riss_stage",
+    "prior_lines",
+    "disease_status",
+    "bone_therapy",
+    "bone_therapy_start",
+    "paracetamol",
+    "nsaid",
+    "opioid",
+    "opioid_ome_mg_per_day",
+    "previous_spinal_radiotherapy",
+    "pain_onset_date",
+)
+
+
+_SCREENING_FORM_FLAGS = frozenset(
+    {"paracetamol", "nsaid", "opioid", "previous_spinal_radiotherapy"}
+)
+
+
+@transaction.atomic
+def screening_form_record(
+    *, participant: Participant, user: User, data: dict, reason: str = ""
+) -> ScreeningForm:
+    """Record or correct the screening form (a correction needs a reason)."""
+    _require_screening(participant)
+    form = ScreeningForm.objects.select_for_update().filter(participant=participant).first()
+    if form is None:
+        form = ScreeningForm(participant=participant, completed_by=user)
+    for name in SCREENING_FORM_FIELDS:
+        value = data.get(name)
+        setattr(form, name, bool(value) if name in _SCREENING_FORM_FLAGS else value)
+    return audited_save(form, user=user, reason=reason)
+
+
+@transaction.atomic
+def eligibility_record(
+    *,
+    participant: Participant,
+    user: User,
+    answers: dict[str, str],
+    assessed_on: dt.date,
+    reason: str = "",
+) -> EligibilityAssessment:
+    """Store the hematologist's answers against the criteria version in force today."""
+    from trial.selectors import current_criteria_version
+
+    _require_screening(participant)
+    version = current_criteria_version()
+    if version is None:
+        raise ServiceError(_("No eligibility criteria are in force. Ask the coordinator."))
+    assessment = (
+        EligibilityAssessment.objects.select_for_update().filter(participant=participant).first()
+    )
+    if assessment is None:
+        assessment = EligibilityAssessment(participant=participant)
+    assessment.version = version
+    assessment.answers = dict(answers)
+    assessment.assessed_on = assessed_on
+    assessment.assessed_by = user
+    return audited_save(assessment, user=user, reason=reason)
+
+
+@transaction.atomic
+def consent_record(
+    *,
+    participant: Participant,
+    user: User,
+    consent_date: dt.date,
+    information_sheet: InformationSheetVersion,
+    taken_by: User,
+    oral_information_given: bool,
+    written_information_given: bool,
+    reason: str = "",
+) -> Consent:
+    """Record consent; refused before the screening date and once randomised (Consent.clean)."""
+    participant = Participant.objects.select_for_update().get(pk=participant.pk)
+    consent = Consent.objects.filter(participant=participant).first()
+    if consent is None:
+        if not information_sheet.active:
+            raise ValidationError(
+                {"information_sheet": _("This information sheet version is no longer in use.")}
+            )
+        consent = Consent(participant=participant, recorded_by=user)
+    consent.consent_date = consent_date
+    consent.information_sheet = information_sheet
+    consent.taken_by = taken_by
+    consent.oral_information_given = oral_information_given
+    consent.written_information_given = written_information_given
+    return audited_save(consent, user=user, reason=reason)
+
+
+@transaction.atomic
+def referral_create(
+    *, participant: Participant, user: User, referred_on: dt.date, note: str = ""
+) -> Referral:
+    """Refer the participant to the surgical department collaborating with their site."""
+    participant = (
+        Participant.objects.select_for_update().select_related("site").get(pk=participant.pk)
+    )
+    _require_screening(participant)
+    surgical_site = participant.site.surgical_partner
+    if surgical_site is None:
+        raise ServiceError(
+            _("%(site)s has no collaborating surgical department. Ask the coordinator.")
+            % {"site": participant.site.code}
+        )
+    if Referral.objects.filter(participant=participant, status=ReferralStatus.OPEN).exists():
+        raise ServiceError(_("The patient is already referred and awaits the surgeon."))
+    if SurgicalAssessment.objects.filter(participant=participant).exists():
+        raise ServiceError(_("The surgical assessment is already recorded."))
+    errors: dict = {}
+    if referred_on > timezone.localdate():
+        errors["referred_on"] = [_("The date cannot be in the future.")]
+    screened_on = screening_date(participant)
+    if screened_on and referred_on < screened_on:
+        errors["referred_on"] = [
+            _("The referral cannot be dated before the screening date (%(date)s).")
+            % {"date": screened_on.isoformat()}
+        ]
+    if errors:
+        raise ValidationError(errors)
+    referral = Referral(
+        participant=participant,
+        surgical_site=surgical_site,
+        referred_on=referred_on,
+        referred_by=user,
+        note=note.strip(),
+    )
+    return audited_save(referral, user=user)
+
+
+@transaction.atomic
+def surgical_assessment_record(
+    *,
+    participant: Participant,
+    user: User,
+    assessed_on: dt.date,
+    contraindication: bool,
+    contraindication_details: str = "",
+    planned_levels: list[str],
+    earlier_fractures: bool,
+    earlier_fracture_levels: list[str],
+    risk_information_given: bool,
+    reason: str = "",
+) -> SurgicalAssessment:
+    """Record (or correct) the surgeon's assessment and close the referral.
+
+    A contraindication ends the participant's path as not included (CONSORT: contraindicated);
+    correcting it away puts a participant who ended that way back in screening.
+    """
+    participant = Participant.objects.select_for_update().get(pk=participant.pk)
+    assessment = (
+        SurgicalAssessment.objects.select_for_update()
+        .select_related("referral")
+        .filter(participant=participant)
+        .first()
+    )
+    if assessment is None:
+        _require_screening(participant)
+        referral = (
+            Referral.objects.select_for_update()
+            .filter(participant=participant, status=ReferralStatus.OPEN)
+            .first()
+        )
+        if referral is None:
+            raise ServiceError(_("There is no open referral for this patient."))
+        assessment = SurgicalAssessment(participant=participant, referral=referral)
+    referral = assessment.referral
+    if (
+        user.role == Role.SURGEON
+        and not user.memberships.filter(site_id=referral.surgical_site_id).exists()
+    ):
+        raise ServiceError(_("The referral went to another surgical department."))
+    assessment.assessed_on = assessed_on
+    assessment.surgeon = user
+    assessment.contraindication = contraindication
+    assessment.contraindication_details = contraindication_details.strip()
+    assessment.planned_levels = list(planned_levels or [])
+    assessment.earlier_fractures = earlier_fractures
+    assessment.earlier_fracture_levels = list(earlier_fracture_levels or [])
+    assessment.risk_information_given = risk_information_given
+    assessment = audited_save(assessment, user=user, reason=reason)
+    if referral.status != ReferralStatus.ASSESSED:
+        referral.status = ReferralStatus.ASSESSED
+        audited_save(referral, user=user, reason=_("Surgical assessment recorded."))
+    if contraindication and participant.status == ParticipantStatus.SCREENING:
+        participant_not_included(
+            participant=participant,
+            user=user,
+            reason_code=NotIncludedReason.CONTRAINDICATED,
+            note=assessment.contraindication_details,
+        )
+    elif (
+        not contraindication
+        and participant.status == ParticipantStatus.NOT_INCLUDED
+        and participant.not_included_reason == NotIncludedReason.CONTRAINDICATED
+    ):
+        participant.status = ParticipantStatus.SCREENING
+        participant.not_included_reason = ""
+        participant.not_included_note = ""
+        audited_save(participant, user=user, reason=reason or _("Contraindication corrected."))
+    return assessment
+
+
+@transaction.atomic
+def participant_not_included(
+    *, participant: Participant, user: User, reason_code: str, note: str
+) -> Participant:
+    """End a participant's path before randomisation, with the reason CONSORT counts."""
+    participant = Participant.objects.select_for_update().get(pk=participant.pk)
+    _require_screening(participant)
+    if reason_code not in NotIncludedReason.values:
+        raise ValidationError({"reason_code": _("Choose a reason.")})
+    if not note.strip():
+        raise ValidationError({"note": _("Describe why the patient is not included.")})
+    participant.status = ParticipantStatus.NOT_INCLUDED
+    participant.not_included_reason = reason_code
+    participant.not_included_note = note.strip()
+    for referral in Referral.objects.filter(participant=participant, status=ReferralStatus.OPEN):
+        referral.status = ReferralStatus.CANCELLED
+        audited_save(referral, user=user, reason=_("The patient is not included."))
+    return audited_save(
+        participant,
+        user=user,
+        reason=str(_("Not included: %(reason)s"))
+        % {"reason": participant.get_not_included_reason_display()},
+    )
+
+
+@transaction.atomic
+def criteria_version_create(
+    *, user: User, effective_from: dt.date, note: str
+) -> EligibilityCriteriaVersion:
+    """A new version of the eligibility criteria, starting as a copy of the newest one.
+
+    Answers already given stay with the version they were given against.
+    """
+    latest = EligibilityCriteriaVersion.objects.select_for_update().order_by("-version").first()
+    if latest is not None and effective_from < latest.effective_from:
+        raise ValidationError(
+            {
+                "effective_from": _(
+                    "A new version cannot come into force before v%(v)s (%(date)s)."
+                )
+                % {"v": latest.version, "date": latest.effective_from.isoformat()}
+            }
+        )
+    version = audited_save(
+        EligibilityCriteriaVersion(
+            version=(latest.version + 1) if latest else 1,
+            effective_from=effective_from,
+            note=note.strip(),
+        ),
+        user=user,
+    )
+    if latest is not None:
+        for criterion in latest.criteria.all():
+            audited_save(
+                EligibilityCriterion(
+                    version=version,
+                    code=criterion.code,
+                    kind=criterion.kind,
+                    text_en=criterion.text_en,
+                    text_da=criterion.text_da,
+                    assessed_by=criterion.assessed_by,
+                    order=criterion.order,
+                ),
+                user=user,
+            )
+    return version

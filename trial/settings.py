@@ -8,6 +8,7 @@ rather than running a clinical system on a guess.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -277,4 +278,62 @@ LOGGING = {
         "weasyprint": {"level": "ERROR"},
         "fontTools": {"level": "ERROR"},
     },
+}
+
+# --- follow-up ---------------------------------------------------------------------------
+# The visit schedule: a bundled name (followup/schedules/<name>.json) or a path to a JSON file.
+FOLLOWUP_SCHEDULE = env.str("FOLLOWUP_SCHEDULE", default="vertebra")
+# Contacts are created this many days before their window opens (the coming week's list).
+FOLLOWUP_HORIZON_DAYS = env.int("FOLLOWUP_HORIZON_DAYS", default=7)
+# The nightly run also creates (as missed) visits whose window closed up to this many days ago,
+# e.g. after an outage; `followup_nightly --catch-up` looks at the whole history.
+FOLLOWUP_CATCH_UP_DAYS = env.int("FOLLOWUP_CATCH_UP_DAYS", default=60)
+CELERY_BEAT_SCHEDULE["followup-nightly"] = {
+    "task": "followup.nightly",
+    "schedule": crontab(hour=1, minute=15),
+}
+
+# --- questionnaires ---
+# Personal links: baseline links work this many days after they are issued, follow-up links this
+# many days after the visit window closes.
+QUESTIONNAIRE_LINK_EXPIRY_DAYS = env.int("QUESTIONNAIRE_LINK_EXPIRY_DAYS", default=14)
+# One reminder when a link sent by e-mail or text has had no answers for this many days.
+QUESTIONNAIRE_REMINDER_AFTER_DAYS = env.int("QUESTIONNAIRE_REMINDER_AFTER_DAYS", default=5)
+# Text messages: a class with send_messages(messages); the default only logs
+# (questionnaires/sms.py).
+SMS_BACKEND = env.str("SMS_BACKEND", default="questionnaires.sms.LoggingSmsBackend")
+# Guessing tokens: after this many unknown tokens from one address within the window, every
+# token from that address gets the same friendly page with status 429 until the window passes.
+QUESTIONNAIRE_TOKEN_THROTTLE_LIMIT = env.int("QUESTIONNAIRE_TOKEN_THROTTLE_LIMIT", default=20)
+QUESTIONNAIRE_TOKEN_THROTTLE_WINDOW_SECONDS = env.int(
+    "QUESTIONNAIRE_TOKEN_THROTTLE_WINDOW_SECONDS", default=600
+)
+# Behind a proxy, the request header with the client's address (e.g. HTTP_X_REAL_IP); empty:
+# REMOTE_ADDR. The throttle counts per address, so it must not count the proxy's.
+QUESTIONNAIRE_CLIENT_IP_HEADER = env.str("QUESTIONNAIRE_CLIENT_IP_HEADER", default="")
+for _name in (
+    "QUESTIONNAIRE_LINK_EXPIRY_DAYS",
+    "QUESTIONNAIRE_REMINDER_AFTER_DAYS",
+    "QUESTIONNAIRE_TOKEN_THROTTLE_LIMIT",
+    "QUESTIONNAIRE_TOKEN_THROTTLE_WINDOW_SECONDS",
+):
+    if vars()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1.")
+CELERY_BEAT_SCHEDULE["questionnaire-reminders"] = {
+    "task": "questionnaires.tasks.link_reminders_send",
+    "schedule": 60 * 60,  # hourly; each link gets at most one reminder
+}
+
+# --- randomisation -----------------------------------------------------------------------
+# Block sizes a new envelope batch is drawn with when the coordinator does not choose others.
+RANDOMISATION_BLOCK_SIZES = tuple(env.list("RANDOMISATION_BLOCK_SIZES", cast=int, default=[2, 4]))
+# The coordinator is e-mailed once when a site's stock in a stratum falls below this.
+RANDOMISATION_STOCK_THRESHOLD = env.int("RANDOMISATION_STOCK_THRESHOLD", default=4)
+# Whether the coordinator may read the allocation list (data managers always may).
+RANDOMISATION_COORDINATOR_SEES_ALLOCATIONS = env_bool(
+    "RANDOMISATION_COORDINATOR_SEES_ALLOCATIONS", False
+)
+CELERY_BEAT_SCHEDULE["envelope-stock"] = {
+    "task": "randomization.envelope_stock_check",
+    "schedule": 24 * 60 * 60,  # nightly safety net; each randomisation also checks its stratum
 }

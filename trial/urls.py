@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from trial import views
+from trial import screening_views, views
 
 trial_patterns = (
     [
@@ -20,6 +20,51 @@ trial_patterns = (
             name="participant_history",
         ),
         path("audit/", views.audit_log, name="audit_log"),
+        # Screening path (issue 3)
+        path("screening/", screening_views.screening_log, name="screening_log"),
+        path("screening/new/", screening_views.screening_log_create, name="screening_log_create"),
+        path(
+            "screening/<int:entry_id>/",
+            screening_views.screening_log_detail,
+            name="screening_log_detail",
+        ),
+        path(
+            "participants/<str:trial_number>/screening-form/",
+            screening_views.screening_form,
+            name="screening_form",
+        ),
+        path(
+            "participants/<str:trial_number>/eligibility/",
+            screening_views.eligibility,
+            name="eligibility",
+        ),
+        path(
+            "participants/<str:trial_number>/consent/",
+            screening_views.consent,
+            name="consent",
+        ),
+        path(
+            "participants/<str:trial_number>/referral/",
+            screening_views.referral_create,
+            name="referral_create",
+        ),
+        path(
+            "participants/<str:trial_number>/surgical-assessment/",
+            screening_views.surgical_assessment,
+            name="surgical_assessment",
+        ),
+        path(
+            "participants/<str:trial_number>/not-included/",
+            screening_views.not_included,
+            name="not_included",
+        ),
+        path("referrals/", screening_views.referral_list, name="referral_list"),
+        path("consort/", screening_views.consort, name="consort"),
+        path(
+            "eligibility-criteria/",
+            screening_views.criteria_versions,
+            name="criteria_versions",
+        ),
         path("sites/", views.site_list, name="site_list"),
     ],
     "trial",

@@ -55,6 +55,10 @@ def home(request: HttpRequest) -> HttpResponse:
         "participant_count": participants.count(),
         "recent": participants.select_related("site").order_by("-created_at")[:10],
     }
+    if user.role == Role.SURGEON:
+        referrals = selectors.open_referrals_for(user).order_by("referred_on", "id")
+        context["open_referrals"] = referrals[:PAGE_SIZE]
+        context["open_referral_count"] = referrals.count()
     template = HOME_TEMPLATES.get(user.role, "trial/home/other.html")
     return render(request, template, context)
 

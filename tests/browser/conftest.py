@@ -22,6 +22,16 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+PASSWORD = "smoke-test-pass-2026"
+
+
+@pytest.fixture
+def staff(world):
+    """The personas of tests/conftest.py with a known password."""
+    for user in [*world.users.values(), world.outsider]:
+        user.set_password(PASSWORD)
+        user.save(update_fields=["password"])
+    return world.users
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ from trial.models import Role
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "smoke-test-pass-2026"
+from tests.browser.conftest import PASSWORD  # noqa: E402
 
 
 def totp_code(key: bytes, *, step: int = 30, t0: int = 0, digits: int = 6, drift: int = 0) -> str:
@@ -72,15 +72,6 @@ def log_in(page: Page, base_url: str, username: str, code: str = "") -> None:
     page.locator("#id_password").fill(PASSWORD)
     page.locator("#id_otp_token").fill(code)
     submit_main_form(page)
-
-
-@pytest.fixture
-def staff(world):
-    """The personas of tests/conftest.py with a known password."""
-    for user in [*world.users.values(), world.outsider]:
-        user.set_password(PASSWORD)
-        user.save(update_fields=["password"])
-    return world.users
 
 
 @pytest.mark.parametrize("role", list(Role), ids=[r.value for r in Role])

@@ -61,3 +61,14 @@ def ready_participant(world, hematologist):
     participant = make_ready(world.own, hematologist)
     assert randomisation_blockers(participant) == []
     return participant
+
+
+@pytest.fixture(autouse=True)
+def in_english(settings):
+    """These tests read messages, PDFs and e-mails in the source language (the Danish
+    catalogue is tested in tests/trial/test_i18n.py)."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield

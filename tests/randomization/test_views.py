@@ -23,7 +23,19 @@ from tests.randomization.conftest import make_batch, make_ready
 from trial import access
 from trial.models import Role
 
-ARM_LABELS = [str(label) for label in Arm.labels]
+
+def _arm_labels() -> list[str]:
+    from django.utils import translation
+
+    labels = []
+    for language in ("en", "da"):
+        with translation.override(language):
+            labels += [str(label) for label in Arm.labels]
+    return labels
+
+
+# Both languages: concealment must hold whichever the page is rendered in.
+ARM_LABELS = _arm_labels()
 
 
 def _randomise(client, participant):

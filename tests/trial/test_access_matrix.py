@@ -36,8 +36,41 @@ CHECKED = [n for n in NAMED if not n.startswith("admin:")] + ["admin:index"]
 
 # How to fill a URL's arguments: own-site and other-site samples for each argument name.
 SAMPLES = {
-    "trial_number": lambda w, own: (w.own_participant if own else w.other_participant).trial_number
+    "trial_number": lambda w, own: (w.own_participant if own else w.other_participant).trial_number,
+    # Questionnaires (issue 4): a valid personal-link token of the participant, a visit code, an
+    # instrument and a screen of the patient's path.
+    "token": lambda w, own: _questionnaire_token(w.own_participant if own else w.other_participant),
+    "visit_code": lambda w, own: "BL",
+    "instrument": lambda w, own: "odi",
+    "step": lambda w, own: 1,
+    # Screening (issue 3): a screening-log entry of the own or the other site.
+    "entry_id": lambda w, own: _screening_entry(w.own if own else w.other).pk,
+    # Randomisation (issue 5): an envelope batch of the own or the other site.
+    "batch_id": lambda w, own: _envelope_batch(w.own if own else w.other),
 }
+
+
+def _envelope_batch(site) -> int:
+    from randomization.models import EnvelopeBatch
+    from randomization.services import envelope_batch_generate
+
+    batch = EnvelopeBatch.objects.filter(site=site).first() or envelope_batch_generate(
+        site=site, stratum="A1N", count=4, user=None
+    )
+    return batch.pk
+
+
+def _screening_entry(site):
+    from tests.factories import ScreeningLogEntryFactory
+
+    return ScreeningLogEntryFactory(site=site)
+
+
+def _questionnaire_token(participant) -> str:
+    from questionnaires.services import link_issue_letter
+
+    _link, token = link_issue_letter(participant=participant, visit_code="BL", user=None)
+    return token
 
 
 def test_every_url_pattern_has_a_name():

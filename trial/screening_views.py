@@ -1,0 +1,471 @@
+"""Views of the screening path (DOMAIN.md steps 1-6): screening log, screening form,
+eligibility checklist, consent, referral, surgical assessment, not included, CONSORT numbers
+and the coordinator's criteria versions.
+
+Each view: the matrix middleware has admitted the role, a selector looks the object up (404
+for another site), a form validates, a service writes and audits.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_safe
+
+from trial import selectors, services
+from trial.access import rule_for
+from trial.audit import ReasonRequired
+from trial.forms import (
+    ConsentForm,
+    CriteriaVersionForm,
+    EligibilityForm,
+    NotIncludedForm,
+    ReferralForm,
+    ScreeningFormForm,
+    ScreeningLogEntryForm,
+    SiteFilterForm,
+    SurgicalAssessmentForm,
+)
+from trial.models import (
+    Consent,
+    EligibilityAssessment,
+    EligibilityCriteriaVersion,
+    NotIncludedReason,
+    Participant,
+    ParticipantStatus,
+    ReferralStatus,
+    ScreeningForm,
+    SiteKind,
+    SurgicalAssessment,
+)
+
+PAGE_SIZE = 50
+GET_POST = require_http_methods(["GET", "HEAD", "POST"])
+
+
+def _apply_errors(form, exc: Exception) -> None:
+    """Show a service's refusal on the form: field errors on their fields, the rest on top."""
+    if isinstance(exc, ReasonRequired) and "reason" in form.fields:
+        form.add_error("reason", exc.messages)
+    elif isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            target = field if field in form.fields else None
+            for error in errors:
+                form.add_error(target, error.messages)
+    elif isinstance(exc, ValidationError):
+        form.add_error(None, exc.messages)
+    else:
+        form.add_error(None, str(exc))
+
+
+def _may(request: HttpRequest, url_name: str) -> bool:
+    rule = rule_for(url_name)
+    return bool(rule and rule.allows(request.user.role, "POST"))
+
+
+def _screening_participant(request: HttpRequest, trial_number: str) -> Participant:
+    return selectors.participant_get_for(request.user, trial_number)
+
+
+def _not_in_screening(request: HttpRequest, participant: Participant) -> HttpResponse:
+    messages.warning(
+        request,
+        _("%(number)s is no longer in screening (%(status)s); this cannot be changed here.")
+        % {"number": participant.trial_number, "status": participant.get_status_display()},
+    )
+    return redirect(participant)
+
+
+def _form_page(request, participant, form, *, title: str, template="trial/screening/form.html"):
+    return render(
+        request,
+        template,
+        {"participant": participant, "form": form, "title": title},
+    )
+
+
+# --- Screening log ----------------------------------------------------------------------
+
+
+@require_safe
+def screening_log(request: HttpRequest) -> HttpResponse:
+    sites = selectors.sites_for(request.user).filter(kind=SiteKind.HEMATOLOGY)
+    form = SiteFilterForm(request.GET or None, sites=sites)
+    qs = selectors.screening_entries_for(request.user).select_related("site", "participant")
+    if form.is_valid() and form.cleaned_data["site"]:
+        qs = qs.filter(site=form.cleaned_data["site"])
+    page = Paginator(qs.order_by("-screened_on", "-id"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "trial/screening/log.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "many_sites": len(sites) > 1,
+            "can_create": _may(request, "trial:screening_log_create"),
+        },
+    )
+
+
+@GET_POST
+def screening_log_create(request: HttpRequest) -> HttpResponse:
+    sites = selectors.sites_for(request.user).filter(kind=SiteKind.HEMATOLOGY, active=True)
+    form = ScreeningLogEntryForm(request.POST or None, sites=sites)
+    duplicates = []
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            entry = services.screening_log_entry_create(
+                site=data["site"],
+                user=request.user,
+                screened_on=data["screened_on"],
+                cpr=data["cpr"],
+                age=data["age"],
+                sex=data["sex"],
+                myeloma_status=data["myeloma_status"],
+                decision=data["decision"],
+                reason=data["reason"],
+                full_name=data["full_name"],
+                initials=data["initials"],
+                phone=data["phone"],
+                duplicate_confirmed=data["confirm_duplicate"],
+            )
+        except services.DuplicateScreening as exc:
+            duplicates = selectors.screening_duplicates(request.user, exc.entries)
+        except (services.ServiceError, ValidationError) as exc:
+            _apply_errors(form, exc)
+        else:
+            if entry.participant_id:
+                messages.success(
+                    request,
+                    _("%(number)s is registered. Fill in the screening form next.")
+                    % {"number": entry.participant.trial_number},
+                )
+                return redirect(entry.participant)
+            messages.success(request, _("The screening is logged."))
+            return redirect("trial:screening_log")
+    return render(
+        request,
+        "trial/screening/log_create.html",
+        {"form": form, "duplicates": duplicates, "many_sites": len(sites) > 1},
+    )
+
+
+@require_safe
+def screening_log_detail(request: HttpRequest, entry_id: int) -> HttpResponse:
+    entry = selectors.screening_entry_get_for(request.user, entry_id)
+    participant = None
+    if entry.participant_id:
+        participant = selectors.participants_for(request.user).filter(pk=entry.participant_id)
+        participant = participant.first()
+    return render(
+        request, "trial/screening/log_detail.html", {"entry": entry, "participant": participant}
+    )
+
+
+# --- The participant's screening path ---------------------------------------------------
+
+
+@GET_POST
+def screening_form(request: HttpRequest, trial_number: str) -> HttpResponse:
+    participant = _screening_participant(request, trial_number)
+    if participant.status != ParticipantStatus.SCREENING:
+        return _not_in_screening(request, participant)
+    existing = ScreeningForm.objects.filter(participant=participant).first()
+    instance = existing or ScreeningForm(participant=participant)
+    if existing is None:
+        entry = getattr(participant, "screening_entry", None)
+        initial = {"myeloma_status": entry.myeloma_status} if entry else {}
+    else:
+        initial = {}
+    form = ScreeningFormForm(request.POST or None, instance=instance, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.screening_form_record(
+                participant=participant,
+                user=request.user,
+                data=form.cleaned_data,
+                reason=form.cleaned_data.get("reason", ""),
+            )
+        except (services.ServiceError, ValidationError) as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("The screening form is saved."))
+            return redirect(participant)
+    return _form_page(request, participant, form, title=_("Screening form"))
+
+
+@GET_POST
+def eligibility(request: HttpRequest, trial_number: str) -> HttpResponse:
+    participant = _screening_participant(request, trial_number)
+    if participant.status != ParticipantStatus.SCREENING:
+        return _not_in_screening(request, participant)
+    version = selectors.current_criteria_version()
+    if version is None:
+        messages.error(request, _("No eligibility criteria are in force. Ask the coordinator."))
+        return redirect(participant)
+    existing = EligibilityAssessment.objects.filter(participant=participant).first()
+    initial = {}
+    if existing is not None:
+        initial = {f"c_{code}": answer for code, answer in existing.answers.items()}
+        initial["assessed_on"] = existing.assessed_on
+    form = EligibilityForm(
+        request.POST or None,
+        criteria=list(version.criteria.all()),
+        editing=existing is not None,
+        initial=initial,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.eligibility_record(
+                participant=participant,
+                user=request.user,
+                answers=form.answers(),
+                assessed_on=form.cleaned_data["assessed_on"],
+                reason=form.cleaned_data.get("reason", ""),
+            )
+        except (services.ServiceError, ValidationError) as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("The eligibility checklist is saved."))
+            return redirect(participant)
+    return render(
+        request,
+        "trial/screening/eligibility.html",
+        {
+            "participant": participant,
+            "form": form,
+            "version": version,
+            "existing": existing,
+            "title": _("Eligibility checklist"),
+        },
+    )
+
+
+@GET_POST
+def consent(request: HttpRequest, trial_number: str) -> HttpResponse:
+    participant = _screening_participant(request, trial_number)
+    if participant.status != ParticipantStatus.SCREENING:
+        return _not_in_screening(request, participant)
+    instance = Consent.objects.filter(participant=participant).first() or Consent(
+        participant=participant
+    )
+    form = ConsentForm(
+        request.POST or None, instance=instance, participant=participant, user=request.user
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.consent_record(
+                participant=participant,
+                user=request.user,
+                consent_date=data["consent_date"],
+                information_sheet=data["information_sheet"],
+                taken_by=data["taken_by"],
+                oral_information_given=data["oral_information_given"],
+                written_information_given=data["written_information_given"],
+                reason=data.get("reason", ""),
+            )
+        except (services.ServiceError, ValidationError) as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Consent is recorded."))
+            return redirect(participant)
+    return _form_page(request, participant, form, title=_("Consent"))
+
+
+@GET_POST
+def referral_create(request: HttpRequest, trial_number: str) -> HttpResponse:
+    participant = _screening_participant(request, trial_number)
+    if participant.status != ParticipantStatus.SCREENING:
+        return _not_in_screening(request, participant)
+    form = ReferralForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            referral = services.referral_create(
+                participant=participant,
+                user=request.user,
+                referred_on=form.cleaned_data["referred_on"],
+                note=form.cleaned_data["note"],
+            )
+        except (services.ServiceError, ValidationError) as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Referred to %(site)s.") % {"site": referral.surgical_site.name},
+            )
+            return redirect(participant)
+    return render(
+        request,
+        "trial/screening/form.html",
+        {
+            "participant": participant,
+            "form": form,
+            "title": _("Refer for surgical assessment"),
+            "lead": _("The referral goes to %(site)s, the collaborating surgical department.")
+            % {"site": participant.site.surgical_partner or "—"},
+        },
+    )
+
+
+@GET_POST
+def surgical_assessment(request: HttpRequest, trial_number: str) -> HttpResponse:
+    participant = _screening_participant(request, trial_number)
+    existing = (
+        SurgicalAssessment.objects.select_related("referral")
+        .filter(participant=participant)
+        .first()
+    )
+    if not _may(request, "trial:surgical_assessment"):
+        # Everyone else who may see the participant reads the assessment.
+        return render(
+            request,
+            "trial/screening/surgical_assessment_view.html",
+            {
+                "participant": participant,
+                "surgical": existing,
+                "referrals": participant.referrals.select_related(
+                    "surgical_site", "referred_by"
+                ).order_by("referred_on", "id"),
+                "title": _("Surgical assessment"),
+            },
+        )
+    contraindicated = (
+        participant.status == ParticipantStatus.NOT_INCLUDED
+        and participant.not_included_reason == NotIncludedReason.CONTRAINDICATED
+    )
+    if participant.status != ParticipantStatus.SCREENING and not (existing and contraindicated):
+        return _not_in_screening(request, participant)
+    referral = (
+        existing.referral
+        if existing
+        else participant.referrals.filter(status=ReferralStatus.OPEN)
+        .select_related("surgical_site", "referred_by")
+        .first()
+    )
+    if referral is None:
+        messages.warning(request, _("The patient has not been referred for surgical assessment."))
+        return redirect(participant)
+    form = SurgicalAssessmentForm(
+        request.POST or None,
+        instance=existing or SurgicalAssessment(participant=participant, referral=referral),
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.surgical_assessment_record(
+                participant=participant,
+                user=request.user,
+                assessed_on=data["assessed_on"],
+                contraindication=data["contraindication"],
+                contraindication_details=data["contraindication_details"],
+                planned_levels=data["planned_levels"],
+                earlier_fractures=data["earlier_fractures"],
+                earlier_fracture_levels=data["earlier_fracture_levels"],
+                risk_information_given=data["risk_information_given"],
+                reason=data.get("reason", ""),
+            )
+        except (services.ServiceError, ValidationError) as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("The surgical assessment is saved."))
+            return redirect(participant)
+    return render(
+        request,
+        "trial/screening/surgical_assessment.html",
+        {
+            "participant": participant,
+            "form": form,
+            "referral": referral,
+            "title": _("Surgical assessment"),
+        },
+    )
+
+
+@GET_POST
+def not_included(request: HttpRequest, trial_number: str) -> HttpResponse:
+    participant = _screening_participant(request, trial_number)
+    if participant.status != ParticipantStatus.SCREENING:
+        return _not_in_screening(request, participant)
+    form = NotIncludedForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.participant_not_included(
+                participant=participant,
+                user=request.user,
+                reason_code=form.cleaned_data["reason_code"],
+                note=form.cleaned_data["note"],
+            )
+        except (services.ServiceError, ValidationError) as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("The participant is recorded as not included."))
+            return redirect(participant)
+    return _form_page(request, participant, form, title=_("Not included"))
+
+
+# --- Lists -------------------------------------------------------------------------------
+
+
+@require_safe
+def referral_list(request: HttpRequest) -> HttpResponse:
+    referrals = selectors.open_referrals_for(request.user).order_by("referred_on", "id")
+    page = Paginator(referrals, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "trial/screening/referral_list.html", {"page": page})
+
+
+@require_safe
+def consort(request: HttpRequest) -> HttpResponse:
+    sites = selectors.sites_for(request.user).filter(kind=SiteKind.HEMATOLOGY)
+    form = SiteFilterForm(request.GET or None, sites=sites)
+    site = form.cleaned_data["site"] if form.is_valid() else None
+    return render(
+        request,
+        "trial/screening/consort.html",
+        {"form": form, "counts": selectors.consort_counts(site), "site": site},
+    )
+
+
+@GET_POST
+def criteria_versions(request: HttpRequest) -> HttpResponse:
+    form = CriteriaVersionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            version = services.criteria_version_create(
+                user=request.user,
+                effective_from=form.cleaned_data["effective_from"],
+                note=form.cleaned_data["note"],
+            )
+        except (services.ServiceError, ValidationError) as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _(
+                    "Version %(v)s is created as a copy; edit its criteria before it comes "
+                    "into force."
+                )
+                % {"v": version.version},
+            )
+            return redirect("trial:criteria_versions")
+    versions = EligibilityCriteriaVersion.objects.prefetch_related("criteria").order_by("-version")
+    return render(
+        request,
+        "trial/screening/criteria_versions.html",
+        {
+            "form": form,
+            "versions": versions,
+            "current": selectors.current_criteria_version(),
+            "can_create": _may(request, "trial:criteria_versions"),
+        },
+    )
