@@ -22,6 +22,11 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install --quiet -r requirements-dev.txt
   echo "$want" > "$stamp"
 fi
+# A developer checkout runs manage.py in development mode; production passes real variables
+# (and .dockerignore keeps this file out of the image).
+if [ ! -f .env ]; then
+  printf '# Written by scripts/bootstrap.sh for local development. Never deploy this file.\nDEBUG=1\n' > .env
+fi
 # WeasyPrint needs Pango from the system.
 if ! ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so'; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
