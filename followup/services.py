@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from followup.anchors import anchor_dates, arm_lookup
@@ -146,9 +146,7 @@ def _update_with_history(qs, status: str, reason: str) -> int:
     if not rows:
         return 0
     ids = [r.id for r in rows]
-    changed = Contact.objects.filter(id__in=ids, status__in=[r.status for r in rows]).update(
-        status=status
-    )
+    changed = Contact.objects.filter(id__in=ids).update(status=status)  # rows locked above
     for row in rows:
         row.status = status
     history = Contact.history.model
@@ -191,7 +189,3 @@ def contacts_cancel_open(*, participant: Participant, reason: str, user=None) ->
         row._change_reason = reason
         row.save(update_fields=["status", "cancelled_reason"])
     return len(rows)
-
-
-def open_contacts_q() -> Q:
-    return Q(status__in=OPEN_STATUSES, participant__status=ParticipantStatus.RANDOMISED)

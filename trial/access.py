@@ -49,10 +49,20 @@ class Rule:
     before_second_factor: bool = False
     extra: dict = field(default_factory=dict, compare=False)
 
+    # Roles admitted only while a trial setting is on; read at request time, so the matrix
+    # follows the setting instead of freezing it when this module is imported.
+    roles_if_setting: tuple[str, frozenset[str]] | None = None
+
+    def current_roles(self) -> frozenset[str]:
+        if self.roles_if_setting and getattr(settings, self.roles_if_setting[0], False):
+            return self.roles | self.roles_if_setting[1]
+        return self.roles
+
     def allows(self, role: str, method: str) -> bool:
+        roles = self.current_roles()
         if method in ("GET", "HEAD", "OPTIONS"):
-            return role in self.roles or role in self.read_roles
-        return role in self.roles
+            return role in roles or role in self.read_roles
+        return role in roles
 
 
 def _public(description: str) -> Rule:
@@ -247,11 +257,10 @@ MATRIX: dict[str, Rule] = {
     "randomization:allocation_list": Rule(
         kind="central",
         # Coordinators only when the trial allows it (RANDOMISATION_COORDINATOR_SEES_ALLOCATIONS).
-        roles=frozenset({Role.DATA_MANAGER})
-        | (
-            frozenset({Role.COORDINATOR})
-            if getattr(settings, "RANDOMISATION_COORDINATOR_SEES_ALLOCATIONS", False)
-            else frozenset()
+        roles=frozenset({Role.DATA_MANAGER}),
+        roles_if_setting=(
+            "RANDOMISATION_COORDINATOR_SEES_ALLOCATIONS",
+            frozenset({Role.COORDINATOR}),
         ),
         description="The allocation list, arms of every envelope (each view logged)",
     ),
@@ -331,6 +340,8 @@ def _matrix_markdown() -> str:
             elif role in rule.read_roles:
                 scope = "" if rule.kind == "account" else f" ({role_scope(role)})"
                 cells.append("read" + scope)
+            elif rule.roles_if_setting and role in rule.roles_if_setting[1]:
+                cells.append(f"edit if `{rule.roles_if_setting[0]}`")
             else:
                 cells.append("—")
         lines.append(f"| `{name}` | " + " | ".join(cells) + " |")

@@ -182,3 +182,12 @@ def test_unverified_staff_must_set_up_the_second_factor_first(world, client):
     response = client.get(reverse("trial:participant_list"))
     assert response.status_code == 302
     assert response["Location"] == reverse("account:otp_setup")
+
+
+def test_a_setting_dependent_role_follows_the_setting_at_request_time(world, settings):
+    coordinator = verified_client(world.users[Role.COORDINATOR])
+    url = reverse("randomization:allocation_list")
+    settings.RANDOMISATION_COORDINATOR_SEES_ALLOCATIONS = False
+    assert coordinator.get(url).status_code == 403
+    settings.RANDOMISATION_COORDINATOR_SEES_ALLOCATIONS = True
+    assert coordinator.get(url).status_code == 200

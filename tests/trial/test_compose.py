@@ -8,15 +8,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.settings_source import READ_BY_SETTINGS, SETTINGS_SOURCE
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 APP_SERVICES = ["web", "worker", "beat"]
 DOCKERFILE = (BASE_DIR / "Dockerfile").read_text()
-SETTINGS_SOURCE = (BASE_DIR / "trial" / "settings.py").read_text()
-READ_BY_SETTINGS = set(
-    re.findall(r"env(?:\.\w+|_bool)\(\s*[\"']([A-Z][A-Z0-9_]*)[\"']", SETTINGS_SOURCE)
-)
 REQUIRED_IN_PRODUCTION = ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "EMAIL_URL"]
 
 

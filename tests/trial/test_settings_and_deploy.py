@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import secrets
 import string
 import subprocess
@@ -18,12 +17,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.settings_source import READ_BY_SETTINGS
+
 BASE_DIR = Path(__file__).resolve().parents[2]
-SETTINGS_SOURCE = (BASE_DIR / "trial" / "settings.py").read_text()
-# Every variable trial/settings.py reads, e.g. env.bool("DEBUG", ...).
-READ_BY_SETTINGS = set(
-    re.findall(r"env(?:\.\w+|_bool)\(\s*[\"']([A-Z][A-Z0-9_]*)[\"']", SETTINGS_SOURCE)
-)
 
 
 def _secret_key() -> str:
