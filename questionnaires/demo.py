@@ -62,6 +62,13 @@ def _complete_visit(participant, visit_code, severity, mode, nurse, rng) -> None
         services.visit_submit(participant=participant, visit_code=visit_code, mode=mode)
 
 
+def _only_baseline_missing(participant) -> bool:
+    from trial.selectors import randomisation_blocker_details
+
+    codes = {blocker.code for blocker in randomisation_blocker_details(participant)}
+    return codes == {"baseline"}
+
+
 def seed_questionnaires(context: dict) -> None:
     rng: random.Random = context["rng"]
     nurse = context["users"]["nurse"]
@@ -87,6 +94,12 @@ def seed_questionnaires(context: dict) -> None:
             for visit_code in FOLLOW_UP[:count]:
                 severity = max(0.05, severity * rng.uniform(0.6, 0.95))
                 _complete_visit(participant, visit_code, severity, rng.choice(MODES), nurse, rng)
+        elif participant.status == ParticipantStatus.SCREENING and _only_baseline_missing(
+            participant
+        ):
+            # The screening path is complete: the baseline on the clinic tablet makes the
+            # participant ready to randomise (the demo must show ready participants).
+            _complete_visit(participant, "BL", severity, Mode.TABLET, nurse, rng)
         elif participant.status == ParticipantStatus.SCREENING:
             screening_seen += 1
             if screening_seen % 2 == 1:

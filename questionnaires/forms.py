@@ -65,7 +65,9 @@ class SendLinkForm(forms.Form):
 
 
 class RevokeForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), max_length=500)
+    # Empty: every open link of the visit; a link's id: that link only.
+    link = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    reason = forms.CharField(label=_("Reason"), max_length=100)
 
 
 class TabletExitForm(forms.Form):

@@ -167,8 +167,12 @@ class TabletSession(models.Model):
         related_name="+",
         verbose_name=_("ended by"),
     )
+    # Touched by every request of the tablet (not audited: it is not clinical data); a session
+    # idle for QUESTIONNAIRE_TABLET_IDLE_MINUTES ends by itself.
+    last_activity_at = models.DateTimeField(_("last activity"), null=True, blank=True)
+    ended_idle = models.BooleanField(_("ended after being left idle"), default=False)
 
-    history = HistoricalRecords(excluded_fields=["token_hash"])
+    history = HistoricalRecords(excluded_fields=["token_hash", "last_activity_at"])
 
     class Meta:
         verbose_name = _("tablet session")

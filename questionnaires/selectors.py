@@ -50,6 +50,19 @@ def link_access(token: str, *, now: dt.datetime | None = None) -> Access:
         .filter(token_hash=tokens.token_hash(token))
         .first()
     )
+    return _link_open(link, now=now)
+
+
+def link_access_by_id(link_id, *, now: dt.datetime | None = None) -> Access:
+    """Like ``link_access``, for the link a patient's browser session remembers (the token
+    itself is not kept in the URL after the first opening)."""
+    if not isinstance(link_id, int):
+        return DENIED
+    link = QuestionnaireLink.objects.select_related("participant").filter(pk=link_id).first()
+    return _link_open(link, now=now)
+
+
+def _link_open(link: QuestionnaireLink | None, *, now: dt.datetime | None) -> Access:
     if link is None:
         return DENIED
     now = now or timezone.now()

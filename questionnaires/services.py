@@ -444,6 +444,28 @@ def link_revoke(*, link: QuestionnaireLink, user: User, reason: str) -> Question
     return link
 
 
+@transaction.atomic
+def visit_links_revoke(
+    *, participant: Participant, visit_code: str, user: User, reason: str
+) -> int:
+    """Revoke every open link of a participant's visit at once (e.g. sent to a wrong address).
+
+    One transaction: either all of them stop working or none. Each revocation is audited with
+    the reason. Answers given so far are kept. Returns the number of links revoked.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise ServiceError(_("Give the reason for revoking the links."))
+    links = list(
+        QuestionnaireLink.objects.select_for_update().filter(
+            participant=participant, visit_code=visit_code, revoked_at=None
+        )
+    )
+    for link in links:
+        link_revoke(link=link, user=user, reason=reason[:100])
+    return len(links)
+
+
 def link_mark_opened(*, link: QuestionnaireLink) -> None:
     """Remember when the patient first opened the link (one conditional update, no history)."""
     if link.first_opened_at is None:
@@ -535,3 +557,27 @@ def tablet_session_end(*, session: TabletSession, user: User) -> TabletSession:
         reason="tablet handed back to staff",
     )
     return session
+
+
+def tablet_session_touch(*, session: TabletSession) -> bool:
+    """Note activity on the tablet, or end the session if it was left idle too long.
+
+    Returns False when the session has (now) ended for idleness: the tablet then asks for the
+    member of staff. Answers given so far stay saved; nothing is submitted for the patient.
+    """
+    now = timezone.now()
+    idle = dt.timedelta(minutes=settings.QUESTIONNAIRE_TABLET_IDLE_MINUTES)
+    last = session.last_activity_at or session.started_at
+    if now - last <= idle:
+        TabletSession.objects.filter(pk=session.pk, ended_at=None).update(last_activity_at=now)
+        return True
+    with transaction.atomic():
+        locked = TabletSession.objects.select_for_update().get(pk=session.pk)
+        if locked.ended_at is None:
+            model_update(
+                instance=locked,
+                data={"ended_at": now, "ended_idle": True},
+                user=None,
+                reason="tablet left idle: ended automatically",
+            )
+    return False

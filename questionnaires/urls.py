@@ -1,8 +1,8 @@
 """URLs of the questionnaires app. Every name must also be in trial/access.py's MATRIX.
 
-Patients: /q/<token>/... (personal link) and /tablet/... (clinic tablet, bound to a session a
-member of staff started). Staff: /participants/<trial_number>/questionnaires/... and
-/questionnaires/ (links waiting for answers).
+Patients: /q/<token>/, then the token-less /q/... (personal link) and /tablet/... (clinic
+tablet, bound to a session a member of staff started). Staff:
+/participants/<trial_number>/questionnaires/... and /questionnaires/ (links waiting for answers).
 """
 
 from django.urls import path
@@ -12,11 +12,13 @@ from questionnaires import views
 app_name = "questionnaires"
 
 urlpatterns = [
-    # The patient's personal link.
+    # The patient's personal link: /q/<token>/ remembers the link in the browser session and
+    # redirects to the token-less pages, so the token stays out of history and Referer.
+    path("q/", views.patient_home, name="patient_home"),
+    path("q/submit/", views.patient_submit, name="patient_submit"),
+    path("q/done/", views.patient_done, name="patient_done"),
     path("q/<str:token>/", views.patient_start, name="patient_start"),
-    path("q/<str:token>/submit/", views.patient_submit, name="patient_submit"),
-    path("q/<str:token>/done/", views.patient_done, name="patient_done"),
-    path("q/<str:token>/<str:instrument>/<int:step>/", views.patient_step, name="patient_step"),
+    path("q/<str:instrument>/<int:step>/", views.patient_step, name="patient_step"),
     # The clinic tablet.
     path("tablet/", views.tablet_start, name="tablet_start"),
     path("tablet/submit/", views.tablet_submit, name="tablet_submit"),

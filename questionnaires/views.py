@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
@@ -43,6 +44,10 @@ from trial.services import ServiceError
 logger = logging.getLogger(__name__)
 
 TABLET_SESSION_KEY = "questionnaire_tablet"
+# Set when a tablet session ended because nobody used it: the tablet then keeps asking for staff.
+TABLET_IDLE_SESSION_KEY = "questionnaire_tablet_idle"
+# The personal link the patient opened in this browser (its id; the token is not kept).
+LINK_SESSION_KEY = "questionnaire_link"
 
 
 def _posted(request: HttpRequest):
@@ -58,13 +63,35 @@ class Channel:
     """Where the patient's pages live: under a personal link's token, or on the tablet."""
 
     access: selectors.Access
-    token: str | None
     mode: str
 
+    @property
+    def is_tablet(self) -> bool:
+        return self.mode == Mode.TABLET
+
     def url(self, view: str, *args) -> str:
-        if self.token is not None:
-            return reverse(f"questionnaires:patient_{view}", args=[self.token, *args])
-        return reverse(f"questionnaires:tablet_{view}", args=list(args))
+        if view == "start":
+            view = "home" if not self.is_tablet else "start"
+        prefix = "tablet" if self.is_tablet else "patient"
+        return reverse(f"questionnaires:{prefix}_{view}", args=list(args))
+
+
+def _patient_page(view):
+    """The patient's pages: never cached, and no Referer ever leaves for another site.
+
+    "same-origin", not "no-referrer", on pages with forms: under "no-referrer" browsers send
+    ``Origin: null`` with the page's own POSTs (answers, autosave, language switch), which
+    Django's CSRF check rightly refuses. These URLs carry no token any more (see
+    ``patient_start``), so a same-origin Referer reveals nothing.
+    """
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    return never_cache(wrapper)
 
 
 def _client_ip(request: HttpRequest) -> str:
@@ -105,25 +132,35 @@ def _unavailable(request: HttpRequest, status: int = 404) -> HttpResponse:
     return render(request, "questionnaires/patient/unavailable.html", status=status)
 
 
-def _link_channel(request: HttpRequest, token: str) -> Channel | HttpResponse:
-    if _throttled(request):
-        return _unavailable(request, status=429)
-    access = selectors.link_access(token)
-    if not access.known:
-        _count_bad_token(request)
+def _link_channel(request: HttpRequest) -> Channel | HttpResponse:
+    """The personal link this browser opened (see ``patient_start``), if it still opens."""
+    link_id = request.session.get(LINK_SESSION_KEY)
+    if link_id is None:
+        # Nothing opened in this browser (or its session ended): the same friendly page, as
+        # the tablet answers without a session; the patient opens the link again.
+        return _unavailable(request, status=200)
+    access = selectors.link_access_by_id(link_id)
     if not access.ok:
+        request.session.pop(LINK_SESSION_KEY, None)
         return _unavailable(request)
     _activate_language(request, access.language)
-    return Channel(access=access, token=token, mode=Mode.LINK)
+    return Channel(access=access, mode=Mode.LINK)
 
 
 def _tablet_channel(request: HttpRequest) -> Channel | HttpResponse:
     access = selectors.tablet_access(request.session.get(TABLET_SESSION_KEY))
+    if access.ok and not services.tablet_session_touch(session=access.tablet):
+        # Left idle: the session is over, the answers so far are saved; staff take over.
+        request.session.pop(TABLET_SESSION_KEY, None)
+        request.session[TABLET_IDLE_SESSION_KEY] = True
+        access = selectors.DENIED
     if not access.ok:
         _activate_language(request, settings.LANGUAGE_CODE)
+        if request.session.get(TABLET_IDLE_SESSION_KEY):
+            return render(request, "questionnaires/patient/tablet_idle.html")
         return render(request, "questionnaires/patient/no_tablet_session.html")
     _activate_language(request, settings.LANGUAGE_CODE)
-    return Channel(access=access, token=None, mode=Mode.TABLET)
+    return Channel(access=access, mode=Mode.TABLET)
 
 
 def _wording(instrument_code: str):
@@ -307,47 +344,65 @@ def _patient_done(request: HttpRequest, channel: Channel) -> HttpResponse:
 # --- the personal link ---------------------------------------------------------------------
 
 
-@never_cache
+@_patient_page
 @require_safe
 def patient_start(request: HttpRequest, token: str) -> HttpResponse:
-    channel = _link_channel(request, token)
+    """The link's address: remember the link in this browser's session and go on without the
+    token in the URL (it would stay in the history and could leak through Referer)."""
+    if _throttled(request):
+        return _unavailable(request, status=429)
+    access = selectors.link_access(token)
+    if not access.known:
+        _count_bad_token(request)
+    if not access.ok:
+        return _unavailable(request)
+    request.session[LINK_SESSION_KEY] = access.link.pk
+    response = redirect("questionnaires:patient_home")
+    response["Referrer-Policy"] = "no-referrer"  # the one response whose URL has the token
+    return response
+
+
+@_patient_page
+@require_safe
+def patient_home(request: HttpRequest) -> HttpResponse:
+    channel = _link_channel(request)
     return channel if isinstance(channel, HttpResponse) else _patient_start(request, channel)
 
 
-@never_cache
+@_patient_page
 @require_http_methods(["GET", "HEAD", "POST"])
-def patient_step(request: HttpRequest, token: str, instrument: str, step: int) -> HttpResponse:
-    channel = _link_channel(request, token)
+def patient_step(request: HttpRequest, instrument: str, step: int) -> HttpResponse:
+    channel = _link_channel(request)
     if isinstance(channel, HttpResponse):
         return channel
     return _patient_step(request, channel, instrument, step)
 
 
-@never_cache
+@_patient_page
 @require_http_methods(["GET", "HEAD", "POST"])
-def patient_submit(request: HttpRequest, token: str) -> HttpResponse:
-    channel = _link_channel(request, token)
+def patient_submit(request: HttpRequest) -> HttpResponse:
+    channel = _link_channel(request)
     return channel if isinstance(channel, HttpResponse) else _patient_submit(request, channel)
 
 
-@never_cache
+@_patient_page
 @require_safe
-def patient_done(request: HttpRequest, token: str) -> HttpResponse:
-    channel = _link_channel(request, token)
+def patient_done(request: HttpRequest) -> HttpResponse:
+    channel = _link_channel(request)
     return channel if isinstance(channel, HttpResponse) else _patient_done(request, channel)
 
 
 # --- the clinic tablet ---------------------------------------------------------------------
 
 
-@never_cache
+@_patient_page
 @require_safe
 def tablet_start(request: HttpRequest) -> HttpResponse:
     channel = _tablet_channel(request)
     return channel if isinstance(channel, HttpResponse) else _patient_start(request, channel)
 
 
-@never_cache
+@_patient_page
 @require_http_methods(["GET", "HEAD", "POST"])
 def tablet_step(request: HttpRequest, instrument: str, step: int) -> HttpResponse:
     channel = _tablet_channel(request)
@@ -356,21 +411,21 @@ def tablet_step(request: HttpRequest, instrument: str, step: int) -> HttpRespons
     return _patient_step(request, channel, instrument, step)
 
 
-@never_cache
+@_patient_page
 @require_http_methods(["GET", "HEAD", "POST"])
 def tablet_submit(request: HttpRequest) -> HttpResponse:
     channel = _tablet_channel(request)
     return channel if isinstance(channel, HttpResponse) else _patient_submit(request, channel)
 
 
-@never_cache
+@_patient_page
 @require_safe
 def tablet_done(request: HttpRequest) -> HttpResponse:
     channel = _tablet_channel(request)
     return channel if isinstance(channel, HttpResponse) else _patient_done(request, channel)
 
 
-@never_cache
+@_patient_page
 @require_http_methods(["GET", "HEAD", "POST"])
 def tablet_exit(request: HttpRequest) -> HttpResponse:
     """Leaving the kiosk needs a member of staff who may work with this participant."""
@@ -499,21 +554,53 @@ def _letter_response(request, participant, visit_code: str, language: str) -> Ht
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def staff_revoke(request: HttpRequest, trial_number: str, visit_code: str) -> HttpResponse:
-    """Revoke every open link of a visit (e.g. sent to a wrong address)."""
+    """Revoke every open link of a visit at once (e.g. sent to a wrong address), or one link
+    (``?link=<id>``)."""
     participant = trial_selectors.participant_get_for(request.user, trial_number)
     _visit_or_404(visit_code)
-    form = RevokeForm(_posted(request))
+    open_links = QuestionnaireLink.objects.filter(
+        participant=participant, visit_code=visit_code, revoked_at=None
+    ).order_by("created_at")
+    initial = {"link": request.GET.get("link") or None}
+    form = RevokeForm(_posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
-        for link in QuestionnaireLink.objects.filter(
-            participant=participant, visit_code=visit_code, revoked_at=None
-        ):
-            services.link_revoke(link=link, user=request.user, reason=form.cleaned_data["reason"])
-        messages.success(request, _("The links of this visit no longer open anything."))
-        return redirect("questionnaires:staff_overview", participant.trial_number)
+        reason = form.cleaned_data["reason"]
+        link_id = form.cleaned_data["link"]
+        try:
+            if link_id:
+                link = open_links.filter(pk=link_id).first()
+                if link is None:
+                    raise ServiceError(_("This link is already revoked or does not exist."))
+                services.link_revoke(link=link, user=request.user, reason=reason)
+                messages.success(request, _("The link no longer opens anything."))
+            else:
+                count = services.visit_links_revoke(
+                    participant=participant, visit_code=visit_code, user=request.user, reason=reason
+                )
+                messages.success(
+                    request,
+                    _("%(count)d links of this visit no longer open anything.") % {"count": count},
+                )
+        except ServiceError as error:
+            form.add_error(None, str(error))
+        else:
+            return redirect("questionnaires:staff_overview", participant.trial_number)
+    single = None
+    link_value = form["link"].value()
+    if link_value:
+        single = (
+            open_links.filter(pk=str(link_value)).first() if str(link_value).isdigit() else None
+        )
     return render(
         request,
         "questionnaires/staff/revoke.html",
-        {"participant": participant, "visit_code": visit_code, "form": form},
+        {
+            "participant": participant,
+            "visit_code": visit_code,
+            "form": form,
+            "open_links": list(open_links),
+            "single": single,
+        },
     )
 
 
@@ -535,6 +622,7 @@ def staff_tablet(request: HttpRequest, trial_number: str, visit_code: str) -> Ht
             language = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
             logout(request)
             request.session[TABLET_SESSION_KEY] = token
+            request.session.pop(TABLET_IDLE_SESSION_KEY, None)
             response = redirect("questionnaires:tablet_start")
             if not language:
                 response.delete_cookie(settings.LANGUAGE_COOKIE_NAME)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from followup.schedule import VERTEBRA_SCHEDULE, Schedule
@@ -50,7 +51,7 @@ def questionnaire_visits(schedule: Schedule = VERTEBRA_SCHEDULE) -> list[Questio
         wanted = {COLLECT_TO_INSTRUMENT[c] for c in visit.collects if c in COLLECT_TO_INSTRUMENT}
         if wanted:
             ordered = tuple(code for code in INSTRUMENT_ORDER if code in wanted)
-            visits.append(QuestionnaireVisit(visit.code, visit.label, ordered))
+            visits.append(QuestionnaireVisit(visit.code, gettext(visit.label), ordered))
     return visits
 
 

@@ -225,3 +225,43 @@ def test_patient_fills_baseline_on_a_phone_resumes_and_the_nurse_sees_scores(
     staff_page.screenshot(path=artifacts / "q-11-nurse-scores.png", full_page=True)
     assert_no_csp_errors(errors)
     desk.close()
+
+
+def test_next_during_a_slow_autosave_keeps_the_last_answer(world, live_server, phone, monkeypatch):
+    """The patient changes an answer and taps Next while the autosave of the earlier answer is
+    still on its way. The earlier save must not land after the Next and overwrite the answer:
+    Next waits for the saves in flight (static/js/questionnaire.js)."""
+    import threading
+    import time
+
+    from questionnaires import services
+
+    cache.clear()
+    participant = world.own_participant
+    _link, token = letter_link(participant)
+    real_save = services.response_save_answers
+    slow_started = threading.Event()
+
+    def slow_for_the_first_answer(**kwargs):
+        if kwargs.get("answers", {}).get("vas_back") == 11:
+            slow_started.set()
+            time.sleep(2)  # a phone on a slow network: this save arrives late
+        return real_save(**kwargs)
+
+    monkeypatch.setattr(services, "response_save_answers", slow_for_the_first_answer)
+    errors: list[str] = []
+    page = _watch(phone.new_page(), errors)
+    page.goto(f"{live_server.url}/q/{token}/")
+    page.goto(f"{live_server.url}/q/vas/1/")
+    number = page.locator("#id_vas_back")
+    number.click()
+    page.keyboard.type("11")
+    assert slow_started.wait(5), "the autosave of the first answer was not sent"
+    number.fill("77")
+    page.get_by_test_id("next").tap()  # at once, while the first save is still in flight
+    page.wait_for_url(f"{live_server.url}/q/vas/2/")
+    time.sleep(2.5)  # anything still on its way has landed by now
+    vas = QuestionnaireResponse.objects.get(participant=participant, instrument_code="vas")
+    assert vas.answers.get("vas_back") == 77, vas.answers
+    assert not errors, errors
+    page.close()

@@ -49,7 +49,8 @@ def test_the_email_goes_out_after_commit_with_a_working_link(
     token = URL.search(message.body).group(1)
     link.refresh_from_db()
     assert link.sent_at and link.token_hash
-    assert client.get(reverse("questionnaires:patient_start", args=[token])).status_code == 200
+    opened = client.get(reverse("questionnaires:patient_start", args=[token]), follow=True)
+    assert opened.status_code == 200 and opened.context["channel"].access.link == link
 
 
 def test_the_email_is_in_the_links_language(patient, world, django_capture_on_commit_callbacks):

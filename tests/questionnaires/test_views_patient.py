@@ -14,13 +14,19 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def token(world):
+def token(world, client):
+    """A personal link, opened in the test client's browser session."""
     _link, token = letter_link(world.own_participant)
+    opened = client.get(reverse("questionnaires:patient_start", args=[token]))
+    assert opened.status_code == 302
     return token
 
 
 def _url(token, name, *args):
-    return reverse(f"questionnaires:patient_{name}", args=[token, *args])
+    """The patient's pages after the link was opened: the token is no longer in the URL."""
+    if name == "start":
+        return reverse("questionnaires:patient_home")
+    return reverse(f"questionnaires:patient_{name}", args=list(args))
 
 
 def test_the_start_page_opens_and_records_the_first_opening(world, client, token):
@@ -142,3 +148,52 @@ def test_pages_have_no_inline_script_or_style(world, client, token):
         html = client.get(url).content.decode()
         assert "style=" not in html
         assert "<script>" not in html and "<script type=" not in html
+
+
+def test_opening_the_link_drops_the_token_from_the_url(world, client):
+    _link, token = letter_link(world.own_participant)
+    response = client.get(reverse("questionnaires:patient_start", args=[token]))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("questionnaires:patient_home")
+    assert token not in response["Location"]
+    assert response["Referrer-Policy"] == "no-referrer"  # the one URL with the token
+    assert client.session["questionnaire_link"] == _link.pk
+    assert token not in str(dict(client.session))  # the session keeps the id, not the token
+    page = client.get(response["Location"])
+    assert page.status_code == 200 and page["Referrer-Policy"] == "same-origin"
+    assert token not in page.content.decode()
+    link = world.own_participant.questionnaire_links.get()
+    assert link.first_opened_at is not None
+
+
+def test_no_patient_page_sends_a_referer_to_another_site(world, client, token):
+    # "same-origin": nothing leaves for other sites, while the page's own POSTs keep a real
+    # Origin header (under "no-referrer" browsers send "Origin: null", refused by CSRF).
+    for url in _patient_pages(token):
+        assert client.get(url)["Referrer-Policy"] == "same-origin", url
+    unknown = reverse("questionnaires:patient_start", args=["x" * 43])
+    assert client.get(unknown)["Referrer-Policy"] in ("same-origin", "no-referrer")
+
+
+def test_without_an_opened_link_the_pages_open_nothing(world, client):
+    for url in (
+        reverse("questionnaires:patient_home"),
+        reverse("questionnaires:patient_step", args=["odi", 1]),
+        reverse("questionnaires:patient_submit"),
+        reverse("questionnaires:patient_done"),
+    ):
+        response = client.get(url)
+        assert response.status_code == 200  # like the tablet without a session
+        assert b'data-testid="link-unavailable"' in response.content
+    client.post(reverse("questionnaires:patient_step", args=["odi", 1]), {"odi_1": 1})
+    assert not QuestionnaireResponse.objects.exists()
+
+
+def test_a_link_revoked_while_open_stops_the_session_too(world, client, token):
+    from questionnaires import services
+
+    link = world.own_participant.questionnaire_links.get()
+    services.link_revoke(link=link, user=world.users["nurse"], reason="wrong person")
+    response = client.get(reverse("questionnaires:patient_step", args=["odi", 1]))
+    assert response.status_code == 404
+    assert "questionnaire_link" not in client.session

@@ -245,6 +245,7 @@ def test_submitted_links_leave_the_list(world, login):
     assert world.own_participant.trial_number.encode() not in page.content
 
 
+@pytest.mark.slow
 def test_the_demo_step_is_idempotent():
     from questionnaires.models import QuestionnaireLink as Link
     from trial.demo import seed_demo
@@ -277,3 +278,58 @@ def test_no_link_or_tablet_is_offered_after_follow_up_ended(world, login):
         reverse("questionnaires:staff_tablet", args=[p.trial_number, "BL"])
     )
     assert tablet.status_code == 200 and not TabletSession.objects.exists()
+
+
+def test_revoking_all_links_of_a_visit_at_once_is_audited(world, login, client):
+    from questionnaires import services as q_services
+
+    p = world.own_participant
+    nurse = world.users[Role.NURSE]
+    tokens = [letter_link(p)[1] for _ in range(3)]
+    other_visit_link, _other_token = q_services.link_issue_letter(
+        participant=p, visit_code="W4", user=None
+    )
+    url = reverse("questionnaires:staff_revoke", args=[p.trial_number, "BL"])
+    staff = login(nurse)
+    assert staff.post(url, {"reason": ""}).status_code == 200  # a reason is required
+    assert QuestionnaireLink.objects.filter(revoked_at__isnull=False).count() == 0
+    assert staff.post(url, {"reason": "letter sent to old address"}).status_code == 302
+    revoked = QuestionnaireLink.objects.filter(visit_code="BL")
+    assert all(link.revoked_at and link.revoked_by == nurse for link in revoked)
+    for link in revoked:
+        latest = link.history.order_by("-history_date").first()
+        assert latest.history_user == nurse
+        assert latest.history_change_reason == "letter sent to old address"
+    for token in tokens:
+        assert client.get(reverse("questionnaires:patient_start", args=[token])).status_code == 404
+    other_visit_link.refresh_from_db()
+    assert other_visit_link.revoked_at is None  # another visit's link is left alone
+
+
+def test_revoking_a_single_link_leaves_the_others(world, login):
+    p = world.own_participant
+    first, _t1 = letter_link(p)
+    second, _t2 = letter_link(p)
+    url = reverse("questionnaires:staff_revoke", args=[p.trial_number, "BL"])
+    staff = login(world.users[Role.NURSE])
+    page = staff.get(url + f"?link={first.pk}").content.decode()
+    assert "Revoke this link" in page or "revoke-submit" in page
+    response = staff.post(url + f"?link={first.pk}", {"link": first.pk, "reason": "wrong person"})
+    assert response.status_code == 302
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.revoked_at is not None and second.revoked_at is None
+
+
+def test_other_sites_and_read_only_roles_cannot_revoke(world, login):
+    p = world.own_participant
+    link, _token = letter_link(p)
+    url = reverse("questionnaires:staff_revoke", args=[p.trial_number, "BL"])
+    for role in (Role.SURGEON, Role.COORDINATOR, Role.MONITOR):
+        assert login(world.users[role]).post(url, {"reason": "x"}).status_code == 403
+    other = reverse(
+        "questionnaires:staff_revoke", args=[world.other_participant.trial_number, "BL"]
+    )
+    assert login(world.users[Role.NURSE]).post(other, {"reason": "x"}).status_code == 404
+    link.refresh_from_db()
+    assert link.revoked_at is None

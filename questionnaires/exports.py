@@ -1,0 +1,189 @@
+"""The questionnaires app's exports (issue 8): responses with their items and scores.
+
+One form per instrument (ODI, VAS, EQ-5D-3L, health-service use), one record per participant
+and visit, submitted responses only. Scores are computed by the instruments' scorers
+(questionnaires.scoring, the one place scoring is done) with the trial's scoring settings, so
+an export always agrees with the settings in force; identical answers are scored once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import lru_cache
+
+from django.utils.translation import gettext_lazy as _
+
+from questionnaires.instruments import INSTRUMENTS
+from questionnaires.instruments.base import Instrument, Item
+from questionnaires.models import Mode, QuestionnaireResponse, ResponseStatus
+from questionnaires.scoring import ODI_BANDS
+from questionnaires.services import scoring_options
+from questionnaires.visits import questionnaire_visits
+from trial.exports import (
+    CHUNK_SIZE,
+    AnalysisColumns,
+    Exporter,
+    Variable,
+    coded,
+    exporters,
+    localizer,
+    register,
+)
+
+ITEM_UNITS = {"vas": "mm (0-100)", "count": "count"}
+SCORE_VARIABLES = {
+    "odi": (
+        Variable("odi_score", _("ODI score"), "decimal", allowed="0-100", unit="%"),
+        coded("odi_band", _("ODI band"), [(band, band) for _, band in ODI_BANDS]),
+    ),
+    "eq5d3l": (
+        Variable("eq5d_profile", _("EQ-5D-3L profile (MO SC UA PD AD)"), allowed="11111-33333"),
+        Variable("eq5d_index", _("EQ-5D-3L index"), "decimal", allowed="-0.624-1"),
+        coded("eq5d_value_set", _("EQ-5D value set"), (("DK", "Denmark"), ("UK", "UK"))),
+    ),
+}
+
+
+def item_variable(instrument: Instrument, item: Item) -> Variable:
+    label = f"{instrument.name}: {item.key.replace('_', ' ')}"
+    if item.kind == "choice":
+        return Variable(item.code, label, "integer", codes=tuple((c, str(c)) for c in item.choices))
+    return Variable(
+        item.code,
+        label,
+        "integer",
+        allowed=f"{item.min_value}-{item.max_value}",
+        unit=ITEM_UNITS.get(item.kind, ""),
+    )
+
+
+@lru_cache(maxsize=50_000)
+def _scores(code: str, answers: tuple[tuple[str, int | None], ...]) -> tuple:
+    instrument = INSTRUMENTS[code]
+    scored = instrument.score(dict(answers), scoring_options())
+    return tuple(scored.get(v.name) for v in SCORE_VARIABLES.get(code, ()))
+
+
+class InstrumentExporter(Exporter):
+    source_app = "questionnaires"
+    repeated = True
+    instrument_code: str
+
+    @property
+    def instrument(self) -> Instrument:
+        return INSTRUMENTS[self.instrument_code]
+
+    def variables(self) -> list[Variable]:
+        return [
+            coded("mode", _("How the questionnaire was filled"), Mode.choices),
+            Variable("submitted_at", _("Submitted"), "datetime"),
+            *(item_variable(self.instrument, item) for item in self.instrument.items),
+            *SCORE_VARIABLES.get(self.instrument_code, ()),
+        ]
+
+    def rows(self) -> Iterator[tuple]:
+        codes = self.instrument.item_codes
+        qs = (
+            QuestionnaireResponse.objects.filter(
+                status=ResponseStatus.SUBMITTED, instrument_code=self.instrument_code
+            )
+            .order_by("participant_id", "submitted_at", "id")
+            .values_list(
+                "participant__trial_number", "visit_code", "mode", "submitted_at", "answers"
+            )
+        )
+        to_local = localizer()
+        for tn, visit, mode, at, answers in qs.iterator(chunk_size=CHUNK_SIZE):
+            answers = answers or {}
+            items = tuple((c, answers.get(c)) for c in codes)
+            scores = _scores(self.instrument_code, items) if self.instrument.scorer else ()
+            yield (tn, visit, mode, to_local(at), *(v for _, v in items), *scores)
+
+
+def _instrument_exporter(code: str, order: int) -> type[InstrumentExporter]:
+    instrument = INSTRUMENTS[code]
+    return type(
+        f"{code.upper()}Exporter",
+        (InstrumentExporter,),
+        {
+            "identifier": f"q_{code}",
+            "label": instrument.name,
+            "description": _("Submitted responses, items and scores, per visit."),
+            "instrument_code": code,
+            "order": order,
+            "__module__": __name__,
+        },
+    )
+
+
+for _order, _code in enumerate(INSTRUMENTS, start=100):
+    register(_instrument_exporter(_code, _order))
+
+
+# --- scores at every visit in the wide analysis file ---------------------------------------
+# (instrument, measure, label): the analysis measures, from an item or a score.
+MEASURES = (
+    ("odi", "odi_score", _("ODI score")),
+    ("vas", "vas_back", _("Back pain VAS")),
+    ("vas", "vas_leg", _("Leg pain VAS")),
+    ("eq5d3l", "eq5d_index", _("EQ-5D-3L index")),
+    ("eq5d3l", "eq_vas", _("EQ VAS")),
+)
+
+
+def _columns() -> list[tuple[str, str, str, object]]:
+    """(visit, instrument, measure, label) for every measure collected at every visit."""
+    columns = []
+    for visit in questionnaire_visits():
+        for instrument, measure, label in MEASURES:
+            if instrument in visit.instruments:
+                columns.append((visit.code, instrument, measure, label))
+    return columns
+
+
+def analysis_variables() -> list[Variable]:
+    return [
+        Variable(
+            f"{measure}_{visit}".lower(),
+            f"{label}, {visit}",
+            "decimal" if measure in ("odi_score", "eq5d_index") else "integer",
+        )
+        for visit, _instrument, measure, label in _columns()
+    ]
+
+
+def analysis_rows() -> Iterator[tuple[int, tuple]]:
+    columns = _columns()
+    position = {(v, i, mm): n for n, (v, i, mm, _label) in enumerate(columns)}
+    wanted = {i for _v, i, _m, _l in columns}
+    score_names = {code: [v.name for v in SCORE_VARIABLES.get(code, ())] for code in wanted}
+    qs = (
+        QuestionnaireResponse.objects.filter(
+            status=ResponseStatus.SUBMITTED, instrument_code__in=wanted
+        )
+        .order_by("participant_id")
+        .values_list("participant_id", "visit_code", "instrument_code", "answers")
+    )
+    current, values = None, []
+    for pid, visit, code, answers in qs.iterator(chunk_size=CHUNK_SIZE):
+        if pid != current:
+            if current is not None:
+                yield current, tuple(values)
+            current, values = pid, [None] * len(columns)
+        instrument = INSTRUMENTS[code]
+        answers = answers or {}
+        items = tuple((c, answers.get(c)) for c in instrument.item_codes)
+        named = dict(items)
+        if instrument.scorer:
+            named.update(zip(score_names[code], _scores(code, items), strict=True))
+        for measure in ("odi_score", "vas_back", "vas_leg", "eq5d_index", "eq_vas"):
+            n = position.get((visit, code, measure))
+            if n is not None:
+                values[n] = named.get(measure)
+    if current is not None:
+        yield current, tuple(values)
+
+
+exporters.add_analysis(
+    AnalysisColumns("questionnaires", analysis_variables, analysis_rows, order=50)
+)

@@ -1,0 +1,77 @@
+"""The wrong-token throttle must count across gunicorn workers: the cache it counts in is
+Redis whenever REDIS_URL (or CACHE_URL) is set, and a count made through one cache client is
+seen through another (another process) sharing that Redis."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.core.cache.backends.redis import RedisCache
+from django.test import RequestFactory
+
+from tests.trial.test_settings_and_deploy import production_env, run
+
+REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+
+PRINT_CACHE = (
+    "import django; django.setup(); from django.conf import settings; "
+    "c = settings.CACHES['default']; print(c['BACKEND'], c.get('LOCATION', ''))"
+)
+
+
+def _cache_setting(**env: str | None) -> str:
+    result = run(["-c", PRINT_CACHE], production_env(**env))
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_the_cache_is_redis_when_redis_url_is_set():
+    out = _cache_setting(REDIS_URL="redis://redis:6379/0", CACHE_URL=None)
+    assert out == "django.core.cache.backends.redis.RedisCache redis://redis:6379/0"
+
+
+def test_cache_url_overrides_the_redis_address():
+    out = _cache_setting(REDIS_URL="redis://redis:6379/0", CACHE_URL="redis://cache:6379/3")
+    assert out.endswith("RedisCache redis://cache:6379/3")
+
+
+def test_without_redis_the_cache_is_local_memory():
+    out = _cache_setting(REDIS_URL=None, CACHE_URL=None)
+    assert out.startswith("django.core.cache.backends.locmem.LocMemCache")
+
+
+def _redis_or_skip() -> None:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip(f"no Redis at {REDIS}")
+
+
+@pytest.mark.slow
+def test_the_throttle_counts_across_two_cache_clients_sharing_redis(settings, monkeypatch):
+    """Two RedisCache clients stand for two gunicorn workers: guesses spread over both are
+    counted together, and the limit reached through one closes the door in the other."""
+    _redis_or_skip()
+    from questionnaires import views
+
+    settings.QUESTIONNAIRE_TOKEN_THROTTLE_LIMIT = 5
+    worker_a = RedisCache(REDIS, {"KEY_PREFIX": "vertebra-test-throttle"})
+    worker_b = RedisCache(REDIS, {"KEY_PREFIX": "vertebra-test-throttle"})
+    request = RequestFactory().get("/q/x/", REMOTE_ADDR="203.0.113.9")
+    worker_a.delete(views._throttle_key(request))
+    try:
+        for number in range(5):
+            worker = worker_a if number % 2 else worker_b
+            monkeypatch.setattr(views, "cache", worker)
+            assert not views._throttled(request)
+            views._count_bad_token(request)
+        for worker in (worker_a, worker_b):
+            monkeypatch.setattr(views, "cache", worker)
+            assert views._throttled(request)
+        # A local-memory cache per worker would have let each worker count to the limit.
+        assert worker_b.get(views._throttle_key(request)) == 5
+    finally:
+        worker_a.delete(views._throttle_key(request))
