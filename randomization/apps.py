@@ -24,4 +24,5 @@ class RandomizationConfig(AppConfig):
         registry.add_nav(NavItem("randomization:envelopes", _("Envelopes"), order=40))
         registry.add_nav(NavItem("randomization:allocation_list", _("Allocation list"), order=41))
         registry.add_nav(NavItem("randomization:verification", _("Verification"), order=42))
+        registry.add_nav(NavItem("randomization:deviations", _("Deviations"), order=43))
         registry.add_demo_step(DemoStep("envelopes", seed_envelopes, order=50))

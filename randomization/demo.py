@@ -8,12 +8,16 @@ baseline are complete; others are skipped quietly.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
+from django.utils import timezone
+
 from randomization import services
-from randomization.models import Allocation, StratumStock
+from randomization.models import Allocation, ProtocolDeviation, StratumStock
 from trial.audit import audited_save
 from trial.models import Participant, ParticipantStatus, SiteKind
+from trial.screening_demo import PAST_START
 from trial.selectors import randomisation_blocker_details
 
 logger = logging.getLogger(__name__)
@@ -74,13 +78,27 @@ def seed_envelopes(context: dict) -> None:
             participant.status = final_status
             audited_save(participant, user=clinician, reason="demo: status restored")
             continue
+        # One clinician typed the serial of the envelope behind: the demo's protocol deviation,
+        # waiting on the coordinator's deviations page.
+        typo = not ProtocolDeviation.objects.exists()
         services.allocation_confirm(
             allocation=allocation,
             user=clinician,
-            serial=allocation.envelope.serial,
+            serial=services.envelope_serial(
+                participant.site.code, allocation.stratum, allocation.envelope.sequence + 1
+            )
+            if typo
+            else allocation.envelope.serial,
             arm=allocation.arm,
         )
         if final_status != ParticipantStatus.RANDOMISED:
+            # Their path began months ago (trial.screening_demo.PAST_START): date the
+            # allocation two weeks after that start, so the deaths and withdrawals recorded
+            # later in the demo fall between randomisation and today.
+            days_ago = PAST_START[final_status] - 14
+            Allocation.objects.filter(pk=allocation.pk).update(
+                randomised_at=timezone.now() - dt.timedelta(days=days_ago)
+            )
             participant.refresh_from_db()
             participant.status = final_status
             audited_save(participant, user=clinician, reason="demo: later state")

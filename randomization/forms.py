@@ -74,3 +74,13 @@ class ConfirmForm(forms.Form):
         choices=Arm.choices,
         widget=forms.RadioSelect,
     )
+
+
+class DeviationAcknowledgeForm(forms.Form):
+    deviation = forms.IntegerField(widget=forms.HiddenInput)
+    note = forms.CharField(
+        label=_("Note"),
+        max_length=2000,
+        help_text=_("What was done about it, e.g. who was contacted and what was agreed."),
+        widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
+    )

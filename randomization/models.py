@@ -190,6 +190,7 @@ class ProtocolDeviation(models.Model):
     acknowledged_by = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    acknowledgement_note = models.TextField(_("coordinator's note"), blank=True)
 
     history = HistoricalRecords()
 
@@ -218,12 +219,31 @@ class AllocationListView(models.Model):
         return f"{self.user} {self.viewed_at:%Y-%m-%d %H:%M} {self.what}"
 
 
+class PrintStatus(models.TextChoices):
+    PENDING = "pending", _("Being prepared")
+    READY = "ready", _("Ready")
+    FAILED = "failed", _("Failed")
+
+
 class BatchPrint(models.Model):
-    """Each generation of a batch's PDF (the only document that carries unused arms)."""
+    """Each generation of a batch's PDF (the only document that carries unused arms).
+
+    A 200-envelope batch takes tens of seconds to lay out, so the PDF is rendered by a Celery
+    task into a private file (RANDOMISATION_PDF_ROOT) and downloaded from the batch page.
+    """
 
     batch = models.ForeignKey(EnvelopeBatch, on_delete=models.PROTECT, related_name="prints")
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     printed_at = models.DateTimeField(_("printed"), auto_now_add=True)
+    language = models.CharField(_("language"), max_length=8, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=PrintStatus.choices, default=PrintStatus.PENDING
+    )
+    file_name = models.CharField(max_length=200, blank=True, editable=False)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    download_count = models.PositiveIntegerField(_("downloads"), default=0)
+    last_downloaded_at = models.DateTimeField(_("last downloaded"), null=True, blank=True)
 
     class Meta:
         ordering = ["-printed_at"]

@@ -2,7 +2,8 @@
 
 The batch PDF is the only document that carries the arms of unused envelopes: one insert per
 page (serial, site, stratum, allocation, instructions), then sheets of outside labels (serial,
-site, stratum, no allocation). Its every generation is logged (services.batch_print_record).
+site, stratum, no allocation). Each generation is logged and rendered by a task
+(services.batch_print_request).
 """
 
 from __future__ import annotations

@@ -11,12 +11,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
 from randomization import blocks
-from randomization.models import Allocation, Arm, Envelope, EnvelopeBatch
+from randomization.models import Allocation, Arm, Envelope, EnvelopeBatch, ProtocolDeviation
 from randomization.strata import STRATA
 from trial.models import Role, Site, SiteKind, User
 
@@ -110,6 +110,13 @@ def allocation_list() -> QuerySet[Envelope]:
     return Envelope.objects.select_related("site", "participant", "batch").order_by(
         "site__code", "stratum", "sequence"
     )
+
+
+def deviations_for_review() -> QuerySet[ProtocolDeviation]:
+    """Protocol deviations, those not yet acknowledged first, newest first within each."""
+    return ProtocolDeviation.objects.select_related(
+        "participant", "participant__site", "reported_by", "acknowledged_by"
+    ).order_by(F("acknowledged_at").desc(nulls_first=True), "-reported_at")
 
 
 # === Verification report ====================================================================

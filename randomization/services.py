@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import logging
 import random
+import secrets
 from collections.abc import Sequence
+from pathlib import Path
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -31,6 +34,7 @@ from randomization.models import (
     DeviationKind,
     Envelope,
     EnvelopeBatch,
+    PrintStatus,
     ProtocolDeviation,
     StratumStock,
 )
@@ -192,9 +196,61 @@ def _remaining(site_id: int, stratum: str) -> int:
     ).count()
 
 
-def batch_print_record(*, batch: EnvelopeBatch, user: User) -> BatchPrint:
-    """Every PDF of a batch's inserts is logged: it is the one document showing unused arms."""
-    return BatchPrint.objects.create(batch=batch, user=user)
+def batch_print_request(*, batch: EnvelopeBatch, user: User, language: str = "") -> BatchPrint:
+    """Ask for a batch's PDF: logged at once (it is the one document showing unused arms) and
+    rendered by a task after the commit; the batch page offers it when it is ready."""
+    record = BatchPrint.objects.create(
+        batch=batch, user=user, language=language or settings.LANGUAGE_CODE
+    )
+    record_id = record.pk
+    transaction.on_commit(lambda: _enqueue_batch_pdf(record_id))
+    return record
+
+
+def _enqueue_batch_pdf(print_id: int) -> None:
+    from randomization.tasks import batch_pdf_render
+
+    batch_pdf_render.delay(print_id)
+
+
+def batch_pdf_path(record: BatchPrint) -> Path:
+    return Path(str(settings.RANDOMISATION_PDF_ROOT)) / record.file_name
+
+
+def batch_print_render(*, print_id: int) -> bool:
+    """Render a requested batch PDF into a private file. Claimed by a conditional update, so
+    a second run (a retried task) does nothing; a failure is recorded, not raised."""
+    from randomization import pdf
+
+    claimed = BatchPrint.objects.filter(
+        pk=print_id, status=PrintStatus.PENDING, file_name=""
+    ).update(file_name=f"batch-{print_id}-{secrets.token_hex(12)}.pdf")
+    if claimed != 1:
+        return False
+    record = BatchPrint.objects.select_related("batch", "batch__site").get(pk=print_id)
+    try:
+        with translation.override(record.language or settings.LANGUAGE_CODE):
+            data = pdf.batch_pdf(record.batch)
+        path = batch_pdf_path(record)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        path.chmod(0o600)
+    except Exception as exc:  # any failure becomes a visible status, not a lost task
+        logger.exception("Batch PDF %s failed", print_id)
+        BatchPrint.objects.filter(pk=print_id).update(
+            status=PrintStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+        )
+        return False
+    BatchPrint.objects.filter(pk=print_id).update(
+        status=PrintStatus.READY, finished_at=timezone.now()
+    )
+    return True
+
+
+def batch_print_downloaded(*, record: BatchPrint) -> None:
+    BatchPrint.objects.filter(pk=record.pk).update(
+        download_count=F("download_count") + 1, last_downloaded_at=timezone.now()
+    )
 
 
 def allocation_list_view_record(*, user: User, what: str) -> AllocationListView:
@@ -425,10 +481,19 @@ def deviation_notice_send(*, deviation_id: int) -> bool:
 
 
 @transaction.atomic
-def deviation_acknowledge(*, deviation: ProtocolDeviation, user: User) -> ProtocolDeviation:
+def deviation_acknowledge(
+    *, deviation: ProtocolDeviation, user: User, note: str = ""
+) -> ProtocolDeviation:
+    """The coordinator has seen the deviation and says what was done about it (audited)."""
     deviation = ProtocolDeviation.objects.select_for_update().get(pk=deviation.pk)
-    if deviation.acknowledged_at is None:
-        deviation.acknowledged_at = timezone.now()
-        deviation.acknowledged_by = user
-        audited_save(deviation, user=user, reason="acknowledged by the coordinator")
+    if deviation.acknowledged_at is not None:
+        raise ServiceError(_("This deviation has already been acknowledged."))
+    note = note.strip()
+    if not note:
+        raise ServiceError(_("Write a note saying what was done about the deviation."))
+    deviation.acknowledged_at = timezone.now()
+    deviation.acknowledged_by = user
+    deviation.acknowledgement_note = note
+    # The note itself is on the history row (a field of the deviation).
+    audited_save(deviation, user=user, reason="acknowledged by the coordinator")
     return deviation

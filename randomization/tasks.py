@@ -16,3 +16,9 @@ def envelope_stock_check(stock_id: int | None = None) -> int:
 @shared_task(name="randomization.deviation_notify", max_retries=3, default_retry_delay=300)
 def deviation_notify(deviation_id: int) -> bool:
     return services.deviation_notice_send(deviation_id=deviation_id)
+
+
+@shared_task(name="randomization.batch_pdf_render", max_retries=0, time_limit=600)
+def batch_pdf_render(print_id: int) -> bool:
+    """Lay out a batch's inserts and labels (tens of seconds for a few hundred envelopes)."""
+    return services.batch_print_render(print_id=print_id)

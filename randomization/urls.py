@@ -12,6 +12,8 @@ urlpatterns = [
     path("randomisation/batches/<int:batch_id>/", views.batch_detail, name="batch_detail"),
     path("randomisation/batches/<int:batch_id>/envelopes.pdf", views.batch_pdf, name="batch_pdf"),
     path("randomisation/allocations/", views.allocation_list, name="allocation_list"),
+    path("randomisation/allocations.csv", views.allocation_list_csv, name="allocation_list_csv"),
+    path("randomisation/deviations/", views.deviation_list, name="deviations"),
     path("randomisation/verification/", views.verification, name="verification"),
     path("randomisation/verification.pdf", views.verification_pdf, name="verification_pdf"),
     path(

@@ -3,18 +3,21 @@ selector finds the object within the user's scope, a form validates, a service w
 
 from __future__ import annotations
 
+import csv
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from randomization import pdf, selectors, services
-from randomization.forms import BatchForm, ConfirmForm
-from randomization.models import ProtocolDeviation
+from randomization.forms import BatchForm, ConfirmForm, DeviationAcknowledgeForm
+from randomization.models import BatchPrint, PrintStatus, ProtocolDeviation
 from randomization.strata import STRATA
 from trial.models import ParticipantStatus, Role
 from trial.selectors import participant_get_for, randomisation_blockers
@@ -82,13 +85,33 @@ def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
     )
 
 
-@require_safe
+@require_http_methods(["GET", "HEAD", "POST"])
 def batch_pdf(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """POST: have the batch PDF rendered (in the background; logged). GET ``?print=<id>``:
+    download a rendered one."""
     batch = selectors.batch_get_for(request.user, batch_id)
-    services.batch_print_record(batch=batch, user=request.user)
-    response = HttpResponse(pdf.batch_pdf(batch), content_type="application/pdf")
+    if request.method == "POST":
+        services.batch_print_request(
+            batch=batch, user=request.user, language=translation.get_language() or ""
+        )
+        messages.info(
+            request,
+            _("The PDF is being prepared. It appears under “Printed” below; reload the page."),
+        )
+        return redirect("randomization:batch_detail", batch_id=batch.pk)
+    print_id = request.GET.get("print", "")
+    if not print_id.isdigit():
+        # No rendered file asked for: offer to prepare one (a GET never renders).
+        return render(request, "randomization/batch_pdf.html", {"batch": batch})
+    record = get_object_or_404(BatchPrint, batch=batch, pk=print_id, status=PrintStatus.READY)
+    path = services.batch_pdf_path(record)
+    if not path.exists():
+        raise Http404
+    services.batch_print_downloaded(record=record)
     filename = f"envelopes-{batch.site.code}-{batch.stratum}-{batch.pk}.pdf"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response = FileResponse(
+        path.open("rb"), as_attachment=True, filename=filename, content_type="application/pdf"
+    )
     response["Cache-Control"] = "no-store"
     return response
 
@@ -107,6 +130,91 @@ def allocation_list(request: HttpRequest) -> HttpResponse:
     )
     response["Cache-Control"] = "no-store"
     return response
+
+
+@require_safe
+def allocation_list_csv(request: HttpRequest) -> StreamingHttpResponse:
+    """The allocation list as CSV; logged like every view of the page."""
+    if not selectors.can_see_allocation_list(request.user):
+        raise PermissionDenied
+    services.allocation_list_view_record(user=request.user, what=request.get_full_path())
+    writer = csv.writer(_Echo())
+    header = [
+        "serial",
+        "site",
+        "stratum",
+        "batch",
+        "block_number",
+        "block_size",
+        "position_in_block",
+        "arm",
+        "participant",
+        "used_at",
+    ]
+
+    def rows():
+        yield writer.writerow(header)
+        for e in selectors.allocation_list().iterator(chunk_size=500):
+            yield writer.writerow(
+                [
+                    e.serial,
+                    e.site.code,
+                    e.stratum,
+                    e.batch_id,
+                    e.block_number,
+                    e.block_size,
+                    e.position_in_block,
+                    e.arm,
+                    e.participant.trial_number if e.participant else "",
+                    e.used_at.isoformat() if e.used_at else "",
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localdate().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="allocation-list-{stamp}.csv"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def deviation_list(request: HttpRequest) -> HttpResponse:
+    """Protocol deviations, unacknowledged first; the coordinator acknowledges with a note."""
+    can_acknowledge = request.user.role == Role.COORDINATOR
+    form = DeviationAcknowledgeForm(request.POST or None)
+    if request.method == "POST":
+        if not can_acknowledge:
+            raise PermissionDenied
+        if form.is_valid():
+            deviation = get_object_or_404(ProtocolDeviation, pk=form.cleaned_data["deviation"])
+            try:
+                services.deviation_acknowledge(
+                    deviation=deviation, user=request.user, note=form.cleaned_data["note"]
+                )
+            except ServiceError as exc:
+                messages.error(request, str(exc))
+            else:
+                messages.success(
+                    request,
+                    _("Deviation for %(number)s acknowledged.")
+                    % {"number": deviation.participant.trial_number},
+                )
+                return redirect("randomization:deviations")
+        else:
+            messages.error(request, _("Write a note saying what was done about the deviation."))
+    return render(
+        request,
+        "randomization/deviations.html",
+        {
+            "deviations": selectors.deviations_for_review()[:500],
+            "can_acknowledge": can_acknowledge,
+        },
+    )
 
 
 @require_safe

@@ -16,8 +16,9 @@ pytestmark = pytest.mark.browser
 
 
 def test_generate_print_randomise_confirm_and_conceal(
-    staff, world, live_server, browser, page: Page, console_errors, artifacts
+    staff, world, live_server, browser, page: Page, console_errors, artifacts, settings, tmp_path
 ):
+    settings.RANDOMISATION_PDF_ROOT = tmp_path
     participant = make_ready(world.own, staff[Role.HEMATOLOGIST])
 
     # The coordinator generates a batch for the participant's site and stratum and downloads it.
@@ -36,6 +37,9 @@ def test_generate_print_randomise_confirm_and_conceal(
     page.get_by_test_id("generate").click()
     expect(page.get_by_test_id("batch-envelopes")).to_be_visible()
     page.screenshot(path=artifacts / "randomisation-1-batch.png", full_page=True)
+    # The PDF is rendered by a task (eager here) and offered on the batch page.
+    page.get_by_test_id("batch-pdf-request").click()
+    expect(page.get_by_test_id("batch-pdf")).to_be_visible()
     with page.expect_download() as download:
         page.get_by_test_id("batch-pdf").click()
     pdf = download.value.path().read_bytes()

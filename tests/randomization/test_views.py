@@ -188,7 +188,9 @@ def test_site_roles_and_the_monitor_cannot_open_batches_or_print(world):
     for role in (Role.HEMATOLOGIST, Role.SURGEON, Role.NURSE, Role.MONITOR):
         client = verified_client(world.users[role])
         assert client.get(reverse("randomization:batch_pdf", args=[batch.pk])).status_code == 403
+        assert client.post(reverse("randomization:batch_pdf", args=[batch.pk])).status_code == 403
         assert client.get(reverse("randomization:allocation_list")).status_code == 403
+        assert client.get(reverse("randomization:allocation_list_csv")).status_code == 403
     for role in (Role.HEMATOLOGIST, Role.SURGEON, Role.NURSE):
         client = verified_client(world.users[role])
         assert client.get(reverse("randomization:batch_detail", args=[batch.pk])).status_code == 403
@@ -227,16 +229,58 @@ def test_the_coordinator_sees_the_allocation_list_when_the_trial_allows(
     assert AllocationListView.objects.filter(user=coordinator).count() == 1
 
 
-def test_the_batch_pdf_has_one_insert_per_envelope_and_label_sheets(world, coordinator, tmp_path):
+def _prepare_pdf(client, batch, capture):
+    with capture(execute=True):
+        response = client.post(reverse("randomization:batch_pdf", args=[batch.pk]))
+    assert response.status_code == 302
+    return BatchPrint.objects.filter(batch=batch).latest("printed_at")
+
+
+def test_the_batch_pdf_is_rendered_in_the_background_and_logged(
+    world, coordinator, tmp_path, settings, django_capture_on_commit_callbacks
+):
+    settings.RANDOMISATION_PDF_ROOT = tmp_path
+    batch = make_batch(world.own, "A1N", 4)
+    client = verified_client(coordinator)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        client.post(reverse("randomization:batch_pdf", args=[batch.pk]))
+    record = BatchPrint.objects.get(batch=batch, user=coordinator)
+    assert record.status == "pending" and len(callbacks) == 1  # nothing rendered in the request
+    page = client.get(reverse("randomization:batch_detail", args=[batch.pk])).content.decode()
+    assert 'data-testid="batch-pdf"' not in page
+    callbacks[0]()
+    record.refresh_from_db()
+    assert record.status == "ready" and record.finished_at
+    assert (tmp_path / record.file_name).read_bytes().startswith(b"%PDF")
+    from randomization import services
+
+    assert services.batch_print_render(print_id=record.pk) is False  # a second run: no-op
+    page = client.get(reverse("randomization:batch_detail", args=[batch.pk])).content.decode()
+    assert f"?print={record.pk}" in page
+    for role in (Role.DATA_MANAGER, Role.MONITOR, Role.HEMATOLOGIST):
+        other = verified_client(world.users[role])
+        url = reverse("randomization:batch_pdf", args=[batch.pk]) + f"?print={record.pk}"
+        assert other.get(url).status_code == 403, role
+
+
+def test_the_batch_pdf_has_one_insert_per_envelope_and_label_sheets(
+    world, coordinator, tmp_path, settings, django_capture_on_commit_callbacks
+):
     import weasyprint  # noqa: F401 - the renderer must be installed
 
+    settings.RANDOMISATION_PDF_ROOT = tmp_path / "store"
     batch = make_batch(world.own, "A1N", 30)
     client = verified_client(coordinator)
-    response = client.get(reverse("randomization:batch_pdf", args=[batch.pk]))
+    record = _prepare_pdf(client, batch, django_capture_on_commit_callbacks)
+    response = client.get(
+        reverse("randomization:batch_pdf", args=[batch.pk]) + f"?print={record.pk}"
+    )
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     content = b"".join(response.streaming_content) if response.streaming else response.content
     assert content.startswith(b"%PDF")
+    record.refresh_from_db()
+    assert record.download_count == 1
     path = Path(tmp_path) / "batch.pdf"
     path.write_bytes(content)
     info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True)

@@ -1,0 +1,96 @@
+"""The randomisation app's part of the coordinator's dashboard and outcome report.
+
+Discovered by ``trial.registry.autodiscover_dashboards``: envelope stock per site and stratum,
+arm balance per stratum, and the allocations the outcome report groups by (arm, stratum, day 0).
+Only used envelopes' arms are counted: nothing here reveals the arm of an unused envelope.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from randomization import selectors
+from randomization.models import Allocation, Arm
+from randomization.strata import STRATA
+from trial.registry import DashboardPanel, dashboard
+
+
+def stock_context(request) -> dict:
+    """Unused envelopes per hematology site and stratum (two queries)."""
+    from django.conf import settings
+
+    return {
+        "stock": selectors.stock_overview(),
+        "strata": list(STRATA.values()),
+        "threshold": settings.RANDOMISATION_STOCK_THRESHOLD,
+    }
+
+
+def arm_balance() -> list[dict]:
+    """Allocations per stratum and arm (one query), every stratum listed, then the total."""
+    counts = {
+        row["stratum"]: row
+        for row in Allocation.objects.values("stratum")
+        .annotate(
+            pvp=Count("id", filter=Q(arm=Arm.PVP)),
+            conservative=Count("id", filter=Q(arm=Arm.CONSERVATIVE)),
+        )
+        .order_by()
+    }
+    rows = []
+    for code, stratum in STRATA.items():
+        row = counts.get(code, {})
+        pvp, conservative = row.get("pvp", 0), row.get("conservative", 0)
+        rows.append(
+            {
+                "code": code,
+                "label": stratum.label,
+                "pvp": pvp,
+                "conservative": conservative,
+                "total": pvp + conservative,
+                "difference": pvp - conservative,
+            }
+        )
+    return rows
+
+
+def balance_context(request) -> dict:
+    rows = arm_balance()
+    return {
+        "rows": rows,
+        "total": {
+            "pvp": sum(r["pvp"] for r in rows),
+            "conservative": sum(r["conservative"] for r in rows),
+            "total": sum(r["total"] for r in rows),
+            "difference": sum(r["difference"] for r in rows),
+        },
+    }
+
+
+def allocations() -> dict[int, dict]:
+    """participant id -> arm, stratum, day of randomisation (local date). One query."""
+    return {
+        pid: {"arm": arm, "stratum": stratum, "randomised_on": timezone.localdate(at)}
+        for pid, arm, stratum, at in Allocation.objects.values_list(
+            "participant_id", "arm", "stratum", "randomised_at"
+        )
+    }
+
+
+def arm_labels() -> dict[str, str]:
+    return {value: str(label) for value, label in Arm.choices}
+
+
+dashboard.add_panel(
+    DashboardPanel(
+        "arm_balance", "trial/dashboard/panels/arm_balance.html", balance_context, order=30
+    )
+)
+dashboard.add_panel(
+    DashboardPanel(
+        "envelope_stock", "trial/dashboard/panels/stock.html", stock_context, order=40, wide=True
+    )
+)
+dashboard.add_report_source("allocations", allocations)
+dashboard.add_report_source("arm_labels", arm_labels)
