@@ -8,8 +8,21 @@ class FollowupConfig(AppConfig):
 
     def ready(self) -> None:
         from followup import services
-        from trial.registry import registry
+        from followup.demo import seed_followup, seed_followup_today
+        from trial.registry import DemoStep, NavItem, registry
 
         @registry.on_participant_ended
         def cancel_contacts(*, participant, reason, user=None):
             services.contacts_cancel_open(participant=participant, reason=reason, user=user)
+
+        registry.add_nav(NavItem("followup:worklist", _("Follow-up"), order=30))
+        registry.add_nav(NavItem("followup:completeness", _("Completeness"), order=45))
+        from followup.home import worklist_card
+        from trial.models import Role
+        from trial.registry import HomeCard
+
+        registry.add_home_card(
+            HomeCard("followup", frozenset({Role.NURSE, Role.HEMATOLOGIST}), worklist_card, 10)
+        )
+        registry.add_demo_step(DemoStep("followup", seed_followup, order=60))
+        registry.add_demo_step(DemoStep("followup_today", seed_followup_today, order=95))

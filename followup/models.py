@@ -92,3 +92,62 @@ class CallLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contact} {self.get_outcome_display()}"
+
+
+class VisitItems(models.Model):
+    """What the nurse recorded for a visit once the patient was reached (one set per contact).
+
+    The questionnaires taken by phone (VAS, health-service use, ODI, EQ-5D) live in the
+    questionnaires app as responses in phone mode; these are the visit's other items.
+    """
+
+    contact = models.OneToOneField(Contact, on_delete=models.PROTECT, related_name="items")
+    call = models.ForeignKey(CallLog, on_delete=models.PROTECT, related_name="+")
+    # Pain medication as the screening form records it: the opioid dose as a daily
+    # oral-morphine-equivalent, and free text for the rest (paracetamol, NSAID, changes).
+    opioid_omeq_mg = models.PositiveIntegerField(
+        _("opioids, daily oral-morphine-equivalent dose (mg)"), null=True, blank=True
+    )
+    pain_medication = models.TextField(_("pain medication"), blank=True)
+    new_adverse_events = models.BooleanField(
+        _("new adverse events since the last contact"), null=True, blank=True
+    )
+    adverse_events_description = models.TextField(
+        _("adverse events, short description"), blank=True
+    )
+    crossover_wish = models.BooleanField(_("wishes to cross over to PVP"), null=True, blank=True)
+    recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("visit items")
+        verbose_name_plural = _("visit items")
+
+    def __str__(self) -> str:
+        return f"{self.contact} items"
+
+
+class WeeklyList(models.Model):
+    """One nurse's contact list for one week, e-mailed once.
+
+    The unique constraint plus a conditional update of ``claimed_at`` is the claim: of two
+    workers (or two runs) only one gets to send, healthchecks style.
+    """
+
+    nurse = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    week_start = models.DateField(_("week starting"))
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    contact_count = models.PositiveIntegerField(_("contacts"), default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-week_start", "nurse_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["nurse", "week_start"], name="weekly_list_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.nurse} {self.week_start.isoformat()}"

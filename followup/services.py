@@ -8,17 +8,32 @@ constraint on (participant, visit) makes creation idempotent; status updates are
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from django.conf import settings
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Exists, OuterRef
-from django.utils import timezone
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from followup.anchors import anchor_dates, arm_lookup
-from followup.models import OPEN_STATUSES, Contact, ContactStatus
+from followup.models import (
+    OPEN_STATUSES,
+    CallLog,
+    CallOutcome,
+    Contact,
+    ContactStatus,
+    VisitItems,
+    WeeklyList,
+)
 from followup.schedule import Schedule, bundled_schedule, load_schedule, local_today
-from trial.models import Participant, ParticipantStatus
+from trial.audit import audited_save
+from trial.models import ENDED_STATUSES, Participant, ParticipantStatus
+from trial.services import ServiceError
 
 
 @lru_cache(maxsize=4)
@@ -189,3 +204,254 @@ def contacts_cancel_open(*, participant: Participant, reason: str, user=None) ->
         row._change_reason = reason
         row.save(update_fields=["status", "cancelled_reason"])
     return len(rows)
+
+
+# --- logging a call ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VisitItemsInput:
+    """The visit's items as the call form converted them; None is "not asked / not answered"."""
+
+    opioid_omeq_mg: int | None = None
+    pain_medication: str = ""
+    new_adverse_events: bool | None = None
+    adverse_events_description: str = ""
+    crossover_wish: bool | None = None
+    # Questionnaires taken by phone: instrument code -> answers (questionnaires' item codes).
+    questionnaires: dict[str, dict] = field(default_factory=dict)
+    # "email" or "sms": send the visit's questionnaires as a personal link instead.
+    send_link_via: str = ""
+
+
+@dataclass(frozen=True)
+class DeathInput:
+    date_of_death: dt.date
+    relation: str
+    cause: str = ""
+
+
+@dataclass(frozen=True)
+class WithdrawalInput:
+    withdrawn_on: dt.date
+    reason: str
+    data_use_allowed: bool
+    initiated_by: str = "participant"
+
+
+@transaction.atomic
+def call_log_record(
+    *,
+    contact: Contact,
+    user,
+    outcome: str,
+    notes: str = "",
+    items: VisitItemsInput | None = None,
+    death: DeathInput | None = None,
+    withdrawal: WithdrawalInput | None = None,
+) -> CallLog:
+    """Log one call of a contact: the attempt is counted, and by outcome the visit's items are
+    stored (reached), or the death or withdrawal is recorded (which cancels every open contact
+    of the participant through the participant-ended hook). All in one transaction: if any part
+    is refused, nothing of the call is kept.
+
+    Raises ServiceError (or django's ValidationError from trial.services) with a message.
+    """
+    from trial import services as trial_services
+
+    contact = Contact.objects.select_for_update().select_related("participant").get(pk=contact.pk)
+    if contact.status not in OPEN_STATUSES:
+        raise ServiceError(
+            _("This contact is %(status)s; calls are logged on planned or due contacts only.")
+            % {"status": contact.get_status_display().lower()}
+        )
+    if contact.participant.status in ENDED_STATUSES:
+        raise ServiceError(_("The participant's follow-up has ended; nobody is to be called."))
+    if outcome not in CallOutcome.values:
+        raise ServiceError(_("Choose the outcome of the call."))
+    if outcome == CallOutcome.REACHED and items is None:
+        raise ServiceError(_("Record the visit's items when the patient was reached."))
+    if outcome == CallOutcome.DIED and death is None:
+        raise ServiceError(_("Give the date of death."))
+    if outcome == CallOutcome.WITHDRAWS and withdrawal is None:
+        raise ServiceError(_("Give the reason for the withdrawal."))
+
+    call = audited_save(
+        CallLog(
+            contact=contact,
+            participant=contact.participant,
+            called_at=timezone.now(),
+            called_by=user,
+            outcome=outcome,
+            notes=notes.strip(),
+        ),
+        user=user,
+    )
+    # Attempts are counted by the system, never typed: each logged call is one attempt.
+    contact.attempts += 1
+    contact._history_user = user
+    contact._change_reason = f"call logged: {outcome}"
+    contact.save(update_fields=["attempts"])
+
+    if outcome == CallOutcome.REACHED:
+        _visit_items_record(contact=contact, call=call, items=items, user=user)
+    elif outcome == CallOutcome.DIED:
+        trial_services.death_record(
+            participant=contact.participant,
+            user=user,
+            date_of_death=death.date_of_death,
+            relation=death.relation,
+            cause=death.cause,
+            source=str(_("Research nurse's follow-up call")),
+        )
+    elif outcome == CallOutcome.WITHDRAWS:
+        trial_services.withdrawal_record(
+            participant=contact.participant,
+            user=user,
+            withdrawn_on=withdrawal.withdrawn_on,
+            reason=withdrawal.reason,
+            data_use_allowed=withdrawal.data_use_allowed,
+            initiated_by=withdrawal.initiated_by,
+        )
+    return call
+
+
+def _visit_items_record(*, contact: Contact, call: CallLog, items: VisitItemsInput, user) -> None:
+    from questionnaires import services as questionnaire_services
+    from questionnaires.models import Mode
+    from questionnaires.visits import visit_instruments
+
+    due = visit_instruments(contact.visit_code)
+    if items.send_link_via and items.questionnaires:
+        raise ServiceError(
+            _("Either take the questionnaires by phone or send them as a link, not both.")
+        )
+    for instrument_code, answers in items.questionnaires.items():
+        if instrument_code not in due:
+            raise ServiceError(_("This visit does not collect that questionnaire."))
+        questionnaire_services.response_enter(
+            participant=contact.participant,
+            visit_code=contact.visit_code,
+            instrument_code=instrument_code,
+            answers=answers,
+            mode=Mode.PHONE,
+            user=user,
+        )
+    if items.send_link_via:
+        if not due:
+            raise ServiceError(_("This visit collects no questionnaires to send."))
+        questionnaire_services.link_send(
+            participant=contact.participant,
+            visit_code=contact.visit_code,
+            user=user,
+            via=items.send_link_via,
+            window_closes=contact.window_closes,
+        )
+    audited_save(
+        VisitItems(
+            contact=contact,
+            call=call,
+            opioid_omeq_mg=items.opioid_omeq_mg,
+            pain_medication=items.pain_medication.strip(),
+            new_adverse_events=items.new_adverse_events,
+            adverse_events_description=items.adverse_events_description.strip(),
+            crossover_wish=items.crossover_wish,
+            recorded_by=user,
+        ),
+        user=user,
+    )
+    contact.status = ContactStatus.DONE
+    contact.completed_at = timezone.now()
+    contact._history_user = user
+    contact._change_reason = "patient reached, visit items recorded"
+    contact.save(update_fields=["status", "completed_at"])
+
+
+# --- weekly lists ------------------------------------------------------------------------
+
+
+def coming_week_start(today: dt.date | None = None) -> dt.date:
+    """The Monday the weekly list is for: today on a Monday (the beat runs Monday morning),
+    otherwise the next Monday."""
+    today = today or local_today()
+    return today + dt.timedelta(days=(7 - today.weekday()) % 7)
+
+
+def weekly_lists_send(*, week_start: dt.date | None = None) -> dict[str, int]:
+    """E-mail every active nurse with an address the list of the week starting ``week_start``.
+
+    Safe to run twice or on two workers at once: one WeeklyList row per nurse and week (a
+    unique constraint), claimed by a conditional update; only the claimer sends.
+    """
+    from followup.selectors import nurses_to_mail, week_start_of
+
+    week_start = week_start_of(week_start or coming_week_start())
+    nurse_ids = list(nurses_to_mail().values_list("id", flat=True))
+    WeeklyList.objects.bulk_create(
+        [WeeklyList(nurse_id=nurse_id, week_start=week_start) for nurse_id in nurse_ids],
+        ignore_conflicts=True,
+    )
+    sent = skipped = 0
+    for weekly in WeeklyList.objects.filter(
+        nurse_id__in=nurse_ids, week_start=week_start, sent_at=None
+    ).values_list("id", flat=True):
+        if weekly_list_send_one(weekly_list_id=weekly):
+            sent += 1
+        else:
+            skipped += 1
+    return {"sent": sent, "skipped": skipped}
+
+
+def weekly_list_send_one(*, weekly_list_id: int) -> bool:
+    """Claim and send one nurse's weekly list; False when another run has claimed it."""
+    from followup import pdf
+    from followup.selectors import weekly_list
+
+    claimed = WeeklyList.objects.filter(pk=weekly_list_id, claimed_at=None, sent_at=None).update(
+        claimed_at=timezone.now()
+    )
+    if claimed != 1:
+        return False
+    weekly = WeeklyList.objects.select_related("nurse").get(pk=weekly_list_id)
+    nurse = weekly.nurse
+    try:
+        contacts = list(weekly_list(nurse, week_start=weekly.week_start))
+        with translation.override(_nurse_language(nurse)):
+            # The attachment leaves the system by e-mail, which is neither encrypted end to end
+            # nor under the trial's access control: it carries trial numbers, visits and
+            # windows only. Names and phone numbers stay behind the login (the weekly-list
+            # page and its PDF download), where the nurse's site membership is checked.
+            document = pdf.weekly_list_pdf(
+                user=nurse, week_start=weekly.week_start, contacts=contacts, identified=False
+            )
+            context = {
+                "nurse": nurse,
+                "week_start": weekly.week_start,
+                "week_end": weekly.week_start + dt.timedelta(days=6),
+                "count": len(contacts),
+                "url": _absolute(
+                    reverse("followup:weekly_list") + f"?week={weekly.week_start.isoformat()}"
+                ),
+            }
+            subject = render_to_string("followup/email/weekly_subject.txt", context).strip()
+            body = render_to_string("followup/email/weekly_body.txt", context)
+        message = EmailMessage(subject=subject, body=body, to=[nurse.email])
+        message.attach(f"contacts-{weekly.week_start.isoformat()}.pdf", document, "application/pdf")
+        message.send()
+    except Exception:
+        # Release the claim so the next run (or the task's retry) sends it.
+        WeeklyList.objects.filter(pk=weekly_list_id, sent_at=None).update(claimed_at=None)
+        raise
+    WeeklyList.objects.filter(pk=weekly_list_id).update(
+        sent_at=timezone.now(), contact_count=len(contacts)
+    )
+    return True
+
+
+def _nurse_language(user) -> str:
+    return getattr(user, "language", "") or settings.LANGUAGE_CODE
+
+
+def _absolute(path: str) -> str:
+    base = getattr(settings, "SITE_URL", "") or ""
+    return base.rstrip("/") + path

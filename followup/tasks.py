@@ -13,3 +13,13 @@ def nightly() -> dict:
     created = services.contacts_create_due()
     updated = services.contacts_update_status()
     return {"created": created, **updated}
+
+
+@shared_task(name="followup.weekly_lists", acks_late=True)
+def weekly_lists(week_start: str | None = None) -> dict:
+    """E-mail each nurse the coming week's contact list. Claimed per nurse and week, so a
+    second run or a second worker sends nothing."""
+    import datetime as dt
+
+    day = dt.date.fromisoformat(week_start) if week_start else None
+    return services.weekly_lists_send(week_start=day)

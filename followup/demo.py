@@ -1,0 +1,149 @@
+"""The demo's follow-up (a seed_demo step after randomisation, registered in apps.py).
+
+The demo randomises everyone "now"; a follow-up without history would show an empty worklist.
+So this step moves the demo allocations back in time (demo data only, never a real trial) and
+replays the nights since then: each simulated day runs the nightly job, and the nurse reaches
+most patients whose contact is due, through the same service the call page uses. Today's calls
+(a no-answer, a death reported by a relative) come in a last step, seed_followup_today. The
+worklist, weekly list and completeness page then show every state. Idempotent: with contacts
+present it does nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+
+from django.db.models import Case, When
+from django.utils import timezone
+
+from followup import services
+from followup.models import CallOutcome, Contact, ContactStatus
+from followup.schedule import local_today
+from trial.models import ParticipantStatus
+
+logger = logging.getLogger(__name__)
+
+# Days before today each randomised demo participant is moved to, in trial-number order:
+# some in the weekly calls, one at three months, one past the surgical control.
+DEMO_DAYS_AGO = (9, 26, 45, 95, 130, 16, 4, 60, 33, 75)
+# How often the simulated nurse reaches a due patient on a given day.
+REACH_RATE = 0.3
+
+
+def seed_followup(context: dict) -> None:
+    from questionnaires.models import QuestionnaireResponse
+    from randomization.models import Allocation
+
+    nurse = context["users"].get("nurse")
+    rng = context.get("rng") or random.Random(6)
+    if Contact.objects.exists():
+        return
+    allocations = list(
+        Allocation.objects.filter(participant__status=ParticipantStatus.RANDOMISED).order_by(
+            "participant__trial_number"
+        )
+    )
+    now = timezone.now()
+    for allocation, days in zip(allocations, DEMO_DAYS_AGO, strict=False):
+        Allocation.objects.filter(pk=allocation.pk).update(
+            randomised_at=now - dt.timedelta(days=days)
+        )
+    today = local_today()
+    start = today - dt.timedelta(days=max(DEMO_DAYS_AGO[: len(allocations)] or (0,)))
+    day = start
+    while day < today:
+        services.contacts_create_due(today=day, catch_up_days=-1)
+        services.contacts_update_status(today=day)
+        if nurse is not None:
+            for contact in Contact.objects.filter(status=ContactStatus.DUE).select_related(
+                "participant"
+            ):
+                if rng.random() > REACH_RATE:
+                    continue
+                answered = set(
+                    QuestionnaireResponse.objects.filter(
+                        participant=contact.participant, visit_code=contact.visit_code
+                    ).values_list("instrument_code", flat=True)
+                )
+                _reach(contact, nurse, rng, answered)
+        day += dt.timedelta(days=1)
+    services.contacts_create_due(today=today, catch_up_days=-1)
+    services.contacts_update_status(today=today)
+
+
+def seed_followup_today(context: dict) -> None:
+    """Today's calls, run last (after treatment and outcomes, which need the participants
+    alive): the nightly job again (procedures recorded since add the surgical control), a
+    no-answer, and a death reported by a relative."""
+    from followup.models import CallLog
+
+    nurse = context["users"].get("nurse")
+    today = local_today()
+    services.contacts_create_due(today=today, catch_up_days=-1)
+    services.contacts_update_status(today=today)
+    if nurse is None or CallLog.objects.exclude(notes="demo").exists():
+        return
+    due = list(
+        Contact.objects.filter(status=ContactStatus.DUE, participant__site__in=nurse.sites.all())
+        .select_related("participant")
+        .order_by("window_closes", "id")
+    )
+    if due:
+        services.call_log_record(
+            contact=due[0], user=nurse, outcome=CallOutcome.NO_ANSWER, notes="demo: voicemail"
+        )
+    # A relative reports a death, on the call of a participant with nothing due today, so the
+    # worklist keeps its due contacts and the completeness page shows cancelled ones.
+    busy = {contact.participant_id for contact in due}
+    later = (
+        Contact.objects.filter(status=ContactStatus.PLANNED)
+        .exclude(participant_id__in=busy)
+        # Another site's participant, so the demo nurse's own list stays full.
+        .order_by(
+            Case(When(participant__site__in=nurse.sites.all(), then=1), default=0),
+            "-window_opens",
+            "id",
+        )
+        .first()
+    )
+    if later is not None:
+        try:
+            services.call_log_record(
+                contact=later,
+                user=nurse,
+                outcome=CallOutcome.DIED,
+                notes="demo: the daughter answered",
+                death=services.DeathInput(
+                    date_of_death=today - dt.timedelta(days=2), relation="myeloma"
+                ),
+            )
+        except Exception as exc:  # demo only: a refused death must not stop seed_demo
+            logger.info("Demo: death not recorded: %s", exc)
+
+
+def _reach(contact: Contact, nurse, rng: random.Random, answered: set[str]) -> None:
+    from questionnaires.visits import visit_instruments
+
+    questionnaires = {}
+    due = visit_instruments(contact.visit_code)
+    if "vas" in due and "vas" not in answered:
+        questionnaires["vas"] = {"vas_back": rng.randint(10, 80), "vas_leg": rng.randint(0, 50)}
+    if "hsu" in due and "hsu" not in answered:
+        questionnaires["hsu"] = {"hsu_gp": rng.randint(0, 2), "hsu_physio": rng.randint(0, 3)}
+    try:
+        services.call_log_record(
+            contact=contact,
+            user=nurse,
+            outcome=CallOutcome.REACHED,
+            notes="demo",
+            items=services.VisitItemsInput(
+                opioid_omeq_mg=rng.choice([0, 10, 20, 30, 60]),
+                pain_medication="Paracetamol 1 g x 4",
+                new_adverse_events=False,
+                questionnaires=questionnaires,
+            ),
+        )
+    except Exception as exc:  # demo only
+        logger.info("Demo: call for %s not logged: %s", contact, exc)

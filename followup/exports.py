@@ -1,0 +1,136 @@
+"""The follow-up app's exports (issue 8): contacts per visit and the calls made."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from django.utils.translation import gettext_lazy as _
+
+from followup.models import CallLog, CallOutcome, Contact, ContactStatus
+from trial.exports import (
+    CHUNK_SIZE,
+    AnalysisColumns,
+    Exporter,
+    Variable,
+    coded,
+    exporters,
+    localizer,
+    register,
+)
+
+
+@register
+class ContactExporter(Exporter):
+    identifier = "contacts"
+    label = _("Follow-up contacts")
+    description = _("One record per participant and scheduled visit: window, status, attempts.")
+    source_app = "followup"
+    repeated = True
+    order = 70
+
+    def variables(self) -> list[Variable]:
+        return [
+            Variable("target_date", _("Target date"), "date"),
+            Variable("window_opens", _("Window opens"), "date"),
+            Variable("window_closes", _("Window closes"), "date"),
+            coded("contact_status", _("Contact status"), ContactStatus.choices),
+            Variable("attempts", _("Call attempts"), "integer"),
+            Variable("completed_at", _("Completed"), "datetime"),
+            Variable("cancelled_reason", _("Why cancelled")),
+        ]
+
+    def rows(self) -> Iterator[tuple]:
+        qs = Contact.objects.order_by("participant_id", "target_date", "id").values_list(
+            "participant__trial_number",
+            "visit_code",
+            "target_date",
+            "window_opens",
+            "window_closes",
+            "status",
+            "attempts",
+            "completed_at",
+            "cancelled_reason",
+        )
+        to_local = localizer()
+        for tn, visit, target, opens, closes, status, attempts, done, why in qs.iterator(
+            chunk_size=CHUNK_SIZE
+        ):
+            yield (tn, visit, target, opens, closes, status, attempts, to_local(done),
+                   why or None)  # fmt: skip
+
+
+@register
+class CallLogExporter(Exporter):
+    """Calls made; the nurse's free-text notes stay out (they may name relatives)."""
+
+    identifier = "calls"
+    label = _("Call log")
+    description = _(
+        "Every call to a participant: visit, time and outcome (notes are not exported)."
+    )
+    source_app = "followup"
+    repeated = True
+    order = 75
+
+    def variables(self) -> list[Variable]:
+        return [
+            Variable("called_at", _("Called at"), "datetime"),
+            coded("call_outcome", _("Outcome of the call"), CallOutcome.choices),
+        ]
+
+    def rows(self) -> Iterator[tuple]:
+        qs = CallLog.objects.order_by("participant_id", "called_at", "id").values_list(
+            "participant__trial_number", "contact__visit_code", "called_at", "outcome"
+        )
+        to_local = localizer()
+        for tn, visit, at, outcome in qs.iterator(chunk_size=CHUNK_SIZE):
+            yield (tn, visit, to_local(at), outcome)
+
+
+def analysis_variables() -> list[Variable]:
+    return [
+        Variable("contacts_done", _("Follow-up contacts done"), "integer"),
+        Variable("contacts_missed", _("Follow-up contacts missed"), "integer"),
+        Variable("last_visit_done", _("Last visit done")),
+        Variable("last_contact_on", _("Date of the last completed contact"), "date"),
+        coded(
+            "followup_status",
+            _("Follow-up status"),
+            (
+                ("complete", _("Every due contact done")),
+                ("incomplete", _("At least one contact missed")),
+                ("none", _("No contact due yet")),
+            ),
+        ),
+    ]
+
+
+def analysis_rows() -> Iterator[tuple[int, tuple]]:
+    """Per participant, counts from the contacts stream (sorted, so memory stays flat)."""
+    qs = Contact.objects.order_by("participant_id", "target_date", "id").values_list(
+        "participant_id", "visit_code", "status", "completed_at"
+    )
+    current, done, missed, last_visit, last_on = None, 0, 0, None, None
+
+    def row():
+        status = "incomplete" if missed else ("complete" if done else "none")
+        return current, (done, missed, last_visit, last_on, status)
+
+    to_local = localizer()
+    for pid, visit, status, completed in qs.iterator(chunk_size=CHUNK_SIZE):
+        if pid != current:
+            if current is not None:
+                yield row()
+            current, done, missed, last_visit, last_on = pid, 0, 0, None, None
+        if status == ContactStatus.DONE:
+            done += 1
+            last_visit = visit
+            if completed is not None:
+                last_on = to_local(completed).date()
+        elif status == ContactStatus.MISSED:
+            missed += 1
+    if current is not None:
+        yield row()
+
+
+exporters.add_analysis(AnalysisColumns("followup", analysis_variables, analysis_rows, order=90))

@@ -1,0 +1,216 @@
+"""Reads of the follow-up app: the nurse's worklist, weekly lists and completeness.
+
+Every list starts from ``trial.selectors.participants_for`` so site scoping lives in one place,
+and every list costs a fixed number of queries however many rows it has.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Count, QuerySet
+from django.utils.translation import gettext as _
+
+from followup.models import OPEN_STATUSES, Contact, ContactStatus
+from followup.schedule import COLLECT_ITEMS
+from trial.access import IDENTITY_CENTRAL_ROLES, IDENTITY_SITE_ROLES
+from trial.models import ENDED_STATUSES, Role, Site, User
+from trial.selectors import participants_for
+
+TABS = ("today", "week", "overdue")
+
+
+def week_start_of(day: dt.date) -> dt.date:
+    """The Monday of the week that contains ``day``."""
+    return day - dt.timedelta(days=day.weekday())
+
+
+def contacts_for(user: User) -> QuerySet[Contact]:
+    """Contacts of the participants the user may see. Participants who died, withdrew or
+    completed are left out even if a contact were somehow still open."""
+    return Contact.objects.filter(participant__in=participants_for(user)).exclude(
+        participant__status__in=ENDED_STATUSES
+    )
+
+
+def open_contacts_for(user: User, *, site: Site | None = None) -> QuerySet[Contact]:
+    qs = contacts_for(user).filter(status__in=OPEN_STATUSES)
+    if site is not None:
+        qs = qs.filter(participant__site=site)
+    return qs.select_related("participant", "participant__site")
+
+
+def worklist(user: User, *, tab: str, today: dt.date, site: Site | None = None):
+    """Open contacts of one tab, soonest window end first.
+
+    today: the window is open today; week: the window overlaps this Monday-to-Sunday week;
+    overdue: the target day has passed and the contact is still open (the nightly run marks it
+    missed once the window closes).
+    """
+    qs = open_contacts_for(user, site=site)
+    if tab == "today":
+        qs = qs.filter(window_opens__lte=today, window_closes__gte=today)
+    elif tab == "week":
+        monday = week_start_of(today)
+        qs = qs.filter(window_opens__lte=monday + dt.timedelta(days=6), window_closes__gte=monday)
+    elif tab == "overdue":
+        qs = qs.filter(target_date__lt=today)
+    else:
+        raise ValueError(f"unknown worklist tab {tab!r}")
+    return qs.order_by("window_closes", "target_date", "participant__trial_number", "visit_code")
+
+
+def weekly_list(user: User, *, week_start: dt.date, site: Site | None = None):
+    """The contacts a nurse has to make in the week starting ``week_start`` (a Monday)."""
+    week_end = week_start + dt.timedelta(days=6)
+    return (
+        open_contacts_for(user, site=site)
+        .filter(window_opens__lte=week_end, window_closes__gte=week_start)
+        .order_by("window_closes", "participant__trial_number", "visit_code")
+    )
+
+
+def identity_site_ids(user: User) -> set[int] | None:
+    """Sites whose participants' identity the user may read; None means every site.
+
+    Mirrors trial.selectors.can_see_identity, but in one query for a whole list.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return set()
+    if user.role in IDENTITY_CENTRAL_ROLES:
+        return None
+    if user.role in IDENTITY_SITE_ROLES:
+        return set(user.memberships.values_list("site_id", flat=True))
+    return set()
+
+
+@dataclass
+class Row:
+    contact: Contact
+    visit_label: str
+    collects: list[str]
+    questionnaires_due: list[str]
+    identity: object | None = None
+
+
+def rows_for(user: User, contacts, *, with_identity: bool = True) -> list[Row]:
+    """Decorate a page of contacts with what the template needs, in three queries at most:
+    identities (for the sites the user may see them), submitted questionnaires."""
+    from followup.services import active_schedule
+    from questionnaires.models import QuestionnaireResponse, ResponseStatus
+    from questionnaires.visits import INSTRUMENT_LABELS, visit_instruments
+    from trial.models import Identity
+
+    contacts = list(contacts)
+    schedule = active_schedule()
+    visits = {visit.code: visit for visit in schedule.visits}
+    identities = {}
+    if with_identity and contacts:
+        allowed = identity_site_ids(user)
+        visible = [
+            c.participant_id
+            for c in contacts
+            if allowed is None or c.participant.site_id in allowed
+        ]
+        if visible:
+            identities = {
+                i.participant_id: i for i in Identity.objects.filter(participant_id__in=visible)
+            }
+    submitted = set()
+    if contacts:
+        submitted = set(
+            QuestionnaireResponse.objects.filter(
+                participant_id__in={c.participant_id for c in contacts},
+                visit_code__in={c.visit_code for c in contacts},
+                status=ResponseStatus.SUBMITTED,
+            ).values_list("participant_id", "visit_code", "instrument_code")
+        )
+    rows = []
+    for contact in contacts:
+        visit = visits.get(contact.visit_code)
+        collects = [_(COLLECT_ITEMS[c]) for c in visit.collects] if visit else []
+        due = [
+            str(INSTRUMENT_LABELS[code])
+            for code in visit_instruments(contact.visit_code)
+            if (contact.participant_id, contact.visit_code, code) not in submitted
+        ]
+        rows.append(
+            Row(
+                contact=contact,
+                visit_label=_(visit.label) if visit else contact.visit_code,
+                collects=collects,
+                questionnaires_due=due,
+                identity=identities.get(contact.participant_id),
+            )
+        )
+    return rows
+
+
+# --- completeness ------------------------------------------------------------------------
+
+PENDING = "pending"
+COMPLETENESS_COLUMNS = (ContactStatus.DONE, ContactStatus.MISSED, PENDING, ContactStatus.CANCELLED)
+
+
+def _column(status: str) -> str:
+    return PENDING if status in OPEN_STATUSES else status
+
+
+@dataclass
+class CompletenessCell:
+    site: Site
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def values(self) -> list[tuple[str, int]]:
+        return [(column, self.counts.get(column, 0)) for column in COMPLETENESS_COLUMNS]
+
+
+@dataclass
+class CompletenessRow:
+    visit_code: str
+    label: str
+    cells: list[CompletenessCell]
+
+
+def completeness(user: User) -> tuple[list[Site], list[CompletenessRow]]:
+    """Per visit and site: done, missed, pending (planned or due) and cancelled. Two queries."""
+    from followup.services import active_schedule
+
+    counts: dict[tuple[str, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    site_ids = set()
+    for row in (
+        Contact.objects.filter(participant__in=participants_for(user))
+        .values("visit_code", "participant__site_id", "status")
+        .annotate(n=Count("id"))
+    ):
+        counts[(row["visit_code"], row["participant__site_id"])][_column(row["status"])] += row["n"]
+        site_ids.add(row["participant__site_id"])
+    sites = list(Site.objects.filter(pk__in=site_ids).order_by("code"))
+    rows = []
+    for visit in active_schedule().visits:
+        cells = [
+            CompletenessCell(
+                site=site,
+                counts={col: counts[(visit.code, site.pk)][col] for col in COMPLETENESS_COLUMNS},
+            )
+            for site in sites
+        ]
+        rows.append(CompletenessRow(visit_code=visit.code, label=_(visit.label), cells=cells))
+    return sites, rows
+
+
+def completeness_contacts(user: User, *, visit_code: str, site_code: str, column: str):
+    statuses = list(OPEN_STATUSES) if column == PENDING else [column]
+    return (
+        Contact.objects.filter(participant__in=participants_for(user))
+        .filter(visit_code=visit_code, participant__site__code=site_code, status__in=statuses)
+        .select_related("participant", "participant__site")
+        .order_by("participant__trial_number")
+    )
+
+
+def nurses_to_mail() -> QuerySet[User]:
+    return User.objects.filter(role=Role.NURSE, is_active=True).exclude(email="")

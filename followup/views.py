@@ -1,0 +1,300 @@
+"""Views of the follow-up app: thin. The matrix (trial/access.py) admits the request, the
+selectors scope the data to the user's sites, forms validate, services write."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.dateparse import parse_date
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_safe
+
+from followup import pdf, selectors, services
+from followup.forms import CallLogForm, SiteFilterForm
+from followup.models import CallOutcome, ContactStatus
+from followup.schedule import local_today
+from questionnaires.models import QuestionnaireResponse, ResponseStatus
+from questionnaires.visits import visit_instruments
+from trial.access import rule_for
+from trial.models import SiteKind
+from trial.selectors import can_see_identity, sites_for
+from trial.services import ServiceError
+
+PAGE_SIZE = 50
+# Questionnaires the call form takes by phone itself; the longer ones (ODI, EQ-5D) are entered
+# on the questionnaire app's phone-entry page, linked from the call page.
+CALL_FORM_INSTRUMENTS = ("vas", "hsu")
+
+
+def _site_filter(request: HttpRequest):
+    sites = sites_for(request.user).filter(kind=SiteKind.HEMATOLOGY).order_by("code")
+    form = SiteFilterForm(request.GET or None, sites=sites)
+    site = form.cleaned_data["site"] if form.is_valid() else None
+    return form, site, sites.count() > 1
+
+
+@require_safe
+def worklist(request: HttpRequest) -> HttpResponse:
+    tab = request.GET.get("tab", "today")
+    if tab not in selectors.TABS:
+        tab = "today"
+    today = local_today()
+    form, site, multi_site = _site_filter(request)
+    qs = selectors.worklist(request.user, tab=tab, today=today, site=site)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = {"tab": tab}
+    if site:
+        query["site"] = site.pk
+    return render(
+        request,
+        "followup/worklist.html",
+        {
+            "tab": tab,
+            "tabs": [
+                ("today", _("Today")),
+                ("week", _("This week")),
+                ("overdue", _("Overdue")),
+            ],
+            "today": today,
+            "form": form,
+            "multi_site": multi_site,
+            "site": site,
+            "page": page,
+            "rows": selectors.rows_for(request.user, page.object_list),
+            "query": urlencode(query),
+            "can_call": rule_for("followup:call_log").allows(request.user.role, "POST"),
+            "hidden": [("tab", tab)],
+        },
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def call_log(request: HttpRequest, contact_id: int) -> HttpResponse:
+    contact = get_object_or_404(
+        selectors.contacts_for(request.user).select_related("participant", "participant__site"),
+        pk=contact_id,
+    )
+    participant = contact.participant
+    can_call = rule_for("followup:call_log").allows(request.user.role, "POST")
+    if request.method == "POST" and not can_call:
+        raise PermissionDenied
+    schedule = services.active_schedule()
+    visit = next((v for v in schedule.visits if v.code == contact.visit_code), None)
+    collects = visit.collects if visit else ()
+    instruments = visit_instruments(contact.visit_code)
+    allocation = getattr(participant, "allocation", None)
+    conservative = getattr(allocation, "arm", None) == "conservative"
+    # Questionnaires the patient already submitted (e.g. through a link) are not asked again.
+    submitted = set(
+        QuestionnaireResponse.objects.filter(
+            participant=participant,
+            visit_code=contact.visit_code,
+            status=ResponseStatus.SUBMITTED,
+        ).values_list("instrument_code", flat=True)
+    )
+    form = CallLogForm(
+        request.POST or None,
+        collects=collects,
+        phone_instruments=[
+            c for c in instruments if c in CALL_FORM_INSTRUMENTS and c not in submitted
+        ],
+        conservative_arm=conservative,
+        today=local_today(),
+    )
+    if request.method == "POST" and form.is_valid():
+        if contact.status not in (ContactStatus.PLANNED, ContactStatus.DUE):
+            form.add_error(None, _("This contact is no longer open."))
+        else:
+            try:
+                call = services.call_log_record(
+                    contact=contact,
+                    user=request.user,
+                    outcome=form.cleaned_data["outcome"],
+                    notes=form.cleaned_data["notes"],
+                    items=form.items(),
+                    death=form.death(),
+                    withdrawal=form.withdrawal(),
+                )
+            except ValidationError as exc:
+                _add_validation_errors(form, exc)
+            except ServiceError as exc:
+                form.add_error(None, str(exc))
+            else:
+                return _after_call(request, call, form)
+    rows = selectors.rows_for(request.user, [contact])
+    return render(
+        request,
+        "followup/call_log.html",
+        {
+            "contact": contact,
+            "participant": participant,
+            "row": rows[0],
+            "identity": rows[0].identity if can_see_identity(request.user, participant) else None,
+            "form": form,
+            "can_call": can_call and contact.status in (ContactStatus.PLANNED, ContactStatus.DUE),
+            "calls": contact.calls.select_related("called_by").order_by("-called_at"),
+            "other_instruments": [c for c in instruments if c not in CALL_FORM_INSTRUMENTS],
+            "visit": visit,
+            "conservative": conservative,
+        },
+    )
+
+
+_FIELD_FOR = {
+    "date_of_death": "date_of_death",
+    "relation": "death_relation",
+    "cause": "death_cause",
+    "withdrawn_on": "withdrawn_on",
+    "reason": "withdrawal_reason",
+    "data_use_allowed": "data_use_allowed",
+    "initiated_by": "withdrawal_initiated_by",
+}
+
+
+def _add_validation_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.message_dict.items():
+            field = _FIELD_FOR.get(name)
+            for error in errors:
+                form.add_error(field if field in form.fields else None, error)
+    else:
+        for error in exc.messages:
+            form.add_error(None, error)
+
+
+def _after_call(request: HttpRequest, call, form) -> HttpResponse:
+    participant = call.participant
+    outcome = call.outcome
+    if outcome == CallOutcome.REACHED:
+        messages.success(request, _("Call logged; the visit is done."))
+        items = form.items()
+        if items and items.new_adverse_events:
+            messages.warning(
+                request,
+                _(
+                    "New adverse events were reported: record them on the participant page "
+                    "(%(number)s)."
+                )
+                % {"number": participant.trial_number},
+            )
+            return redirect("trial:participant_detail", trial_number=participant.trial_number)
+    elif outcome == CallOutcome.DIED:
+        messages.success(
+            request,
+            _("The death is recorded; every open contact of %(number)s is cancelled.")
+            % {"number": participant.trial_number},
+        )
+    elif outcome == CallOutcome.WITHDRAWS:
+        messages.success(
+            request,
+            _("The withdrawal is recorded; every open contact of %(number)s is cancelled.")
+            % {"number": participant.trial_number},
+        )
+    else:
+        messages.info(
+            request,
+            _("Call logged (%(outcome)s); attempt %(n)d.")
+            % {"outcome": call.get_outcome_display().lower(), "n": call.contact.attempts},
+        )
+    return redirect(reverse("followup:worklist") + "?tab=week")
+
+
+def _week_param(request: HttpRequest):
+    value = request.GET.get("week")
+    try:
+        day = parse_date(value) if value else None
+    except ValueError:
+        day = None
+    # Without a week asked for: the current week, i.e. the list that was sent this Monday.
+    return selectors.week_start_of(day or local_today())
+
+
+@require_safe
+def weekly_list(request: HttpRequest) -> HttpResponse:
+    week_start = _week_param(request)
+    form, site, multi_site = _site_filter(request)
+    contacts = selectors.weekly_list(request.user, week_start=week_start, site=site)
+    page = Paginator(contacts, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = {"week": week_start.isoformat()}
+    if site:
+        query["site"] = site.pk
+    return render(
+        request,
+        "followup/weekly_list.html",
+        {
+            "week_start": week_start,
+            "week_end": week_start + dt.timedelta(days=6),
+            "previous_week": (week_start - dt.timedelta(days=7)).isoformat(),
+            "next_week": (week_start + dt.timedelta(days=7)).isoformat(),
+            "form": form,
+            "multi_site": multi_site,
+            "page": page,
+            "rows": selectors.rows_for(request.user, page.object_list),
+            "query": urlencode(query),
+            "hidden": [("week", week_start.isoformat())],
+            "today": local_today(),
+            "can_call": rule_for("followup:call_log").allows(request.user.role, "POST"),
+        },
+    )
+
+
+@require_safe
+def weekly_list_pdf(request: HttpRequest) -> HttpResponse:
+    week_start = _week_param(request)
+    _form, site, _multi = _site_filter(request)
+    contacts = selectors.weekly_list(request.user, week_start=week_start, site=site)
+    # Downloaded behind the login: names and phone numbers for those who may see them (the
+    # list is for phoning); the e-mailed copy never has them.
+    document = pdf.weekly_list_pdf(
+        user=request.user, week_start=week_start, contacts=contacts, identified=True
+    )
+    response = HttpResponse(document, content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="contacts-{week_start.isoformat()}.pdf"'
+    )
+    return response
+
+
+@require_safe
+def completeness(request: HttpRequest) -> HttpResponse:
+    sites, rows = selectors.completeness(request.user)
+    visit_code = request.GET.get("visit")
+    site_code = request.GET.get("site")
+    column = request.GET.get("status")
+    detail = None
+    if visit_code and site_code and column:
+        if column not in selectors.COMPLETENESS_COLUMNS:
+            raise Http404
+        detail = {
+            "visit_code": visit_code,
+            "site_code": site_code,
+            "column": column,
+            "contacts": selectors.completeness_contacts(
+                request.user, visit_code=visit_code, site_code=site_code, column=column
+            )[:500],
+        }
+    columns = [
+        (ContactStatus.DONE, _("Done")),
+        (ContactStatus.MISSED, _("Missed")),
+        (selectors.PENDING, _("Pending")),
+        (ContactStatus.CANCELLED, _("Cancelled")),
+    ]
+    if detail:
+        detail["label"] = dict(columns)[column]
+    return render(
+        request,
+        "followup/completeness.html",
+        {
+            "sites": sites,
+            "rows": rows,
+            "columns": columns,
+            "detail": detail,
+        },
+    )
