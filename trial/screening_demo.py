@@ -30,6 +30,7 @@ from trial.models import (
     CriterionKind,
     EligibilityAssessment,
     InformationSheetVersion,
+    NotIncludedReason,
     Participant,
     ParticipantStatus,
     Referral,
@@ -110,6 +111,8 @@ def seed_screening(context: dict) -> None:
         if site.code == "AAR" and in_screening:
             for step in STEPS[: len(STEPS) - len(in_screening[-2:])]:
                 _screen_new(site, hematologist, surgeon, step, rng, today)
+            _screen_not_eligible(site, hematologist, surgeon, rng, today)
+            _screen_referral_cancelled(site, hematologist, surgeon, rng, today)
         for participant, step in zip(in_screening[-2:], STEPS[-2:], strict=False):
             _screen_existing(participant, hematologist, surgeon, step, today)
         for participant in pending:
@@ -177,6 +180,35 @@ def _screen_new(site, hematologist, surgeon, step, rng, today) -> None:
         duplicate_confirmed=True,
     )
     _advance(entry.participant, hematologist, surgeon, step, today)
+
+
+def _screen_not_eligible(site, hematologist, surgeon, rng, today) -> None:
+    """Registered, then found not eligible on the checklist: CONSORT counts its criterion."""
+    _screen_new(site, hematologist, surgeon, "form", rng, today)
+    participant = site.participants.order_by("-sequence").first()
+    answers = _answers_all_met(current_criteria_version())
+    answers["pain_within_3_months"] = "no"
+    services.eligibility_record(
+        participant=participant,
+        user=hematologist,
+        answers=answers,
+        assessed_on=today - dt.timedelta(days=5),
+    )
+    services.participant_not_included(
+        participant=participant,
+        user=hematologist,
+        reason_code=NotIncludedReason.NOT_ELIGIBLE,
+        note="Smerter fra frakturen i mere end 3 måneder.",
+    )
+
+
+def _screen_referral_cancelled(site, hematologist, surgeon, rng, today) -> None:
+    """Referred by mistake before the consent was complete: the referral is cancelled."""
+    _screen_new(site, hematologist, surgeon, "referred", rng, today)
+    participant = site.participants.order_by("-sequence").first()
+    services.referral_cancel(
+        participant=participant, user=hematologist, reason="Henvist ved en fejl (forkert afsnit)"
+    )
 
 
 def _screen_existing(participant, hematologist, surgeon, step, today) -> None:

@@ -3,6 +3,10 @@ with its action buttons, and the timeline events. Registered in TrialConfig.read
 
 from __future__ import annotations
 
+import dataclasses
+from urllib.parse import urlsplit
+
+from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 
 from trial.access import rule_for
@@ -10,6 +14,7 @@ from trial.models import (
     Consent,
     EligibilityAssessment,
     ParticipantStatus,
+    Referral,
     ReferralStatus,
     ScreeningForm,
     ScreeningLogEntry,
@@ -25,9 +30,25 @@ ACTIONS = (
     "eligibility",
     "consent",
     "referral_create",
+    "referral_cancel",
     "surgical_assessment",
     "not_included",
 )
+
+
+def _attach_cancel_reasons(referrals) -> None:
+    """Set ``cancel_reason`` on each referral: the audit reason of its cancellation."""
+    cancelled = [r.pk for r in referrals if r.status == ReferralStatus.CANCELLED]
+    reasons: dict = {}
+    if cancelled:
+        for row in (
+            Referral.history.filter(id__in=cancelled, status=ReferralStatus.CANCELLED)
+            .order_by("-history_date")
+            .values("id", "history_change_reason")
+        ):
+            reasons[row["id"]] = row["history_change_reason"] or ""
+    for referral in referrals:
+        referral.cancel_reason = reasons.get(referral.pk, "")
 
 
 def _may_write(user, url_name: str) -> bool:
@@ -35,9 +56,23 @@ def _may_write(user, url_name: str) -> bool:
     return bool(rule and rule.allows(user.role, "POST"))
 
 
+def _may_open(user, url: str) -> bool:
+    try:
+        match = resolve(urlsplit(url).path)
+    except Resolver404:
+        return False
+    rule = rule_for(match.view_name)
+    return bool(rule and rule.allows(user.role, "POST"))
+
+
 def readiness_context(request, participant) -> dict:
     if participant.status == ParticipantStatus.SCREENING:
-        blockers = randomisation_blocker_details(participant)
+        # Each missing item links to where it is done, but only for a user who may do it
+        # there; the others read the same list as plain text.
+        blockers = [
+            b if not b.url or _may_open(request.user, b.url) else dataclasses.replace(b, url="")
+            for b in randomisation_blocker_details(participant)
+        ]
         return {"mode": "screening", "blockers": blockers, "participant": participant}
     if participant.status == ParticipantStatus.NOT_INCLUDED:
         return {"mode": "not_included", "participant": participant}
@@ -82,6 +117,8 @@ def screening_context(request, participant) -> dict:
     can = {name: _may_write(user, name) and in_screening for name in ACTIONS}
     has_open_referral = any(r.status == ReferralStatus.OPEN for r in referrals)
     can["referral_create"] = can["referral_create"] and not has_open_referral and not surgical
+    can["referral_cancel"] = can["referral_cancel"] and has_open_referral
+    _attach_cancel_reasons(referrals)
     can["surgical_assessment"] = _may_write(user, "surgical_assessment") and (
         (in_screening and (has_open_referral or surgical is not None))
         or (surgical is not None and surgical.contraindication)
@@ -151,7 +188,9 @@ def screening_timeline(user, participant) -> list[TimelineEvent]:
                 url=page + "#screening",
             )
         )
-    for referral in participant.referrals.select_related("surgical_site"):
+    referrals = list(participant.referrals.select_related("surgical_site"))
+    _attach_cancel_reasons(referrals)
+    for referral in referrals:
         events.append(
             TimelineEvent(
                 when=referral.referred_on,
@@ -161,6 +200,25 @@ def screening_timeline(user, participant) -> list[TimelineEvent]:
                 url=page + "#surgical",
             )
         )
+    if any(r.cancel_reason for r in referrals):
+        for row in (
+            Referral.history.filter(
+                id__in=[r.pk for r in referrals if r.cancel_reason],
+                status=ReferralStatus.CANCELLED,
+                history_type="~",
+            )
+            .select_related("surgical_site")
+            .order_by("history_date")
+        ):
+            events.append(
+                TimelineEvent(
+                    when=row.history_date,
+                    title=_("Referral to %(site)s cancelled") % {"site": row.surgical_site.code},
+                    detail=row.history_change_reason or "",
+                    kind="referral",
+                    url=page + "#surgical",
+                )
+            )
     surgical = SurgicalAssessment.objects.filter(participant=participant).first()
     if surgical is not None:
         if surgical.contraindication:

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import formats
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -24,8 +25,10 @@ from trial.forms import (
     CriteriaVersionForm,
     EligibilityForm,
     NotIncludedForm,
+    ReferralCancelForm,
     ReferralForm,
     ScreeningFormForm,
+    ScreeningLogEntryEditForm,
     ScreeningLogEntryForm,
     SiteFilterForm,
     SurgicalAssessmentForm,
@@ -39,6 +42,7 @@ from trial.models import (
     ParticipantStatus,
     ReferralStatus,
     ScreeningForm,
+    ScreeningLogEntry,
     SiteKind,
     SurgicalAssessment,
 )
@@ -168,8 +172,55 @@ def screening_log_detail(request: HttpRequest, entry_id: int) -> HttpResponse:
         participant = selectors.participants_for(request.user).filter(pk=entry.participant_id)
         participant = participant.first()
     return render(
-        request, "trial/screening/log_detail.html", {"entry": entry, "participant": participant}
+        request,
+        "trial/screening/log_detail.html",
+        {
+            "entry": entry,
+            "participant": participant,
+            "history": _entry_history(entry),
+            "can_edit": _may(request, "trial:screening_log_edit"),
+        },
     )
+
+
+def _entry_history(entry) -> list[dict]:
+    """The entry's audit trail, newest first, with what each change changed (one query)."""
+    rows = list(entry.history.select_related("history_user").order_by("history_date", "pk"))
+    history = []
+    previous = None
+    for row in rows:
+        changes = []
+        if previous is not None:
+            delta = row.diff_against(previous, excluded_fields=["cpr_digest"])
+            for change in delta.changes:
+                field = ScreeningLogEntry._meta.get_field(change.field)
+                changes.append((str(field.verbose_name), change.old, change.new))
+        history.append({"row": row, "changes": changes})
+        previous = row
+    return list(reversed(history))
+
+
+@GET_POST
+def screening_log_edit(request: HttpRequest, entry_id: int) -> HttpResponse:
+    entry = selectors.screening_entry_get_for(request.user, entry_id)
+    form = ScreeningLogEntryEditForm(request.POST or None, entry=entry)
+    if request.method == "POST" and form.is_valid():
+        try:
+            _entry, changed = services.screening_log_entry_update(
+                entry=entry,
+                user=request.user,
+                data=form.cleaned_data,
+                reason=form.cleaned_data["change_reason"],
+            )
+        except (services.ServiceError, ValidationError) as exc:
+            _apply_errors(form, exc)
+        else:
+            if changed:
+                messages.success(request, _("The screening-log entry is corrected."))
+            else:
+                messages.info(request, _("Nothing was changed."))
+            return redirect("trial:screening_log_detail", entry_id=entry.pk)
+    return render(request, "trial/screening/log_edit.html", {"entry": entry, "form": form})
 
 
 # --- The participant's screening path ---------------------------------------------------
@@ -314,6 +365,51 @@ def referral_create(request: HttpRequest, trial_number: str) -> HttpResponse:
             "title": _("Refer for surgical assessment"),
             "lead": _("The referral goes to %(site)s, the collaborating surgical department.")
             % {"site": participant.site.surgical_partner or "—"},
+        },
+    )
+
+
+@GET_POST
+def referral_cancel(request: HttpRequest, trial_number: str) -> HttpResponse:
+    participant = _screening_participant(request, trial_number)
+    if participant.status != ParticipantStatus.SCREENING:
+        return _not_in_screening(request, participant)
+    referral = (
+        participant.referrals.filter(status=ReferralStatus.OPEN)
+        .select_related("surgical_site", "referred_by")
+        .first()
+    )
+    if referral is None:
+        messages.warning(request, _("The patient has no open referral."))
+        return redirect(participant)
+    form = ReferralCancelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.referral_cancel(
+                participant=participant, user=request.user, reason=form.cleaned_data["reason"]
+            )
+        except (services.ServiceError, ValidationError) as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("The referral to %(site)s is cancelled.") % {"site": referral.surgical_site.name},
+            )
+            return redirect(participant)
+    return render(
+        request,
+        "trial/screening/form.html",
+        {
+            "participant": participant,
+            "form": form,
+            "title": _("Cancel the referral"),
+            "lead": _(
+                "The referral of %(date)s to %(site)s leaves the surgeon's list of open referrals."
+            )
+            % {
+                "date": formats.date_format(referral.referred_on, "SHORT_DATE_FORMAT"),
+                "site": referral.surgical_site.name,
+            },
         },
     )
 

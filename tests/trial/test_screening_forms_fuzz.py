@@ -37,7 +37,7 @@ def _reference_data(db):
     ensure_default_criteria()
 
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 MODELS = [
     ScreeningLogEntry,

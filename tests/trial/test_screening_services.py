@@ -7,8 +7,10 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 
+from tests.conftest import verified_client
 from tests.factories import (
     ConsentFactory,
     ParticipantFactory,
@@ -475,8 +477,13 @@ def test_consort_counts(world):
     # 4 log entries + 8 participants without one (world's two, and the six above)
     assert counts.screened == 4 + 8
     assert counts.not_eligible == 3
-    assert counts.not_eligible_reasons == [("No lesion", 2), ("Too old pain", 1)]
+    # Log entries carry no criterion code: counted as such, never by their free text.
+    assert counts.not_eligible_by_criterion == [
+        {"code": "screening_log", "label": counts.not_eligible_reasons[0][0], "count": 3}
+    ]
     assert counts.declined == 2
+    reasons = {row["code"]: row["count"] for row in counts.not_included_by_reason}
+    assert reasons == {"not_eligible": 3, "declined": 2, "contraindicated": 1}
     assert counts.referred == 3  # ready, contraindicated, referred
     assert counts.contraindicated == 1
     assert counts.randomised == 2
@@ -485,6 +492,66 @@ def test_consort_counts(world):
 
     own = consort_counts(world.own)
     assert own.not_eligible == 2 and own.screened == 3 + 7
+
+
+def test_consort_counts_not_eligible_patients_by_failed_criterion_code(world):
+    hema = world.users[Role.HEMATOLOGIST]
+
+    def ended_not_eligible(sequence, **answers):
+        participant = ParticipantFactory(site=world.own, sequence=sequence)
+        assessment = eligibility_all_met(participant, hema)
+        assessment.answers.update(answers)
+        assessment.save()
+        services.participant_not_included(
+            participant=participant, user=hema, reason_code="not_eligible", note="free text"
+        )
+        return participant
+
+    ended_not_eligible(20, new_vertebral_lesion="no")
+    ended_not_eligible(21, new_vertebral_lesion="no", pain_within_3_months="no")
+    ended_not_eligible(22)  # nothing failed on record
+    contraindicated = ended_not_eligible(23)
+    SurgicalAssessmentFactory(participant=contraindicated, contraindication=True)
+    ScreeningLogEntryFactory(site=world.own, decision="not_eligible", reason="whatever")
+    ScreeningLogEntryFactory(site=world.own, decision="other", reason="moved abroad")
+    ScreeningLogEntryFactory(site=world.other, decision="not_eligible", reason="x")
+
+    with translation.override("en"):
+        counts = consort_counts(world.own)
+    by_code = {row["code"]: row for row in counts.not_eligible_by_criterion}
+    assert {code: row["count"] for code, row in by_code.items()} == {
+        "new_vertebral_lesion": 2,
+        "pain_within_3_months": 1,
+        "surgical_contraindication": 1,
+        "criterion_not_recorded": 1,
+        "screening_log": 1,
+    }
+    assert by_code["new_vertebral_lesion"]["label"].startswith("Newly diagnosed vertebral")
+    assert counts.not_eligible_by_criterion[0]["code"] == "new_vertebral_lesion"
+    assert counts.not_eligible == 5
+    assert counts.other == 1
+    assert {r["code"]: r["count"] for r in counts.not_included_by_reason} == {
+        "not_eligible": 5,
+        "other": 1,
+    }
+    assert "free text" not in str(counts.as_dict()) and "moved abroad" not in str(counts.as_dict())
+
+
+def test_the_consort_page_shows_the_criterion_codes(world):
+    hema = world.users[Role.HEMATOLOGIST]
+    participant = ParticipantFactory(site=world.own, sequence=20)
+    assessment = eligibility_all_met(participant, hema)
+    assessment.answers["adult_myeloma"] = "no"
+    assessment.save()
+    services.participant_not_included(
+        participant=participant, user=hema, reason_code="not_eligible", note="under 18"
+    )
+    client = verified_client(world.users[Role.COORDINATOR])
+    with translation.override("en"):
+        page = client.get(reverse("trial:consort")).content.decode()
+    assert 'data-criterion="adult_myeloma"' in page
+    assert 'data-reason="not_eligible"' in page
+    assert "under 18" not in page
 
 
 @pytest.mark.django_db
@@ -508,6 +575,10 @@ def test_demo_covers_every_step_of_the_path():
     counts = consort_counts()
     assert counts.not_eligible and counts.declined and counts.contraindicated
     assert counts.randomised
+    # Ready means ready: the screening path and the baseline questionnaires are complete.
+    ready = [p for p in aar if not randomisation_blocker_details(p)]
+    assert ready, {p.trial_number: randomisation_blocker_details(p) for p in aar}
+    assert counts.ready >= len(ready)
     for p in Participant.objects.exclude(status__in=["screening", "not_included"]):
         assert SurgicalAssessment.objects.filter(participant=p).exists(), p
 
