@@ -17,6 +17,8 @@ from trial.audit import audited_save
 from trial.cpr import normalise_cpr
 from trial.models import (
     Consent,
+    Death,
+    DeathRelation,
     EligibilityAssessment,
     EligibilityCriteriaVersion,
     EligibilityCriterion,
@@ -35,6 +37,8 @@ from trial.models import (
     SiteKind,
     SurgicalAssessment,
     User,
+    Withdrawal,
+    WithdrawalInitiator,
     screening_date,
 )
 
@@ -475,3 +479,236 @@ def criteria_version_create(
                 user=user,
             )
     return version
+
+
+# --- death and withdrawal (issue 7; follow-up issue 6 calls these) ------------------------
+# Both end the participant's follow-up. Every participant-ended hook (follow-up contacts, ...)
+# runs inside the same transaction, so no list shows the participant after the commit and a
+# failure anywhere leaves nothing half-done.
+
+
+def _participant_ended(participant: Participant, *, user: User, reason: str) -> None:
+    from trial.registry import registry
+
+    for hook in registry.participant_ended_hooks:
+        hook(participant=participant, reason=reason, user=user)
+
+
+def _randomised_on(participant: Participant) -> dt.date | None:
+    allocation = getattr(participant, "allocation", None)  # randomization.Allocation, if any
+    randomised_at = getattr(allocation, "randomised_at", None)
+    return timezone.localdate(randomised_at) if randomised_at else None
+
+
+def _event_date_errors(
+    participant: Participant, *, field: str, value: dt.date, future: str, before_screening: str
+) -> dict[str, list[str]]:
+    """Errors for the date of an event that ends follow-up; messages are whole sentences so
+    that each translates on its own."""
+    errors: dict[str, list[str]] = {}
+    if value > timezone.localdate():
+        errors.setdefault(field, []).append(future)
+    screened = screening_date(participant)
+    if screened and value < screened:
+        errors.setdefault(field, []).append(before_screening % {"date": screened.isoformat()})
+    return errors
+
+
+@transaction.atomic
+def death_record(
+    *,
+    participant: Participant,
+    user: User,
+    date_of_death: dt.date,
+    relation: str,
+    cause: str = "",
+    source: str = "",
+) -> Death:
+    """Record a death and stop every contact of the participant in the same transaction."""
+    participant = Participant.objects.select_for_update().get(pk=participant.pk)
+    if (
+        participant.status == ParticipantStatus.DECEASED
+        or Death.objects.filter(participant=participant).exists()
+    ):
+        raise ValidationError(
+            _("The death of %(number)s is already recorded.") % {"number": participant.trial_number}
+        )
+    if participant.status == ParticipantStatus.NOT_INCLUDED:
+        raise ValidationError(
+            _("%(number)s was not included in the trial; the trial records no death for them.")
+            % {"number": participant.trial_number}
+        )
+    errors = _event_date_errors(
+        participant,
+        field="date_of_death",
+        value=date_of_death,
+        future=_("The date of death cannot be in the future."),
+        before_screening=_("The date of death cannot be before the screening date (%(date)s)."),
+    )
+    if relation not in DeathRelation.values:
+        errors.setdefault("relation", []).append(_("Choose what the death is related to."))
+    if errors:
+        raise ValidationError(errors)
+    death = audited_save(
+        Death(
+            participant=participant,
+            date_of_death=date_of_death,
+            relation=relation,
+            cause=cause.strip(),
+            source=source.strip(),
+            recorded_by=user,
+        ),
+        user=user,
+    )
+    reason = _("Death recorded (%(date)s).") % {"date": date_of_death.isoformat()}
+    participant.status = ParticipantStatus.DECEASED
+    audited_save(participant, user=user, reason=reason)
+    _participant_ended(participant, user=user, reason=reason)
+    return death
+
+
+WITHDRAWABLE_STATUSES = (ParticipantStatus.RANDOMISED, ParticipantStatus.COMPLETED)
+
+
+@transaction.atomic
+def withdrawal_record(
+    *,
+    participant: Participant,
+    user: User,
+    withdrawn_on: dt.date,
+    reason: str,
+    data_use_allowed: bool,
+    initiated_by: str = WithdrawalInitiator.PARTICIPANT,
+) -> Withdrawal:
+    """Record a withdrawal and stop every contact of the participant in the same transaction.
+
+    Only a randomised participant withdraws; before randomisation the patient is recorded as
+    not included instead, which is how CONSORT counts them.
+    """
+    participant = Participant.objects.select_for_update().get(pk=participant.pk)
+    if participant.status not in WITHDRAWABLE_STATUSES:
+        if participant.status == ParticipantStatus.SCREENING:
+            message = _(
+                "%(number)s is not randomised yet: record the patient as not included instead."
+            )
+        else:
+            message = _("%(number)s cannot withdraw: the participant is %(status)s.")
+        raise ValidationError(
+            message
+            % {
+                "number": participant.trial_number,
+                "status": participant.get_status_display().lower(),
+            }
+        )
+    errors = _event_date_errors(
+        participant,
+        field="withdrawn_on",
+        value=withdrawn_on,
+        future=_("The withdrawal cannot be dated in the future."),
+        before_screening=_("The withdrawal cannot be before the screening date (%(date)s)."),
+    )
+    randomised_on = _randomised_on(participant)
+    if randomised_on and withdrawn_on < randomised_on:
+        errors.setdefault("withdrawn_on", []).append(
+            _("The withdrawal cannot be before randomisation (%(date)s).")
+            % {"date": randomised_on.isoformat()}
+        )
+    if not reason.strip():
+        errors.setdefault("reason", []).append(_("Give the reason for the withdrawal."))
+    if data_use_allowed not in (True, False):
+        errors.setdefault("data_use_allowed", []).append(
+            _("Say whether the data collected so far may be used.")
+        )
+    if initiated_by not in WithdrawalInitiator.values:
+        errors.setdefault("initiated_by", []).append(_("Say who initiated the withdrawal."))
+    if errors:
+        raise ValidationError(errors)
+    withdrawal = audited_save(
+        Withdrawal(
+            participant=participant,
+            withdrawn_on=withdrawn_on,
+            initiated_by=initiated_by,
+            reason=reason.strip(),
+            data_use_allowed=data_use_allowed,
+            recorded_by=user,
+        ),
+        user=user,
+    )
+    ended_reason = _("Withdrawal recorded (%(date)s).") % {"date": withdrawn_on.isoformat()}
+    participant.status = ParticipantStatus.WITHDRAWN
+    audited_save(participant, user=user, reason=ended_reason)
+    _participant_ended(participant, user=user, reason=ended_reason)
+    return withdrawal
+
+
+# --- screening edits (issue 3) ---
+# History change reasons are stored in a 100-character column (django-simple-history's
+# default), so the reasons these services take are limited to that.
+CHANGE_REASON_MAX = 100
+
+SCREENING_LOG_EDITABLE = ("screened_on", "age", "sex", "myeloma_status", "decision", "reason")
+
+
+@transaction.atomic
+def screening_log_entry_update(
+    *, entry: ScreeningLogEntry, user: User, data: dict, reason: str
+) -> tuple[ScreeningLogEntry, bool]:
+    """Correct a screening-log entry, with the reason for the change (audited).
+
+    The decision of an included patient cannot change here (their path continues on the
+    participant page, where they can be ended as not included), and a patient logged as not
+    included is not turned into a participant by an edit (screen them again instead).
+    Returns the entry and whether anything changed.
+    """
+    from trial.audit import model_update
+
+    entry = ScreeningLogEntry.objects.select_for_update().get(pk=entry.pk)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"change_reason": _("Give a reason for the change.")})
+    if len(reason) > CHANGE_REASON_MAX:
+        raise ValidationError(
+            {"change_reason": _("Keep the reason to %(n)d characters.") % {"n": CHANGE_REASON_MAX}}
+        )
+    values = {name: data[name] for name in SCREENING_LOG_EDITABLE if name in data}
+    if "reason" in values:
+        values["reason"] = (values["reason"] or "").strip()
+    decision = values.get("decision", entry.decision)
+    if entry.participant_id and decision != ScreeningDecision.INCLUDED:
+        raise ValidationError(
+            {
+                "decision": _(
+                    "The patient is a participant: end their path on the participant page "
+                    "(not included) instead."
+                )
+            }
+        )
+    if not entry.participant_id and decision == ScreeningDecision.INCLUDED:
+        raise ValidationError(
+            {"decision": _("To include a patient logged as not included, screen them again.")}
+        )
+    # model_update validates (full_clean) before it saves; the transaction undoes a refusal.
+    return model_update(instance=entry, data=values, user=user, reason=reason)
+
+
+@transaction.atomic
+def referral_cancel(*, participant: Participant, user: User, reason: str) -> Referral:
+    """Cancel the participant's open referral (it leaves the surgeon's list), with a reason."""
+    participant = Participant.objects.select_for_update().get(pk=participant.pk)
+    _require_screening(participant)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("Give the reason for cancelling the referral.")})
+    if len(reason) > CHANGE_REASON_MAX:
+        raise ValidationError(
+            {"reason": _("Keep the reason to %(n)d characters.") % {"n": CHANGE_REASON_MAX}}
+        )
+    referral = (
+        Referral.objects.select_for_update()
+        .filter(participant=participant, status=ReferralStatus.OPEN)
+        .first()
+    )
+    if referral is None:
+        raise ServiceError(_("The patient has no open referral."))
+    referral.status = ReferralStatus.CANCELLED
+    return audited_save(referral, user=user, reason=reason)

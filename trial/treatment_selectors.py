@@ -1,0 +1,176 @@
+"""Reads for treatment and clinical events: the as-treated arm and the analysts' per-vertebra
+figures (Tables 1 and 2 of the PVP case series: levels treated, cement leakage, posterior-wall
+defects), computed in the database with a constant number of queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from django.db.models import Case, CharField, Count, Exists, OuterRef, Q, QuerySet, Value, When
+
+from trial.models import (
+    AdverseEvent,
+    LeakageSite,
+    Participant,
+    Procedure,
+    ProcedureLevel,
+)
+
+PVP = "pvp"
+CONSERVATIVE = "conservative"
+
+
+# --- as-treated arm -----------------------------------------------------------------------
+# Intention to treat uses the allocation (randomization.Allocation.arm), which never changes.
+# As treated: a participant who had a PVP procedure is in the PVP group, whatever the
+# allocation (a crossover); a randomised participant without a procedure is in the
+# conservative group (an allocated PVP that never happened counts as conservative care).
+# Not randomised: no arm.
+
+
+def as_treated_arm(participant: Participant) -> str | None:
+    if Procedure.objects.filter(participant_id=participant.pk).exists():
+        return PVP
+    allocation = getattr(participant, "allocation", None)
+    return CONSERVATIVE if allocation is not None else None
+
+
+def annotate_as_treated(qs: QuerySet[Participant], name: str = "as_treated_arm"):
+    """Participants with ``as_treated_arm`` computed in the same query, for exports."""
+    return qs.annotate(
+        **{
+            name: Case(
+                When(
+                    Exists(Procedure.objects.filter(participant_id=OuterRef("pk"))), then=Value(PVP)
+                ),
+                When(allocation__isnull=False, then=Value(CONSERVATIVE)),
+                default=Value(None),
+                output_field=CharField(),
+            )
+        }
+    )
+
+
+# --- leakage ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rate:
+    numerator: int
+    denominator: int
+
+    @property
+    def value(self) -> Fraction | None:
+        return Fraction(self.numerator, self.denominator) if self.denominator else None
+
+    @property
+    def percent(self) -> float | None:
+        """Rounded to one decimal, as the tables report it (12/81 -> 14.8)."""
+        value = self.value
+        return None if value is None else round(float(value * 100), 1)
+
+    def __str__(self) -> str:
+        percent = self.percent
+        shown = "—" if percent is None else f"{percent}%"
+        return f"{self.numerator}/{self.denominator} ({shown})"
+
+
+@dataclass(frozen=True)
+class LeakageRates:
+    per_vertebra: Rate  # leaking vertebrae / treated vertebrae
+    per_patient: Rate  # patients with at least one leaking vertebra / patients treated
+    posterior_wall_defects: Rate  # vertebrae with a defect on MRI / treated vertebrae
+    by_site: dict[str, int]  # leaking vertebrae per leakage site (a vertebra may have several)
+    thoracic: int
+    lumbar: int
+
+
+def leakage_rates(procedures_qs: QuerySet[Procedure] | None = None) -> LeakageRates:
+    """Cement leakage per treated vertebra and per patient for the given procedures.
+
+    Two queries whatever the number of procedures: one over the vertebrae, one over the
+    procedures (a patient is treated when the procedure has at least one vertebra).
+    """
+    if procedures_qs is None:
+        procedures_qs = Procedure.objects.all()
+    levels = ProcedureLevel.objects.filter(procedure__in=procedures_qs.values("pk"))
+    counts = levels.aggregate(
+        treated=Count("id"),
+        leaking=Count("id", filter=Q(leakage=True)),
+        defects=Count("id", filter=Q(posterior_wall_defect=True)),
+        thoracic=Count("id", filter=Q(level__startswith="T")),
+        lumbar=Count("id", filter=Q(level__startswith="L")),
+        **{
+            f"site_{site}": Count("id", filter=Q(**{f"leak_{site}": True}))
+            for site in LeakageSite.values
+        },
+    )
+    patients = procedures_qs.annotate(
+        has_level=Exists(ProcedureLevel.objects.filter(procedure=OuterRef("pk"))),
+        has_leak=Exists(ProcedureLevel.objects.filter(procedure=OuterRef("pk"), leakage=True)),
+    ).aggregate(
+        treated=Count("pk", filter=Q(has_level=True)),
+        leaking=Count("pk", filter=Q(has_leak=True)),
+    )
+    return LeakageRates(
+        per_vertebra=Rate(counts["leaking"], counts["treated"]),
+        per_patient=Rate(patients["leaking"], patients["treated"]),
+        posterior_wall_defects=Rate(counts["defects"], counts["treated"]),
+        by_site={site: counts[f"site_{site}"] for site in LeakageSite.values},
+        thoracic=counts["thoracic"],
+        lumbar=counts["lumbar"],
+    )
+
+
+# --- levels: planned and treated ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LevelComparison:
+    planned: list[str]
+    treated: list[str]
+
+    @property
+    def not_treated(self) -> list[str]:
+        return [lv for lv in self.planned if lv not in self.treated]
+
+    @property
+    def unplanned(self) -> list[str]:
+        return [lv for lv in self.treated if lv not in self.planned]
+
+    @property
+    def differs(self) -> bool:
+        return bool(self.not_treated or self.unplanned)
+
+
+def level_comparison(participant: Participant, treated: list[str]) -> LevelComparison:
+    from trial.models import SurgicalAssessment
+
+    planned = (
+        SurgicalAssessment.objects.filter(participant=participant)
+        .values_list("planned_levels", flat=True)
+        .first()
+    )
+    return LevelComparison(planned=list(planned or []), treated=list(treated))
+
+
+# --- serious adverse events ---------------------------------------------------------------
+
+
+def serious_adverse_events(user) -> QuerySet[AdverseEvent]:
+    """Serious adverse events the user may see, unacknowledged first, newest first."""
+    from trial.selectors import participants_for
+
+    return (
+        AdverseEvent.objects.filter(serious=True, participant__in=participants_for(user))
+        .select_related("participant__site", "recorded_by", "acknowledged_by")
+        .annotate(
+            pending=Case(
+                When(acknowledged_at__isnull=True, then=Value(0)),
+                default=Value(1),
+            )
+        )
+        .order_by("pending", "-onset_date", "-id")
+    )
