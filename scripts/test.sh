@@ -14,13 +14,15 @@ PYBIN=.venv/bin/python
 
 banner() { printf '\n==== %s ====\n' "$*"; }
 
-# Chromium for Playwright (playwright install cannot download browsers here).
-if [ ! -x /usr/bin/chromium ]; then
+# Chromium for Playwright (playwright install cannot download browsers here), and poppler's
+# pdfinfo/pdftotext, with which the tests read the PDFs back.
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/pdfinfo ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    banner "installing Debian's chromium for the browser tests"
-    apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+    banner "installing Debian's chromium and poppler-utils for the tests"
+    apt-get update -qq && apt-get install -y -qq chromium poppler-utils >/dev/null
   else
-    echo "Browser tests need Debian's chromium: sudo apt-get install chromium" >&2
+    echo "The tests need Debian's chromium and poppler-utils:" >&2
+    echo "  sudo apt-get install chromium poppler-utils" >&2
     exit 1
   fi
 fi
@@ -36,7 +38,7 @@ JOBS=${TEST_JOBS:-2}
 
 banner "fast suite on SQLite"
 DATABASE_URL="sqlite:///$(mktemp -d)/test.sqlite3" \
-  $PYBIN -m pytest -q -n "$JOBS" -m "not postgres and not browser and not celery_worker" -p no:cacheprovider
+  $PYBIN -m pytest -q -n "$JOBS" -m "not postgres and not browser and not celery_worker and not slow" -p no:cacheprovider
 
 PG_URL=${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
 pg_up() { $PYBIN - "$PG_URL" <<'PY'

@@ -229,3 +229,60 @@ def ensure_default_criteria() -> None:
     from django.apps import apps
 
     importlib.import_module("trial.migrations.0003_default_eligibility_criteria").create(apps, None)
+
+
+# --- treatment and clinical events (issue 7) ---
+
+
+class ProcedureFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "trial.Procedure"
+
+    participant = factory.SubFactory(ParticipantFactory)
+    procedure_date = factory.LazyFunction(_today)
+    facility = "Demo hospital"
+    anaesthesia = "local"
+    biopsy_taken = False
+    complications = False
+    recorded_by = factory.SubFactory(UserFactory, role="surgeon")
+
+
+class ProcedureLevelFactory(factory.django.DjangoModelFactory):
+    """A treated vertebra; ``leakage=True`` leaks into the disc unless sites are given."""
+
+    class Meta:
+        model = "trial.ProcedureLevel"
+
+    procedure = factory.SubFactory(ProcedureFactory)
+    level = "L1"
+    cement_volume_ml = 4
+    leakage = False
+    leak_disc = factory.LazyAttribute(lambda o: o.leakage)
+    posterior_wall_defect = False
+
+
+class AdverseEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "trial.AdverseEvent"
+
+    participant = factory.SubFactory(ParticipantFactory)
+    description = "Fever"
+    onset_date = factory.LazyFunction(_today)
+    grade = 1
+    serious = False
+    relation = "not_related"
+    outcome = "recovering"
+    recorded_by = factory.SubFactory(UserFactory, role="nurse")
+
+
+def randomised(participant, *, arm: str = "pvp", days_ago: int = 0, user=None):
+    """The participant allocated to ``arm`` ``days_ago`` days ago (Copenhagen noon), with
+    the planned levels of a surgical assessment; returns the participant, reloaded."""
+    from django.utils import timezone
+
+    from tests.followup.conftest import allocate
+
+    day = timezone.localdate() - dt.timedelta(days=days_ago)
+    at = dt.datetime.combine(day, dt.time(12), tzinfo=timezone.get_default_timezone())
+    allocate(participant, at, arm=arm, user=user)
+    return Participant.objects.get(pk=participant.pk)

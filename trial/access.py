@@ -110,6 +110,61 @@ MATRIX: dict[str, Rule] = {
         read_roles=MONITOR,
         description="Audit history of one participant",
     ),
+    # --- death and withdrawal (issue 7; also from the follow-up call log) -----------------
+    "trial:death_record": Rule(
+        kind="clinical",
+        roles=CLINICAL_SITE | {Role.COORDINATOR, Role.DATA_MANAGER},
+        description="Record a participant's death; stops all contacts at once",
+    ),
+    "trial:withdrawal_record": Rule(
+        kind="clinical",
+        roles=frozenset({Role.HEMATOLOGIST, Role.NURSE, Role.COORDINATOR, Role.DATA_MANAGER}),
+        description="Record a participant's withdrawal; stops all contacts at once",
+    ),
+    # --- treatment and clinical events (issue 7) ---
+    "trial:procedure": Rule(
+        kind="clinical",
+        roles=frozenset({Role.SURGEON, Role.DATA_MANAGER}),
+        read_roles=frozenset({Role.HEMATOLOGIST, Role.NURSE}) | CENTRAL_READERS,
+        description="Record the PVP procedure per vertebra (data manager: corrections)",
+    ),
+    "trial:usual_care": Rule(
+        kind="clinical",
+        roles=frozenset({Role.HEMATOLOGIST, Role.NURSE, Role.DATA_MANAGER}),
+        read_roles=frozenset({Role.SURGEON}) | CENTRAL_READERS,
+        description="Usual care of a conservative-arm participant, updated over time",
+    ),
+    "trial:crossover": Rule(
+        kind="clinical",
+        roles=frozenset({Role.HEMATOLOGIST, Role.NURSE, Role.COORDINATOR, Role.DATA_MANAGER}),
+        read_roles=frozenset({Role.SURGEON, Role.MONITOR}),
+        description="Crossover to PVP from day 28 (earlier: coordinator, with a reason)",
+    ),
+    "trial:adverse_event_create": Rule(
+        kind="clinical",
+        roles=CLINICAL_SITE | {Role.DATA_MANAGER},
+        read_roles=frozenset({Role.COORDINATOR, Role.MONITOR}),
+        description="Record an adverse event; a serious one e-mails the coordinator",
+    ),
+    "trial:adverse_event_edit": Rule(
+        kind="clinical",
+        roles=CLINICAL_SITE | {Role.DATA_MANAGER},
+        read_roles=frozenset({Role.COORDINATOR, Role.MONITOR}),
+        description="Follow up or correct an adverse event, with a reason",
+    ),
+    "trial:radiograph": Rule(
+        kind="clinical",
+        roles=frozenset({Role.SURGEON, Role.HEMATOLOGIST, Role.DATA_MANAGER}),
+        read_roles=frozenset({Role.NURSE}) | CENTRAL_READERS,
+        description="Surgical control 12 weeks after PVP and the 12-month X-ray",
+    ),
+    "trial:sae_list": Rule(
+        kind="central",
+        roles=frozenset({Role.COORDINATOR}),
+        read_roles=frozenset({Role.DATA_MANAGER, Role.MONITOR}),
+        description="Serious adverse events, unacknowledged first; the coordinator acknowledges",
+    ),
+    # --- end treatment and clinical events (issue 7) ---
     # --- central work ---------------------------------------------------------------------
     "trial:audit_log": Rule(
         kind="central",
@@ -140,6 +195,16 @@ MATRIX: dict[str, Rule] = {
         roles=HEMATOLOGIST,
         read_roles=frozenset({Role.NURSE}) | CENTRAL_READERS,
         description="One screening-log entry (target of the duplicate-CPR warning)",
+    ),
+    "trial:screening_log_edit": Rule(
+        kind="clinical",
+        roles=HEMATOLOGIST,
+        description="Correct a screening-log entry, with a reason (audited)",
+    ),
+    "trial:referral_cancel": Rule(
+        kind="clinical",
+        roles=HEMATOLOGIST,
+        description="Cancel an open referral, with a reason (audited)",
     ),
     "trial:screening_form": Rule(
         kind="clinical", roles=HEMATOLOGIST, description="Fill in or correct the screening form"
@@ -190,7 +255,10 @@ MATRIX: dict[str, Rule] = {
     # --- questionnaires (issue 4) ---------------------------------------------------------
     # Patients have no account: their pages are public, and the token of a personal link (or a
     # tablet session a member of staff started) decides what they open.
-    "questionnaires:patient_start": _public("Patient: personal questionnaire link, start"),
+    "questionnaires:patient_start": _public(
+        "Patient: personal questionnaire link; remembers it and drops the token from the URL"
+    ),
+    "questionnaires:patient_home": _public("Patient: start page of the link opened"),
     "questionnaires:patient_step": _public("Patient: one screen of the questionnaires"),
     "questionnaires:patient_submit": _public("Patient: review and submit"),
     "questionnaires:patient_done": _public("Patient: thank-you page"),
@@ -264,6 +332,21 @@ MATRIX: dict[str, Rule] = {
         ),
         description="The allocation list, arms of every envelope (each view logged)",
     ),
+    "randomization:allocation_list_csv": Rule(
+        kind="central",
+        roles=frozenset({Role.DATA_MANAGER}),
+        roles_if_setting=(
+            "RANDOMISATION_COORDINATOR_SEES_ALLOCATIONS",
+            frozenset({Role.COORDINATOR}),
+        ),
+        description="The allocation list as CSV (each download logged)",
+    ),
+    "randomization:deviations": Rule(
+        kind="central",
+        roles=frozenset({Role.COORDINATOR}),
+        read_roles=frozenset({Role.DATA_MANAGER, Role.MONITOR}),
+        description="Protocol deviations; the coordinator acknowledges them with a note",
+    ),
     "randomization:verification": Rule(
         kind="central",
         roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER}),
@@ -287,6 +370,89 @@ MATRIX: dict[str, Rule] = {
         description="Confirm the serial and arm of the envelope opened",
     ),
     # --- follow-up (issue 6) --------------------------------------------------------------
+    "followup:worklist": Rule(
+        kind="clinical",
+        roles=frozenset({Role.NURSE}),
+        read_roles=frozenset(
+            {Role.HEMATOLOGIST, Role.COORDINATOR, Role.DATA_MANAGER, Role.MONITOR}
+        ),
+        description="Nurse's worklist: contacts due today, this week, overdue (own sites)",
+    ),
+    "followup:call_log": Rule(
+        kind="clinical",
+        roles=frozenset({Role.NURSE}),
+        read_roles=frozenset(
+            {Role.HEMATOLOGIST, Role.COORDINATOR, Role.DATA_MANAGER, Role.MONITOR}
+        ),
+        description="Log a call of a contact: outcome, visit items, death or withdrawal",
+    ),
+    "followup:weekly_list": Rule(
+        kind="clinical",
+        roles=frozenset({Role.NURSE}),
+        read_roles=frozenset(
+            {Role.HEMATOLOGIST, Role.COORDINATOR, Role.DATA_MANAGER, Role.MONITOR}
+        ),
+        description="The week's contact list (own sites); names only for who may see them",
+    ),
+    "followup:weekly_list_pdf": Rule(
+        kind="clinical",
+        roles=frozenset({Role.NURSE}),
+        read_roles=frozenset(
+            {Role.HEMATOLOGIST, Role.COORDINATOR, Role.DATA_MANAGER, Role.MONITOR}
+        ),
+        description="The week's contact list as PDF, to print",
+    ),
+    "followup:completeness": Rule(
+        kind="central",
+        roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER}),
+        read_roles=MONITOR,
+        description="Follow-up completeness per visit and site, and the patients behind it",
+    ),
+    # --- dashboard and outcome report (issue 8) ---
+    "trial:dashboard": Rule(
+        kind="central",
+        roles=frozenset({Role.COORDINATOR}),
+        read_roles=frozenset({Role.DATA_MANAGER, Role.MONITOR}),
+        description="Dashboard: recruitment, CONSORT flow, balance, follow-up, stock, SAEs",
+    ),
+    "trial:outcome_report": Rule(
+        kind="central",
+        roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER}),
+        read_roles=MONITOR,
+        description="Outcome report: baseline, scores by arm and visit, survival, leakage",
+    ),
+    "trial:outcome_report_pdf": Rule(
+        kind="central",
+        roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER}),
+        read_roles=MONITOR,
+        description="The outcome report as PDF",
+    ),
+    # --- end dashboard and outcome report (issue 8) ---
+    # --- exports (issue 8) ---
+    "trial:export_list": Rule(
+        kind="central",
+        roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER}),
+        read_roles=MONITOR,
+        description="Exports: start one (identified: data managers, with a reason); the export log",
+    ),
+    "trial:export_detail": Rule(
+        kind="central",
+        roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER}),
+        read_roles=MONITOR,
+        description="One export: its log entry and progress",
+    ),
+    "trial:export_status": Rule(
+        kind="central",
+        roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER}),
+        read_roles=MONITOR,
+        description="An export's progress as JSON, polled by the progress bar",
+    ),
+    "trial:export_download": Rule(
+        kind="central",
+        roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER}),
+        description="Download an export's ZIP (logged; identified files: data managers only)",
+    ),
+    # --- end exports (issue 8) ---
     # --- Django admin: sites, staff, reference lists (coordinator, data manager) ----------
     "admin:*": Rule(
         kind="admin",

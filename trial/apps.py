@@ -44,3 +44,55 @@ class TrialConfig(AppConfig):
         )
         registry.timeline(screening_panels.screening_timeline)
         registry.add_demo_step(DemoStep("screening", screening_demo.seed_screening, order=10))
+
+        # Death and withdrawal (issue 7): the panel that ends follow-up, and its timeline.
+        from trial import events_views
+
+        registry.add_panel(
+            Panel(
+                "end_of_trial",
+                "trial/panels/end_of_trial.html",
+                events_views.end_of_trial_context,
+                order=90,
+            )
+        )
+        registry.timeline(events_views.end_of_trial_timeline)
+
+        # --- dashboard and outcome report (issue 8) ---
+        # The coordinator's landing link; panels come from every app's dashboard.py.
+        from trial.registry import autodiscover_dashboards
+
+        registry.add_nav(NavItem("trial:dashboard", _("Dashboard"), order=5))
+        autodiscover_dashboards()
+        from trial import dashboard_demo
+
+        registry.add_demo_step(DemoStep("dashboard", dashboard_demo.seed_outcomes, order=90))
+        # --- end dashboard and outcome report (issue 8) ---
+
+        # --- treatment and clinical events (issue 7) ---
+        from trial import treatment_demo, treatment_panels
+
+        registry.add_panel(
+            Panel(
+                "treatment",
+                "trial/treatment/panel_treatment.html",
+                treatment_panels.treatment_context,
+                order=40,
+            )
+        )
+        registry.add_panel(
+            Panel(
+                "adverse_events",
+                "trial/treatment/panel_adverse_events.html",
+                treatment_panels.adverse_events_context,
+                order=50,
+            )
+        )
+        registry.timeline(treatment_panels.treatment_timeline)
+        registry.add_nav(NavItem("trial:sae_list", _("SAEs"), order=60))
+        registry.add_demo_step(DemoStep("treatment", treatment_demo.seed_treatment, order=70))
+        # --- end treatment and clinical events (issue 7) ---
+
+        # --- exports (issue 8) ---
+        registry.add_nav(NavItem("trial:export_list", _("Exports"), order=85))
+        # --- end exports (issue 8) ---

@@ -414,7 +414,10 @@ class NotIncludedForm(forms.Form):
         label=_("Details"),
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("Shown in the CONSORT numbers, e.g. the criterion not met."),
+        help_text=_(
+            "Kept with the participant. The CONSORT numbers count the reason above and, for "
+            "not eligible, the criteria failed in the eligibility checklist."
+        ),
     )
 
 
@@ -434,3 +437,71 @@ class SiteFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         if sites is not None:
             self.fields["site"].queryset = sites
+
+
+# --- screening edits (issue 3) ---
+
+
+class ScreeningLogEntryEditForm(forms.Form):
+    """Corrects a screening-log entry; the CPR digest, site and participant stay as logged."""
+
+    screened_on = forms.DateField(label=_("Screening date"), widget=DateInput)
+    age = forms.IntegerField(label=_("Age"), min_value=18, max_value=110)
+    sex = forms.ChoiceField(label=_("Sex"), choices=Sex.choices)
+    myeloma_status = forms.ChoiceField(label=_("Myeloma status"), choices=MyelomaStatus.choices)
+    decision = forms.ChoiceField(
+        label=_("Decision"), choices=ScreeningDecision.choices, widget=forms.RadioSelect
+    )
+    reason = forms.CharField(
+        label=_("Reason when not included"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    change_reason = forms.CharField(
+        label=_("Reason for change"),
+        max_length=100,
+        help_text=_("Required: the audit trail records why a value was changed."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, entry, **kwargs):
+        kwargs.setdefault(
+            "initial",
+            {
+                "screened_on": entry.screened_on,
+                "age": entry.age,
+                "sex": entry.sex,
+                "myeloma_status": entry.myeloma_status,
+                "decision": entry.decision,
+                "reason": entry.reason,
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.entry = entry
+
+    def clean_screened_on(self):
+        value = self.cleaned_data["screened_on"]
+        if value > timezone.localdate():
+            raise forms.ValidationError(_("The date cannot be in the future."))
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        decision = cleaned.get("decision")
+        if (
+            decision
+            and decision != ScreeningDecision.INCLUDED
+            and not cleaned.get("reason", "").strip()
+        ):
+            self.add_error("reason", _("Say why the patient is not included."))
+        return cleaned
+
+
+class ReferralCancelForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for cancelling"),
+        max_length=100,
+        help_text=_("For example: referred by mistake, or the patient was admitted elsewhere."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )

@@ -8,7 +8,8 @@ from there), the way Django's admin autodiscovers ``admin.py``:
 - participant panels: template snippets on the participant page;
 - navigation entries per role;
 - demo steps: how ``seed_demo`` extends the demo trial;
-- participant-ended hooks: what stops, in the same transaction, at a death or withdrawal.
+- participant-ended hooks: what stops, in the same transaction, at a death or withdrawal;
+- home cards: what each role's home page shows from other apps (work waiting, alerts).
 """
 
 from __future__ import annotations
@@ -67,6 +68,17 @@ class NavItem:
 
 
 @dataclass(frozen=True)
+class HomeCard:
+    """A card on the home page of some roles: ``context(user)`` gives ``url``, ``title`` and
+    ``text`` (and optionally ``level``: "warning" or "danger"), or None to hide it."""
+
+    code: str
+    roles: frozenset[str]
+    context: Callable[[Any], dict | None]
+    order: int = 100
+
+
+@dataclass(frozen=True)
 class DemoStep:
     code: str
     run: Callable[..., Any]  # run(context: dict) -> None; context carries sites, users, rng
@@ -86,6 +98,7 @@ class Registry:
     # fn(*, participant, reason, user) -> None. Follow-up cancels open contacts here and
     # questionnaires revokes personal links, so nothing is left to contact the family.
     participant_ended_hooks: list[Callable[..., None]] = field(default_factory=list)
+    home_cards: list[HomeCard] = field(default_factory=list)
 
     def readiness_check(self, order: int = 100):
         """Decorator: ``fn(participant) -> list[Blocker]``, run in ``order``."""
@@ -118,9 +131,73 @@ class Registry:
             self.participant_ended_hooks.append(fn)
         return fn
 
+    def add_home_card(self, card: HomeCard) -> None:
+        self.home_cards = [c for c in self.home_cards if c.code != card.code] + [card]
+        self.home_cards.sort(key=lambda c: c.order)
+
+    def home_cards_for(self, user) -> list[dict]:
+        cards = []
+        for card in self.home_cards:
+            if user.role in card.roles:
+                context = card.context(user)
+                if context:
+                    cards.append({"code": card.code, **context})
+        return cards
+
     def add_demo_step(self, step: DemoStep) -> None:
         self.demo_steps = [s for s in self.demo_steps if s.code != step.code] + [step]
         self.demo_steps.sort(key=lambda s: s.order)
 
 
 registry = Registry()
+
+
+# --- dashboard panels (issue 8) ---
+# The coordinator's dashboard (trial.dashboard) shows panels that other apps contribute from a
+# module ``<app>/dashboard.py``, discovered like Django admin's ``admin.py`` by
+# ``autodiscover_dashboards()`` (called from TrialConfig.ready). The outcome report reads other
+# apps' data through named report sources, so that ``trial`` imports none of them.
+
+
+@dataclass(frozen=True)
+class DashboardPanel:
+    """A block of the dashboard: a template and a function giving its context.
+
+    ``context(request) -> dict``; an empty dict hides the panel. The function must run a
+    constant number of queries whatever the number of participants (tested).
+    """
+
+    code: str
+    template: str
+    context: Callable[[Any], dict]
+    order: int = 100
+    wide: bool = False  # spans the full width instead of half
+
+
+@dataclass
+class DashboardRegistry:
+    panels: list[DashboardPanel] = field(default_factory=list)
+    # Named data for the outcome report, e.g. "allocations", "scores", "contacts"; each a
+    # function without arguments returning plain rows in a constant number of queries.
+    report_sources: dict[str, Callable[[], Any]] = field(default_factory=dict)
+
+    def add_panel(self, panel: DashboardPanel) -> None:
+        self.panels = [p for p in self.panels if p.code != panel.code] + [panel]
+        self.panels.sort(key=lambda p: p.order)
+
+    def add_report_source(self, code: str, fn: Callable[[], Any]) -> None:
+        self.report_sources[code] = fn
+
+    def report_source(self, code: str, default: Any = None) -> Any:
+        fn = self.report_sources.get(code)
+        return default if fn is None else fn()
+
+
+dashboard = DashboardRegistry()
+
+
+def autodiscover_dashboards() -> None:
+    """Import every installed app's ``dashboard`` module, which registers its panels."""
+    from django.utils.module_loading import autodiscover_modules
+
+    autodiscover_modules("dashboard")

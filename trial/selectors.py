@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
@@ -344,19 +344,46 @@ def open_referrals_for(user: User) -> QuerySet[Referral]:
     return qs.select_related("participant", "participant__site", "surgical_site", "referred_by")
 
 
+# --- CONSORT counts (issue 3) ---
+# One function counts the CONSORT flow up to randomisation; the CONSORT page and the
+# coordinator's dashboard both use it. It returns plain data (numbers, codes, labels).
+
+# Bucket codes for not-eligible patients whose failed criterion is not on record.
+CONSORT_UNCODED_AT_SCREENING = "screening_log"
+CONSORT_UNCODED_AFTER_REGISTRATION = "criterion_not_recorded"
+
+
 @dataclass
 class ConsortCounts:
     screened: int = 0
     not_eligible: int = 0
-    not_eligible_reasons: list = None  # [(reason, count)], most frequent first
+    # [{"code", "label", "count"}], most frequent first. A patient failing several criteria
+    # counts under each, so the counts may add up to more than ``not_eligible``.
+    not_eligible_by_criterion: list = field(default_factory=list)
+    # [{"code", "label", "count"}] per coded reason (not eligible, declined, contraindicated,
+    # other): screening-log decisions plus participants ended as not included.
+    not_included_by_reason: list = field(default_factory=list)
     declined: int = 0
     other: int = 0
-    other_reasons: list = None
     referred: int = 0
     contraindicated: int = 0
     in_screening: int = 0
-    ready: int = 0
+    ready: int | None = 0
     randomised: int = 0
+
+    @property
+    def not_eligible_reasons(self) -> list[tuple[str, int]]:
+        """(label, count) pairs of ``not_eligible_by_criterion`` (for simple templates)."""
+        return [(row["label"], row["count"]) for row in self.not_eligible_by_criterion]
+
+    @property
+    def other_reasons(self) -> list[tuple[str, int]]:
+        return []  # "other" is one coded reason; its notes are free text, not counted
+
+    def as_dict(self) -> dict:
+        from dataclasses import asdict
+
+        return asdict(self)
 
 
 RANDOMISED_STATUSES = (
@@ -367,16 +394,59 @@ RANDOMISED_STATUSES = (
 )
 
 
-def consort_counts(site: Site | None = None) -> ConsortCounts:
-    """The CONSORT flow up to randomisation, from the log and the participants.
+def _failed_criterion_codes(assessment, surgical) -> list[str]:
+    """Codes of the criteria the participant fails, against the version they were assessed on
+    (the same rules as ``eligibility_result``, by code instead of in words)."""
+    failed = []
+    for criterion in assessment.version.criteria.all():
+        if criterion.assessed_by == CriterionAssessor.CONSENT:
+            continue  # a missing consent is its own readiness item, never a failed criterion
+        if criterion.assessed_by == CriterionAssessor.SURGEON and surgical is not None:
+            if criterion.code == "surgical_contraindication":
+                answer = Answer.YES if surgical.contraindication else Answer.NO
+            elif criterion.code == "levels_1_to_4":
+                answer = Answer.YES if 1 <= len(surgical.planned_levels) <= 4 else Answer.NO
+            else:
+                answer = assessment.answers.get(criterion.code, Answer.UNKNOWN)
+        elif criterion.assessed_by == CriterionAssessor.SURGEON:
+            continue
+        else:
+            answer = assessment.answers.get(criterion.code, Answer.UNKNOWN)
+        required = Answer.YES if criterion.kind == CriterionKind.INCLUSION else Answer.NO
+        if answer != Answer.UNKNOWN and answer != required:
+            failed.append(criterion.code)
+    return failed
+
+
+def _criterion_labels() -> dict[str, str]:
+    """Each criterion code's text in the active language, from the newest version using it."""
+    from trial.models import EligibilityCriterion
+
+    labels: dict[str, str] = {}
+    for criterion in EligibilityCriterion.objects.select_related("version").order_by(
+        "-version__version"
+    ):
+        labels.setdefault(criterion.code, criterion.text())
+    return labels
+
+
+def consort_counts(site: Site | None = None, *, count_ready: bool = True) -> ConsortCounts:
+    """The CONSORT flow up to randomisation, from the log and the participants, by code.
 
     Screened: every log entry, plus participants registered without one (e.g. bulk imports).
     Not eligible / declined / other: log decisions plus participants who ended as not included
-    for that reason. Ready: participants in screening with nothing blocking randomisation.
+    for that reason. Not eligible by criterion: the criteria each such participant fails in
+    the eligibility checklist they were assessed with; patients not eligible at the screening
+    log (who never got a checklist) and those without a failed criterion on record are counted
+    in their own buckets. Ready: participants in screening with nothing blocking randomisation;
+    that runs every readiness check per participant, so pages that must keep a constant number
+    of queries (the dashboard) pass ``count_ready=False`` and get ``ready = None``.
     """
     from collections import Counter
 
     from django.db.models import Count
+
+    from trial.models import NotIncludedReason, ScreeningDecision
 
     log = ScreeningLogEntry.objects.all()
     participants = Participant.objects.all()
@@ -385,42 +455,71 @@ def consort_counts(site: Site | None = None) -> ConsortCounts:
         participants = participants.filter(site=site)
     counts = ConsortCounts()
     counts.screened = log.count() + participants.filter(screening_entry__isnull=True).count()
-    not_eligible: Counter = Counter()
-    other: Counter = Counter()
-    for decision, reason, n in (
-        log.exclude(decision="included")
-        .values_list("decision", "reason")
+
+    by_reason: Counter = Counter()
+    for decision, n in (
+        log.exclude(decision=ScreeningDecision.INCLUDED)
+        .values_list("decision")
         .annotate(n=Count("id"))
         .order_by()
     ):
-        if decision == "not_eligible":
-            not_eligible[reason.strip()] += n
-        elif decision == "declined":
-            counts.declined += n
-        else:
-            other[reason.strip()] += n
-    for code, note, n in (
+        by_reason[decision] += n
+    for code, n in (
         participants.filter(status=ParticipantStatus.NOT_INCLUDED)
-        .values_list("not_included_reason", "not_included_note")
+        .values_list("not_included_reason")
         .annotate(n=Count("id"))
         .order_by()
     ):
-        if code == "not_eligible":
-            not_eligible[note.strip()] += n
-        elif code == "declined":
-            counts.declined += n
-        elif code == "contraindicated":
-            pass  # counted from the surgical assessments below
-        else:
-            other[note.strip() or str(_("Other reason"))] += n
-    counts.not_eligible = sum(not_eligible.values())
-    counts.not_eligible_reasons = not_eligible.most_common()
-    counts.other = sum(other.values())
-    counts.other_reasons = other.most_common()
+        by_reason[code or NotIncludedReason.OTHER] += n
+    counts.not_included_by_reason = [
+        {"code": code, "label": str(NotIncludedReason(code).label), "count": by_reason[code]}
+        for code in NotIncludedReason.values
+        if by_reason[code]
+    ]
+    counts.not_eligible = by_reason[NotIncludedReason.NOT_ELIGIBLE]
+    counts.declined = by_reason[NotIncludedReason.DECLINED]
+    counts.other = by_reason[NotIncludedReason.OTHER]
+
+    by_criterion: Counter = Counter()
+    by_criterion[CONSORT_UNCODED_AT_SCREENING] = log.filter(
+        decision=ScreeningDecision.NOT_ELIGIBLE
+    ).count()
+    not_eligible = (
+        participants.filter(
+            status=ParticipantStatus.NOT_INCLUDED,
+            not_included_reason=NotIncludedReason.NOT_ELIGIBLE,
+        )
+        .select_related("eligibility__version", "surgical_assessment")
+        .prefetch_related("eligibility__version__criteria")
+    )
+    for participant in not_eligible:
+        assessment = getattr(participant, "eligibility", None)
+        surgical = getattr(participant, "surgical_assessment", None)
+        codes = _failed_criterion_codes(assessment, surgical) if assessment else []
+        for code in codes or [CONSORT_UNCODED_AFTER_REGISTRATION]:
+            by_criterion[code] += 1
+    labels = _criterion_labels()
+    labels[CONSORT_UNCODED_AT_SCREENING] = str(
+        _("Not eligible at screening (criterion not recorded in the log)")
+    )
+    labels[CONSORT_UNCODED_AFTER_REGISTRATION] = str(_("No failed criterion on record"))
+    counts.not_eligible_by_criterion = [
+        {"code": code, "label": labels.get(code, code), "count": n}
+        for code, n in sorted(by_criterion.items(), key=lambda item: (-item[1], item[0]))
+        if n
+    ]
+
     counts.referred = participants.filter(referrals__isnull=False).distinct().count()
     counts.contraindicated = participants.filter(surgical_assessment__contraindication=True).count()
-    screening = list(participants.filter(status=ParticipantStatus.SCREENING))
-    counts.in_screening = len(screening)
-    counts.ready = sum(1 for p in screening if not randomisation_blockers(p))
+    if count_ready:
+        screening = list(participants.filter(status=ParticipantStatus.SCREENING))
+        counts.in_screening = len(screening)
+        counts.ready = sum(1 for p in screening if not randomisation_blockers(p))
+    else:
+        counts.in_screening = participants.filter(status=ParticipantStatus.SCREENING).count()
+        counts.ready = None
     counts.randomised = participants.filter(status__in=RANDOMISED_STATUSES).count()
     return counts
+
+
+# --- end of CONSORT counts (issue 3) ---

@@ -265,6 +265,14 @@ TRIAL_ODI_MAX_MISSING = env.int("TRIAL_ODI_MAX_MISSING", default=1)
 TRIAL_EQ5D_VALUE_SET = env.str("TRIAL_EQ5D_VALUE_SET", default="DK")
 if TRIAL_EQ5D_VALUE_SET not in ("DK", "UK"):
     raise ImproperlyConfigured("TRIAL_EQ5D_VALUE_SET must be DK or UK.")
+# Crossover to PVP for the conservative arm: not before this day after randomisation unless
+# the coordinator overrides with a reason (protocol: after 4 weeks).
+TRIAL_CROSSOVER_EARLIEST_DAY = env.int("TRIAL_CROSSOVER_EARLIEST_DAY", default=28)
+
+# --- Audit trail -------------------------------------------------------------------------
+# A reason for a change is free text that users write in full; simple-history's default column
+# holds 100 characters and PostgreSQL would refuse a longer reason (a 500, and a lost change).
+SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 
 # --- Logging -----------------------------------------------------------------------------
 LOGGING = {
@@ -292,6 +300,12 @@ CELERY_BEAT_SCHEDULE["followup-nightly"] = {
     "task": "followup.nightly",
     "schedule": crontab(hour=1, minute=15),
 }
+# Each nurse's list for the coming week, e-mailed on Monday morning (CELERY_TIMEZONE is
+# Europe/Copenhagen, so 06:30 local in summer and winter alike); sent once per nurse and week.
+CELERY_BEAT_SCHEDULE["followup-weekly-lists"] = {
+    "task": "followup.weekly_lists",
+    "schedule": crontab(hour=6, minute=30, day_of_week="mon"),
+}
 
 # --- questionnaires ---
 # Personal links: baseline links work this many days after they are issued, follow-up links this
@@ -311,11 +325,29 @@ QUESTIONNAIRE_TOKEN_THROTTLE_WINDOW_SECONDS = env.int(
 # Behind a proxy, the request header with the client's address (e.g. HTTP_X_REAL_IP); empty:
 # REMOTE_ADDR. The throttle counts per address, so it must not count the proxy's.
 QUESTIONNAIRE_CLIENT_IP_HEADER = env.str("QUESTIONNAIRE_CLIENT_IP_HEADER", default="")
+# The throttle counts in Django's cache. Several gunicorn workers must share one count, so with
+# REDIS_URL set the cache is Redis (CACHE_URL overrides the address); without it (the
+# embedded default, one process) a local-memory cache does.
+CACHE_URL = env.str("CACHE_URL", default="") or REDIS_URL
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "vertebra",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Clinic tablet: a session nobody touched for this many minutes is over; the patient's page
+# then asks to hand the tablet back to staff (answers given so far are kept).
+QUESTIONNAIRE_TABLET_IDLE_MINUTES = env.int("QUESTIONNAIRE_TABLET_IDLE_MINUTES", default=30)
 for _name in (
     "QUESTIONNAIRE_LINK_EXPIRY_DAYS",
     "QUESTIONNAIRE_REMINDER_AFTER_DAYS",
     "QUESTIONNAIRE_TOKEN_THROTTLE_LIMIT",
     "QUESTIONNAIRE_TOKEN_THROTTLE_WINDOW_SECONDS",
+    "QUESTIONNAIRE_TABLET_IDLE_MINUTES",
 ):
     if vars()[_name] < 1:
         raise ImproperlyConfigured(f"{_name} must be at least 1.")
@@ -329,6 +361,10 @@ CELERY_BEAT_SCHEDULE["questionnaire-reminders"] = {
 RANDOMISATION_BLOCK_SIZES = tuple(env.list("RANDOMISATION_BLOCK_SIZES", cast=int, default=[2, 4]))
 # The coordinator is e-mailed once when a site's stock in a stratum falls below this.
 RANDOMISATION_STOCK_THRESHOLD = env.int("RANDOMISATION_STOCK_THRESHOLD", default=4)
+# Where rendered envelope-batch PDFs (they show unused arms) are kept; never served directly.
+RANDOMISATION_PDF_ROOT = env.path(
+    "RANDOMISATION_PDF_ROOT", default=Path(str(MEDIA_ROOT)) / "private" / "envelope-batches"
+)
 # Whether the coordinator may read the allocation list (data managers always may).
 RANDOMISATION_COORDINATOR_SEES_ALLOCATIONS = env_bool(
     "RANDOMISATION_COORDINATOR_SEES_ALLOCATIONS", False
@@ -337,3 +373,16 @@ CELERY_BEAT_SCHEDULE["envelope-stock"] = {
     "task": "randomization.envelope_stock_check",
     "schedule": 24 * 60 * 60,  # nightly safety net; each randomisation also checks its stratum
 }
+
+# --- exports (issue 8) -------------------------------------------------------------------
+# Where rendered export ZIPs are kept (never served directly: the download view logs each
+# download), and how long before the nightly expiry deletes them.
+EXPORT_ROOT = Path(env.str("EXPORT_ROOT", default=str(Path(str(MEDIA_ROOT)) / "exports")))
+EXPORT_EXPIRY_HOURS = env.int("EXPORT_EXPIRY_HOURS", default=24)
+if EXPORT_EXPIRY_HOURS < 1:
+    raise ImproperlyConfigured("EXPORT_EXPIRY_HOURS must be at least 1.")
+CELERY_BEAT_SCHEDULE["exports-expire"] = {
+    "task": "trial.exports_expire",
+    "schedule": 60 * 60,  # hourly, so a file outlives its expiry by at most an hour
+}
+# --- end exports (issue 8) ---------------------------------------------------------------

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from trial import screening_views, views
+from trial import events_views, screening_views, treatment_views, views
 
 trial_patterns = (
     [
@@ -49,6 +49,16 @@ trial_patterns = (
             name="referral_create",
         ),
         path(
+            "participants/<str:trial_number>/referral/cancel/",
+            screening_views.referral_cancel,
+            name="referral_cancel",
+        ),
+        path(
+            "screening/<int:entry_id>/edit/",
+            screening_views.screening_log_edit,
+            name="screening_log_edit",
+        ),
+        path(
             "participants/<str:trial_number>/surgical-assessment/",
             screening_views.surgical_assessment,
             name="surgical_assessment",
@@ -65,10 +75,81 @@ trial_patterns = (
             screening_views.criteria_versions,
             name="criteria_versions",
         ),
+        # Death and withdrawal (issue 7)
+        path(
+            "participants/<str:trial_number>/death/",
+            events_views.death_record,
+            name="death_record",
+        ),
+        path(
+            "participants/<str:trial_number>/withdrawal/",
+            events_views.withdrawal_record,
+            name="withdrawal_record",
+        ),
         path("sites/", views.site_list, name="site_list"),
+        # --- treatment and clinical events (issue 7) ---
+        path(
+            "participants/<str:trial_number>/procedure/",
+            treatment_views.procedure,
+            name="procedure",
+        ),
+        path(
+            "participants/<str:trial_number>/usual-care/",
+            treatment_views.usual_care,
+            name="usual_care",
+        ),
+        path(
+            "participants/<str:trial_number>/crossover/",
+            treatment_views.crossover,
+            name="crossover",
+        ),
+        path(
+            "participants/<str:trial_number>/adverse-events/new/",
+            treatment_views.adverse_event_create,
+            name="adverse_event_create",
+        ),
+        path(
+            "participants/<str:trial_number>/adverse-events/<int:ae_id>/",
+            treatment_views.adverse_event_edit,
+            name="adverse_event_edit",
+        ),
+        path(
+            "participants/<str:trial_number>/radiographs/<str:control_kind>/",
+            treatment_views.radiograph,
+            name="radiograph",
+        ),
+        path("serious-adverse-events/", treatment_views.sae_list, name="sae_list"),
+        # --- end treatment and clinical events (issue 7) ---
     ],
     "trial",
 )
+
+# --- dashboard and outcome report (issue 8) ---
+from trial import dashboard as dashboard_views  # noqa: E402
+
+trial_patterns[0].extend(
+    [
+        path("dashboard/", dashboard_views.dashboard_view, name="dashboard"),
+        path("reports/outcomes/", dashboard_views.outcome_report, name="outcome_report"),
+        path("reports/outcomes.pdf", dashboard_views.outcome_report_pdf, name="outcome_report_pdf"),
+    ]
+)
+# --- end dashboard and outcome report (issue 8) ---
+
+# --- exports (issue 8) ---
+from trial import export_views  # noqa: E402
+
+trial_patterns[0].extend(
+    [
+        path("exports/", export_views.export_list, name="export_list"),
+        path("exports/<uuid:run_id>/", export_views.export_detail, name="export_detail"),
+        path("exports/<uuid:run_id>/status/", export_views.export_status, name="export_status"),
+        path(
+            "exports/<uuid:run_id>/download/", export_views.export_download, name="export_download"
+        ),
+    ]
+)
+# --- end exports (issue 8) ---
 
 urlpatterns = [
     path("", views.home, name="home"),

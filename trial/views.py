@@ -59,6 +59,7 @@ def home(request: HttpRequest) -> HttpResponse:
         referrals = selectors.open_referrals_for(user).order_by("referred_on", "id")
         context["open_referrals"] = referrals[:PAGE_SIZE]
         context["open_referral_count"] = referrals.count()
+    context["app_cards"] = registry.home_cards_for(user)
     template = HOME_TEMPLATES.get(user.role, "trial/home/other.html")
     return render(request, template, context)
 

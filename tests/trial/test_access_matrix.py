@@ -12,6 +12,9 @@ from tests.conftest import verified_client
 from trial.access import MATRIX, matrix_markdown, rule_for
 from trial.models import CENTRAL_ROLES, Role
 
+# Hundreds of requests or whole exports: run on PostgreSQL, left out of the SQLite fast suite.
+pytestmark = pytest.mark.slow
+
 
 def _walk(resolver: URLResolver, namespaces: tuple[str, ...] = ()):
     for entry in resolver.url_patterns:
@@ -47,7 +50,62 @@ SAMPLES = {
     "entry_id": lambda w, own: _screening_entry(w.own if own else w.other).pk,
     # Randomisation (issue 5): an envelope batch of the own or the other site.
     "batch_id": lambda w, own: _envelope_batch(w.own if own else w.other),
+    # Follow-up (issue 6): an open contact of the own or the other site's participant.
+    "contact_id": lambda w, own: _contact(w.own_participant if own else w.other_participant),
+    # --- treatment and clinical events (issue 7): an adverse event of the participant, and
+    # the kind of radiographic control.
+    "ae_id": lambda w, own: _adverse_event(w.own_participant if own else w.other_participant),
+    "control_kind": lambda w, own: "m12",
+    # --- exports (issue 8): a logged export run (central, so own and other are the same).
+    "run_id": lambda w, own: _export_run(w),
 }
+
+
+def _export_run(world):
+    """A finished export with a (tiny) file, so that its download answers 200 when allowed."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from trial.models import ExportRun, Role
+
+    run = ExportRun.objects.create(
+        exporter="full",
+        format="csv",
+        requested_by=world.users[Role.DATA_MANAGER],
+        status="done",
+        file_name="access-matrix-sample.zip",
+    )
+    Path(settings.EXPORT_ROOT).mkdir(parents=True, exist_ok=True)
+    (Path(settings.EXPORT_ROOT) / run.file_name).write_bytes(b"PK\x05\x06" + bytes(18))
+    return run.id
+
+
+def _adverse_event(participant) -> int:
+    from tests.factories import AdverseEventFactory
+
+    return AdverseEventFactory(participant=participant).pk
+
+
+def _contact(participant) -> int:
+    import datetime as dt
+
+    from followup.models import Contact
+
+    day = dt.date(2026, 3, 30)
+    contact, _created = Contact.objects.get_or_create(
+        participant=participant,
+        visit_code="W1",
+        defaults={
+            "anchor": "randomisation",
+            "anchor_date": day - dt.timedelta(days=7),
+            "target_date": day,
+            "window_opens": day - dt.timedelta(days=3),
+            "window_closes": day + dt.timedelta(days=3),
+            "status": "due",
+        },
+    )
+    return contact.pk
 
 
 def _envelope_batch(site) -> int:

@@ -14,7 +14,7 @@ from django.utils.translation import gettext
 
 from tests.conftest import verified_client
 from tests.factories import SiteFactory, UserFactory
-from trial.audit import ReasonRequired, audit_entries
+from trial.audit import ReasonRequired, audit_entries, audited_save
 from trial.demo import add_participants
 from trial.models import Identity, Role, SiteMembership, User
 from trial.services import identity_set
@@ -332,3 +332,13 @@ def test_membership_changes_show_in_the_audit_log(world):
     SiteMembership.objects.filter(user=nurse).delete()
     actions = [e.action for e in _entries() if e.model_label == "site membership"][:2]
     assert actions == ["deleted", "created"]
+
+
+def test_a_long_reason_for_a_change_is_kept_in_full(world):
+    # The reason is free text; PostgreSQL refused anything over simple-history's default
+    # 100 characters, which lost the change with a 500.
+    participant = world.own_participant
+    participant.initials = "ZZ"
+    reason = "Corrected after source-data verification against the hospital record; " * 5
+    audited_save(participant, user=world.users["data_manager"], reason=reason)
+    assert participant.history.first().history_change_reason == reason.strip()

@@ -1,7 +1,8 @@
-"""python manage.py benchmark <app> [--participants N]
+"""python manage.py benchmark <app or alias> [--participants N]
 
 Runs the benchmark module of an app (``<app>/benchmark.py`` with ``run(stdout, **options)``)
 and prints its figures; the README quotes them. Not a test: nothing here asserts a time.
+``exports`` is the trial app's benchmark (the full export of issue 8).
 """
 
 import importlib
@@ -9,15 +10,18 @@ import importlib
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 
+ALIASES = {"exports": "trial"}
+
 
 class Command(BaseCommand):
     help = "Measure an app's heavy paths on generated data, e.g. `benchmark followup`."
 
     def add_arguments(self, parser):
-        parser.add_argument("app", help="App whose benchmark to run, e.g. followup")
+        parser.add_argument("app", help="App whose benchmark to run: followup, or exports")
         parser.add_argument("--participants", type=int, default=100_000)
 
     def handle(self, *args, app: str, participants: int, **options):
+        app = ALIASES.get(app, app)
         if not apps.is_installed(app):
             raise CommandError(f"No installed app called {app!r}.")
         try:

@@ -1,0 +1,146 @@
+"""Writes around exports (issue 8): request, render, download and expiry of an ExportRun.
+
+The run is the export log. Rendering claims the run with a conditional update, so a task
+delivered twice renders once; an expected failure (ExportError) becomes the run's message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from trial.export_formats import ExportError, ExportSpec, write_export
+from trial.exports import autodiscover
+from trial.models import ExportFormat, ExportRun, ExportStatus, Role, User
+
+logger = logging.getLogger(__name__)
+# Roles that may start exports; identified exports are for data managers only.
+EXPORT_ROLES = frozenset({Role.COORDINATOR, Role.DATA_MANAGER})
+IDENTIFIED_EXPORT_ROLES = frozenset({Role.DATA_MANAGER})
+
+
+def export_root() -> Path:
+    return Path(settings.EXPORT_ROOT)
+
+
+def export_request(
+    *,
+    user: User,
+    exporter: str,
+    format: str,
+    identified: bool = False,
+    reason: str = "",
+    language: str | None = None,
+) -> ExportRun:
+    """Log the export and enqueue its rendering once the log row is committed."""
+    if user.role not in EXPORT_ROLES:
+        raise PermissionDenied(_("Only coordinators and data managers start exports."))
+    if identified and user.role not in IDENTIFIED_EXPORT_ROLES:
+        raise PermissionDenied(_("Only data managers may export identifying data."))
+    if identified and not reason.strip():
+        raise ValidationError({"reason": _("Give the reason for an identified export.")})
+    registry = autodiscover()
+    if exporter not in dict(registry.choices()):
+        raise ValidationError({"exporter": _("Pick one of the exports listed.")})
+    if format not in ExportFormat.values:
+        raise ValidationError({"format": _("Pick one of the formats listed.")})
+    with transaction.atomic():
+        run = ExportRun(
+            exporter=exporter,
+            format=format,
+            identified=identified,
+            reason=reason.strip(),
+            requested_by=user,
+            options={"language": language or translation.get_language() or "en"},
+        )
+        run.full_clean()
+        run.save()
+        from trial.tasks import export_render
+
+        run_id = str(run.id)
+        transaction.on_commit(lambda: export_render.delay(run_id))
+    return run
+
+
+def export_run_render(run_id: str) -> bool:
+    """Render a queued run to its ZIP; False when another worker has it already."""
+    claimed = ExportRun.objects.filter(id=run_id, status=ExportStatus.QUEUED).update(
+        status=ExportStatus.RUNNING, progress=1
+    )
+    if claimed != 1:
+        return False
+    run = ExportRun.objects.select_related("requested_by").get(id=run_id)
+    name = f"{run.id}.zip"
+    target = export_root() / name
+    last = [1]
+
+    def progress(percent: int) -> None:
+        if percent - last[0] >= 5 or percent == 100:
+            last[0] = percent
+            ExportRun.objects.filter(id=run.id).update(progress=min(percent, 99))
+
+    spec = ExportSpec(
+        exporter=run.exporter,
+        format=run.format,
+        identified=run.identified,
+        run_id=str(run.id),
+        requested_by=run.requested_by.username,
+    )
+    try:
+        language = run.options.get("language") or settings.LANGUAGE_CODE
+        with translation.override(language), timezone.override(settings.TIME_ZONE):
+            write_export(spec, target, progress)
+    except ExportError as exc:
+        target.unlink(missing_ok=True)
+        ExportRun.objects.filter(id=run.id).update(
+            status=ExportStatus.FAILED, error=str(exc), finished_at=timezone.now()
+        )
+        return True
+    except Exception:
+        logger.exception("export %s failed", run.id)
+        target.unlink(missing_ok=True)
+        ExportRun.objects.filter(id=run.id).update(
+            status=ExportStatus.FAILED,
+            error=_("The export failed unexpectedly. The error has been logged; try again."),
+            finished_at=timezone.now(),
+        )
+        return True
+    now = timezone.now()
+    ExportRun.objects.filter(id=run.id).update(
+        status=ExportStatus.DONE,
+        progress=100,
+        file_name=name,
+        file_size=target.stat().st_size,
+        finished_at=now,
+        expires_at=now + dt.timedelta(hours=settings.EXPORT_EXPIRY_HOURS),
+    )
+    return True
+
+
+def export_download_record(*, run: ExportRun) -> None:
+    ExportRun.objects.filter(id=run.id).update(
+        download_count=F("download_count") + 1, last_downloaded_at=timezone.now()
+    )
+
+
+def exports_expire(*, now: dt.datetime | None = None) -> int:
+    """Delete the files of runs past their expiry and mark them expired; returns how many."""
+    now = now or timezone.now()
+    count = 0
+    due = ExportRun.objects.filter(status=ExportStatus.DONE, expires_at__lte=now)
+    for run_id, file_name in due.values_list("id", "file_name"):
+        if ExportRun.objects.filter(id=run_id, status=ExportStatus.DONE).update(
+            status=ExportStatus.EXPIRED
+        ):
+            if file_name:
+                (export_root() / file_name).unlink(missing_ok=True)
+            count += 1
+    return count

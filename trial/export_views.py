@@ -1,0 +1,121 @@
+"""Export pages (issue 8): start an export, follow its progress, download the ZIP.
+
+Access is decided in trial/access.py (coordinators and data managers start exports, monitors
+read the log); identified exports are refused by the service for anyone but data managers.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods
+
+from trial import export_services
+from trial.exports import autodiscover
+from trial.models import ExportFormat, ExportRun, ExportStatus
+
+
+class ExportForm(forms.Form):
+    exporter = forms.ChoiceField(label=gettext_lazy("What to export"))
+    format = forms.ChoiceField(label=gettext_lazy("Format"), choices=ExportFormat.choices)
+    identified = forms.BooleanField(
+        label=gettext_lazy("Identified export (names, CPR numbers, contact details)"),
+        required=False,
+        help_text=gettext_lazy("Data managers only; the reason is kept in the export log."),
+    )
+    reason = forms.CharField(
+        label=gettext_lazy("Reason for an identified export"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, can_identify: bool, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["exporter"].choices = autodiscover().choices()
+        if not can_identify:
+            del self.fields["identified"]
+            del self.fields["reason"]
+
+
+def _can_start(user) -> bool:
+    return user.role in export_services.EXPORT_ROLES
+
+
+@require_http_methods(["GET", "POST"])
+def export_list(request: HttpRequest) -> HttpResponse:
+    can_identify = request.user.role in export_services.IDENTIFIED_EXPORT_ROLES
+    form = ExportForm(request.POST or None, can_identify=can_identify)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            run = export_services.export_request(
+                user=request.user,
+                exporter=data["exporter"],
+                format=data["format"],
+                identified=data.get("identified", False),
+                reason=data.get("reason", ""),
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, _("The export has started."))
+            return redirect("trial:export_detail", run_id=run.id)
+    runs = ExportRun.objects.select_related("requested_by")[:200]
+    return render(
+        request,
+        "trial/exports/list.html",
+        {"form": form, "runs": runs, "can_start": _can_start(request.user)},
+    )
+
+
+def _run(run_id) -> ExportRun:
+    return get_object_or_404(ExportRun.objects.select_related("requested_by"), id=run_id)
+
+
+@require_GET
+def export_detail(request: HttpRequest, run_id) -> HttpResponse:
+    return render(request, "trial/exports/detail.html", {"run": _run(run_id)})
+
+
+@require_GET
+def export_status(request: HttpRequest, run_id) -> JsonResponse:
+    run = _run(run_id)
+    return JsonResponse(
+        {
+            "status": run.status,
+            "status_display": run.get_status_display(),
+            "progress": run.progress,
+            "error": run.error,
+            "done": run.status in (ExportStatus.DONE, ExportStatus.FAILED, ExportStatus.EXPIRED),
+            "download_url": (
+                reverse("trial:export_download", args=[run.id])
+                if run.status == ExportStatus.DONE
+                else ""
+            ),
+        }
+    )
+
+
+@require_GET
+def export_download(request: HttpRequest, run_id) -> FileResponse:
+    run = _run(run_id)
+    # The file leaves the system only through here, and only to those who may start exports;
+    # an identified file only to data managers.
+    if not _can_start(request.user):
+        raise PermissionDenied
+    if run.identified and request.user.role not in export_services.IDENTIFIED_EXPORT_ROLES:
+        raise PermissionDenied
+    path = export_services.export_root() / run.file_name
+    if run.status != ExportStatus.DONE or not run.file_name or not path.exists():
+        raise Http404(_("The export file is not available (expired or failed)."))
+    export_services.export_download_record(run=run)
+    stamp = run.requested_at.strftime("%Y%m%d-%H%M")
+    name = f"vertebra-{run.exporter}-{run.format}-{stamp}.zip"
+    return FileResponse(path.open("rb"), as_attachment=True, filename=name)

@@ -1,0 +1,190 @@
+"""Treatment exporters (issue 8 over issue 7's models): procedures, treated levels, usual care,
+crossovers, adverse events and radiographic controls.
+
+Each is described by its model and fields; variable types, labels and allowed values come
+from the model fields themselves, so the codebook follows the models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.db import models
+from django.db.models import Value
+from django.utils.translation import gettext_lazy as _
+
+from trial import models as m
+from trial.exports import CHUNK_SIZE, YES_NO, Exporter, Variable, localizer, register
+from trial.treatment_services import USUAL_CARE_FIELDS
+
+_TYPES = {
+    "DateField": "date",
+    "DateTimeField": "datetime",
+    "BooleanField": "boolean",
+    "DecimalField": "decimal",
+    "PositiveSmallIntegerField": "integer",
+    "PositiveIntegerField": "integer",
+    "IntegerField": "integer",
+}
+
+
+def field_variable(
+    model: type[models.Model], name: str, export_name: str | None = None
+) -> Variable:
+    field = model._meta.get_field(name)
+    kind = _TYPES.get(field.get_internal_type(), "text")
+    codes: tuple = tuple(field.choices or ()) if field.choices else ()
+    if kind == "boolean":
+        codes = YES_NO
+    unit = "ml" if name.endswith("_ml") else ("mg/day" if "mg_per_day" in name else "")
+    return Variable(
+        export_name or name[:32],
+        field.verbose_name,
+        kind,
+        codes=codes,
+        unit=unit,
+        free_text=field.get_internal_type() == "TextField",
+    )
+
+
+def _convert(kind: str, value: Any, to_local) -> Any:
+    if value is None:
+        return None
+    if kind == "boolean":
+        return int(value)
+    if kind == "datetime":
+        return to_local(value)
+    if isinstance(value, list):
+        return " ".join(map(str, value)) or None
+    if value == "":
+        return None
+    return value
+
+
+class ModelExporter(Exporter):
+    """An exporter of one model's fields, keyed by participant (and ``key_field``)."""
+
+    model: type[models.Model]
+    fields: tuple[str, ...]
+    participant_path = "participant"
+    key_field: str | None = None
+
+    def variables(self) -> list[Variable]:
+        return [field_variable(self.model, name) for name in self.fields]
+
+    def rows(self) -> Iterator[tuple]:
+        kinds = [v.type for v in self.variables()]
+        key = self.key_field or Value("")
+        order = [f"{self.participant_path}_id"] + ([self.key_field] if self.key_field else [])
+        qs = self.model.objects.order_by(*order, "pk").values_list(
+            f"{self.participant_path}__trial_number", key, *self.fields
+        )
+        to_local = localizer()
+        for tn, k, *values in qs.iterator(chunk_size=CHUNK_SIZE):
+            converted = [_convert(kind, v, to_local) for kind, v in zip(kinds, values, strict=True)]
+            yield (tn, str(k), *converted)
+
+
+@register
+class ProcedureExporter(ModelExporter):
+    identifier = "procedures"
+    label = _("PVP procedures")
+    order = 62
+    model = m.Procedure
+    fields = (
+        "procedure_date",
+        "facility",
+        "anaesthesia",
+        "biopsy_taken",
+        "biopsy_result",
+        "complications",
+        "complications_details",
+        "discharge_date",
+    )
+
+
+@register
+class ProcedureLevelExporter(ModelExporter):
+    identifier = "procedure_levels"
+    label = _("Treated vertebrae")
+    description = _("One record per treated level: cement volume, leakage and where, wall defect.")
+    order = 63
+    repeated = True
+    model = m.ProcedureLevel
+    participant_path = "procedure__participant"
+    key_field = "level"
+    key_name = "level"
+    fields = (
+        "cement_volume_ml",
+        "leakage",
+        "leak_disc",
+        "leak_venous",
+        "leak_paravertebral",
+        "leak_epidural",
+        "leak_foraminal",
+        "posterior_wall_defect",
+    )
+
+
+@register
+class UsualCareExporter(ModelExporter):
+    identifier = "usual_care"
+    label = _("Usual care")
+    order = 64
+    model = m.UsualCare
+    # The usual-care form's fields except the free-text note.
+    fields = tuple(f for f in USUAL_CARE_FIELDS if f != "note")
+
+
+@register
+class CrossoverExporter(ModelExporter):
+    identifier = "crossovers"
+    label = _("Crossovers to PVP")
+    order = 65
+    model = m.Crossover
+    fields = ("crossover_date", "reason", "early_override_reason")
+
+
+@register
+class AdverseEventExporter(ModelExporter):
+    identifier = "adverse_events"
+    label = _("Adverse events")
+    description = _("One record per event; the key is the event's number.")
+    order = 66
+    repeated = True
+    model = m.AdverseEvent
+    key_field = "id"
+    key_name = "event"
+    fields = (
+        "onset_date",
+        "description",
+        "grade",
+        "serious",
+        "relation",
+        "outcome",
+        "resolved_on",
+        "sae_notified_at",
+        "acknowledged_at",
+    )
+
+
+@register
+class RadiographicControlExporter(ModelExporter):
+    identifier = "radiographs"
+    label = _("Radiographic controls")
+    order = 67
+    repeated = True
+    model = m.RadiographicControl
+    key_field = "kind"
+    key_name = "control"
+    fields = (
+        "examined_on",
+        "standing",
+        "treated_stability",
+        "new_fracture",
+        "new_fracture_levels",
+        "new_fracture_adjacent",
+        "height_loss",
+        "height_loss_levels",
+    )
