@@ -10,7 +10,7 @@ from followup.models import CallLog, CallOutcome, Contact, ContactStatus
 from trial.exports import (
     CHUNK_SIZE,
     AnalysisColumns,
-    Exporter,
+    QueryExporter,
     Variable,
     coded,
     exporters,
@@ -20,7 +20,7 @@ from trial.exports import (
 
 
 @register
-class ContactExporter(Exporter):
+class ContactExporter(QueryExporter):
     identifier = "contacts"
     label = _("Follow-up contacts")
     description = _("One record per participant and scheduled visit: window, status, attempts.")
@@ -39,28 +39,17 @@ class ContactExporter(Exporter):
             Variable("cancelled_reason", _("Why cancelled")),
         ]
 
-    def rows(self) -> Iterator[tuple]:
-        qs = Contact.objects.order_by("participant_id", "target_date", "id").values_list(
-            "participant__trial_number",
-            "visit_code",
-            "target_date",
-            "window_opens",
-            "window_closes",
-            "status",
-            "attempts",
-            "completed_at",
-            "cancelled_reason",
-        )
-        to_local = localizer()
-        for tn, visit, target, opens, closes, status, attempts, done, why in qs.iterator(
-            chunk_size=CHUNK_SIZE
-        ):
-            yield (tn, visit, target, opens, closes, status, attempts, to_local(done),
-                   why or None)  # fmt: skip
+    model = Contact
+    order_by = ("participant_id", "target_date", "id")
+    key = "visit_code"
+    fields = (
+        "target_date", "window_opens", "window_closes", "status", "attempts", "completed_at",
+        "cancelled_reason",
+    )  # fmt: skip
 
 
 @register
-class CallLogExporter(Exporter):
+class CallLogExporter(QueryExporter):
     """Calls made; the nurse's free-text notes stay out (they may name relatives)."""
 
     identifier = "calls"
@@ -78,13 +67,10 @@ class CallLogExporter(Exporter):
             coded("call_outcome", _("Outcome of the call"), CallOutcome.choices),
         ]
 
-    def rows(self) -> Iterator[tuple]:
-        qs = CallLog.objects.order_by("participant_id", "called_at", "id").values_list(
-            "participant__trial_number", "contact__visit_code", "called_at", "outcome"
-        )
-        to_local = localizer()
-        for tn, visit, at, outcome in qs.iterator(chunk_size=CHUNK_SIZE):
-            yield (tn, visit, to_local(at), outcome)
+    model = CallLog
+    order_by = ("participant_id", "called_at", "id")
+    key = "contact__visit_code"
+    fields = ("called_at", "outcome")
 
 
 def analysis_variables() -> list[Variable]:

@@ -8,6 +8,7 @@ an export always agrees with the settings in force; identical answers are scored
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterator
 from functools import lru_cache
 
@@ -19,6 +20,7 @@ from questionnaires.models import Mode, QuestionnaireResponse, ResponseStatus
 from questionnaires.scoring import ODI_BANDS
 from questionnaires.services import scoring_options
 from questionnaires.visits import questionnaire_visits
+from trial.export_sql import SqlSource
 from trial.exports import (
     CHUNK_SIZE,
     AnalysisColumns,
@@ -29,6 +31,7 @@ from trial.exports import (
     localizer,
     register,
 )
+from trial.models import Participant
 
 ITEM_UNITS = {"vas": "mm (0-100)", "count": "count"}
 SCORE_VARIABLES = {
@@ -98,6 +101,76 @@ class InstrumentExporter(Exporter):
             items = tuple((c, answers.get(c)) for c in codes)
             scores = _scores(self.instrument_code, items) if self.instrument.scorer else ()
             yield (tn, visit, mode, to_local(at), *(v for _, v in items), *scores)
+
+    def sql_source(self) -> SqlSource:
+        """The same records for COPY: items read from the answers JSON by key, and scores
+        joined from a temporary table filled by the Python scorers (``_score_table``)."""
+        code = self.instrument_code
+        items = ", ".join("r.answers ->> %s" for _ in self.instrument.item_codes)
+        scored = self.instrument.scorer is not None and code in SCORE_VARIABLES
+        names = [v.name for v in SCORE_VARIABLES.get(code, ())] if scored else []
+        scores = "".join(f", s.{name}" for name in names)
+        join = (
+            f"LEFT JOIN pg_temp.export_scores_{code} s "
+            "ON s.answers = COALESCE(r.answers, '{}'::jsonb)"
+            if scored
+            else ""
+        )
+        sql = f"""
+            SELECT p.trial_number, r.visit_code, r.mode, r.submitted_at, {items}{scores}
+            FROM {QuestionnaireResponse._meta.db_table} r
+            JOIN {Participant._meta.db_table} p ON p.id = r.participant_id
+            {join}
+            WHERE r.status = %s AND r.instrument_code = %s
+            ORDER BY r.participant_id, r.submitted_at, r.id
+        """  # noqa: S608 - names from the instruments' own definitions, values as parameters
+        params = (*self.instrument.item_codes, ResponseStatus.SUBMITTED, code)
+        return SqlSource(
+            sql, params, prepare=(lambda cursor: _score_table(cursor, code)) if scored else None
+        )
+
+
+def _score_table(cursor, code: str) -> None:
+    """A temporary table of every distinct submitted answer set of one instrument with its
+    scores, computed by the instrument's own scorer (never re-implemented in SQL).
+
+    The distinct answers stream from a server-side cursor into a temporary file and go back in
+    one COPY, so memory stays flat however many distinct answer sets there are.
+    """
+    import json
+    import tempfile
+
+    from trial.export_formats import text
+
+    instrument = INSTRUMENTS[code]
+    names = [v.name for v in SCORE_VARIABLES[code]]
+    connection = cursor.cursor.connection  # psycopg2's, for a named (server-side) cursor
+    with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as buffer:
+        out = csv.writer(buffer, lineterminator="\n")
+        with connection.cursor(name=f"export_answers_{code}") as answers:
+            answers.itersize = CHUNK_SIZE
+            answers.execute(
+                f"SELECT DISTINCT COALESCE(answers, '{{}}'::jsonb)::text "  # noqa: S608
+                f"FROM {QuestionnaireResponse._meta.db_table} "
+                "WHERE status = %s AND instrument_code = %s",
+                (ResponseStatus.SUBMITTED, code),
+            )
+            for (raw,) in answers:
+                given = json.loads(raw)
+                items = tuple((c, given.get(c)) for c in instrument.item_codes)
+                out.writerow([raw, *(text(v) for v in _scores(code, items))])
+        buffer.seek(0)
+        columns = ", ".join(f"{name} text" for name in names)
+        # Inside a caller's transaction an earlier export's table may still be there.
+        cursor.execute(f"DROP TABLE IF EXISTS pg_temp.export_scores_{code}")
+        cursor.execute(
+            f"CREATE TEMP TABLE export_scores_{code} (answers jsonb PRIMARY KEY, {columns}) "
+            "ON COMMIT DROP"
+        )
+        cursor.cursor.copy_expert(
+            f"COPY export_scores_{code} FROM STDIN WITH (FORMAT csv)", buffer, size=1 << 20
+        )
+        cursor.execute(f"ANALYZE export_scores_{code}")
 
 
 def _instrument_exporter(code: str, order: int) -> type[InstrumentExporter]:

@@ -16,7 +16,7 @@ from randomization.strata import stratum_choices
 from trial.exports import (
     CHUNK_SIZE,
     AnalysisColumns,
-    Exporter,
+    QueryExporter,
     Variable,
     coded,
     exporters,
@@ -26,7 +26,7 @@ from trial.exports import (
 
 
 @register
-class AllocationExporter(Exporter):
+class AllocationExporter(QueryExporter):
     identifier = "allocations"
     label = _("Allocations")
     description = _("Arm, stratum and envelope of every randomised participant.")
@@ -41,13 +41,8 @@ class AllocationExporter(Exporter):
             Variable("randomised_at", _("Randomised"), "datetime"),
         ]
 
-    def rows(self) -> Iterator[tuple]:
-        qs = Allocation.objects.order_by("participant_id").values_list(
-            "participant__trial_number", "stratum", "arm", "envelope__serial", "randomised_at"
-        )
-        to_local = localizer()
-        for tn, stratum, arm, serial, at in qs.iterator(chunk_size=CHUNK_SIZE):
-            yield (tn, "", stratum, arm, serial, to_local(at))
+    model = Allocation
+    fields = ("stratum", "arm", "envelope__serial", "randomised_at")
 
 
 def _crossed_over() -> set[int]:

@@ -1,11 +1,11 @@
 """Writers per export format (issue 8): CSV, XLSX, Stata and CDISC ODM 1.3.2, plus the codebook.
 
 Every export is one ZIP. The forms of the registry (trial.exports) are written as they stream:
-long CSV (participant, visit, item, value) per form, XLSX sheets (openpyxl write_only), Stata
-.dta files with variable and value labels (pyreadstat), and ODM XML written with
+long CSV (participant, visit, item, value) per form (by PostgreSQL's COPY where it can,
+trial.export_sql), XLSX sheets (openpyxl write_only), Stata .dta files with variable and value
+labels (trial.stata_writer, which spools to disk rather than memory), and ODM XML written with
 ``lxml.etree.xmlfile`` element by element. The wide analysis file (one row per participant) is
-a merge of participant-sorted streams, so memory stays flat whatever the trial's size; only the
-Stata writer holds a table in memory, as compact typed arrays, because the format needs it.
+a merge of participant-sorted streams, so memory stays flat whatever the trial's size.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import datetime as dt
 import io
 import tempfile
 import zipfile
-from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -26,6 +25,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from trial import export_sql, stata_writer
 from trial import exports as registry_module
 from trial.exports import FULL, Exporter, Variable
 
@@ -52,6 +52,11 @@ class Table:
     description: str = ""
     keyed: bool = True  # has the key column at all (the analysis file has not)
     extra: dict = field(default_factory=dict)
+    # PostgreSQL's COPY writes the long CSV when the exporter has an SQL source
+    # (trial.export_sql): the source, and which of its variables this table keeps.
+    sql: Callable[[], Any] | None = None
+    sql_variables: list[Variable] = field(default_factory=list)
+    sql_positions: list[int] = field(default_factory=list)
 
 
 # === What an export contains =============================================================
@@ -60,6 +65,8 @@ class Table:
 def form_table(exporter: Exporter, *, identified: bool = False) -> Table:
     key_name = exporter.key_name
     variables = exporter.variables()
+    all_variables = variables
+    keep = list(range(len(variables)))
     rows = exporter.rows
     if not identified and any(v.free_text for v in variables):
         # Free text may name people (a relative, a GP): pseudonymised exports leave it out.
@@ -80,6 +87,9 @@ def form_table(exporter: Exporter, *, identified: bool = False) -> Table:
         repeated=exporter.repeated,
         source=exporter.source_app,
         description=str(exporter.description),
+        sql=exporter.sql_source,
+        sql_variables=all_variables,
+        sql_positions=keep,
     )
 
 
@@ -196,25 +206,39 @@ def _text_stream(zf: zipfile.ZipFile, name: str) -> io.TextIOWrapper:
     return io.TextIOWrapper(raw, encoding="utf-8", newline="")
 
 
-def write_csv_long(zf: zipfile.ZipFile, table: Table) -> int:
-    """The form in long format: one line per participant, visit, item and value."""
+def write_csv_long(zf: zipfile.ZipFile, table: Table) -> None:
+    """The form in long format: one line per participant, visit, item and recorded value.
+
+    Missing values (None, and empty text) have no line. On PostgreSQL, a form whose exporter
+    has an SQL source is written by the database's COPY (trial.export_sql); otherwise here.
+    """
+    header = ["trial_number", table.key_name, "item", "value"]
+    source = table.sql() if table.sql is not None and export_sql.available() else None
+    if source is not None:
+        with zf.open(f"csv/{table.code}.csv", "w", force_zip64=True) as raw:
+            raw.write((",".join(header) + "\n").encode())
+            export_sql.copy_long(
+                raw,
+                source,
+                [v.name for v in table.sql_variables],
+                [v.type for v in table.sql_variables],
+                table.sql_positions,
+            )
+        return
     names = [v.name for v in table.variables]
-    count = 0
     with _text_stream(zf, f"csv/{table.code}.csv") as out:
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["trial_number", table.key_name, "item", "value"])
+        writer.writerow(header)
         write = writer.writerows
         for row in table.rows():
             tn, key = row[0], row[1]
             write(
                 [
-                    (tn, key, name, text(value))
-                    for name, value in zip(names, row[2:], strict=True)
-                    if value is not None
+                    (tn, key, name, value)
+                    for name, value in zip(names, map(text, row[2:]), strict=True)
+                    if value != ""
                 ]
             )
-            count += 1
-    return count
 
 
 def write_csv_wide(zf: zipfile.ZipFile, table: Table, name: str) -> int:
@@ -288,108 +312,50 @@ def write_xlsx(zf: zipfile.ZipFile, tables: list[Table]) -> None:
 
 # === Stata ================================================================================
 
-_MISSING = -(2**62)
 
-
-class _Column:
-    """A compact column for the Stata writer: numbers in typed arrays, text interned."""
-
-    def __init__(self, var: Variable | None, name: str) -> None:
-        self.name = name
-        self.var = var
-        kind = "text" if var is None else var.type
-        self.labels: dict[int, str] | None = None
-        self.mapping: dict[Any, int] | None = None
-        if var is not None and var.codes and var.type == "text":
-            # Stata labels numbers only: a coded text variable becomes 1, 2, ... with labels.
-            self.mapping = {str(code): n for n, (code, _m) in enumerate(var.codes, start=1)}
-            self.labels = {
-                n: f"{code}: {meaning}" for n, (code, meaning) in enumerate(var.codes, 1)
-            }
-            kind = "integer"
-        elif var is not None and var.codes and var.type in ("integer", "boolean"):
-            self.labels = {int(code): str(meaning) for code, meaning in var.codes}
-        self.kind = kind
-        if kind in ("integer", "decimal", "boolean"):
-            self.data: Any = array("d")
-        elif kind == "datetime":
-            self.data = array("q")
-        elif kind == "date":
-            # Stata dates go in as date objects; a trial has few distinct days, so share them.
-            self.data = []
-            self._dates: dict[dt.date, dt.date] = {}
-        else:
-            self.data = []
-            self._intern: dict[str, str] = {}
-
-    def add(self, value: Any) -> None:
-        if self.mapping is not None:
-            self.data.append(float("nan") if value is None else self.mapping[str(value)])
-        elif self.kind in ("integer", "decimal", "boolean"):
-            self.data.append(float("nan") if value is None else float(value))
-        elif self.kind == "date":
-            self.data.append(None if value is None else self._dates.setdefault(value, value))
-        elif self.kind == "datetime":
-            if value is None:
-                self.data.append(_MISSING)
-            else:
-                naive = value.replace(tzinfo=None)
-                self.data.append(int((naive - dt.datetime(1970, 1, 1)).total_seconds()))
-        else:
-            s = "" if value is None else str(value)
-            self.data.append(self._intern.setdefault(s, s))
-
-    def series(self):
-        import numpy as np
-        import pandas as pd
-
-        if self.kind in ("integer", "decimal", "boolean"):
-            return pd.Series(np.frombuffer(self.data, dtype="float64"))
-        if self.kind == "datetime":
-            raw = np.frombuffer(self.data, dtype="int64")
-            missing = raw == _MISSING
-            values = np.where(missing, 0, raw).astype("datetime64[s]")
-            values = values.astype("datetime64[ns]")
-            values[missing] = np.datetime64("NaT")
-            return pd.Series(values)
-        if self.kind == "date" and all(v is None for v in self.data):
-            return pd.Series(np.full(len(self.data), np.nan))  # else Stata would get text
-        return pd.Series(self.data, dtype=object)
+def _stata_column(var: Variable) -> tuple[stata_writer.Column, dict[str, int] | None]:
+    """The .dta column of a variable, and the code -> number mapping of a coded text one."""
+    unit = f" ({var.unit})" if var.unit else ""
+    label = (str(var.label) + unit)[:80]
+    if var.codes and var.type == "text":
+        # Stata labels numbers only: a coded text variable becomes 1, 2, ... with labels.
+        mapping = {str(code): n for n, (code, _m) in enumerate(var.codes, start=1)}
+        labels = {n: f"{code}: {meaning}" for n, (code, meaning) in enumerate(var.codes, 1)}
+        return stata_writer.Column(var.name, label, "number", labels), mapping
+    if var.type in ("integer", "decimal", "boolean"):
+        labels = {}
+        if var.codes and var.type in ("integer", "boolean"):
+            labels = {int(code): str(meaning) for code, meaning in var.codes}
+        return stata_writer.Column(var.name, label, "number", labels), None
+    if var.type in ("date", "datetime"):
+        return stata_writer.Column(var.name, label, var.type), None
+    return stata_writer.Column(var.name, label, "text"), None
 
 
 def write_stata(zf: zipfile.ZipFile, table: Table, tmp: Path) -> None:
-    import pandas as pd
-    import pyreadstat
+    """One .dta per table, written by the streaming writer (trial.stata_writer): flat memory."""
+    columns = [stata_writer.Column("trial_number", _("Trial number"), "text")]
+    if table.keyed:
+        columns.append(stata_writer.Column(table.key_name, _("Visit or key"), "text"))
+    mappings = []
+    for var in table.variables:
+        column, mapping = _stata_column(var)
+        columns.append(column)
+        mappings.append(mapping)
+    coded = [(n, mapping) for n, mapping in enumerate(mappings) if mapping is not None]
+    offset = 2  # values start after the trial number and the key (empty in the analysis file)
 
-    columns = [_Column(None, "trial_number")]
-    if table.keyed:
-        columns.append(_Column(None, table.key_name))
-    columns += [_Column(v, v.name) for v in table.variables]
-    offset = 0 if table.keyed else 1  # the analysis rows carry an empty key in position 1
-    for row in table.rows():
-        columns[0].add(row[0])
-        for col, value in zip(columns[1:], row[1 + offset :], strict=True):
-            col.add(value)
-    df = pd.DataFrame({c.name: c.series() for c in columns})
-    for c in columns:
-        c.data = None  # free the arrays before pyreadstat makes its own copy
-    labels = {"trial_number": _("Trial number")}
-    if table.keyed:
-        labels[table.key_name] = _("Visit or key")
-    for c in columns[1:]:
-        if c.var is not None:
-            unit = f" ({c.var.unit})" if c.var.unit else ""
-            labels[c.name] = (str(c.var.label) + unit)[:80]
-    value_labels = {c.name: c.labels for c in columns if c.labels}
+    def rows() -> Iterator[tuple]:
+        for row in table.rows():
+            values = list(row[offset:])
+            for n, mapping in coded:
+                if values[n] is not None:
+                    values[n] = mapping[str(values[n])]
+            head = (row[0], row[1]) if table.keyed else (row[0],)
+            yield (*head, *values)
+
     path = tmp / f"{table.code}.dta"
-    pyreadstat.write_dta(
-        df,
-        path,
-        file_label=table.label[:80],
-        column_labels=labels,
-        variable_value_labels=value_labels,
-    )
-    del df
+    stata_writer.write_dta(path, columns, rows(), label=table.label[:80])
     zf.write(path, f"stata/{table.code}.dta")
     path.unlink()
 

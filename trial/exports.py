@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
 from django.apps import apps
+from django.db.models import Value
 from django.utils.translation import gettext_lazy as _
 
 VarType = Literal["integer", "decimal", "text", "date", "datetime", "boolean"]
@@ -89,6 +90,57 @@ class Exporter:
 
     def rows(self) -> Iterator[tuple]:
         raise NotImplementedError
+
+    def sql_source(self):
+        """The same records as one SELECT for PostgreSQL's COPY (``trial.export_sql.SqlSource``),
+        or None to write the long CSV from ``rows()``. Its columns follow ``variables()``."""
+        return None
+
+
+def convert(kind: str, value: Any, to_local: Callable) -> Any:
+    """A database value as the exports write it for a variable of type ``kind``."""
+    if value is None or value == "":
+        return None
+    if kind == "boolean":
+        return int(value)
+    if kind == "datetime":
+        return to_local(value)
+    if isinstance(value, list):
+        return " ".join(map(str, value)) or None
+    return value
+
+
+class QueryExporter(Exporter):
+    """An exporter whose records are one ``values_list`` query: the trial number, the key
+    (``key``, or empty), then ``fields`` in the order of ``variables()``.
+
+    The same query feeds both the Python rows (XLSX, Stata, ODM, CSV on SQLite) and, on
+    PostgreSQL, the COPY of the long CSV, so the two cannot list different fields.
+    """
+
+    model: ClassVar[Any]
+    fields: ClassVar[tuple[Any, ...]]
+    order_by: ClassVar[tuple[str, ...]] = ("participant_id",)
+    trial_number: ClassVar[str] = "participant__trial_number"
+    key: ClassVar[str | None] = None
+
+    def queryset(self):
+        key = self.key or Value("")
+        return self.model.objects.order_by(*self.order_by).values_list(
+            self.trial_number, key, *self.fields
+        )
+
+    def rows(self) -> Iterator[tuple]:
+        kinds = [v.type for v in self.variables()]
+        to_local = localizer()
+        for tn, key, *values in self.queryset().iterator(chunk_size=CHUNK_SIZE):
+            converted = (convert(k, v, to_local) for k, v in zip(kinds, values, strict=True))
+            yield (tn, str(key), *converted)
+
+    def sql_source(self):
+        from trial.export_sql import SqlSource
+
+        return SqlSource.from_queryset(self.queryset())
 
 
 @dataclass(frozen=True)
@@ -195,11 +247,12 @@ def _decimal(value: Any) -> Decimal | None:
 # === The trial's own exporters =============================================================
 
 from trial import models as m  # noqa: E402 - after the registry, which the models never need
+from trial.export_sql import JsonListLength, JsonListText, SqlSource  # noqa: E402
 from trial.services import SCREENING_FORM_FIELDS  # noqa: E402
 
 
 @register
-class ParticipantExporter(Exporter):
+class ParticipantExporter(QueryExporter):
     identifier = "participants"
     label = _("Participants")
     description = _("Every registered participant: site, sex, year of birth, status.")
@@ -219,23 +272,14 @@ class ParticipantExporter(Exporter):
             Variable("registered_at", _("Registered"), "datetime"),
         ]
 
-    def rows(self) -> Iterator[tuple]:
-        qs = m.Participant.objects.order_by("id").values_list(
-            "trial_number",
-            "site__code",
-            "sex",
-            "year_of_birth",
-            "status",
-            "not_included_reason",
-            "created_at",
-        )
-        to_local = localizer()
-        for tn, site, sex, yob, status, reason, created in qs.iterator(chunk_size=CHUNK_SIZE):
-            yield (tn, "", site, sex, yob, status, reason or None, to_local(created))
+    model = m.Participant
+    order_by = ("id",)
+    trial_number = "trial_number"
+    fields = ("site__code", "sex", "year_of_birth", "status", "not_included_reason", "created_at")
 
 
 @register
-class ScreeningLogExporter(Exporter):
+class ScreeningLogExporter(QueryExporter):
     """The screening log has patients who never became participants: no trial number."""
 
     identifier = "screening_log"
@@ -258,24 +302,15 @@ class ScreeningLogExporter(Exporter):
             Variable("reason", _("Reason when not included"), free_text=True),
         ]
 
-    def rows(self) -> Iterator[tuple]:
-        qs = m.ScreeningLogEntry.objects.order_by("id").values_list(
-            "participant__trial_number",
-            "id",
-            "site__code",
-            "screened_on",
-            "age",
-            "sex",
-            "myeloma_status",
-            "decision",
-            "reason",
-        )
-        for tn, *values in qs.iterator(chunk_size=CHUNK_SIZE):
-            yield (tn or "", "", *values)
+    model = m.ScreeningLogEntry
+    order_by = ("id",)
+    fields = (
+        "id", "site__code", "screened_on", "age", "sex", "myeloma_status", "decision", "reason",
+    )  # fmt: skip
 
 
 @register
-class ScreeningFormExporter(Exporter):
+class ScreeningFormExporter(QueryExporter):
     identifier = "screening_form"
     label = _("Screening form")
     description = _("The hematologist's screening form: myeloma, stage, treatment, pain relief.")
@@ -305,15 +340,8 @@ class ScreeningFormExporter(Exporter):
             Variable("pain_onset_date", _("Date the fracture pain began"), "date"),
         ]
 
-    def rows(self) -> Iterator[tuple]:
-        qs = m.ScreeningForm.objects.order_by("participant_id").values_list(
-            "participant__trial_number", *SCREENING_FORM_FIELDS
-        )
-        for r in qs.iterator(chunk_size=CHUNK_SIZE):
-            yield (
-                r[0], "", *r[1:9], _bool(r[9]), _bool(r[10]), _bool(r[11]), r[12],
-                _bool(r[13]), r[14],
-            )  # fmt: skip
+    model = m.ScreeningForm
+    fields = SCREENING_FORM_FIELDS
 
 
 @register
@@ -340,9 +368,23 @@ class EligibilityExporter(Exporter):
             for code, answer in sorted((answers or {}).items()):
                 yield (tn, code, version, on, answer)
 
+    def sql_source(self) -> SqlSource:
+        # One record per criterion of the answers (JSON), in code-point order like sorted().
+        assessment = m.EligibilityAssessment._meta
+        version = assessment.get_field("version").related_model._meta.db_table
+        sql = f"""
+            SELECT p.trial_number, a.key, v.version, ea.assessed_on, a.value
+            FROM {assessment.db_table} ea
+            JOIN {m.Participant._meta.db_table} p ON p.id = ea.participant_id
+            JOIN {version} v ON v.id = ea.version_id
+            CROSS JOIN LATERAL jsonb_each_text(COALESCE(ea.answers, '{{}}'::jsonb)) a
+            ORDER BY ea.participant_id, a.key COLLATE "C"
+        """  # noqa: S608 - table names from the models, no user input
+        return SqlSource(sql)
+
 
 @register
-class ConsentExporter(Exporter):
+class ConsentExporter(QueryExporter):
     identifier = "consent"
     label = _("Consent")
     order = 40
@@ -355,16 +397,13 @@ class ConsentExporter(Exporter):
             boolean("written_information", _("Written information given")),
         ]
 
-    def rows(self) -> Iterator[tuple]:
-        qs = m.Consent.objects.order_by("participant_id").values_list(
-            "participant__trial_number",
-            "consent_date",
-            "information_sheet__label",
-            "oral_information_given",
-            "written_information_given",
-        )
-        for tn, on, sheet, oral, written in qs.iterator(chunk_size=CHUNK_SIZE):
-            yield (tn, "", on, sheet, _bool(oral), _bool(written))
+    model = m.Consent
+    fields = (
+        "consent_date",
+        "information_sheet__label",
+        "oral_information_given",
+        "written_information_given",
+    )
 
 
 @register
@@ -400,13 +439,37 @@ class SurgicalAssessmentExporter(Exporter):
             chunk_size=CHUNK_SIZE
         ):
             yield (
-                tn, "", on, _bool(contra), details or None, _levels(planned) or None,
-                len(planned or []), _bool(earlier), _levels(earlier_levels) or None, _bool(risk),
-            )  # fmt: skip
+                tn,
+                "",
+                on,
+                _bool(contra),
+                details or None,
+                _levels(planned) or None,
+                len(planned or []),
+                _bool(earlier),
+                _levels(earlier_levels) or None,
+                _bool(risk),
+            )
+
+    def sql_source(self) -> SqlSource:
+        return SqlSource.from_queryset(
+            m.SurgicalAssessment.objects.order_by("participant_id").values_list(
+                "participant__trial_number",
+                Value(""),
+                "assessed_on",
+                "contraindication",
+                "contraindication_details",
+                JsonListText("planned_levels"),
+                JsonListLength("planned_levels"),
+                "earlier_fractures",
+                JsonListText("earlier_fracture_levels"),
+                "risk_information_given",
+            )
+        )
 
 
 @register
-class DeathExporter(Exporter):
+class DeathExporter(QueryExporter):
     identifier = "deaths"
     label = _("Deaths")
     order = 80
@@ -418,16 +481,12 @@ class DeathExporter(Exporter):
             Variable("cause", _("Cause of death"), free_text=True),
         ]
 
-    def rows(self) -> Iterator[tuple]:
-        qs = m.Death.objects.order_by("participant_id").values_list(
-            "participant__trial_number", "date_of_death", "relation", "cause"
-        )
-        for tn, on, relation, cause in qs.iterator(chunk_size=CHUNK_SIZE):
-            yield (tn, "", on, relation, cause or None)
+    model = m.Death
+    fields = ("date_of_death", "relation", "cause")
 
 
 @register
-class WithdrawalExporter(Exporter):
+class WithdrawalExporter(QueryExporter):
     identifier = "withdrawals"
     label = _("Withdrawals")
     order = 85
@@ -440,16 +499,8 @@ class WithdrawalExporter(Exporter):
             boolean("data_use_allowed", _("Data collected so far may be used")),
         ]
 
-    def rows(self) -> Iterator[tuple]:
-        qs = m.Withdrawal.objects.order_by("participant_id").values_list(
-            "participant__trial_number",
-            "withdrawn_on",
-            "initiated_by",
-            "reason",
-            "data_use_allowed",
-        )
-        for tn, on, by, reason, allowed in qs.iterator(chunk_size=CHUNK_SIZE):
-            yield (tn, "", on, by, reason, _bool(allowed))
+    model = m.Withdrawal
+    fields = ("withdrawn_on", "initiated_by", "reason", "data_use_allowed")
 
 
 IDENTITY_VARIABLES = (
@@ -462,7 +513,7 @@ IDENTITY_VARIABLES = (
 
 
 @register
-class IdentityExporter(Exporter):
+class IdentityExporter(QueryExporter):
     """Identifying data: only in an identified export (data managers, with a reason)."""
 
     identifier = "identity"
@@ -474,12 +525,8 @@ class IdentityExporter(Exporter):
     def variables(self) -> list[Variable]:
         return list(IDENTITY_VARIABLES)
 
-    def rows(self) -> Iterator[tuple]:
-        qs = m.Identity.objects.order_by("participant_id").values_list(
-            "participant__trial_number", "full_name", "cpr", "phone", "email", "address"
-        )
-        for tn, *values in qs.iterator(chunk_size=CHUNK_SIZE):
-            yield (tn, "", *[v or None for v in values])
+    model = m.Identity
+    fields = ("full_name", "cpr", "phone", "email", "address")
 
 
 # --- the trial's columns of the wide analysis file -----------------------------------------
@@ -543,11 +590,19 @@ def participant_stream() -> Iterator[tuple[int, str, tuple]]:
     for r in qs.iterator(chunk_size=CHUNK_SIZE):
         planned = r[15]
         values = (
-            *r[2:12], _bool(r[12]), r[13], _bool(r[14]),
-            len(planned) if isinstance(planned, list) else None, _bool(r[16]),
-            int(r[17] is not None), r[17], r[18],
-            int(r[19] is not None), r[19], _bool(r[20]),
-        )  # fmt: skip
+            *r[2:12],
+            _bool(r[12]),
+            r[13],
+            _bool(r[14]),
+            len(planned) if isinstance(planned, list) else None,
+            _bool(r[16]),
+            int(r[17] is not None),
+            r[17],
+            r[18],
+            int(r[19] is not None),
+            r[19],
+            _bool(r[20]),
+        )
         yield r[0], r[1], values
 
 

@@ -7,15 +7,13 @@ from the model fields themselves, so the codebook follows the models.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 from django.db import models
 from django.db.models import Value
 from django.utils.translation import gettext_lazy as _
 
 from trial import models as m
-from trial.exports import CHUNK_SIZE, YES_NO, Exporter, Variable, localizer, register
+from trial.export_sql import JsonListText, SqlSource
+from trial.exports import YES_NO, QueryExporter, Variable, register
 from trial.treatment_services import USUAL_CARE_FIELDS
 
 _TYPES = {
@@ -48,21 +46,7 @@ def field_variable(
     )
 
 
-def _convert(kind: str, value: Any, to_local) -> Any:
-    if value is None:
-        return None
-    if kind == "boolean":
-        return int(value)
-    if kind == "datetime":
-        return to_local(value)
-    if isinstance(value, list):
-        return " ".join(map(str, value)) or None
-    if value == "":
-        return None
-    return value
-
-
-class ModelExporter(Exporter):
+class ModelExporter(QueryExporter):
     """An exporter of one model's fields, keyed by participant (and ``key_field``)."""
 
     model: type[models.Model]
@@ -73,17 +57,22 @@ class ModelExporter(Exporter):
     def variables(self) -> list[Variable]:
         return [field_variable(self.model, name) for name in self.fields]
 
-    def rows(self) -> Iterator[tuple]:
-        kinds = [v.type for v in self.variables()]
+    def queryset(self, *, lists_as_text: bool = False):
         key = self.key_field or Value("")
         order = [f"{self.participant_path}_id"] + ([self.key_field] if self.key_field else [])
-        qs = self.model.objects.order_by(*order, "pk").values_list(
-            f"{self.participant_path}__trial_number", key, *self.fields
+        columns = [
+            JsonListText(name)
+            if lists_as_text and self.model._meta.get_field(name).get_internal_type() == "JSONField"
+            else name
+            for name in self.fields
+        ]
+        return self.model.objects.order_by(*order, "pk").values_list(
+            f"{self.participant_path}__trial_number", key, *columns
         )
-        to_local = localizer()
-        for tn, k, *values in qs.iterator(chunk_size=CHUNK_SIZE):
-            converted = [_convert(kind, v, to_local) for kind, v in zip(kinds, values, strict=True)]
-            yield (tn, str(k), *converted)
+
+    def sql_source(self) -> SqlSource:
+        # PostgreSQL joins JSON lists itself; the Python rows join them in exports.convert.
+        return SqlSource.from_queryset(self.queryset(lists_as_text=True))
 
 
 @register

@@ -19,8 +19,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("app", help="App whose benchmark to run: followup, or exports")
         parser.add_argument("--participants", type=int, default=100_000)
+        parser.add_argument(
+            "--formats",
+            nargs="+",
+            choices=["csv", "stata", "odm", "xlsx"],
+            help="Export formats to measure (exports benchmark; default: all four).",
+        )
 
-    def handle(self, *args, app: str, participants: int, **options):
+    def handle(self, *args, app: str, participants: int, formats=None, **options):
         app = ALIASES.get(app, app)
         if not apps.is_installed(app):
             raise CommandError(f"No installed app called {app!r}.")
@@ -28,4 +34,5 @@ class Command(BaseCommand):
             module = importlib.import_module(f"{app}.benchmark")
         except ModuleNotFoundError as exc:
             raise CommandError(f"The app {app!r} has no benchmark.") from exc
-        module.run(self.stdout, participants=participants)
+        extra = {"formats": formats} if formats else {}
+        module.run(self.stdout, participants=participants, **extra)
