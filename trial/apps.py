@@ -14,7 +14,10 @@ class TrialConfig(AppConfig):
         registry.add_nav(NavItem("trial:audit_log", _("Audit trail"), order=90))
         registry.add_nav(NavItem("admin:index", _("Administration"), order=99))
 
+        from trial.home_cards import register_cards
         from trial.selectors import _screening_blockers
+
+        register_cards()
 
         registry.readiness_check(order=10)(_screening_blockers)
 

@@ -1,0 +1,64 @@
+"""Cards on the central roles' home pages (issue 8): the dashboard, serious adverse events
+waiting for acknowledgement, and the exports. Who sees a card follows the access matrix of the
+page it opens, so a card never links to a page its reader may not open."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils.translation import gettext, ngettext
+
+from trial import access
+from trial.registry import HomeCard, registry
+
+
+def _readers(view_name: str) -> frozenset[str]:
+    rule = access.MATRIX[view_name]
+    return rule.roles | rule.read_roles
+
+
+def dashboard_card(user) -> dict:
+    return {
+        "url": reverse("trial:dashboard"),
+        "title": gettext("Trial dashboard"),
+        "text": gettext(
+            "Recruitment, CONSORT flow, arm balance, follow-up completeness, envelope stock"
+        ),
+    }
+
+
+def sae_card(user) -> dict:
+    from trial.treatment_selectors import serious_adverse_events
+
+    waiting = serious_adverse_events(user).filter(acknowledged_at__isnull=True).count()
+    if waiting:
+        text = ngettext(
+            "%(n)s serious adverse event not yet acknowledged",
+            "%(n)s serious adverse events not yet acknowledged",
+            waiting,
+        ) % {"n": waiting}
+    else:
+        text = gettext("Every serious adverse event is acknowledged")
+    return {
+        "url": reverse("trial:sae_list"),
+        "title": gettext("Serious adverse events"),
+        "text": text,
+        "level": "danger" if waiting else "",
+    }
+
+
+def export_card(user) -> dict:
+    rule = access.MATRIX["trial:export_list"]
+    text = (
+        gettext("CSV, Excel, Stata and CDISC ODM with a codebook; the export log")
+        if user.role in rule.roles
+        else gettext("The export log: who exported what, and when")
+    )
+    return {"url": reverse("trial:export_list"), "title": gettext("Exports"), "text": text}
+
+
+def register_cards() -> None:
+    registry.add_home_card(HomeCard("sae", _readers("trial:sae_list"), sae_card, order=5))
+    registry.add_home_card(
+        HomeCard("dashboard", _readers("trial:dashboard"), dashboard_card, order=6)
+    )
+    registry.add_home_card(HomeCard("exports", _readers("trial:export_list"), export_card, order=7))
