@@ -40,7 +40,7 @@ class ContactExporter(QueryExporter):
         ]
 
     model = Contact
-    order_by = ("participant_id", "target_date", "id")
+    order_by = ("target_date", "id")
     key = "visit_code"
     fields = (
         "target_date", "window_opens", "window_closes", "status", "attempts", "completed_at",
@@ -68,7 +68,8 @@ class CallLogExporter(QueryExporter):
         ]
 
     model = CallLog
-    order_by = ("participant_id", "called_at", "id")
+    order_by = ("called_at", "id")
+    several_per_key = True  # a visit may take several calls
     key = "contact__visit_code"
     fields = ("called_at", "outcome")
 

@@ -26,6 +26,7 @@ from trial.exports import (
     AnalysisColumns,
     Exporter,
     Variable,
+    by_trial_number,
     coded,
     exporters,
     localizer,
@@ -90,7 +91,7 @@ class InstrumentExporter(Exporter):
             QuestionnaireResponse.objects.filter(
                 status=ResponseStatus.SUBMITTED, instrument_code=self.instrument_code
             )
-            .order_by("participant_id", "submitted_at", "id")
+            .order_by(by_trial_number(), "submitted_at", "id")
             .values_list(
                 "participant__trial_number", "visit_code", "mode", "submitted_at", "answers"
             )
@@ -122,7 +123,7 @@ class InstrumentExporter(Exporter):
             JOIN {Participant._meta.db_table} p ON p.id = r.participant_id
             {join}
             WHERE r.status = %s AND r.instrument_code = %s
-            ORDER BY r.participant_id, r.submitted_at, r.id
+            ORDER BY p.trial_number COLLATE "C", r.submitted_at, r.id
         """  # noqa: S608 - names from the instruments' own definitions, values as parameters
         params = (*self.instrument.item_codes, ResponseStatus.SUBMITTED, code)
         return SqlSource(

@@ -87,6 +87,10 @@ def form_table(exporter: Exporter, *, identified: bool = False) -> Table:
         repeated=exporter.repeated,
         source=exporter.source_app,
         description=str(exporter.description),
+        extra={
+            "several_per_key": exporter.several_per_key,
+            "unregistered": exporter.unregistered_rows,
+        },
         sql=exporter.sql_source,
         sql_variables=all_variables,
         sql_positions=keep,
@@ -426,9 +430,7 @@ def write_odm(zf: zipfile.ZipFile, tables: list[Table], meta: dict) -> None:
                         xf.write(el)
                 _odm_metadata(xf, forms, events, mdv_oid)
             with xf.element("ClinicalData", StudyOID=study_oid, MetaDataVersionOID=mdv_oid):
-                for table in forms:
-                    _odm_clinical(xf, table)
-                    xf.flush()
+                _odm_clinical(xf, forms, events)
 
 
 def _odm_metadata(xf, forms: list[Table], events: list[str], mdv_oid: str) -> None:
@@ -457,7 +459,7 @@ def _odm_metadata(xf, forms: list[Table], events: list[str], mdv_oid: str) -> No
                 xf.write(etree.Element("ItemGroupRef", ItemGroupOID=_oid("IG", t.code),
                                        Mandatory="Yes"))  # fmt: skip
         for t in forms:
-            repeating = "Yes" if t.key_name != "visit" else "No"
+            repeating = "Yes" if _repeat_key_kind(t) else "No"
             with xf.element("ItemGroupDef", OID=_oid("IG", t.code), Name=t.label,
                             Repeating=repeating):  # fmt: skip
                 for v in t.variables:
@@ -485,37 +487,72 @@ def _odm_metadata(xf, forms: list[Table], events: list[str], mdv_oid: str) -> No
                             _translated(xf, "Decode", str(meaning))
 
 
-def _odm_clinical(xf, table: Table) -> None:
+def _by_visit(table: Table) -> bool:
+    return table.key_name == "visit" and table.repeated
+
+
+def _repeat_key_kind(table: Table) -> str:
+    """How a form's item groups are told apart within one event: by the key (criterion,
+    level, event number...), by a running number (several calls in one visit), or not."""
+    if table.key_name != "visit":
+        return "key"
+    return "count" if table.extra.get("several_per_key") else ""
+
+
+def _odm_clinical(xf, forms: list[Table], events: list[str]) -> None:
+    """One SubjectData per participant holding every form, then the screening-log entries of
+    patients who never became participants (``LOG-<entry>``).
+
+    Every form streams in trial-number order (``trial.exports.ByteOrder``), so the streams
+    merge with ``heapq.merge`` and only one participant's records are in memory at a time.
+    """
+    import heapq
+    import itertools
+
+    def stream(index: int, table: Table) -> Iterator[tuple[str, int, tuple]]:
+        for row in table.rows():
+            if row[0]:
+                yield row[0], index, row
+
+    merged = heapq.merge(*(stream(i, t) for i, t in enumerate(forms)), key=lambda r: r[0])
+    event_order = {code: n for n, code in enumerate(events)}
+    for tn, records in itertools.groupby(merged, key=lambda r: r[0]):
+        _odm_subject(xf, tn, forms, [(i, row) for _tn, i, row in records], event_order)
+    for index, table in enumerate(forms):
+        if table.extra.get("unregistered"):  # a second pass over that form only
+            for row in table.rows():
+                if not row[0]:
+                    _odm_subject(xf, f"LOG-{row[2]}", forms, [(index, row)], event_order)
+        xf.flush()
+
+
+def _odm_subject(xf, subject_key, forms, records, event_order) -> None:
     from lxml import etree
 
-    item_oids = [_oid("I", table.code, v.name) for v in table.variables]
-    form_oid, group_oid = _oid("F", table.code), _oid("IG", table.code)
-    by_visit = table.key_name == "visit" and table.repeated
-    subject_cm = None
-    current = None
-    for row in table.rows():
-        tn, key = row[0], row[1]
-        if not tn:  # screening-log entries of patients who never became participants
-            tn = f"LOG-{row[2]}"
-        if tn != current:
-            if subject_cm is not None:
-                subject_cm.__exit__(None, None, None)
-            subject_cm = xf.element("SubjectData", SubjectKey=tn)
-            subject_cm.__enter__()
-            current = tn
-        event = _oid("SE", key if by_visit else ENROLMENT)
-        group_attrs = {"ItemGroupOID": group_oid}
-        if not by_visit and table.key_name != "visit":
-            group_attrs["ItemGroupRepeatKey"] = key
-        sed = etree.Element("StudyEventData", StudyEventOID=event)
-        fd = etree.SubElement(sed, "FormData", FormOID=form_oid)
-        igd = etree.SubElement(fd, "ItemGroupData", **group_attrs)
-        for oid, value in zip(item_oids, row[2:], strict=True):
-            if value is not None:
-                etree.SubElement(igd, "ItemData", ItemOID=oid, Value=text(value))
-        xf.write(sed)
-    if subject_cm is not None:
-        subject_cm.__exit__(None, None, None)
+    per_event: dict[str, dict[int, list[tuple]]] = {}
+    for index, row in records:
+        event = row[1] if _by_visit(forms[index]) else ENROLMENT
+        per_event.setdefault(event, {}).setdefault(index, []).append(row)
+    with xf.element("SubjectData", SubjectKey=subject_key):
+        for event in sorted(per_event, key=lambda e: (event_order.get(e, len(event_order)), e)):
+            sed = etree.Element("StudyEventData", StudyEventOID=_oid("SE", event))
+            for index in sorted(per_event[event]):
+                table = forms[index]
+                fd = etree.SubElement(sed, "FormData", FormOID=_oid("F", table.code))
+                repeat = _repeat_key_kind(table)
+                group_oid = _oid("IG", table.code)
+                for n, row in enumerate(per_event[event][index], start=1):
+                    attrs = {"ItemGroupOID": group_oid}
+                    if repeat == "key":
+                        attrs["ItemGroupRepeatKey"] = str(row[1])
+                    elif repeat == "count":
+                        attrs["ItemGroupRepeatKey"] = str(n)
+                    igd = etree.SubElement(fd, "ItemGroupData", **attrs)
+                    for var, value in zip(table.variables, row[2:], strict=True):
+                        if value is not None and value != "":
+                            oid = _oid("I", table.code, var.name)
+                            etree.SubElement(igd, "ItemData", ItemOID=oid, Value=text(value))
+            xf.write(sed)
 
 
 # === The whole export =====================================================================

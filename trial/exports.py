@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
 from django.apps import apps
-from django.db.models import Value
+from django.db.models import F, Func, TextField, Value
 from django.utils.translation import gettext_lazy as _
 
 VarType = Literal["integer", "decimal", "text", "date", "datetime", "boolean"]
@@ -83,6 +83,8 @@ class Exporter:
     repeated: ClassVar[bool] = False  # more than one record per participant
     key_name: ClassVar[str] = "visit"  # what the second column holds for repeated forms
     identifying: ClassVar[bool] = False  # only in identified exports
+    several_per_key: ClassVar[bool] = False  # e.g. several calls in one visit
+    unregistered_rows: ClassVar[bool] = False  # records without a trial number (screening log)
     order: ClassVar[int] = 100
 
     def variables(self) -> list[Variable]:
@@ -110,6 +112,27 @@ def convert(kind: str, value: Any, to_local: Callable) -> Any:
     return value
 
 
+class ByteOrder(Func):
+    """Sort text by its bytes (code points), as Python sorts strings.
+
+    Every form is ordered by trial number this way, so the ODM writer can merge the forms'
+    streams into one SubjectData per participant (``heapq.merge`` compares like Python).
+    PostgreSQL needs ``COLLATE "C"`` for that; SQLite compares bytes already.
+    """
+
+    template = '%(expressions)s COLLATE "C"'
+
+    def __init__(self, expression: str, **extra: Any) -> None:
+        super().__init__(F(expression), output_field=TextField(), **extra)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return compiler.compile(self.source_expressions[0])
+
+
+def by_trial_number(path: str = "participant__trial_number") -> ByteOrder:
+    return ByteOrder(path)
+
+
 class QueryExporter(Exporter):
     """An exporter whose records are one ``values_list`` query: the trial number, the key
     (``key``, or empty), then ``fields`` in the order of ``variables()``.
@@ -120,15 +143,14 @@ class QueryExporter(Exporter):
 
     model: ClassVar[Any]
     fields: ClassVar[tuple[Any, ...]]
-    order_by: ClassVar[tuple[str, ...]] = ("participant_id",)
+    order_by: ClassVar[tuple[str, ...]] = ("pk",)  # after the trial number
     trial_number: ClassVar[str] = "participant__trial_number"
     key: ClassVar[str | None] = None
 
     def queryset(self):
         key = self.key or Value("")
-        return self.model.objects.order_by(*self.order_by).values_list(
-            self.trial_number, key, *self.fields
-        )
+        order = (by_trial_number(self.trial_number), *self.order_by)
+        return self.model.objects.order_by(*order).values_list(self.trial_number, key, *self.fields)
 
     def rows(self) -> Iterator[tuple]:
         kinds = [v.type for v in self.variables()]
@@ -282,6 +304,8 @@ class ParticipantExporter(QueryExporter):
 class ScreeningLogExporter(QueryExporter):
     """The screening log has patients who never became participants: no trial number."""
 
+    unregistered_rows = True
+
     identifier = "screening_log"
     label = _("Screening log")
     description = _(
@@ -361,7 +385,7 @@ class EligibilityExporter(Exporter):
         ]
 
     def rows(self) -> Iterator[tuple]:
-        qs = m.EligibilityAssessment.objects.order_by("participant_id").values_list(
+        qs = m.EligibilityAssessment.objects.order_by(by_trial_number(), "pk").values_list(
             "participant__trial_number", "version__version", "assessed_on", "answers"
         )
         for tn, version, on, answers in qs.iterator(chunk_size=CHUNK_SIZE):
@@ -378,7 +402,7 @@ class EligibilityExporter(Exporter):
             JOIN {m.Participant._meta.db_table} p ON p.id = ea.participant_id
             JOIN {version} v ON v.id = ea.version_id
             CROSS JOIN LATERAL jsonb_each_text(COALESCE(ea.answers, '{{}}'::jsonb)) a
-            ORDER BY ea.participant_id, a.key COLLATE "C"
+            ORDER BY p.trial_number COLLATE "C", ea.id, a.key COLLATE "C"
         """  # noqa: S608 - table names from the models, no user input
         return SqlSource(sql)
 
@@ -425,7 +449,7 @@ class SurgicalAssessmentExporter(Exporter):
         ]
 
     def rows(self) -> Iterator[tuple]:
-        qs = m.SurgicalAssessment.objects.order_by("participant_id").values_list(
+        qs = m.SurgicalAssessment.objects.order_by(by_trial_number()).values_list(
             "participant__trial_number",
             "assessed_on",
             "contraindication",
@@ -453,7 +477,7 @@ class SurgicalAssessmentExporter(Exporter):
 
     def sql_source(self) -> SqlSource:
         return SqlSource.from_queryset(
-            m.SurgicalAssessment.objects.order_by("participant_id").values_list(
+            m.SurgicalAssessment.objects.order_by(by_trial_number()).values_list(
                 "participant__trial_number",
                 Value(""),
                 "assessed_on",

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from trial import models as m
 from trial.export_sql import JsonListText, SqlSource
-from trial.exports import YES_NO, QueryExporter, Variable, register
+from trial.exports import YES_NO, QueryExporter, Variable, by_trial_number, register
 from trial.treatment_services import USUAL_CARE_FIELDS
 
 _TYPES = {
@@ -59,7 +59,8 @@ class ModelExporter(QueryExporter):
 
     def queryset(self, *, lists_as_text: bool = False):
         key = self.key_field or Value("")
-        order = [f"{self.participant_path}_id"] + ([self.key_field] if self.key_field else [])
+        order = [by_trial_number(f"{self.participant_path}__trial_number")]
+        order += [self.key_field] if self.key_field else []
         columns = [
             JsonListText(name)
             if lists_as_text and self.model._meta.get_field(name).get_internal_type() == "JSONField"

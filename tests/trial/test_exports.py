@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from lxml import etree
 
-from followup.models import Contact
+from followup.models import CallLog, Contact
 from questionnaires.instruments import INSTRUMENTS
 from questionnaires.models import QuestionnaireResponse
 from questionnaires.services import scoring_options
@@ -194,6 +194,42 @@ def test_odm_is_valid_against_the_1_3_2_schema_and_holds_the_data(trial_data, tm
     assert items["I.q_odi.odi_1"] == "3"
     assert "I.q_odi.odi_8" not in items  # missing stays missing
     assert Decimal(items["I.q_odi.odi_score"]) == _odi_score()
+
+
+def test_odm_has_one_subject_per_participant_and_numbers_repeated_calls(
+    world, trial_data, tmp_path
+):
+    p = trial_data[1]
+    contact = Contact.objects.get(participant=p, visit_code="W4")
+    nurse = world.users[Role.NURSE]
+    for minutes, outcome in ((0, "no_answer"), (90, "reached")):
+        CallLog.objects.create(
+            contact=contact, participant=p, called_by=nurse, outcome=outcome,
+            called_at=timezone.now() - dt.timedelta(days=1) + dt.timedelta(minutes=minutes),
+        )  # fmt: skip
+    doc = etree.fromstring(render("odm", tmp_path).read("vertebra_odm.xml"))
+    schema = etree.XMLSchema(etree.parse(str(SCHEMA)))
+    assert schema.validate(doc), schema.error_log
+    keys = [s.get("SubjectKey") for s in doc.iter(f"{ODM}SubjectData")]
+    assert len(keys) == len(set(keys))  # every form of a participant in one SubjectData
+    assert set(keys) >= {t.trial_number for t in trial_data}
+    subject = next(
+        s for s in doc.iter(f"{ODM}SubjectData") if s.get("SubjectKey") == p.trial_number
+    )
+    events = [e.get("StudyEventOID") for e in subject.findall(f"{ODM}StudyEventData")]
+    assert events[0] == "SE.ENROLMENT" and len(events) == len(set(events))
+    w4 = subject.find(f"{ODM}StudyEventData[@StudyEventOID='SE.W4']")
+    forms = {f.get("FormOID") for f in w4.findall(f"{ODM}FormData")}
+    assert {"F.q_vas", "F.contacts", "F.calls"} <= forms
+    calls = w4.findall(f"{ODM}FormData[@FormOID='F.calls']/{ODM}ItemGroupData")
+    assert [c.get("ItemGroupRepeatKey") for c in calls] == ["1", "2"]
+    outcomes = [
+        c.find(f"{ODM}ItemData[@ItemOID='I.calls.call_outcome']").get("Value") for c in calls
+    ]
+    assert outcomes == ["no_answer", "reached"]
+    enrolment = subject.find(f"{ODM}StudyEventData[@StudyEventOID='SE.ENROLMENT']")
+    assert enrolment.find(f"{ODM}FormData[@FormOID='F.participants']") is not None
+    assert enrolment.find(f"{ODM}FormData[@FormOID='F.allocations']") is not None
 
 
 # --- pseudonymisation ---------------------------------------------------------------------
