@@ -9,14 +9,25 @@ class FollowupConfig(AppConfig):
     def ready(self) -> None:
         from followup import services
         from followup.demo import seed_followup, seed_followup_today
-        from trial.registry import DemoStep, NavItem, registry
+        from trial.registry import DemoStep, NavGroup, NavItem, registry
 
         @registry.on_participant_ended
         def cancel_contacts(*, participant, reason, user=None):
             services.contacts_cancel_open(participant=participant, reason=reason, user=user)
 
-        registry.add_nav(NavItem("followup:worklist", _("Follow-up"), order=30))
-        registry.add_nav(NavItem("followup:completeness", _("Completeness"), order=45))
+        registry.add_nav_group(NavGroup("followup", _("Follow-up")))
+        registry.add_nav(
+            NavItem(
+                "followup:worklist",
+                _("Follow-up"),
+                order=30,
+                group="followup",
+                short_label=_("Worklist"),
+            )
+        )
+        registry.add_nav(
+            NavItem("followup:completeness", _("Completeness"), order=45, group="followup")
+        )
         from followup.home import worklist_card
         from trial.models import Role
         from trial.registry import HomeCard

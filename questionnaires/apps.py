@@ -20,7 +20,9 @@ class QuestionnairesConfig(AppConfig):
                 order=50,
             )
         )
-        registry.add_nav(NavItem("questionnaires:link_list", _("Questionnaires"), order=40))
+        registry.add_nav(
+            NavItem("questionnaires:link_list", _("Questionnaires"), order=40, group="followup")
+        )
 
         from questionnaires.demo import seed_questionnaires
 

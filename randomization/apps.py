@@ -10,7 +10,7 @@ class RandomizationConfig(AppConfig):
         from randomization.demo import seed_envelopes
         from randomization.timeline import allocation_events
         from randomization.views import participant_panel
-        from trial.registry import DemoStep, NavItem, Panel, registry
+        from trial.registry import DemoStep, NavGroup, NavItem, Panel, registry
 
         registry.add_panel(
             Panel(
@@ -21,8 +21,12 @@ class RandomizationConfig(AppConfig):
             )
         )
         registry.timeline(allocation_events)
-        registry.add_nav(NavItem("randomization:envelopes", _("Envelopes"), order=40))
-        registry.add_nav(NavItem("randomization:allocation_list", _("Allocation list"), order=41))
-        registry.add_nav(NavItem("randomization:verification", _("Verification"), order=42))
-        registry.add_nav(NavItem("randomization:deviations", _("Deviations"), order=43))
+        registry.add_nav_group(NavGroup("randomisation", _("Randomisation")))
+        for name, label, order in (
+            ("randomization:envelopes", _("Envelopes"), 40),
+            ("randomization:allocation_list", _("Allocation list"), 41),
+            ("randomization:verification", _("Verification"), 42),
+            ("randomization:deviations", _("Deviations"), 43),
+        ):
+            registry.add_nav(NavItem(name, label, order=order, group="randomisation"))
         registry.add_demo_step(DemoStep("envelopes", seed_envelopes, order=50))

@@ -7,12 +7,21 @@ class TrialConfig(AppConfig):
     verbose_name = _("Trial")
 
     def ready(self) -> None:
-        from trial.registry import NavItem, registry
+        from trial.registry import NavGroup, NavItem, registry
 
         registry.add_nav(NavItem("trial:participant_list", _("Participants"), order=10))
-        registry.add_nav(NavItem("trial:site_list", _("Sites"), order=80))
-        registry.add_nav(NavItem("trial:audit_log", _("Audit trail"), order=90))
-        registry.add_nav(NavItem("admin:index", _("Administration"), order=99))
+        registry.add_nav_group(NavGroup("admin", _("Administration")))
+        registry.add_nav(NavItem("trial:site_list", _("Sites"), order=80, group="admin"))
+        registry.add_nav(NavItem("trial:audit_log", _("Audit trail"), order=90, group="admin"))
+        registry.add_nav(
+            NavItem(
+                "admin:index",
+                _("Administration"),
+                order=99,
+                group="admin",
+                short_label=_("Users, sites and settings"),
+            )
+        )
 
         from trial.home_cards import register_cards
         from trial.selectors import _screening_blockers
@@ -97,5 +106,5 @@ class TrialConfig(AppConfig):
         # --- end treatment and clinical events (issue 7) ---
 
         # --- exports (issue 8) ---
-        registry.add_nav(NavItem("trial:export_list", _("Exports"), order=85))
+        registry.add_nav(NavItem("trial:export_list", _("Exports"), order=75))
         # --- end exports (issue 8) ---

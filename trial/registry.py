@@ -62,9 +62,20 @@ class Panel:
 
 @dataclass(frozen=True)
 class NavItem:
+    """An entry of the navigation bar. ``group`` names a NavGroup: when a role sees many
+    entries, those of one group fold into a drop-down (labelled ``short_label`` there)."""
+
     url_name: str
     label: Any
     order: int = 100
+    group: str = ""
+    short_label: Any = None
+
+
+@dataclass(frozen=True)
+class NavGroup:
+    code: str
+    label: Any
 
 
 @dataclass(frozen=True)
@@ -93,6 +104,7 @@ class Registry:
     )
     panels: list[Panel] = field(default_factory=list)
     nav_items: list[NavItem] = field(default_factory=list)
+    nav_groups: dict[str, NavGroup] = field(default_factory=dict)
     demo_steps: list[DemoStep] = field(default_factory=list)
     # Called inside the transaction that records a death or withdrawal:
     # fn(*, participant, reason, user) -> None. Follow-up cancels open contacts here and
@@ -120,6 +132,9 @@ class Registry:
     def add_panel(self, panel: Panel) -> None:
         self.panels = [p for p in self.panels if p.code != panel.code] + [panel]
         self.panels.sort(key=lambda p: p.order)
+
+    def add_nav_group(self, group: NavGroup) -> None:
+        self.nav_groups[group.code] = group
 
     def add_nav(self, item: NavItem) -> None:
         self.nav_items = [n for n in self.nav_items if n.url_name != item.url_name] + [item]
