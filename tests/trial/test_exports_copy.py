@@ -54,7 +54,7 @@ def _python_lines(table) -> list[list[str]]:
     lines = []
     for row in table.rows():
         head = [text(row[0]), text(row[1])]
-        lines += [head + [n, text(v)] for n, v in zip(names, row[2:], strict=True) if text(v)]
+        lines += [[*head, n, text(v)] for n, v in zip(names, row[2:], strict=True) if text(v)]
     return lines
 
 
