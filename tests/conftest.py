@@ -37,6 +37,25 @@ class World:
     other_participant: object
 
 
+def private_files(root):
+    """Settings that send exports and envelope PDFs to ``root``: for module-scoped fixtures,
+    which the function-scoped one below does not cover."""
+    from django.test import override_settings
+
+    return override_settings(
+        EXPORT_ROOT=root / "exports", RANDOMISATION_PDF_ROOT=root / "envelope-batches"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _private_files(settings, tmp_path_factory):
+    """Exports and envelope PDFs written by a test go to a temporary directory, never to the
+    checkout's media/ (a test that needs a known place sets its own)."""
+    root = tmp_path_factory.mktemp("private")
+    settings.EXPORT_ROOT = root / "exports"
+    settings.RANDOMISATION_PDF_ROOT = root / "envelope-batches"
+
+
 @pytest.fixture
 def world(db) -> World:
     # Live-server tests flush the database, taking the migration's reference data with it.

@@ -79,6 +79,10 @@ class TrialConfig(AppConfig):
         from trial import dashboard_demo
 
         registry.add_demo_step(DemoStep("dashboard", dashboard_demo.seed_outcomes, order=90))
+        from trial import export_demo
+
+        # Last, so that the demo export holds everything the other steps made.
+        registry.add_demo_step(DemoStep("export", export_demo.seed_export, order=200))
         # --- end dashboard and outcome report (issue 8) ---
 
         # --- treatment and clinical events (issue 7) ---

@@ -16,7 +16,7 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 
-from tests.conftest import verified_client
+from tests.conftest import private_files, verified_client
 from trial.models import Role, User
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -28,8 +28,8 @@ MAX_PAGES = 250
 
 
 @pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
+def demo(django_db_setup, django_db_blocker, tmp_path_factory):
+    with django_db_blocker.unblock(), private_files(tmp_path_factory.mktemp("crawl")):
         outer = transaction.atomic()
         outer.__enter__()
         try:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import zipfile
 from collections import Counter
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.db import transaction
 
+from tests.conftest import private_files
 from trial.audit import audited_models
 from trial.cpr import cpr_sex, validate_cpr
 from trial.demo import DEMO_PASSWORD, add_participants
@@ -26,14 +29,18 @@ from trial.models import (
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 
+MODULE_FILES: dict[str, Path] = {}
+
+
 @pytest.fixture(scope="module", autouse=True)
-def seeded_once(django_db_setup, django_db_blocker):
+def seeded_once(django_db_setup, django_db_blocker, tmp_path_factory):
     """Seed the demo once for the module, inside a transaction rolled back at the end.
 
     A first seeding takes seconds (it runs every capability's demo step); each test's own
     seed() is then the cheap idempotent second run, and its changes roll back per test.
     """
-    with django_db_blocker.unblock():
+    root = MODULE_FILES["root"] = tmp_path_factory.mktemp("seed-demo")
+    with django_db_blocker.unblock(), private_files(root):
         outer = transaction.atomic()
         outer.__enter__()
         try:
@@ -198,3 +205,18 @@ def test_added_participants_cover_every_status(seed_value):
     add_participants(30, seed=seed_value)
     added = Participant.objects.exclude(id__in=existing)
     assert set(added.values_list("status", flat=True)) == set(ParticipantStatus.values)
+
+
+def test_the_demo_has_one_finished_export_to_download():
+    seed()
+    seed()  # idempotent: still one
+    from trial.models import ExportRun, ExportStatus
+
+    runs = list(ExportRun.objects.all())
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.status == ExportStatus.DONE and run.requested_by.username == "coordinator"
+    path = MODULE_FILES["root"] / "exports" / run.file_name  # made by the module's seeding
+    with zipfile.ZipFile(path) as zf:
+        names = set(zf.namelist())
+    assert {"csv/analysis_wide.csv", "csv/participants.csv", "codebook.pdf"} <= names
