@@ -15,6 +15,9 @@ class FollowupConfig(AppConfig):
         def cancel_contacts(*, participant, reason, user=None):
             services.contacts_cancel_open(participant=participant, reason=reason, user=user)
 
+        from followup.selectors import call_timeline
+
+        registry.timeline(call_timeline)
         registry.add_nav_group(NavGroup("followup", _("Follow-up")))
         registry.add_nav(
             NavItem(

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from django.db.models import Count, QuerySet
 from django.utils.translation import gettext as _
 
-from followup.models import OPEN_STATUSES, Contact, ContactStatus
+from followup.models import OPEN_STATUSES, CallLog, Contact, ContactStatus
 from followup.schedule import COLLECT_ITEMS
-from trial.access import IDENTITY_CENTRAL_ROLES, IDENTITY_SITE_ROLES
+from trial.access import IDENTITY_CENTRAL_ROLES, IDENTITY_SITE_ROLES, rule_for
 from trial.models import ENDED_STATUSES, Role, Site, User
 from trial.selectors import participants_for
 
@@ -33,6 +33,12 @@ def contacts_for(user: User) -> QuerySet[Contact]:
     return Contact.objects.filter(participant__in=participants_for(user)).exclude(
         participant__status__in=ENDED_STATUSES
     )
+
+
+def contact_history_for(user: User) -> QuerySet[Contact]:
+    """Every contact of the participants the user may see, also after death or withdrawal:
+    for reading a contact's call history, never for deciding whom to call."""
+    return Contact.objects.filter(participant__in=participants_for(user))
 
 
 def open_contacts_for(user: User, *, site: Site | None = None) -> QuerySet[Contact]:
@@ -214,3 +220,24 @@ def completeness_contacts(user: User, *, visit_code: str, site_code: str, column
 
 def nurses_to_mail() -> QuerySet[User]:
     return User.objects.filter(role=Role.NURSE, is_active=True).exclude(email="")
+
+
+def call_timeline(user, participant) -> list:
+    """The participant page's timeline: one event per call logged, with its outcome."""
+    from django.urls import reverse
+
+    from trial.registry import TimelineEvent
+
+    may_open = rule_for("followup:call_log").allows(user.role, "GET")
+    calls = CallLog.objects.filter(participant=participant).select_related("contact", "called_by")
+    return [
+        TimelineEvent(
+            when=call.called_at,
+            title=_("Follow-up call, visit %(visit)s: %(outcome)s")
+            % {"visit": call.contact.visit_code, "outcome": call.get_outcome_display()},
+            detail=call.called_by.get_full_name() or call.called_by.username,
+            url=reverse("followup:call_log", args=[call.contact_id]) if may_open else "",
+            kind="call",
+        )
+        for call in calls.order_by("called_at")
+    ]

@@ -77,8 +77,12 @@ def worklist(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def call_log(request: HttpRequest, contact_id: int) -> HttpResponse:
+    # The history stays readable after a death or withdrawal; calling is refused below (the
+    # contact is cancelled then, and the service checks the participant's status as well).
     contact = get_object_or_404(
-        selectors.contacts_for(request.user).select_related("participant", "participant__site"),
+        selectors.contact_history_for(request.user).select_related(
+            "participant", "participant__site"
+        ),
         pk=contact_id,
     )
     participant = contact.participant

@@ -223,3 +223,37 @@ def test_no_call_is_logged_on_a_closed_contact(setup):
 def _pages_in_english(settings):
     # Assertions on page text are in English; the trial's default language is Danish.
     settings.LANGUAGE_CODE = "en"
+
+
+def test_after_a_death_the_call_history_stays_readable_but_nobody_is_called(setup):
+    participant, w1, _w2, _user, client = setup
+    client.post(url(w1), {"outcome": "no_answer"})
+    client.post(
+        url(w1),
+        {"outcome": "died", "date_of_death": local_today().isoformat(),
+         "death_relation": "myeloma"},
+    )  # fmt: skip
+    response = client.get(url(w1))
+    assert response.status_code == 200  # was a 404 once the participant had died
+    html = response.content.decode()
+    assert "No answer" in html and "Patient has died" in html
+    assert 'name="outcome"' not in html  # no form to log another call
+    before = CallLog.objects.count()
+    refused = client.post(url(w1), {"outcome": "no_answer"})
+    assert refused.status_code == 200 and CallLog.objects.count() == before
+    # The worklist, which decides whom to call, still leaves the participant out.
+    worklist = client.get(reverse("followup:worklist") + "?tab=overdue").content.decode()
+    assert participant.trial_number not in worklist
+
+
+def test_calls_appear_on_the_participant_timeline(setup, world):
+    participant, w1, _w2, _user, client = setup
+    client.post(url(w1), {"outcome": "no_answer"})
+    page = client.get(reverse("trial:participant_detail", args=[participant.trial_number]))
+    html = page.content.decode()
+    assert "Follow-up call, visit W1: No answer" in html
+    assert f'href="{url(w1)}"' in html
+    monitor_page = verified_client(world.users[Role.MONITOR]).get(
+        reverse("trial:participant_detail", args=[participant.trial_number])
+    )
+    assert "Follow-up call, visit W1" in monitor_page.content.decode()

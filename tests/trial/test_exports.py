@@ -314,7 +314,7 @@ def _count_queries(fmt, tmp_path):
     return len(ctx.captured_queries)
 
 
-@pytest.mark.parametrize("fmt", ["csv", "odm"])
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "stata", "odm"])
 def test_an_export_runs_the_same_number_of_queries_for_5_and_50_participants(
     world, tmp_path, fmt, django_assert_num_queries
 ):
