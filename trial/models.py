@@ -967,6 +967,18 @@ class ExportRun(models.Model):
     def __str__(self) -> str:
         return f"{self.exporter} ({self.format}) {self.requested_at:%Y-%m-%d %H:%M}"
 
+    @property
+    def exporter_label(self) -> str:
+        """What was exported, in words: "Full export" or the form's label."""
+        from trial.exports import FULL, autodiscover
+
+        if self.exporter == FULL:
+            return str(_("Full export"))
+        try:
+            return str(autodiscover().get(self.exporter).label)
+        except KeyError:  # an exporter since removed: the log still says what it was
+            return self.exporter
+
 
 def screening_date(participant: Participant):
     """The day the participant was screened: the log entry's date, else the registration day."""

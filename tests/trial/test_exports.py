@@ -334,7 +334,10 @@ def test_the_coordinator_starts_an_export_and_downloads_it(
     run = ExportRun.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("trial:export_detail", args=[run.id])
-    assert client.get(response["Location"]).status_code == 200
+    with translation.override("en"):
+        detail = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="en")
+    assert detail.status_code == 200
+    assert run.exporter_label in detail.content.decode()
     status = client.get(reverse("trial:export_status", args=[run.id])).json()
     assert status["status"] == "done" and status["progress"] == 100
     download = client.get(reverse("trial:export_download", args=[run.id]))
@@ -342,6 +345,17 @@ def test_the_coordinator_starts_an_export_and_downloads_it(
     assert zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content))).namelist()
     run.refresh_from_db()
     assert run.download_count == 1 and run.last_downloaded_at is not None
+
+
+def test_the_log_names_exports_in_words(world):
+    user = world.users[Role.COORDINATOR]
+    with translation.override("en"):
+        full = ExportRun(exporter="full", format="csv", requested_by=user)
+        odi = ExportRun(exporter="q_odi", format="csv", requested_by=user)
+        gone = ExportRun(exporter="no_longer_there", format="csv", requested_by=user)
+        assert full.exporter_label == "Full export"
+        assert odi.exporter_label == str(INSTRUMENTS["odi"].name)
+        assert gone.exporter_label == "no_longer_there"
 
 
 def test_the_coordinator_form_has_no_identified_option(world, login):
