@@ -106,11 +106,16 @@ dashboard.add_panel(
         "trial/dashboard/panels/completeness.html",
         completeness_context,
         order=50,
+        wide=True,  # sixteen visits and five counts: too wide for half the page
     )
 )
 dashboard.add_panel(
     DashboardPanel(
-        "overdue_contacts", "trial/dashboard/panels/overdue.html", overdue_context, order=60
+        "overdue_contacts",
+        "trial/dashboard/panels/overdue.html",
+        overdue_context,
+        order=60,
+        wide=True,
     )
 )
 dashboard.add_report_source("schedule_visits", schedule_visits)
