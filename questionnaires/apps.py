@@ -11,6 +11,13 @@ class QuestionnairesConfig(AppConfig):
         from trial.registry import DemoStep, NavItem, Panel, registry
 
         registry.readiness_check(order=40)(contributions.baseline_blockers)
+
+        @registry.on_participant_ended
+        def revoke_links(*, participant, reason, user=None):
+            from questionnaires.services import participant_links_revoke
+
+            participant_links_revoke(participant=participant, reason=reason, user=user)
+
         registry.timeline(contributions.timeline_events)
         registry.add_panel(
             Panel(

@@ -466,6 +466,26 @@ def visit_links_revoke(
     return len(links)
 
 
+def participant_links_revoke(*, participant: Participant, reason: str, user=None) -> int:
+    """When a participant dies or withdraws: every open link stops working and every tablet
+    session ends, in the caller's transaction (trial.registry.on_participant_ended).
+
+    Nothing should reach the family of a patient who has died, not even a page asking for
+    answers; answers given so far are kept. Returns the number of links revoked.
+    """
+    links = list(
+        QuestionnaireLink.objects.select_for_update().filter(
+            participant=participant, revoked_at=None
+        )
+    )
+    for link in links:
+        link_revoke(link=link, user=user, reason=reason[:100])
+    TabletSession.objects.filter(participant=participant, ended_at=None).update(
+        ended_at=timezone.now(), ended_by=user
+    )
+    return len(links)
+
+
 def link_mark_opened(*, link: QuestionnaireLink) -> None:
     """Remember when the patient first opened the link (one conditional update, no history)."""
     if link.first_opened_at is None:

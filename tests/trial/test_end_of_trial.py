@@ -256,3 +256,39 @@ def test_the_monitor_reads_the_record_but_cannot_write_it(world, randomised, log
     assert b'data-testid="death-summary"' in page.content
     url = reverse("trial:withdrawal_record", args=[randomised.trial_number])
     assert client.post(url, {}).status_code == 403
+
+
+@pytest.mark.parametrize("event", ["death", "withdrawal"])
+def test_the_end_of_participation_revokes_every_questionnaire_link(
+    world, randomised, client, event
+):
+    from questionnaires.models import QuestionnaireLink, TabletSession
+    from questionnaires.services import tablet_session_start
+    from tests.questionnaires.factories import letter_link
+
+    nurse = world.users[Role.NURSE]
+    link, token = letter_link(randomised, visit_code="W4", user=nurse)
+    session, _tablet_token = tablet_session_start(
+        participant=randomised, visit_code="W4", user=nurse
+    )
+    assert client.get(f"/q/{token}/", follow=True).status_code == 200
+    with transaction.atomic():
+        if event == "death":
+            services.death_record(
+                participant=randomised, user=nurse, date_of_death=TODAY, relation="myeloma"
+            )
+        else:
+            services.withdrawal_record(
+                participant=randomised, user=nurse, withdrawn_on=TODAY,
+                reason="Too tired", data_use_allowed=True,
+            )  # fmt: skip
+        # In the same transaction as the death: no window in which the link still works.
+        link.refresh_from_db()
+        assert link.revoked_at is not None and link.revoked_by == nurse
+    assert link.history.first().history_change_reason
+    session.refresh_from_db()
+    assert session.ended_at is not None
+    assert not QuestionnaireLink.objects.filter(participant=randomised, revoked_at=None).exists()
+    assert not TabletSession.objects.filter(participant=randomised, ended_at=None).exists()
+    page = client.get(f"/q/{token}/", follow=True)
+    assert "This link does not work" in page.content.decode()
