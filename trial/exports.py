@@ -147,10 +147,23 @@ class QueryExporter(Exporter):
     trial_number: ClassVar[str] = "participant__trial_number"
     key: ClassVar[str | None] = None
 
-    def queryset(self):
+    def queryset(self, *, lists_as_text: bool = False):
+        """``lists_as_text``: JSON list fields joined into text by the database (for COPY);
+        the Python rows join them in ``convert``."""
+        from trial.export_sql import JsonListText
+
         key = self.key or Value("")
         order = (by_trial_number(self.trial_number), *self.order_by)
-        return self.model.objects.order_by(*order).values_list(self.trial_number, key, *self.fields)
+        columns = [
+            JsonListText(name) if lists_as_text and self._is_json(name) else name
+            for name in self.fields
+        ]
+        return self.model.objects.order_by(*order).values_list(self.trial_number, key, *columns)
+
+    def _is_json(self, name: str) -> bool:
+        if "__" in name:
+            return False
+        return self.model._meta.get_field(name).get_internal_type() == "JSONField"
 
     def rows(self) -> Iterator[tuple]:
         kinds = [v.type for v in self.variables()]
@@ -162,7 +175,7 @@ class QueryExporter(Exporter):
     def sql_source(self):
         from trial.export_sql import SqlSource
 
-        return SqlSource.from_queryset(self.queryset())
+        return SqlSource.from_queryset(self.queryset(lists_as_text=True))
 
 
 @dataclass(frozen=True)
@@ -323,13 +336,18 @@ class ScreeningLogExporter(QueryExporter):
             coded("sex", _("Sex"), m.Sex.choices),
             coded("myeloma_status", _("Myeloma status"), m.MyelomaStatus.choices),
             coded("decision", _("Decision"), m.ScreeningDecision.choices),
+            Variable(
+                "failed_criteria",
+                _("Criteria not met (codes, space-separated; see eligibility criteria)"),
+            ),
             Variable("reason", _("Reason when not included"), free_text=True),
         ]
 
     model = m.ScreeningLogEntry
     order_by = ("id",)
     fields = (
-        "id", "site__code", "screened_on", "age", "sex", "myeloma_status", "decision", "reason",
+        "id", "site__code", "screened_on", "age", "sex", "myeloma_status", "decision",
+        "failed_criteria", "reason",
     )  # fmt: skip
 
 

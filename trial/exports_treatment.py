@@ -12,7 +12,7 @@ from django.db.models import Value
 from django.utils.translation import gettext_lazy as _
 
 from trial import models as m
-from trial.export_sql import JsonListText, SqlSource
+from trial.export_sql import JsonListText
 from trial.exports import YES_NO, QueryExporter, Variable, by_trial_number, register
 from trial.treatment_services import USUAL_CARE_FIELDS
 
@@ -58,22 +58,18 @@ class ModelExporter(QueryExporter):
         return [field_variable(self.model, name) for name in self.fields]
 
     def queryset(self, *, lists_as_text: bool = False):
+        # Ordered by the key within a participant, then by row; the JSON list fields are
+        # joined by the database for COPY (QueryExporter._is_json).
         key = self.key_field or Value("")
         order = [by_trial_number(f"{self.participant_path}__trial_number")]
         order += [self.key_field] if self.key_field else []
         columns = [
-            JsonListText(name)
-            if lists_as_text and self.model._meta.get_field(name).get_internal_type() == "JSONField"
-            else name
+            JsonListText(name) if lists_as_text and self._is_json(name) else name
             for name in self.fields
         ]
         return self.model.objects.order_by(*order, "pk").values_list(
             f"{self.participant_path}__trial_number", key, *columns
         )
-
-    def sql_source(self) -> SqlSource:
-        # PostgreSQL joins JSON lists itself; the Python rows join them in exports.convert.
-        return SqlSource.from_queryset(self.queryset(lists_as_text=True))
 
 
 @register

@@ -133,6 +133,42 @@ class ReasonForChangeMixin:
             )
 
 
+def failed_criteria_field(known: list[str] | tuple[str, ...] = ()) -> forms.MultipleChoiceField:
+    """Tick boxes of the criteria in force, for a patient not eligible at screening; codes an
+    older entry already holds stay offered even if the criteria have changed since."""
+    from trial.selectors import _criterion_labels, current_criteria_version
+
+    version = current_criteria_version()
+    criteria = list(version.criteria.all()) if version else []
+    choices = [(c.code, f"{c.get_kind_display()}: {c.text()}") for c in criteria]
+    offered = {code for code, _label in choices}
+    missing = [code for code in known if code not in offered]
+    if missing:
+        labels = _criterion_labels()
+        choices += [(code, labels.get(code, code)) for code in missing]
+    return forms.MultipleChoiceField(
+        label=_("Why not eligible"),
+        choices=choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "Tick each inclusion criterion not met and each exclusion criterion that applies."
+        ),
+    )
+
+
+def _check_failed_criteria(form: forms.Form, cleaned: dict) -> None:
+    decision, failed = cleaned.get("decision"), cleaned.get("failed_criteria") or []
+    if decision == ScreeningDecision.NOT_ELIGIBLE and not failed:
+        form.add_error(
+            "failed_criteria", _("Tick the criteria that make the patient not eligible.")
+        )
+    elif decision and decision != ScreeningDecision.NOT_ELIGIBLE and failed:
+        form.add_error(
+            "failed_criteria", _("Criteria are ticked only for a patient who is not eligible.")
+        )
+
+
 class ScreeningLogEntryForm(forms.Form):
     site = forms.ModelChoiceField(label=_("Site"), queryset=Site.objects.none(), empty_label=None)
     screened_on = forms.DateField(label=_("Screening date"), widget=DateInput)
@@ -186,6 +222,7 @@ class ScreeningLogEntryForm(forms.Form):
         if sites is not None:
             self.fields["site"].queryset = sites
         self.fields["screened_on"].initial = timezone.localdate()
+        self.fields["failed_criteria"] = failed_criteria_field()
 
     def clean_cpr(self):
         return parse_cpr(self.cleaned_data["cpr"])[0]
@@ -221,6 +258,7 @@ class ScreeningLogEntryForm(forms.Form):
                 self.add_error("full_name", _("Give the name of an included patient."))
         elif decision and not cleaned.get("reason", "").strip():
             self.add_error("reason", _("Say why the patient is not included."))
+        _check_failed_criteria(self, cleaned)
         return cleaned
 
 
@@ -475,10 +513,14 @@ class ScreeningLogEntryEditForm(forms.Form):
                 "myeloma_status": entry.myeloma_status,
                 "decision": entry.decision,
                 "reason": entry.reason,
+                "failed_criteria": entry.failed_criteria,
             },
         )
         super().__init__(*args, **kwargs)
         self.entry = entry
+        self.fields["failed_criteria"] = failed_criteria_field(entry.failed_criteria or [])
+        # Before the change reason, in the order the page shows the fields.
+        self.order_fields([*[n for n in self.fields if n != "change_reason"], "change_reason"])
 
     def clean_screened_on(self):
         value = self.cleaned_data["screened_on"]
@@ -495,6 +537,7 @@ class ScreeningLogEntryEditForm(forms.Form):
             and not cleaned.get("reason", "").strip()
         ):
             self.add_error("reason", _("Say why the patient is not included."))
+        _check_failed_criteria(self, cleaned)
         return cleaned
 
 

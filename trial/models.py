@@ -327,6 +327,10 @@ class ScreeningLogEntry(models.Model):
     )
     decision = models.CharField(_("decision"), max_length=20, choices=ScreeningDecision.choices)
     reason = models.TextField(_("reason when not included"), blank=True)
+    # Codes of the eligibility criteria a patient not eligible at screening does not meet
+    # (EligibilityCriterion.code, of the version in force): the CONSORT "not eligible" box
+    # by reason. Empty for other decisions, and for entries logged before it was asked.
+    failed_criteria = models.JSONField(_("criteria not met"), default=list, blank=True)
     cpr_digest = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     participant = models.OneToOneField(
         Participant,

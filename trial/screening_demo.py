@@ -29,6 +29,7 @@ from trial.models import (
     CriterionAssessor,
     CriterionKind,
     EligibilityAssessment,
+    EligibilityCriterion,
     InformationSheetVersion,
     NotIncludedReason,
     Participant,
@@ -48,13 +49,26 @@ from trial.selectors import current_criteria_version
 
 STEPS = ("logged", "form", "checklist", "consent", "referred", "ready")
 
+# (decision, reason, criteria not met): the codes are the default criteria's (migration 0003).
 NOT_INCLUDED = [
-    (ScreeningDecision.NOT_ELIGIBLE, "No newly diagnosed vertebral lesion"),
-    (ScreeningDecision.NOT_ELIGIBLE, "Known myeloma: fracture pain for more than 3 months"),
-    (ScreeningDecision.NOT_ELIGIBLE, "Cannot fill in questionnaires in Danish or English"),
-    (ScreeningDecision.DECLINED, "Does not want to take part"),
-    (ScreeningDecision.DECLINED, "Prefers not to be randomised"),
-    (ScreeningDecision.OTHER, "Too ill to take part (transferred to intensive care)"),
+    (
+        ScreeningDecision.NOT_ELIGIBLE,
+        "No newly diagnosed vertebral lesion",
+        ["new_vertebral_lesion"],
+    ),
+    (
+        ScreeningDecision.NOT_ELIGIBLE,
+        "Known myeloma: fracture pain for more than 3 months",
+        ["pain_within_3_months"],
+    ),
+    (
+        ScreeningDecision.NOT_ELIGIBLE,
+        "Cannot fill in questionnaires in Danish or English",
+        ["questionnaires_language"],
+    ),
+    (ScreeningDecision.DECLINED, "Does not want to take part", []),
+    (ScreeningDecision.DECLINED, "Prefers not to be randomised", []),
+    (ScreeningDecision.OTHER, "Too ill to take part (transferred to intensive care)", []),
 ]
 
 # Days before today at which a past participant's path began, by status.
@@ -120,7 +134,8 @@ def seed_screening(context: dict) -> None:
                 _contraindicated(participant, hematologist, surgeon, today)
             elif participant.status in PAST_START:
                 _past_path(participant, hematologist, surgeon, today)
-        for i, (decision, reason) in enumerate(NOT_INCLUDED):
+        known_codes = set(EligibilityCriterion.objects.values_list("code", flat=True))
+        for i, (decision, reason, failed) in enumerate(NOT_INCLUDED):
             born = dt.date(rng.randint(1935, 1980), rng.randint(1, 12), rng.randint(1, 28))
             sex = rng.choice("FM")
             screened_on = today - dt.timedelta(days=10 + 25 * i)
@@ -134,6 +149,7 @@ def seed_screening(context: dict) -> None:
                 myeloma_status=rng.choice(["new", "known"]),
                 decision=decision,
                 reason=reason,
+                failed_criteria=[c for c in failed if c in known_codes],
                 duplicate_confirmed=True,
             )
 

@@ -138,6 +138,7 @@ def screening_log_create(request: HttpRequest) -> HttpResponse:
                 myeloma_status=data["myeloma_status"],
                 decision=data["decision"],
                 reason=data["reason"],
+                failed_criteria=data["failed_criteria"],
                 full_name=data["full_name"],
                 initials=data["initials"],
                 phone=data["phone"],
@@ -179,6 +180,7 @@ def screening_log_detail(request: HttpRequest, entry_id: int) -> HttpResponse:
             "participant": participant,
             "history": _entry_history(entry),
             "can_edit": _may(request, "trial:screening_log_edit"),
+            "failed_criteria": selectors.criterion_labels_for(entry.failed_criteria),
         },
     )
 

@@ -430,15 +430,24 @@ def _criterion_labels() -> dict[str, str]:
     return labels
 
 
+def criterion_labels_for(codes: list[str] | None) -> list[str]:
+    """The texts of the given criterion codes, in the active language (codes if unknown)."""
+    if not codes:
+        return []
+    labels = _criterion_labels()
+    return [labels.get(code, code) for code in codes]
+
+
 def consort_counts(site: Site | None = None, *, count_ready: bool = True) -> ConsortCounts:
     """The CONSORT flow up to randomisation, from the log and the participants, by code.
 
     Screened: every log entry, plus participants registered without one (e.g. bulk imports).
     Not eligible / declined / other: log decisions plus participants who ended as not included
     for that reason. Not eligible by criterion: the criteria each such participant fails in
-    the eligibility checklist they were assessed with; patients not eligible at the screening
-    log (who never got a checklist) and those without a failed criterion on record are counted
-    in their own buckets. Ready: participants in screening with nothing blocking randomisation;
+    the eligibility checklist they were assessed with, and the criteria ticked on the screening
+    log for patients not eligible there; log entries without criteria (logged before they were
+    asked) and participants without a failed criterion on record are counted in their own
+    buckets. Ready: participants in screening with nothing blocking randomisation;
     that runs every readiness check per participant, so pages that must keep a constant number
     of queries (the dashboard) pass ``count_ready=False`` and get ``ready = None``.
     """
@@ -481,9 +490,12 @@ def consort_counts(site: Site | None = None, *, count_ready: bool = True) -> Con
     counts.other = by_reason[NotIncludedReason.OTHER]
 
     by_criterion: Counter = Counter()
-    by_criterion[CONSORT_UNCODED_AT_SCREENING] = log.filter(
-        decision=ScreeningDecision.NOT_ELIGIBLE
-    ).count()
+    # Log entries name the criteria they fail; older entries without any are counted apart.
+    for codes in log.filter(decision=ScreeningDecision.NOT_ELIGIBLE).values_list(
+        "failed_criteria", flat=True
+    ):
+        for code in codes or [CONSORT_UNCODED_AT_SCREENING]:
+            by_criterion[code] += 1
     not_eligible = (
         participants.filter(
             status=ParticipantStatus.NOT_INCLUDED,

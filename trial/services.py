@@ -153,6 +153,7 @@ def screening_log_entry_create(
     myeloma_status: str,
     decision: str,
     reason: str = "",
+    failed_criteria: list[str] | tuple[str, ...] = (),
     full_name: str = "",
     initials: str = "",
     phone: str = "",
@@ -178,6 +179,7 @@ def screening_log_entry_create(
         myeloma_status=myeloma_status,
         decision=decision,
         reason=reason.strip(),
+        failed_criteria=_failed_criteria(decision, failed_criteria),
         cpr_digest=digest,
         created_by=user,
     )
@@ -195,6 +197,31 @@ def screening_log_entry_create(
         identity_set(participant=participant, user=user, full_name=full_name, cpr=cpr, phone=phone)
         entry.participant = participant
     return audited_save(entry, user=user)
+
+
+def _failed_criteria(decision: str, codes) -> list[str]:
+    """The criterion codes of a not-eligible decision, checked against the criteria on record
+    (any version), without repeats; none for any other decision."""
+    from trial.models import EligibilityCriterion
+
+    codes = list(dict.fromkeys(codes or []))
+    if decision != ScreeningDecision.NOT_ELIGIBLE:
+        if codes:
+            raise ValidationError(
+                {
+                    "failed_criteria": _(
+                        "Criteria are ticked only for a patient who is not eligible."
+                    )
+                }
+            )
+        return []
+    known = set(EligibilityCriterion.objects.filter(code__in=codes).values_list("code", flat=True))
+    unknown = [code for code in codes if code not in known]
+    if unknown:
+        raise ValidationError(
+            {"failed_criteria": _("Unknown criterion: %(codes)s.") % {"codes": ", ".join(unknown)}}
+        )
+    return codes
 
 
 def _require_screening(participant: Participant) -> None:
@@ -646,7 +673,9 @@ def withdrawal_record(
 # default), so the reasons these services take are limited to that.
 CHANGE_REASON_MAX = 100
 
-SCREENING_LOG_EDITABLE = ("screened_on", "age", "sex", "myeloma_status", "decision", "reason")
+SCREENING_LOG_EDITABLE = (
+    "screened_on", "age", "sex", "myeloma_status", "decision", "reason", "failed_criteria",
+)  # fmt: skip
 
 
 @transaction.atomic
@@ -674,6 +703,10 @@ def screening_log_entry_update(
     if "reason" in values:
         values["reason"] = (values["reason"] or "").strip()
     decision = values.get("decision", entry.decision)
+    if "failed_criteria" in values or "decision" in values:
+        values["failed_criteria"] = _failed_criteria(
+            decision, values.get("failed_criteria", entry.failed_criteria)
+        )
     if entry.participant_id and decision != ScreeningDecision.INCLUDED:
         raise ValidationError(
             {

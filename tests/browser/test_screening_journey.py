@@ -26,6 +26,7 @@ from trial.models import (
     ReferralStatus,
     Role,
     ScreeningForm,
+    ScreeningLogEntry,
     SurgicalAssessment,
 )
 from trial.registry import Blocker, registry
@@ -226,6 +227,32 @@ def test_the_duplicate_warning_needs_an_explicit_confirmation(
     save(page)
     page.wait_for_url(f"{base}/screening/")
     expect(page.get_by_test_id("screening-log").locator("tbody tr")).to_have_count(2)
+    assert_no_csp_errors(console_errors)
+
+
+def test_a_patient_not_eligible_is_logged_with_the_criteria_failed(
+    staff, world, live_server, page: Page, console_errors, artifacts
+):
+    base = live_server.url
+    login(page, base, staff[Role.HEMATOLOGIST])
+    page.goto(f"{base}/screening/new/")
+    criteria = page.get_by_test_id("failed-criteria")
+    expect(criteria).to_be_hidden()  # only once "not eligible" is chosen
+    page.locator("#id_screened_on").fill(day(2))
+    page.locator("#id_cpr").fill(CPR)
+    page.locator("#id_sex").select_option("F")
+    page.locator("#id_myeloma_status").select_option("known")
+    page.locator("input[name=decision][value=not_eligible]").check()
+    expect(criteria).to_be_visible()
+    page.locator("#id_reason").fill("Smerter i mere end 3 måneder")
+    save(page)  # no criterion ticked: refused, with the message at the boxes
+    expect(criteria.locator(".invalid-feedback, .text-danger").first).to_be_visible()
+    criteria.locator("input[value=pain_within_3_months]").check()
+    page.screenshot(path=artifacts / "screening-12-not-eligible.png", full_page=True)
+    save(page)
+    page.wait_for_url(f"{base}/screening/")
+    entry = ScreeningLogEntry.objects.get()
+    assert entry.failed_criteria == ["pain_within_3_months"]
     assert_no_csp_errors(console_errors)
 
 
