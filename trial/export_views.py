@@ -9,6 +9,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from trial import export_services
 from trial.exports import autodiscover
 from trial.models import ExportFormat, ExportRun, ExportStatus
+from trial.views import PAGE_SIZE
 
 
 class ExportForm(forms.Form):
@@ -67,11 +69,13 @@ def export_list(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("The export has started."))
             return redirect("trial:export_detail", run_id=run.id)
-    runs = ExportRun.objects.select_related("requested_by")[:200]
+    # The whole log stays readable (monitors audit it), a page at a time, newest first.
+    runs = ExportRun.objects.select_related("requested_by").order_by("-requested_at", "-pk")
+    page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "trial/exports/list.html",
-        {"form": form, "runs": runs, "can_start": _can_start(request.user)},
+        {"form": form, "runs": page, "page": page, "can_start": _can_start(request.user)},
     )
 
 

@@ -431,3 +431,31 @@ def test_free_text_that_may_name_people_stays_out_of_a_default_export(
     assert b"Qvistgaard" not in default
     assert b"date_of_death" in default  # the form itself is exported, without the free text
     assert b"Qvistgaard" in _all_bytes(render(fmt, tmp_path, identified=True))
+
+
+def test_the_export_log_pages_through_every_run_in_constant_queries(
+    world, login, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    user = world.users[Role.COORDINATOR]
+
+    def add(n):
+        ExportRun.objects.bulk_create(
+            ExportRun(exporter="full", format="csv", requested_by=user) for _ in range(n)
+        )
+
+    client = login(world.users[Role.MONITOR])
+    url = reverse("trial:export_list")
+    add(5)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url).status_code == 200
+    add(60)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        first = client.get(url)
+    oldest = ExportRun.objects.order_by("requested_at", "pk").first()
+    assert f"/exports/{oldest.id}/" not in first.content.decode()
+    second = client.get(url + "?page=2").content.decode()
+    assert f"/exports/{oldest.id}/" in second  # nothing falls off the end of the log
+    assert client.get(url + "?page=999").status_code == 200  # the last page, not an error
