@@ -5,99 +5,36 @@ workers at once change nothing twice, and a second round changes nothing at all.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 import time
 import uuid
 from contextlib import ExitStack
-from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from followup.models import Contact, WeeklyList
 from followup.schedule import local_today
 from followup.services import coming_week_start
+from tests.celery.workers import redis_url, require_services, start_worker, stop_worker
 from tests.factories import ParticipantFactory, SiteFactory, UserFactory
 from tests.followup.conftest import allocate
 from trial.models import Role
 
-ROOT = Path(__file__).resolve().parents[2]
-REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
+REDIS = redis_url(11)
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.postgres]
-
-
-def _redis_up() -> bool:
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(REDIS, socket_connect_timeout=2).ping())
-    except redis.RedisError:
-        return False
-
-
-def _database_url() -> str:
-    s = connection.settings_dict
-    return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
-def _start_worker(queue: str, name: str) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": _database_url(),
-        "REDIS_URL": REDIS,
-    }
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "trial",
-            "worker",
-            "-Q",
-            queue,
-            "--pool",
-            "solo",
-            "--without-gossip",
-            "--without-mingle",
-            "-l",
-            "warning",
-            "-n",
-            f"{name}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 @pytest.fixture
 def workers():
     """Two worker processes on one queue of our own."""
-    if connection.vendor != "postgresql":
-        pytest.fail("The worker test needs PostgreSQL (run the suite with DATABASE_URL=postgres)")
-    if not _redis_up():
-        pytest.fail(f"Redis is not reachable at {REDIS}")
+    require_services(REDIS)
     queue = f"test-followup-{uuid.uuid4().hex[:8]}"
-    processes = [_start_worker(queue, f"{queue}-{n}") for n in (1, 2)]
+    processes = [start_worker(queue, f"{queue}-{n}", REDIS) for n in (1, 2)]
     with ExitStack() as stack:
         for process in processes:
-            stack.callback(_stop, process)
+            stack.callback(stop_worker, process)
         yield queue
-
-
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
 
 
 def _run_all(client, queue: str, tasks: list[tuple[str, list]]) -> list:

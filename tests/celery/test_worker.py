@@ -3,83 +3,28 @@ same PostgreSQL test database, executes a task enqueued by the test."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
-from django.db import connection
 
+from tests.celery.workers import redis_url, require_services, start_worker, stop_worker
 from tests.factories import ParticipantFactory, SiteFactory
 
-ROOT = Path(__file__).resolve().parents[2]
-REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS = redis_url(15)
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.postgres]
 
 
-def _redis_up() -> bool:
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(REDIS, socket_connect_timeout=2).ping())
-    except redis.RedisError:
-        return False
-
-
-def _database_url() -> str:
-    s = connection.settings_dict
-    return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
 @pytest.fixture
 def worker():
-    if connection.vendor != "postgresql":
-        pytest.fail("The worker test needs PostgreSQL (run the suite with DATABASE_URL=postgres)")
-    if not _redis_up():
-        pytest.fail(f"Redis is not reachable at {REDIS}")
+    require_services(REDIS)
     queue = f"test-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": _database_url(),
-        "REDIS_URL": REDIS,
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "trial",
-            "worker",
-            "-Q",
-            queue,
-            "--pool",
-            "solo",
-            "--without-gossip",
-            "--without-mingle",
-            "-l",
-            "warning",
-            "-n",
-            f"{queue}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    process = start_worker(queue, queue, REDIS)
     try:
         yield queue
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_worker(process)
 
 
 @pytest.mark.django_db(transaction=True)
