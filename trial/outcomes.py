@@ -563,7 +563,12 @@ def survival_table(data: OutcomeData, today: dt.date | None = None) -> list[Surv
         cells = []
         for est in estimates:
             point = est[i]
-            if point.survival is None:
+            if point.not_reached:
+                cells.append(
+                    _("not reached (longest follow-up %(days)d days, alive)")
+                    % {"days": point.longest}
+                )
+            elif point.survival is None:
                 cells.append("–")
             else:
                 cells.append(

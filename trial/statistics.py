@@ -131,9 +131,13 @@ def welch_difference(
 @dataclass(frozen=True)
 class SurvivalPoint:
     day: int
-    survival: float | None  # Kaplan-Meier S(day), 0..1; None without anyone followed
+    survival: float | None  # Kaplan-Meier S(day), 0..1; None when it cannot be estimated
     at_risk: int  # still followed (alive and not censored) at ``day``
     events: int  # deaths up to and including ``day``
+    # The longest follow-up ended alive before ``day``: the curve is not defined that far, and
+    # carrying its last value forward would claim knowledge nobody has.
+    not_reached: bool = False
+    longest: int = 0  # days of the longest follow-up
 
 
 def kaplan_meier(times: Sequence[float], died: Sequence[bool], days: Iterable[int]) -> list:
@@ -154,15 +158,24 @@ def kaplan_meier(times: Sequence[float], died: Sequence[bool], days: Iterable[in
         values = [float(sf.evaluate(d)) for d in days]
     else:
         values = [1.0 for _d in days]
-    return [
-        SurvivalPoint(
-            day=d,
-            survival=s,
-            at_risk=sum(1 for t in times if t > d),
-            events=sum(1 for t in uncensored if t <= d),
+    longest = max(times)
+    # The curve ends at the longest follow-up; after a death there it is 0 (everyone followed
+    # that long died), after a censoring it is unknown.
+    last_censored = bool(censored) and max(censored) >= max(uncensored, default=-1.0)
+    points = []
+    for d, s in zip(days, values, strict=True):
+        beyond = d > longest and last_censored
+        points.append(
+            SurvivalPoint(
+                day=d,
+                survival=None if beyond else s,
+                at_risk=sum(1 for t in times if t > d),
+                events=sum(1 for t in uncensored if t <= d),
+                not_reached=beyond,
+                longest=int(longest),
+            )
         )
-        for d, s in zip(days, values, strict=True)
-    ]
+    return points
 
 
 @dataclass(frozen=True)

@@ -82,10 +82,11 @@ def test_kaplan_meier_matches_the_hand_computation():
     # day 3: 3 at risk, 1 dies -> 0.6667 * 2/3 = 0.4444; no deaths after that.
     times = [1, 2, 2, 3, 4, 5]
     died = [True, True, False, True, False, False]
-    points = statistics.kaplan_meier(times, died, [0, 1, 2, 3, 10])
-    assert [round(p.survival, 4) for p in points] == [1.0, 0.8333, 0.6667, 0.4444, 0.4444]
-    assert [p.events for p in points] == [0, 1, 2, 3, 3]
-    assert [p.at_risk for p in points] == [6, 5, 3, 2, 0]
+    points = statistics.kaplan_meier(times, died, [0, 1, 2, 3, 5, 10])
+    assert [round(p.survival, 4) for p in points[:5]] == [1.0, 0.8333, 0.6667, 0.4444, 0.4444]
+    assert [p.events for p in points] == [0, 1, 2, 3, 3, 3]
+    assert [p.at_risk for p in points] == [6, 5, 3, 2, 0, 0]
+    assert points[5].survival is None and points[5].not_reached  # beyond day 5, censored
 
 
 def test_kaplan_meier_without_deaths_or_people():
@@ -124,3 +125,17 @@ def test_survival_time_is_censored_at_the_last_contact_or_the_withdrawal():
     times, died = outcomes.survival_times(subjects, today=dt.date(2027, 1, 1))
     assert times == [40, 91, 50, 0]
     assert died == [True, False, False, False]
+
+
+def test_kaplan_meier_is_not_carried_beyond_the_longest_follow_up():
+    # Deaths at 10 and 20; the longest follow-up (30 days) ended alive: at day 40 nobody knows.
+    points = statistics.kaplan_meier([10, 20, 30], [True, True, False], [25, 40])
+    assert round(points[0].survival, 4) == round(2 / 3 * 1 / 2, 4)
+    assert points[1].survival is None and points[1].not_reached and points[1].longest == 30
+    # When the longest follow-up ended in a death, the curve is 0 from there on: everyone
+    # followed that long died, so that is known, not extrapolated.
+    points = statistics.kaplan_meier([10, 30], [False, True], [40])
+    assert points[0].survival == 0.0 and not points[0].not_reached
+    # Without deaths, the curve is 1 up to the longest follow-up and unknown after it.
+    assert statistics.kaplan_meier([5, 9], [False, False], [9, 10])[0].survival == 1.0
+    assert statistics.kaplan_meier([5, 9], [False, False], [9, 10])[1].not_reached
