@@ -480,9 +480,16 @@ def participant_links_revoke(*, participant: Participant, reason: str, user=None
     )
     for link in links:
         link_revoke(link=link, user=user, reason=reason[:100])
-    TabletSession.objects.filter(participant=participant, ended_at=None).update(
-        ended_at=timezone.now(), ended_by=user
+    sessions = TabletSession.objects.select_for_update().filter(
+        participant=participant, ended_at=None
     )
+    for session in sessions:  # audited one by one, like the links: there are one or two
+        model_update(
+            instance=session,
+            data={"ended_at": timezone.now(), "ended_by": user},
+            user=user,
+            reason=reason[:100],
+        )
     return len(links)
 
 

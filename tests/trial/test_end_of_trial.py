@@ -287,7 +287,9 @@ def test_the_end_of_participation_revokes_every_questionnaire_link(
         assert link.revoked_at is not None and link.revoked_by == nurse
     assert link.history.first().history_change_reason
     session.refresh_from_db()
-    assert session.ended_at is not None
+    assert session.ended_at is not None and session.ended_by == nurse
+    ended = session.history.order_by("-history_date").first()
+    assert ended.ended_at is not None and ended.history_user == nurse  # audited
     assert not QuestionnaireLink.objects.filter(participant=randomised, revoked_at=None).exists()
     assert not TabletSession.objects.filter(participant=randomised, ended_at=None).exists()
     page = client.get(f"/q/{token}/", follow=True)
