@@ -3,9 +3,9 @@
 Creates (once, with set-based SQL on PostgreSQL) N randomised participants with complete
 follow-up streams: screening form, surgical assessment, allocation, every questionnaire of
 every visit of the schedule in force (VERTEBRA: baseline, W1-W12, M3, M12) and every contact
-with its call. Then renders full
-exports, each in a forked process so that its peak RSS is its own, and compares the CSV part
-with PostgreSQL's own ``COPY (...) TO STDOUT`` of the same queries.
+with its call. Then renders full exports, each in a forked process so that its peak RSS is its
+own, and compares the CSV part with PostgreSQL's own ``COPY (...) TO STDOUT`` of the same
+queries.
 """
 
 from __future__ import annotations
