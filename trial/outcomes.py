@@ -277,8 +277,9 @@ class ConsortFlow:
 def consort_flow(site: Site | None = None, data: OutcomeData | None = None) -> ConsortFlow:
     """The whole CONSORT flow: the screening part from ``selectors.consort_counts`` (the one
     place that counts screening; the ``trial:consort`` page shows it), then per arm:
-    randomised, crossed over, followed up at 4 weeks / 3 months / 12 months (contact done or a
-    questionnaire submitted for the visit), died, withdrawn, analysed (primary outcome there).
+    randomised, crossed over, followed up at the schedule's report visits (VERTEBRA: 4 weeks,
+    3 and 12 months; contact done or a questionnaire submitted for the visit), died, withdrawn,
+    analysed (primary outcome there).
     """
     data = data or outcome_data(site)
     wanted = _report_visits(data)
