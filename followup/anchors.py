@@ -1,6 +1,6 @@
 """Where the dates that visits are anchored on come from, declared once.
 
-Each anchor of the schedule (followup.schedule.ANCHORS) is read from one model: a row per
+Each anchor of the schedule (trial.protocol.schedule.ANCHORS) is read from one model: a row per
 participant with a date or datetime field. A datetime is turned into the Copenhagen calendar
 date in the database, so the scheduler stays set-based for 100,000 participants. An anchor
 whose model is not installed yet simply has no dates: its visits are not created.

@@ -1,7 +1,8 @@
 """The follow-up app's part of the coordinator's dashboard and outcome report.
 
 Discovered by ``trial.registry.autodiscover_dashboards``: completeness per visit and the
-overdue contacts; for the outcome report, the schedule's visits and every contact's status.
+overdue contacts; for the outcome report, every contact's status (the report reads the visits
+themselves from trial.protocol).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from followup.models import OPEN_STATUSES, Contact, ContactStatus
-from followup.services import active_schedule
+from trial.protocol import active_schedule
 from trial.registry import DashboardPanel, dashboard
 
 OVERDUE_SHOWN = 25
@@ -77,19 +78,6 @@ def overdue_context(request) -> dict:
     return {"contacts": contacts, "count": qs.count(), "shown": OVERDUE_SHOWN}
 
 
-def schedule_visits() -> list[dict]:
-    return [
-        {
-            "code": v.code,
-            "label": v.label,
-            "day": v.day,
-            "primary": v.primary,
-            "collects": v.collects,
-        }
-        for v in active_schedule().visits
-    ]
-
-
 def contacts() -> list[tuple]:
     """(participant id, visit code, status, completed day or None) of every contact. One query."""
     return [
@@ -118,5 +106,4 @@ dashboard.add_panel(
         wide=True,
     )
 )
-dashboard.add_report_source("schedule_visits", schedule_visits)
 dashboard.add_report_source("contacts", contacts)

@@ -20,8 +20,8 @@ from django.utils import timezone
 
 from followup import services
 from followup.models import CallOutcome, Contact, ContactStatus
-from followup.schedule import local_today
 from trial.models import ParticipantStatus
+from trial.protocol.schedule import local_today
 
 logger = logging.getLogger(__name__)
 

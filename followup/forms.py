@@ -6,10 +6,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from followup.models import CallOutcome
-from followup.schedule import ADVERSE_EVENTS, CROSSOVER, PAIN_MEDICATION
 from followup.services import DeathInput, VisitItemsInput, WithdrawalInput
 from questionnaires.instruments import get_instrument
 from trial.models import DeathRelation, Site, WithdrawalInitiator
+from trial.protocol.schedule import ADVERSE_EVENTS, CROSSOVER, PAIN_MEDICATION
 
 # ISO in and out, as <input type="date"> needs whatever the interface language.
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")

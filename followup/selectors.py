@@ -14,9 +14,9 @@ from django.db.models import Count, QuerySet
 from django.utils.translation import gettext as _
 
 from followup.models import OPEN_STATUSES, CallLog, Contact, ContactStatus
-from followup.schedule import COLLECT_ITEMS
 from trial.access import IDENTITY_CENTRAL_ROLES, IDENTITY_SITE_ROLES, rule_for
 from trial.models import ENDED_STATUSES, Role, Site, User
+from trial.protocol.schedule import COLLECT_ITEMS
 from trial.selectors import participants_for
 
 TABS = ("today", "week", "overdue")
@@ -104,10 +104,10 @@ class Row:
 def rows_for(user: User, contacts, *, with_identity: bool = True) -> list[Row]:
     """Decorate a page of contacts with what the template needs, in three queries at most:
     identities (for the sites the user may see them), submitted questionnaires."""
-    from followup.services import active_schedule
     from questionnaires.models import QuestionnaireResponse, ResponseStatus
     from questionnaires.visits import INSTRUMENT_LABELS, visit_instruments
     from trial.models import Identity
+    from trial.protocol import active_schedule
 
     contacts = list(contacts)
     schedule = active_schedule()
@@ -183,7 +183,7 @@ class CompletenessRow:
 
 def completeness(user: User) -> tuple[list[Site], list[CompletenessRow]]:
     """Per visit and site: done, missed, pending (planned or due) and cancelled. Two queries."""
-    from followup.services import active_schedule
+    from trial.protocol import active_schedule
 
     counts: dict[tuple[str, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     site_ids = set()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -30,22 +29,10 @@ from followup.models import (
     VisitItems,
     WeeklyList,
 )
-from followup.schedule import Schedule, bundled_schedule, load_schedule, local_today
 from trial.audit import audited_save
 from trial.models import ENDED_STATUSES, Participant, ParticipantStatus
+from trial.protocol.schedule import active_schedule, local_today
 from trial.services import ServiceError
-
-
-@lru_cache(maxsize=4)
-def _schedule_from(setting: str) -> Schedule:
-    if setting.endswith(".json"):
-        return load_schedule(setting)
-    return bundled_schedule(setting)
-
-
-def active_schedule() -> Schedule:
-    """The schedule in force: FOLLOWUP_SCHEDULE names a bundled schedule or a JSON file."""
-    return _schedule_from(settings.FOLLOWUP_SCHEDULE)
 
 
 def _status_for(opens: dt.date, closes: dt.date, today: dt.date) -> str:

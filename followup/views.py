@@ -19,11 +19,11 @@ from django.views.decorators.http import require_http_methods, require_safe
 from followup import pdf, selectors, services
 from followup.forms import CallLogForm, SiteFilterForm
 from followup.models import CallOutcome, ContactStatus
-from followup.schedule import local_today
 from questionnaires.models import QuestionnaireResponse, ResponseStatus
 from questionnaires.visits import visit_instruments
 from trial.access import rule_for
 from trial.models import SiteKind
+from trial.protocol.schedule import active_schedule, local_today
 from trial.selectors import can_see_identity, sites_for
 from trial.services import ServiceError
 
@@ -89,7 +89,7 @@ def call_log(request: HttpRequest, contact_id: int) -> HttpResponse:
     can_call = rule_for("followup:call_log").allows(request.user.role, "POST")
     if request.method == "POST" and not can_call:
         raise PermissionDenied
-    schedule = services.active_schedule()
+    schedule = active_schedule()
     visit = next((v for v in schedule.visits if v.code == contact.visit_code), None)
     collects = visit.collects if visit else ()
     instruments = visit_instruments(contact.visit_code)

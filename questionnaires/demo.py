@@ -15,7 +15,9 @@ from questionnaires.instruments import get_instrument
 from questionnaires.models import Mode, QuestionnaireLink, QuestionnaireResponse
 from trial.models import Identity, Participant, ParticipantStatus
 
-FOLLOW_UP = ("W1", "W2", "W4", "W8", "M3", "M12")
+# The VERTEBRA visits the demo answers (a spread over the year, not every weekly call); under
+# another protocol's schedule, its first questionnaire visits instead.
+VERTEBRA_DEMO_VISITS = ("W1", "W2", "W4", "W8", "M3", "M12")
 MODES = (Mode.LINK, Mode.TABLET, Mode.PHONE, Mode.PAPER)
 
 
@@ -36,6 +38,13 @@ def _answers(instrument_code: str, severity: float, rng: random.Random) -> dict:
     if instrument_code == "odi" and rng.random() < 0.3:
         answers.pop("odi_8", None)  # sex life is often left out
     return answers
+
+
+def follow_up_visits() -> tuple[str, ...]:
+    codes = [code for code in visits.visit_codes() if code != visits.BASELINE]
+    if set(VERTEBRA_DEMO_VISITS) <= set(codes):
+        return VERTEBRA_DEMO_VISITS
+    return tuple(codes[: len(VERTEBRA_DEMO_VISITS)])
 
 
 def _complete_visit(participant, visit_code, severity, mode, nurse, rng) -> None:
@@ -82,16 +91,17 @@ def seed_questionnaires(context: dict) -> None:
         ParticipantStatus.DECEASED,
     }
     screening_seen = 0
+    follow_up = follow_up_visits()
     for participant in Participant.objects.filter(sequence__lte=8).order_by("site__code", "pk"):
         if participant.pk in busy:
             continue
         severity = rng.uniform(0.55, 0.85)
         if participant.status in followed:
-            _complete_visit(participant, "BL", severity, rng.choice(MODES), nurse, rng)
-            count = len(FOLLOW_UP) if participant.status == ParticipantStatus.COMPLETED else 4
+            _complete_visit(participant, visits.BASELINE, severity, rng.choice(MODES), nurse, rng)
+            count = len(follow_up) if participant.status == ParticipantStatus.COMPLETED else 4
             if participant.status in (ParticipantStatus.WITHDRAWN, ParticipantStatus.DECEASED):
                 count = 2
-            for visit_code in FOLLOW_UP[:count]:
+            for visit_code in follow_up[:count]:
                 severity = max(0.05, severity * rng.uniform(0.6, 0.95))
                 _complete_visit(participant, visit_code, severity, rng.choice(MODES), nurse, rng)
         elif participant.status == ParticipantStatus.SCREENING and _only_baseline_missing(
@@ -99,21 +109,23 @@ def seed_questionnaires(context: dict) -> None:
         ):
             # The screening path is complete: the baseline on the clinic tablet makes the
             # participant ready to randomise (the demo must show ready participants).
-            _complete_visit(participant, "BL", severity, Mode.TABLET, nurse, rng)
+            _complete_visit(participant, visits.BASELINE, severity, Mode.TABLET, nurse, rng)
         elif participant.status == ParticipantStatus.SCREENING:
             screening_seen += 1
             if screening_seen % 2 == 1:
                 # Started on a personal link, half-way through the ODI.
-                services.link_issue_letter(participant=participant, visit_code="BL", user=nurse)
+                services.link_issue_letter(
+                    participant=participant, visit_code=visits.BASELINE, user=nurse
+                )
                 answers = _answers("odi", severity, rng)
                 services.response_save_answers(
                     participant=participant,
-                    visit_code="BL",
+                    visit_code=visits.BASELINE,
                     instrument_code="odi",
                     answers={k: v for k, v in answers.items() if k <= "odi_5"},
                     mode=Mode.LINK,
                 )
             elif Identity.objects.filter(participant=participant).exclude(email="").exists():
                 services.link_send(
-                    participant=participant, visit_code="BL", user=nurse, via="email"
+                    participant=participant, visit_code=visits.BASELINE, user=nurse, via="email"
                 )

@@ -33,6 +33,7 @@ from trial.exports import (
     register,
 )
 from trial.models import Participant
+from trial.protocol.schedule import visit_variable_suffix
 
 ITEM_UNITS = {"vas": "mm (0-100)", "count": "count"}
 SCORE_VARIABLES = {
@@ -218,7 +219,7 @@ def _columns() -> list[tuple[str, str, str, object]]:
 def analysis_variables() -> list[Variable]:
     return [
         Variable(
-            f"{measure}_{visit}".lower(),
+            f"{measure}_{visit_variable_suffix(visit)}",
             f"{label}, {visit}",
             "decimal" if measure in ("odi_score", "eq5d_index") else "integer",
         )

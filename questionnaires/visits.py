@@ -1,7 +1,7 @@
 """Which questionnaires each visit collects: the one place that maps visits to instruments.
 
 Baseline ("BL") is the trial's own visit before randomisation; the follow-up visits come from
-the declarative schedule (followup/schedules/vertebra.json), whose ``collects`` items name the
+the schedule in force (trial.protocol.active_schedule()), whose ``collects`` items name the
 instruments with the follow-up app's codes. Health-service use is not part of baseline.
 """
 
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from followup.schedule import VERTEBRA_SCHEDULE, Schedule
 from questionnaires.instruments import INSTRUMENTS
+from trial.protocol.schedule import Schedule, active_schedule
 
 BASELINE = "BL"
 BASELINE_INSTRUMENTS: tuple[str, ...] = ("odi", "vas", "eq5d3l")
@@ -44,8 +44,10 @@ class QuestionnaireVisit:
     instruments: tuple[str, ...]
 
 
-def questionnaire_visits(schedule: Schedule = VERTEBRA_SCHEDULE) -> list[QuestionnaireVisit]:
-    """Baseline, then every scheduled visit that collects at least one questionnaire."""
+def questionnaire_visits(schedule: Schedule | None = None) -> list[QuestionnaireVisit]:
+    """Baseline, then every visit of `schedule` (default: the one in force) that collects at
+    least one questionnaire."""
+    schedule = schedule or active_schedule()
     visits = [QuestionnaireVisit(BASELINE, str(_("Baseline")), BASELINE_INSTRUMENTS)]
     for visit in schedule.visits:
         wanted = {COLLECT_TO_INSTRUMENT[c] for c in visit.collects if c in COLLECT_TO_INSTRUMENT}

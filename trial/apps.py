@@ -7,6 +7,11 @@ class TrialConfig(AppConfig):
     verbose_name = _("Trial")
 
     def ready(self) -> None:
+        from trial.protocol import check_schedule_setting
+
+        # Fail at startup, not at the first nightly run, when FOLLOWUP_SCHEDULE is wrong.
+        check_schedule_setting()
+
         from trial.registry import NavGroup, NavItem, registry
 
         registry.add_nav(NavItem("trial:participant_list", _("Participants"), order=10))

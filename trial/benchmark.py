@@ -2,9 +2,10 @@
 
 Creates (once, with set-based SQL on PostgreSQL) N randomised participants with complete
 follow-up streams: screening form, surgical assessment, allocation, every questionnaire of
-every visit (baseline, W1-W12, M3, M12) and every contact with its call. Then renders full
-exports, each in a forked process so that its peak RSS is its own, and compares the CSV part
-with PostgreSQL's own ``COPY (...) TO STDOUT`` of the same queries.
+every visit of the schedule in force (VERTEBRA: baseline, W1-W12, M3, M12) and every contact
+with its call. Then renders full exports, each in a forked process so that its peak RSS is its
+own, and compares the CSV part with PostgreSQL's own ``COPY (...) TO STDOUT`` of the same
+queries.
 """
 
 from __future__ import annotations
@@ -120,15 +121,12 @@ def _ensure_data(n: int, stdout) -> None:
                FROM randomization_envelope e WHERE e.site_id = %(site)s""",
             p,
         )
-        visits = ["BL"] + [f"W{w}" for w in range(1, 13)] + ["M3", "M12"]
-        rows = []
-        for visit in visits:
-            instruments = ["vas"]
-            if visit in ("BL", "W4", "M3", "M12"):
-                instruments += ["odi", "eq5d3l"]
-            if visit != "BL":
-                instruments += ["hsu"]
-            rows += [(visit, i) for i in instruments]
+        # Every questionnaire of every visit of the schedule in force.
+        from questionnaires.visits import questionnaire_visits
+
+        questionnaire = questionnaire_visits()
+        visits = [v.code for v in questionnaire]  # baseline first
+        rows = [(v.code, i) for v in questionnaire for i in v.instruments]
         answers = {
             "odi": "jsonb_build_object("
             + ", ".join(f"'odi_{k}', (t.id + {k}) %% 6" for k in range(1, 11))

@@ -392,11 +392,11 @@ def _translated(xf, tag: str, text_value: str) -> None:
 
 
 def _odm_events(tables: list[Table]) -> list[str]:
-    from followup.schedule import VERTEBRA_SCHEDULE
     from questionnaires.visits import visit_codes  # the protocol's visits, BL first
+    from trial.protocol import active_schedule
 
     codes = [ENROLMENT, *visit_codes()]
-    codes += [v.code for v in VERTEBRA_SCHEDULE.visits if v.code not in codes]
+    codes += [v.code for v in active_schedule().visits if v.code not in codes]
     return codes
 
 

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from trial import selectors, statistics
 from trial.models import Participant, Sex, Site
+from trial.protocol import active_schedule
 from trial.registry import dashboard
 from trial.treatment_selectors import annotate_as_treated
 
@@ -33,9 +34,9 @@ ARMS = (PVP, CONSERVATIVE)
 # What the tables group by: an attribute of Subject.
 ITT, AS_TREATED = "arm", "as_treated"
 MEASURES = ("odi", "vas_back", "vas_leg", "eq5d_index")
-# Survival is read at the schedule's 3- and 12-month visits; these are the defaults when the
-# schedule in force has no M3/M12.
-SURVIVAL_VISITS = {"M3": 91, "M12": 365}
+# Survival is an analysis time point counted from randomisation, not a visit: another protocol's
+# visits may be anchored on the procedure date or fall on other days, so the points are days.
+SURVIVAL_DAYS = (91, 365)
 
 
 def optional_model(app_label: str, name: str):
@@ -119,7 +120,16 @@ def outcome_data(site: Site | None = None) -> OutcomeData:
     if contacts is None:
         missing.append("followup: contacts source")
         contacts = []
-    visits = dashboard.report_source("schedule_visits") or []
+    visits = [
+        {
+            "code": v.code,
+            "label": v.label,
+            "day": v.day,
+            "primary": v.primary,
+            "collects": v.collects,
+        }
+        for v in active_schedule().visits
+    ]
     arm_labels = dashboard.report_source("arm_labels") or {PVP: "PVP", CONSERVATIVE: "Usual care"}
 
     # By status rather than a list of ids: the list would not scale to a large trial.
@@ -276,8 +286,9 @@ class ConsortFlow:
 def consort_flow(site: Site | None = None, data: OutcomeData | None = None) -> ConsortFlow:
     """The whole CONSORT flow: the screening part from ``selectors.consort_counts`` (the one
     place that counts screening; the ``trial:consort`` page shows it), then per arm:
-    randomised, crossed over, followed up at 4 weeks / 3 months / 12 months (contact done or a
-    questionnaire submitted for the visit), died, withdrawn, analysed (primary outcome there).
+    randomised, crossed over, followed up at the schedule's report visits (VERTEBRA: 4 weeks,
+    3 and 12 months; contact done or a questionnaire submitted for the visit), died, withdrawn,
+    analysed (primary outcome there).
     """
     data = data or outcome_data(site)
     wanted = _report_visits(data)
@@ -306,13 +317,17 @@ def consort_flow(site: Site | None = None, data: OutcomeData | None = None) -> C
 
 
 def _report_visits(data: OutcomeData) -> list[tuple[str, str]]:
-    """Follow-up visits that collect the ODI or the EQ-5D (4 weeks, 3 and 12 months)."""
-    visits = [
-        (v["code"], _(v["label"]))
-        for v in data.visits
-        if {"odi", "eq5d3l"} & set(v.get("collects") or ())
-    ]
-    return visits or [("W4", "W4"), ("M3", "M3"), ("M12", "M12")]
+    """Follow-up visits that collect the ODI or the EQ-5D (in VERTEBRA: 4 weeks, 3 and 12
+    months); for a schedule with neither, the visits that collect a pain VAS."""
+    for wanted in ({"odi", "eq5d3l"}, {"vas_back", "vas_leg"}):
+        visits = [
+            (v["code"], _(v["label"]))
+            for v in data.visits
+            if wanted & set(v.get("collects") or ()) or v["primary"]
+        ]
+        if any(code != data.primary_visit for code, _label in visits):
+            return visits
+    return visits
 
 
 # === Outcome report =======================================================================
@@ -564,17 +579,16 @@ def survival_table(
     data: OutcomeData, today: dt.date | None = None, by: str = ITT
 ) -> list[SurvivalRow]:
     today = today or timezone.localdate()
-    days = {v["code"]: v["day"] for v in data.visits}
-    points = [(code, days.get(code, default)) for code, default in SURVIVAL_VISITS.items()]
+    labels = {91: _("3 months"), 365: _("12 months")}
+    points = [(labels[day], day) for day in SURVIVAL_DAYS]
     subjects = _analysed(data)
     groups = [*([s for s in subjects if getattr(s, by) == arm] for arm in ARMS), subjects]
     estimates = []
     for group in groups:
         times, died = survival_times(group, today)
         estimates.append(statistics.kaplan_meier(times, died, [d for _c, d in points]))
-    labels = {"M3": _("3 months"), "M12": _("12 months")}
     rows = []
-    for i, (code, day) in enumerate(points):
+    for i, (label, day) in enumerate(points):
         cells = []
         for est in estimates:
             point = est[i]
@@ -594,7 +608,7 @@ def survival_table(
                         "risk": point.at_risk,
                     }
                 )
-        rows.append(SurvivalRow(labels.get(code, code), day, cells))
+        rows.append(SurvivalRow(label, day, cells))
     return rows
 
 

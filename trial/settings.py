@@ -289,7 +289,8 @@ LOGGING = {
 }
 
 # --- follow-up ---------------------------------------------------------------------------
-# The visit schedule: a bundled name (followup/schedules/<name>.json) or a path to a JSON file.
+# The visit schedule in force: a bundled name (trial/protocol/schedules/<name>.json) or a path
+# to a JSON file (ending in .json). A bad value stops the app at startup (trial.apps).
 FOLLOWUP_SCHEDULE = env.str("FOLLOWUP_SCHEDULE", default="vertebra")
 # Contacts are created this many days before their window opens (the coming week's list).
 FOLLOWUP_HORIZON_DAYS = env.int("FOLLOWUP_HORIZON_DAYS", default=7)

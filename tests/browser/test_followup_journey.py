@@ -11,11 +11,11 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
 from followup.models import CallLog, Contact
-from followup.schedule import local_today
 from questionnaires.models import QuestionnaireResponse
 from tests.browser.test_smoke import assert_no_csp_errors, device_code, log_in
 from tests.followup.conftest import open_contact, randomised
 from trial.models import ParticipantStatus, Role
+from trial.protocol.schedule import local_today
 
 pytestmark = pytest.mark.browser
 

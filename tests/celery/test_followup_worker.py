@@ -13,12 +13,12 @@ import pytest
 from django.utils import timezone
 
 from followup.models import Contact, WeeklyList
-from followup.schedule import local_today
 from followup.services import coming_week_start
 from tests.celery.workers import redis_url, require_services, start_worker, stop_worker
 from tests.factories import ParticipantFactory, SiteFactory, UserFactory
 from tests.followup.conftest import allocate
 from trial.models import Role
+from trial.protocol.schedule import local_today
 
 REDIS = redis_url(11)
 

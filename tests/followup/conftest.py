@@ -63,7 +63,7 @@ def allocate_fn():
 def open_contact(participant, code="W1", *, target=None, before=3, after=3, status="due"):
     """A contact around ``target`` (default: today in Copenhagen), as the nightly run makes it."""
     from followup.models import Contact
-    from followup.schedule import local_today
+    from trial.protocol.schedule import local_today
 
     target = target or local_today()
     return Contact.objects.create(

@@ -13,11 +13,11 @@ from django.utils import translation
 
 from followup import services
 from followup.models import CallLog, Contact, VisitItems
-from followup.schedule import local_today
 from questionnaires.models import QuestionnaireLink, QuestionnaireResponse
 from tests.conftest import verified_client
 from tests.followup.conftest import open_contact, randomised
 from trial.models import Death, ParticipantStatus, Role, Withdrawal
+from trial.protocol.schedule import local_today
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ import pytest
 
 from followup import selectors, services
 from followup.models import Contact
-from followup.schedule import local_today
 from tests.followup.conftest import allocate
 from trial.models import Role
+from trial.protocol.schedule import local_today
 
 CPH = ZoneInfo("Europe/Copenhagen")
 UTC = dt.UTC

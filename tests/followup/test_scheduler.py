@@ -14,6 +14,7 @@ from followup.models import Contact
 from tests.factories import ParticipantFactory
 from tests.followup.conftest import allocate
 from trial.models import ParticipantStatus
+from trial.protocol import active_schedule
 
 UTC = dt.UTC
 
@@ -133,7 +134,7 @@ def test_the_query_count_does_not_grow_with_participants(world, django_assert_ma
     day = dt.date(2026, 5, 4)
     for _ in range(30):
         allocate(ParticipantFactory(site=world.own), at(day - dt.timedelta(days=50)))
-    visits_in_schedule = len(services.active_schedule().visits)
+    visits_in_schedule = len(active_schedule().visits)
     # Per visit: one SELECT of anchors, at most one INSERT batch (+ savepoint); plus counts.
     with django_assert_max_num_queries(visits_in_schedule * 4 + 2):
         services.contacts_create_due(today=day)

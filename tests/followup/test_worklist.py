@@ -10,11 +10,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from followup.schedule import local_today
 from tests.conftest import verified_client
 from tests.factories import UserFactory
 from tests.followup.conftest import allocate, open_contact, randomised
 from trial.models import ParticipantStatus, Role
+from trial.protocol.schedule import local_today
 
 URL = reverse("followup:worklist")
 

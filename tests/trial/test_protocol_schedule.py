@@ -10,11 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from followup import schedule as sched
-from followup.schedule import (
+from trial.protocol import schedule as sched
+from trial.protocol.schedule import (
     ANCHORS,
     COLLECT_ITEMS,
-    VERTEBRA_SCHEDULE,
     Schedule,
     VisitDefinition,
     VisitWindow,
@@ -27,6 +26,8 @@ from followup.schedule import (
 )
 
 SCHEDULES_DIR = Path(sched.__file__).parent / "schedules"
+# The trial's own schedule, as shipped; the code reads the one in force (active_schedule()).
+VERTEBRA_SCHEDULE = bundled_schedule("vertebra")
 WEEKLY_ITEMS = {
     "vas_back",
     "vas_leg",
@@ -471,3 +472,16 @@ def test_windows_always_contain_their_target(
 @given(schedule=schedules)
 def test_any_valid_schedule_round_trips_through_json(schedule: Schedule) -> None:
     assert Schedule.from_dict(json.loads(schedule_to_json(schedule))) == schedule
+
+
+@pytest.mark.parametrize(
+    ("code", "suffix"),
+    [("W4", "w4"), ("M12", "m12"), ("D-8", "dm8"), ("D8", "d8"), ("D 8/a", "d_8_a")],
+)
+def test_a_visit_code_becomes_a_valid_variable_suffix(code: str, suffix: str) -> None:
+    assert sched.visit_variable_suffix(code) == suffix
+
+
+def test_two_visits_that_would_name_the_same_export_variables_are_rejected() -> None:
+    with pytest.raises(ValueError, match="D-8, Dm8 would name the same export variables"):
+        Schedule.from_dict(_schedule(_visit(code="D-8"), _visit(code="Dm8")))

@@ -23,4 +23,12 @@ LABELS = (
     gettext_noop("3-month follow-up"),
     gettext_noop("12-month follow-up"),
     gettext_noop("Surgical control with standing radiographs, 12 weeks after PVP"),
+    # kyphoplasty_example.json
+    gettext_noop("Inclusion visit, 8 days before kyphoplasty"),
+    gettext_noop("Pre-procedure visit, day before kyphoplasty"),
+    gettext_noop("Post-procedure visit (D1 to D5)"),
+    gettext_noop("Day 15 visit (primary outcome)"),
+    gettext_noop("Day 90 visit"),
+    gettext_noop("Day 180 visit"),
+    gettext_noop("Day 360 visit"),
 )

@@ -1,16 +1,20 @@
-"""The follow-up visit schedule as declarative data, and the date arithmetic on it.
+"""The visit schedule as declarative data, the date arithmetic on it, and the schedule in force.
 
-Framework-free on purpose: the scheduler task, the worklist views, exports and tests all need the
-same answer to "which visits does this participant get, and when", and it must not depend on the
-ORM or on settings. A protocol is a JSON document (see ``followup/schedules/``), so the coordinator
-can supply another study's schedule (for instance the kyphoplasty example) without a code change.
+This is the one home of the schedule: follow-up contacts, questionnaires, exports and reports all
+read ``active_schedule()``, so they agree on "which visits does this participant get, and when".
+The data and arithmetic are framework-free on purpose (no ORM; settings are read only by
+``active_schedule()``, lazily). A protocol is a JSON document (see ``trial/protocol/schedules/``),
+so the coordinator can supply another study's schedule (for instance the kyphoplasty example)
+with the FOLLOWUP_SCHEDULE setting, without a code change.
 """
 
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from functools import lru_cache
 from importlib import resources
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
@@ -78,6 +82,17 @@ def _str_tuple(value: object, what: str) -> tuple[str, ...]:
     if duplicates:
         raise ValueError(f"{what} lists {', '.join(duplicates)} more than once")
     return items
+
+
+def visit_variable_suffix(code: str) -> str:
+    """A visit code as the end of an export variable name ("vas_back_dm8").
+
+    Stata, SPSS and R names take letters, digits and underscores only, so another protocol's
+    codes such as "D-8" need a spelling of their own: lower case, a minus before a digit as "m"
+    (D-8 -> dm8, next to D8 -> d8), any other character as "_". VERTEBRA's codes are unchanged
+    apart from the case (W4 -> w4).
+    """
+    return re.sub(r"[^a-z0-9]", "_", re.sub(r"-(?=[0-9])", "m", code.strip().lower()))
 
 
 @dataclass(frozen=True)
@@ -211,6 +226,16 @@ class Schedule:
             raise ValueError(
                 f"schedule {self.code!r}: duplicate visit code(s) {', '.join(duplicates)}"
             )
+        suffixes: dict[str, list[str]] = {}
+        for code in codes:
+            suffixes.setdefault(visit_variable_suffix(code), []).append(code)
+        clashes = sorted(", ".join(same) for same in suffixes.values() if len(same) > 1)
+        if clashes:
+            # Export variables are named after the visit: two visits must not share a name.
+            raise ValueError(
+                f"schedule {self.code!r}: visit codes {'; '.join(clashes)} would name the same "
+                "export variables"
+            )
         object.__setattr__(self, "visits", visits)
 
     def visit(self, code: str) -> VisitDefinition:
@@ -267,20 +292,58 @@ def schedule_to_json(schedule: Schedule) -> str:
 
 
 def bundled_schedule(name: str) -> Schedule:
-    """A schedule shipped in ``followup/schedules/<name>.json``."""
-    source = resources.files(__package__ or "followup").joinpath("schedules", f"{name}.json")
+    """A schedule shipped in ``trial/protocol/schedules/<name>.json``."""
+    source = resources.files(__package__ or "trial.protocol").joinpath("schedules", f"{name}.json")
     try:
         text = source.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ValueError(f"no bundled schedule named {name!r}") from None
+        raise ValueError(
+            f"no bundled schedule named {name!r}; expected one of {', '.join(bundled_names())}"
+        ) from None
     try:
         return Schedule.from_dict(json.loads(text))
     except ValueError as error:
         raise ValueError(f"bundled schedule {name!r}: {error}") from None
 
 
-# The trial's default, read from data so that the table in DOMAIN.md lives in one place.
-VERTEBRA_SCHEDULE: Final[Schedule] = bundled_schedule("vertebra")
+def bundled_names() -> list[str]:
+    folder = resources.files(__package__ or "trial.protocol").joinpath("schedules")
+    return sorted(
+        entry.name.removesuffix(".json")
+        for entry in folder.iterdir()
+        if entry.name.endswith(".json")
+    )
+
+
+@lru_cache(maxsize=4)
+def schedule_from_setting(setting: str) -> Schedule:
+    """The schedule a FOLLOWUP_SCHEDULE value names: a bundled name, or a path ending in .json.
+
+    Raises ValueError with a message naming the setting; never falls back to another schedule,
+    since running contacts on one protocol and exports on another would corrupt the data.
+    """
+    if not isinstance(setting, str) or not setting.strip():
+        raise ValueError(f"FOLLOWUP_SCHEDULE must name a schedule, got {setting!r}")
+    try:
+        if setting.endswith(".json"):
+            try:
+                return load_schedule(setting)
+            except OSError as error:
+                raise ValueError(f"cannot read {setting}: {error.strerror or error}") from None
+        return bundled_schedule(setting)
+    except ValueError as error:
+        raise ValueError(f"FOLLOWUP_SCHEDULE={setting!r}: {error}") from None
+
+
+def active_schedule() -> Schedule:
+    """The schedule in force: FOLLOWUP_SCHEDULE names a bundled schedule or a JSON file.
+
+    Cached per setting value, so override_settings in tests switches schedule; a JSON file
+    edited in place is read again only after a restart (or ``schedule_from_setting.cache_clear()``).
+    """
+    from django.conf import settings  # lazily: the rest of this module does not need Django
+
+    return schedule_from_setting(settings.FOLLOWUP_SCHEDULE)
 
 
 @dataclass(frozen=True)
