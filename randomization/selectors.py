@@ -18,7 +18,8 @@ from django.utils.translation import gettext as _
 from randomization import blocks
 from randomization.models import Allocation, Arm, Envelope, EnvelopeBatch, ProtocolDeviation
 from randomization.strata import STRATA
-from trial.models import Role, Site, SiteKind, User
+from trial import access
+from trial.models import Site, SiteKind, User
 
 
 def coordinator_sees_allocations() -> bool:
@@ -26,9 +27,8 @@ def coordinator_sees_allocations() -> bool:
 
 
 def can_see_allocation_list(user: User) -> bool:
-    if user.role == Role.DATA_MANAGER:
-        return True
-    return user.role == Role.COORDINATOR and coordinator_sees_allocations()
+    # The matrix entry follows RANDOMISATION_COORDINATOR_SEES_ALLOCATIONS at request time.
+    return access.can(user, "randomization:allocation_list", method="GET")
 
 
 def batches_for(user: User) -> QuerySet[EnvelopeBatch]:

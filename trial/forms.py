@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from trial import access
 from trial.cpr import cpr_birth_date, parse_cpr
 from trial.models import (
     Answer,
@@ -16,7 +17,6 @@ from trial.models import (
     InformationSheetVersion,
     MyelomaStatus,
     NotIncludedReason,
-    Role,
     ScreeningDecision,
     ScreeningForm,
     Sex,
@@ -351,8 +351,7 @@ class ConsentForm(ReasonForChangeMixin, forms.ModelForm):
         self.fields["information_sheet"].empty_label = None
         staff_ids = SiteMembership.objects.filter(
             site_id=participant.site_id,
-            user__role__in=[Role.HEMATOLOGIST, Role.NURSE],
-            user__is_active=True,
+            user__in=access.staff_for("consent_take"),
         ).values("user_id")
         self.fields["taken_by"].queryset = User.objects.filter(pk__in=staff_ids)
         if self.instance.pk is None:

@@ -9,9 +9,8 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from trial.access import IDENTITY_CENTRAL_ROLES, IDENTITY_SITE_ROLES
+from trial import access
 from trial.models import (
-    CENTRAL_ROLES,
     Answer,
     Consent,
     CriterionAssessor,
@@ -22,7 +21,6 @@ from trial.models import (
     ParticipantStatus,
     Referral,
     ReferralStatus,
-    Role,
     ScreeningForm,
     ScreeningLogEntry,
     Site,
@@ -36,7 +34,7 @@ def sites_for(user: User) -> QuerySet[Site]:
     """The sites whose data a user works with: central roles all, site roles their own."""
     if not user.is_authenticated:
         return Site.objects.none()
-    if user.role in CENTRAL_ROLES:
+    if access.site_scope(user) == "all":
         return Site.objects.all()
     return Site.objects.filter(memberships__user=user)
 
@@ -48,12 +46,13 @@ def participants_for(user: User) -> QuerySet[Participant]:
     participants of the hematology departments whose collaborating surgical department they
     belong to. Coordinators, data managers and monitors see everyone.
     """
-    if not user.is_authenticated or not user.is_active or not user.role:
+    scope = access.site_scope(user)
+    if scope == "none":
         return Participant.objects.none()
-    if user.role in CENTRAL_ROLES:
+    if scope == "all":
         return Participant.objects.all()
     site_ids = list(user.memberships.values_list("site_id", flat=True))
-    if user.role == Role.SURGEON:
+    if scope == "surgical":
         return Participant.objects.filter(site__surgical_partner_id__in=site_ids)
     return Participant.objects.filter(site_id__in=site_ids)
 
@@ -63,18 +62,6 @@ def participant_get_for(user: User, trial_number: str) -> Participant:
     return get_object_or_404(
         participants_for(user).select_related("site"), trial_number=trial_number
     )
-
-
-def can_see_identity(user: User, participant: Participant) -> bool:
-    """Names, CPR numbers and contact details: hematologists and nurses of the participant's
-    own site, and data managers."""
-    if not user.is_authenticated or not user.is_active:
-        return False
-    if user.role in IDENTITY_CENTRAL_ROLES:
-        return True
-    if user.role in IDENTITY_SITE_ROLES:
-        return user.memberships.filter(site_id=participant.site_id).exists()
-    return False
 
 
 def participant_search(qs: QuerySet[Participant], query: str) -> QuerySet[Participant]:
@@ -280,11 +267,12 @@ def screening_entries_for(user: User) -> QuerySet[ScreeningLogEntry]:
     Hematologists and nurses see their sites' log, central roles every site; surgeons work
     from referrals and see no screening log.
     """
-    if not user.is_authenticated or not user.is_active or not user.role:
+    scope = access.site_scope(user)
+    if scope == "none":
         return ScreeningLogEntry.objects.none()
-    if user.role in CENTRAL_ROLES:
+    if scope == "all":
         return ScreeningLogEntry.objects.all()
-    if user.role == Role.SURGEON:
+    if scope == "surgical":
         return ScreeningLogEntry.objects.none()
     return ScreeningLogEntry.objects.filter(site__memberships__user=user)
 
@@ -339,7 +327,7 @@ def open_referrals_for(user: User) -> QuerySet[Referral]:
 
     For a surgeon, only those sent to their own surgical departments."""
     qs = Referral.objects.filter(status=ReferralStatus.OPEN, participant__in=participants_for(user))
-    if user.is_authenticated and user.role == Role.SURGEON:
+    if access.site_scope(user) == "surgical":
         qs = qs.filter(surgical_site__memberships__user=user)
     return qs.select_related("participant", "participant__site", "surgical_site", "referred_by")
 

@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from trial import access
 from trial.audit import audited_save
 from trial.models import (
     AdverseEvent,
@@ -32,7 +33,6 @@ from trial.models import (
     ProcedureLevel,
     RadiographicControl,
     RadiographKind,
-    Role,
     User,
     UsualCare,
 )
@@ -392,7 +392,7 @@ def crossover_record(
     early = day is not None and 0 <= day < earliest
     override_reason = override_reason.strip()
     if early and not errors:
-        if user.role != Role.COORDINATOR:
+        if not access.can(user, "crossover_allow_early"):
             errors.setdefault("crossover_date", []).append(
                 _(
                     "A crossover is possible from day %(earliest)d after randomisation "
@@ -524,7 +524,7 @@ def adverse_event_update(
 
 def coordinator_emails() -> list[str]:
     addresses = list(
-        User.objects.filter(role=Role.COORDINATOR, is_active=True)
+        access.staff_for("notify_sae")
         .exclude(email="")
         .order_by("id")
         .values_list("email", flat=True)
@@ -583,7 +583,7 @@ def sae_notify(*, event_id: int) -> bool:
 @transaction.atomic
 def sae_acknowledge(*, event: AdverseEvent, user: User) -> AdverseEvent:
     """The coordinator has read the serious adverse event; recorded with who and when."""
-    if user.role != Role.COORDINATOR:
+    if not access.can(user, "sae_acknowledge"):
         raise TreatmentError(_("Only the coordinator acknowledges serious adverse events."))
     event = AdverseEvent.objects.select_for_update().get(pk=event.pk)
     if not event.serious:
