@@ -22,7 +22,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from trial import access
-from trial.audit import audited_save
+from trial.audit import audited_delete, audited_save, audited_update
 from trial.models import (
     AdverseEvent,
     Crossover,
@@ -247,9 +247,7 @@ def procedure_record(
     wanted = {lv.level for lv in planned_rows}
     for code, level in existing.items():
         if code not in wanted:
-            level._history_user = user
-            level._change_reason = reason.strip()
-            level.delete()
+            audited_delete(level, user=user, reason=reason)
     for level in planned_rows:
         if level.pk is None:
             level.procedure = procedure
@@ -423,16 +421,17 @@ def crossover_record(
         early_override_by=user if early else None,
         recorded_by=user,
     )
-    crossover.full_clean()
-    crossover._history_user = user
     # The override is part of the audit trail: its history row says who allowed it and why.
-    crossover._change_reason = (
-        _("Early crossover on day %(day)d allowed by the coordinator: %(reason)s")
-        % {"day": day, "reason": override_reason}
-        if early
-        else None
+    audited_save(
+        crossover,
+        user=user,
+        reason=(
+            _("Early crossover on day %(day)d allowed by the coordinator: %(reason)s")
+            % {"day": day, "reason": override_reason}
+            if early
+            else ""
+        ),
     )
-    crossover.save()
     return crossover
 
 
@@ -543,9 +542,13 @@ def sae_notify(*, event_id: int) -> bool:
     transaction: if sending fails the claim is undone and the task's retry sends it.
     """
     with transaction.atomic():
-        claimed = AdverseEvent.objects.filter(
-            pk=event_id, serious=True, sae_notified_at__isnull=True
-        ).update(sae_notified_at=timezone.now())
+        # The notice is part of the event's trail: its history row says when it went out.
+        claimed = audited_update(
+            AdverseEvent.objects.filter(pk=event_id, serious=True, sae_notified_at__isnull=True),
+            user=None,
+            reason="serious adverse event notice e-mailed to the coordinator",
+            sae_notified_at=timezone.now(),
+        )
         if claimed != 1:
             return False
         event = AdverseEvent.objects.select_related("participant__site").get(pk=event_id)
