@@ -27,8 +27,7 @@ def coordinator_sees_allocations() -> bool:
 
 
 def can_see_allocation_list(user: User) -> bool:
-    # The matrix entry follows RANDOMISATION_COORDINATOR_SEES_ALLOCATIONS at request time.
-    return access.can(user, "randomization:allocation_list", method="GET")
+    return access.can_see_allocation_list(user)
 
 
 def batches_for(user: User) -> QuerySet[EnvelopeBatch]:

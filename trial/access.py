@@ -543,6 +543,19 @@ def staff_for(action: str):
     return User.objects.filter(role__in=ACTIONS[action], is_active=True)
 
 
+def can_see_allocation_list(user) -> bool:
+    """Who may see the arms of every envelope, decided from the setting itself and not only
+    through the matrix entry: the view asks this too, so concealment of allocation does not
+    rest on one check that an edited matrix entry could widen."""
+    if not _is_staff(user):
+        return False
+    if user.role == Role.DATA_MANAGER:
+        return True
+    return user.role == Role.COORDINATOR and bool(
+        settings.RANDOMISATION_COORDINATOR_SEES_ALLOCATIONS
+    )
+
+
 def site_scope(user) -> SiteScope:
     """Which sites' data a user works with; ``trial.selectors`` turns it into querysets.
 
