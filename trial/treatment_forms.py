@@ -6,7 +6,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from trial.forms import DateInput, ReasonForChangeMixin, VertebraPicker
+from trial.forms import DateInput, ReasonForChangeMixin, VertebraPicker, add_model_errors
 from trial.models import (
     CEMENT_VOLUME_MAX_ML,
     CEMENT_VOLUME_MIN_ML,
@@ -14,6 +14,7 @@ from trial.models import (
     Anaesthesia,
     CTCAEGrade,
     LeakageSite,
+    Procedure,
     RadiographicControl,
     UsualCare,
 )
@@ -84,17 +85,23 @@ class ProcedureForm(ReasonForChangeMixin, forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("biopsy_taken") is True and not cleaned.get("biopsy_result", "").strip():
-            self.add_error("biopsy_result", _("Give the biopsy result, or 'pending'."))
-        if (
-            cleaned.get("complications") is True
-            and not cleaned.get("complications_details", "").strip()
-        ):
-            self.add_error("complications_details", _("Describe the complications."))
+        # Whether a biopsy result or complication details are needed is Procedure.clean()'s
+        # rule; the form only drops answers to questions that no longer apply.
         if cleaned.get("biopsy_taken") is False:
             cleaned["biopsy_result"] = ""
         if cleaned.get("complications") is False:
             cleaned["complications_details"] = ""
+        add_model_errors(
+            self,
+            Procedure(
+                procedure_date=cleaned.get("procedure_date"),
+                discharge_date=cleaned.get("discharge_date"),
+                biopsy_taken=bool(cleaned.get("biopsy_taken")),
+                biopsy_result=cleaned.get("biopsy_result") or "",
+                complications=bool(cleaned.get("complications")),
+                complications_details=cleaned.get("complications_details") or "",
+            ),
+        )
         return cleaned
 
 
