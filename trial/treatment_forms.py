@@ -18,7 +18,7 @@ from trial.models import (
     RadiographicControl,
     UsualCare,
 )
-from trial.treatment_services import USUAL_CARE_FIELDS
+from trial.treatment_services import AE_FIELDS, RADIOGRAPH_FIELDS, USUAL_CARE_FIELDS
 from trial.vertebrae import LEVEL_CHOICES, LEVELS
 
 YES_NO = [("no", _("No")), ("yes", _("Yes"))]
@@ -257,15 +257,8 @@ class AdverseEventForm(ReasonForChangeMixin, forms.ModelForm):
 
     class Meta:
         model = AdverseEvent
-        fields = [
-            "description",
-            "onset_date",
-            "grade",
-            "serious",
-            "relation",
-            "outcome",
-            "resolved_on",
-        ]
+        # The service accepts exactly these; one list, so form and service cannot drift.
+        fields = list(AE_FIELDS)
         widgets = {
             "description": forms.Textarea(attrs={"rows": 2}),
             "onset_date": DateInput,
@@ -315,17 +308,7 @@ class RadiographForm(ReasonForChangeMixin, forms.ModelForm):
 
     class Meta:
         model = RadiographicControl
-        fields = [
-            "examined_on",
-            "standing",
-            "treated_stability",
-            "new_fracture",
-            "new_fracture_levels",
-            "new_fracture_adjacent",
-            "height_loss",
-            "height_loss_levels",
-            "note",
-        ]
+        fields = list(RADIOGRAPH_FIELDS)
         widgets = {
             "examined_on": DateInput,
             "treated_stability": forms.RadioSelect,
