@@ -22,10 +22,6 @@ from trial import access
 from trial.models import Site, SiteKind, User
 
 
-def coordinator_sees_allocations() -> bool:
-    return bool(settings.RANDOMISATION_COORDINATOR_SEES_ALLOCATIONS)
-
-
 def can_see_allocation_list(user: User) -> bool:
     return access.can_see_allocation_list(user)
 
