@@ -14,8 +14,8 @@ from django.db.models import Count, QuerySet
 from django.utils.translation import gettext as _
 
 from followup.models import OPEN_STATUSES, CallLog, Contact, ContactStatus
-from trial.access import IDENTITY_CENTRAL_ROLES, IDENTITY_SITE_ROLES, rule_for
-from trial.models import ENDED_STATUSES, Role, Site, User
+from trial import access
+from trial.models import ENDED_STATUSES, Site, User
 from trial.protocol.schedule import COLLECT_ITEMS
 from trial.selectors import participants_for
 
@@ -78,20 +78,6 @@ def weekly_list(user: User, *, week_start: dt.date, site: Site | None = None):
     )
 
 
-def identity_site_ids(user: User) -> set[int] | None:
-    """Sites whose participants' identity the user may read; None means every site.
-
-    Mirrors trial.selectors.can_see_identity, but in one query for a whole list.
-    """
-    if not user.is_authenticated or not user.is_active:
-        return set()
-    if user.role in IDENTITY_CENTRAL_ROLES:
-        return None
-    if user.role in IDENTITY_SITE_ROLES:
-        return set(user.memberships.values_list("site_id", flat=True))
-    return set()
-
-
 @dataclass
 class Row:
     contact: Contact
@@ -114,7 +100,7 @@ def rows_for(user: User, contacts, *, with_identity: bool = True) -> list[Row]:
     visits = {visit.code: visit for visit in schedule.visits}
     identities = {}
     if with_identity and contacts:
-        allowed = identity_site_ids(user)
+        allowed = access.identity_site_ids(user)
         visible = [
             c.participant_id
             for c in contacts
@@ -219,7 +205,7 @@ def completeness_contacts(user: User, *, visit_code: str, site_code: str, column
 
 
 def nurses_to_mail() -> QuerySet[User]:
-    return User.objects.filter(role=Role.NURSE, is_active=True).exclude(email="")
+    return access.staff_for("notify_followup_list").exclude(email="")
 
 
 def call_timeline(user, participant) -> list:
@@ -228,7 +214,7 @@ def call_timeline(user, participant) -> list:
 
     from trial.registry import TimelineEvent
 
-    may_open = rule_for("followup:call_log").allows(user.role, "GET")
+    may_open = access.can(user, "followup:call_log", method="GET")
     calls = CallLog.objects.filter(participant=participant).select_related("contact", "called_by")
     return [
         TimelineEvent(

@@ -29,7 +29,7 @@ from followup.models import (
     VisitItems,
     WeeklyList,
 )
-from trial.audit import audited_save
+from trial.audit import audited_save, audited_update
 from trial.models import ENDED_STATUSES, Participant, ParticipantStatus
 from trial.protocol.schedule import active_schedule, local_today
 from trial.services import ServiceError
@@ -143,29 +143,8 @@ def contacts_update_status(*, today: dt.date | None = None) -> dict[str, int]:
 
 
 def _update_with_history(qs, status: str, reason: str) -> int:
-    """Update rows and write their audit rows, in bulk (simple_history skips .update())."""
-    rows = list(qs.select_for_update())
-    if not rows:
-        return 0
-    ids = [r.id for r in rows]
-    changed = Contact.objects.filter(id__in=ids).update(status=status)  # rows locked above
-    for row in rows:
-        row.status = status
-    history = Contact.history.model
-    history.objects.bulk_create(
-        [
-            history(
-                **{f.attname: getattr(row, f.attname) for f in Contact._meta.concrete_fields},
-                history_date=_now(),
-                history_type="~",
-                history_change_reason=reason,
-                history_user=None,
-            )
-            for row in rows
-        ],
-        batch_size=2000,
-    )
-    return changed
+    """The nightly job's status change, in bulk; the system (no user) made it."""
+    return audited_update(qs, user=None, reason=reason, status=status)
 
 
 def _now():
@@ -187,9 +166,13 @@ def contacts_cancel_open(*, participant: Participant, reason: str, user=None) ->
     for row in rows:
         row.status = ContactStatus.CANCELLED
         row.cancelled_reason = reason[:200]
-        row._history_user = user
-        row._change_reason = reason
-        row.save(update_fields=["status", "cancelled_reason"])
+        audited_save(
+            row,
+            user=user,
+            reason=reason,
+            update_fields=["status", "cancelled_reason"],
+            validate=False,
+        )
     return len(rows)
 
 
@@ -276,9 +259,13 @@ def call_log_record(
     )
     # Attempts are counted by the system, never typed: each logged call is one attempt.
     contact.attempts += 1
-    contact._history_user = user
-    contact._change_reason = f"call logged: {outcome}"
-    contact.save(update_fields=["attempts"])
+    audited_save(
+        contact,
+        user=user,
+        reason=f"call logged: {outcome}",
+        update_fields=["attempts"],
+        validate=False,
+    )
 
     if outcome == CallOutcome.REACHED:
         _visit_items_record(contact=contact, call=call, items=items, user=user)
@@ -349,9 +336,13 @@ def _visit_items_record(*, contact: Contact, call: CallLog, items: VisitItemsInp
     )
     contact.status = ContactStatus.DONE
     contact.completed_at = timezone.now()
-    contact._history_user = user
-    contact._change_reason = "patient reached, visit items recorded"
-    contact.save(update_fields=["status", "completed_at"])
+    audited_save(
+        contact,
+        user=user,
+        reason="patient reached, visit items recorded",
+        update_fields=["status", "completed_at"],
+        validate=False,
+    )
 
 
 # --- weekly lists ------------------------------------------------------------------------

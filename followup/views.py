@@ -21,10 +21,10 @@ from followup.forms import CallLogForm, SiteFilterForm
 from followup.models import CallOutcome, ContactStatus
 from questionnaires.models import QuestionnaireResponse, ResponseStatus
 from questionnaires.visits import visit_instruments
-from trial.access import rule_for
+from trial import access
 from trial.models import SiteKind
 from trial.protocol.schedule import active_schedule, local_today
-from trial.selectors import can_see_identity, sites_for
+from trial.selectors import sites_for
 from trial.services import ServiceError
 
 PAGE_SIZE = 50
@@ -69,7 +69,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
             "page": page,
             "rows": selectors.rows_for(request.user, page.object_list),
             "query": urlencode(query),
-            "can_call": rule_for("followup:call_log").allows(request.user.role, "POST"),
+            "can_call": access.can(request.user, "followup:call_log"),
             "hidden": [("tab", tab)],
         },
     )
@@ -86,7 +86,7 @@ def call_log(request: HttpRequest, contact_id: int) -> HttpResponse:
         pk=contact_id,
     )
     participant = contact.participant
-    can_call = rule_for("followup:call_log").allows(request.user.role, "POST")
+    can_call = access.can(request.user, "followup:call_log")
     if request.method == "POST" and not can_call:
         raise PermissionDenied
     schedule = active_schedule()
@@ -140,7 +140,9 @@ def call_log(request: HttpRequest, contact_id: int) -> HttpResponse:
             "contact": contact,
             "participant": participant,
             "row": rows[0],
-            "identity": rows[0].identity if can_see_identity(request.user, participant) else None,
+            "identity": rows[0].identity
+            if access.can_see_identity(request.user, participant)
+            else None,
             "form": form,
             "can_call": can_call and contact.status in (ContactStatus.PLANNED, ContactStatus.DUE),
             "calls": contact.calls.select_related("called_by").order_by("-called_at"),
@@ -244,7 +246,7 @@ def weekly_list(request: HttpRequest) -> HttpResponse:
             "query": urlencode(query),
             "hidden": [("week", week_start.isoformat())],
             "today": local_today(),
-            "can_call": rule_for("followup:call_log").allows(request.user.role, "POST"),
+            "can_call": access.can(request.user, "followup:call_log"),
         },
     )
 

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from questionnaires import selectors, visits
 from questionnaires.models import QuestionnaireResponse, ResponseStatus
-from trial.access import rule_for
+from trial import access
 from trial.registry import Blocker, TimelineEvent
 
 
@@ -27,8 +27,7 @@ def baseline_blockers(participant) -> list[Blocker]:
 
 def scores_panel(request, participant) -> dict:
     rows = selectors.participant_scores(participant)
-    rule = rule_for("questionnaires:staff_overview")
-    can_open = rule is not None and rule.allows(request.user.role, "GET")
+    can_open = access.can(request.user, "questionnaires:staff_overview", method="GET")
     chart = {
         "labels": [row.visit_code for row in rows],
         "odi": [None if row.odi is None else float(row.odi) for row in rows],

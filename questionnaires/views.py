@@ -36,8 +36,8 @@ from questionnaires.forms import (
 )
 from questionnaires.instruments import WordingError, get_instrument, load_wording
 from questionnaires.models import Mode, QuestionnaireLink, SentVia
+from trial import access
 from trial import selectors as trial_selectors
-from trial.access import rule_for
 from trial.models import ENDED_STATUSES
 from trial.services import ServiceError
 
@@ -447,13 +447,7 @@ def tablet_exit(request: HttpRequest) -> HttpResponse:
             device = match_token(user, form.cleaned_data["otp_token"])
             if device is None:
                 user = None
-        rule = rule_for("questionnaires:staff_tablet")
-        allowed = (
-            user is not None
-            and rule is not None
-            and rule.allows(user.role, "POST")
-            and trial_selectors.participants_for(user).filter(pk=participant.pk).exists()
-        )
+        allowed = user is not None and access.can(user, "questionnaires:staff_tablet", participant)
         if allowed:
             services.tablet_session_end(session=channel.access.tablet, user=user)
             request.session.pop(TABLET_SESSION_KEY, None)
@@ -494,10 +488,8 @@ def staff_overview(request: HttpRequest, trial_number: str) -> HttpResponse:
             "scores": selectors.participant_scores(participant),
             # Nobody is contacted after death, withdrawal or the end of follow-up.
             "ended": participant.status in ENDED_STATUSES,
-            "can_write": rule_for("questionnaires:staff_send").allows(request.user.role, "POST"),
-            "can_correct": rule_for("questionnaires:staff_correct").allows(
-                request.user.role, "POST"
-            ),
+            "can_write": access.can(request.user, "questionnaires:staff_send"),
+            "can_correct": access.can(request.user, "questionnaires:staff_correct"),
         },
     )
 
@@ -540,7 +532,7 @@ def _letter_response(request, participant, visit_code: str, language: str) -> Ht
         participant=participant, visit_code=visit_code, user=request.user, language=language
     )
     identity = None
-    if trial_selectors.can_see_identity(request.user, participant):
+    if access.can_see_identity(request.user, participant):
         from trial.models import Identity
 
         identity = Identity.objects.filter(participant=participant).first()

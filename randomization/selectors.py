@@ -18,17 +18,12 @@ from django.utils.translation import gettext as _
 from randomization import blocks
 from randomization.models import Allocation, Arm, Envelope, EnvelopeBatch, ProtocolDeviation
 from randomization.strata import STRATA
-from trial.models import Role, Site, SiteKind, User
-
-
-def coordinator_sees_allocations() -> bool:
-    return bool(settings.RANDOMISATION_COORDINATOR_SEES_ALLOCATIONS)
+from trial import access
+from trial.models import Site, SiteKind, User
 
 
 def can_see_allocation_list(user: User) -> bool:
-    if user.role == Role.DATA_MANAGER:
-        return True
-    return user.role == Role.COORDINATOR and coordinator_sees_allocations()
+    return access.can_see_allocation_list(user)
 
 
 def batches_for(user: User) -> QuerySet[EnvelopeBatch]:

@@ -45,11 +45,11 @@ from randomization.strata import (
     StratumInputs,
     stratum_for,
 )
+from trial import access
 from trial.audit import audited_save
 from trial.models import (
     Participant,
     ParticipantStatus,
-    Role,
     ScreeningForm,
     Site,
     SiteKind,
@@ -399,9 +399,7 @@ def _enqueue_deviation_notice(deviation_id: int) -> None:
 
 def coordinator_emails() -> list[str]:
     addresses = list(
-        User.objects.filter(role=Role.COORDINATOR, is_active=True)
-        .exclude(email="")
-        .values_list("email", flat=True)
+        access.staff_for("notify_deviation").exclude(email="").values_list("email", flat=True)
     )
     for extra in settings.TRIAL_COORDINATOR_EMAILS:
         if extra not in addresses:

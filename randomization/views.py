@@ -19,7 +19,8 @@ from randomization import pdf, selectors, services
 from randomization.forms import BatchForm, ConfirmForm, DeviationAcknowledgeForm
 from randomization.models import BatchPrint, PrintStatus, ProtocolDeviation
 from randomization.strata import STRATA
-from trial.models import ParticipantStatus, Role
+from trial import access
+from trial.models import ParticipantStatus
 from trial.selectors import participant_get_for, randomisation_blockers
 from trial.services import ServiceError
 
@@ -38,7 +39,7 @@ def envelopes(request: HttpRequest) -> HttpResponse:
                 "participant", "reported_by"
             ).filter(acknowledged_at=None)[:50],
             "threshold": settings.RANDOMISATION_STOCK_THRESHOLD,
-            "form": BatchForm() if request.user.role == Role.COORDINATOR else None,
+            "form": BatchForm() if access.can(request.user, "randomization:batch_create") else None,
         },
     )
 
@@ -80,7 +81,7 @@ def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
             "stratum": STRATA[batch.stratum],
             "rows": selectors.batch_overview(batch),
             "prints": batch.prints.select_related("user")[:20],
-            "can_print": request.user.role == Role.COORDINATOR,
+            "can_print": access.can(request.user, "randomization:batch_pdf"),
         },
     )
 
@@ -185,7 +186,7 @@ class _Echo:
 @require_http_methods(["GET", "HEAD", "POST"])
 def deviation_list(request: HttpRequest) -> HttpResponse:
     """Protocol deviations, unacknowledged first; the coordinator acknowledges with a note."""
-    can_acknowledge = request.user.role == Role.COORDINATOR
+    can_acknowledge = access.can(request.user, "randomization:deviations")
     form = DeviationAcknowledgeForm(request.POST or None)
     if request.method == "POST":
         if not can_acknowledge:
@@ -318,13 +319,14 @@ def allocation_confirm(request: HttpRequest, trial_number: str) -> HttpResponse:
 
 def participant_panel(request: HttpRequest, participant) -> dict:
     allocation = selectors.allocation_for(participant)
-    is_hematologist = request.user.role == Role.HEMATOLOGIST
+    may_confirm = access.can(request.user, "randomization:allocation_confirm")
+    may_randomise = access.can(request.user, "randomization:participant_randomise")
     if allocation is not None:
         return {
             "participant": participant,
             "allocation": allocation,
             "stratum": STRATA.get(allocation.stratum),
-            "can_confirm": is_hematologist and not allocation.is_confirmed,
+            "can_confirm": may_confirm and not allocation.is_confirmed,
             "deviations": participant.protocol_deviations.all(),
         }
     if participant.status != ParticipantStatus.SCREENING:
@@ -337,7 +339,7 @@ def participant_panel(request: HttpRequest, participant) -> dict:
         "stratum": stratum,
         "stratum_problems": stratum_problems,
         "blocker_count": len(blockers),
-        "can_randomise": is_hematologist and not blockers and stratum is not None,
+        "can_randomise": may_randomise and not blockers and stratum is not None,
         "randomise_url": reverse(
             "randomization:participant_randomise", args=[participant.trial_number]
         ),

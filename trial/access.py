@@ -466,6 +466,138 @@ MATRIX: dict[str, Rule] = {
 IDENTITY_SITE_ROLES = frozenset({Role.HEMATOLOGIST, Role.NURSE})
 IDENTITY_CENTRAL_ROLES = frozenset({Role.DATA_MANAGER})
 
+# Permission questions that are not "may this user open (write) that view": a finer right
+# within a view, or who is told about something. Where the answer is the same as a matrix
+# entry the entry is reused, so the two cannot drift apart.
+ACTIONS: dict[str, frozenset[str]] = {
+    # Allow a crossover before the protocol's earliest day, with a reason.
+    "crossover_allow_early": frozenset({Role.COORDINATOR}),
+    # Acknowledge a serious adverse event (the coordinator is the one who writes the SAE list).
+    "sae_acknowledge": MATRIX["trial:sae_list"].roles,
+    # Start an export at all, and an identified one (names and CPR numbers leave the system).
+    "export_run": MATRIX["trial:export_list"].roles,
+    "export_identified": frozenset({Role.DATA_MANAGER}),
+    # Take a participant's consent (offered as "taken by" on the consent form).
+    "consent_take": frozenset({Role.HEMATOLOGIST, Role.NURSE}),
+    # Who is e-mailed: serious adverse events and randomisation deviations go to the
+    # coordinator, the weekly follow-up list to the nurses.
+    "notify_sae": frozenset({Role.COORDINATOR}),
+    "notify_deviation": frozenset({Role.COORDINATOR}),
+    "notify_followup_list": frozenset({Role.NURSE}),
+}
+
+SiteScope = Literal["all", "surgical", "own", "none"]
+
+
+def _is_staff(user) -> bool:
+    return bool(
+        user is not None and user.is_authenticated and user.is_active and getattr(user, "role", "")
+    )
+
+
+def has_role(user, roles) -> bool:
+    """Whether ``user`` holds one of ``roles``: the primitive every other answer is built on,
+    for role sets declared as data elsewhere (home cards of the registry)."""
+    return _is_staff(user) and user.role in roles
+
+
+def can(user, action: str, participant=None, *, method: str = "POST") -> bool:
+    """May ``user`` do ``action``?
+
+    ``action`` is a URL name of the matrix (by default: may the user *write* there; pass
+    ``method="GET"`` for reading) or a key of ``ACTIONS``. With a ``participant`` the user must
+    also be allowed to see that participant (the site rule of ``participants_for``).
+    """
+    rule = None if action in ACTIONS else rule_for(action)
+    if action not in ACTIONS and rule is None:
+        # A misspelt question must fail loudly, not read as "no" for everyone.
+        raise KeyError(f"Unknown permission question: {action}")
+    if not _is_staff(user):
+        return False
+    allowed = user.role in ACTIONS[action] if rule is None else rule.allows(user.role, method)
+    if allowed and participant is not None:
+        from trial.selectors import participants_for
+
+        allowed = participants_for(user).filter(pk=participant.pk).exists()
+    return allowed
+
+
+def may_open(user, url: str, *, method: str = "POST") -> bool:
+    """Whether a link should be offered: ``url`` resolves to a view ``user`` may use."""
+    from urllib.parse import urlsplit
+
+    from django.urls import Resolver404, resolve
+
+    try:
+        match = resolve(urlsplit(url).path)
+    except Resolver404:
+        return False
+    rule = rule_for(match.view_name)
+    return bool(rule and _is_staff(user) and rule.allows(user.role, method))
+
+
+def staff_for(action: str):
+    """Active staff who hold the right ``action`` of ``ACTIONS``, e.g. whom to notify."""
+    from trial.models import User
+
+    return User.objects.filter(role__in=ACTIONS[action], is_active=True)
+
+
+def can_see_allocation_list(user) -> bool:
+    """Who may see the arms of every envelope, decided from the setting itself and not only
+    through the matrix entry: the view asks this too, so concealment of allocation does not
+    rest on one check that an edited matrix entry could widen."""
+    if not _is_staff(user):
+        return False
+    if user.role == Role.DATA_MANAGER:
+        return True
+    return user.role == Role.COORDINATOR and bool(
+        settings.RANDOMISATION_COORDINATOR_SEES_ALLOCATIONS
+    )
+
+
+def site_scope(user) -> SiteScope:
+    """Which sites' data a user works with; ``trial.selectors`` turns it into querysets.
+
+    ``all``: central roles; ``surgical``: surgeons, through the hematology sites whose
+    surgical partner they belong to; ``own``: the other site roles; ``none``: no role.
+    """
+    if not _is_staff(user):
+        return "none"
+    if user.role in CENTRAL_ROLES:
+        return "all"
+    if user.role == Role.SURGEON:
+        return "surgical"
+    return "own"
+
+
+def identity_site_ids(user) -> set[int] | None:
+    """The one rule for identifying data (names, CPR numbers, contact details): the sites
+    whose participants' identity ``user`` may read; ``None`` means every site.
+
+    Hematologists and nurses at their own sites, data managers everywhere, nobody else.
+    One query, so a list can decide for all its rows at once.
+    """
+    if not _is_staff(user):
+        return set()
+    if user.role in IDENTITY_CENTRAL_ROLES:
+        return None
+    if user.role in IDENTITY_SITE_ROLES:
+        return set(user.memberships.values_list("site_id", flat=True))
+    return set()
+
+
+def can_see_identity(user, participant) -> bool:
+    """Whether ``user`` may read ``participant``'s identifying data."""
+    site_ids = identity_site_ids(user)
+    return site_ids is None or participant.site_id in site_ids
+
+
+def sees_identity_everywhere(user) -> bool:
+    """Whether ``user`` may read identifying data of every site (trial-wide pages mask it
+    for everybody else)."""
+    return _is_staff(user) and identity_site_ids(user) is None
+
 
 def rule_for(view_name: str | None) -> Rule | None:
     """The matrix entry for a resolved view name, ``namespace:*`` entries included."""

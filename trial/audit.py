@@ -13,6 +13,7 @@ from typing import Any
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 
@@ -20,19 +21,86 @@ class ReasonRequired(ValidationError):
     pass
 
 
-def audited_save(instance: models.Model, *, user, reason: str = "") -> models.Model:
+def _stamp(instance: models.Model, *, user, reason: str) -> None:
+    """The one place that tells django-simple-history who changed a row and why.
+
+    simple_history reads these attributes for the next save or delete of this instance only.
+    """
+    instance._history_user = user
+    instance._change_reason = reason.strip() or None
+
+
+def audited_save(
+    instance: models.Model,
+    *,
+    user,
+    reason: str = "",
+    update_fields: list[str] | None = None,
+    validate: bool = True,
+) -> models.Model:
     """Validate and save ``instance`` with the user and reason on its history row.
 
     A first save needs no reason; a later change does (good clinical practice: the trail must
-    say why a recorded value was changed).
+    say why a recorded value was changed). ``validate=False`` is for saves of fields the
+    system itself sets (counters, status stamps), where the rest of the row is not re-checked;
+    ``update_fields`` writes only those columns.
     """
     if instance.pk is not None and instance._state.adding is False and not reason.strip():
         raise ReasonRequired(_("Give a reason for the change."))
-    instance.full_clean()
-    instance._history_user = user  # read by simple_history for this save only
-    instance._change_reason = reason.strip() or None
-    instance.save()
+    if validate:
+        instance.full_clean()
+    _stamp(instance, user=user, reason=reason)
+    instance.save(update_fields=update_fields)
     return instance
+
+
+def audited_delete(instance: models.Model, *, user, reason: str) -> None:
+    """Delete ``instance``; its last history row says who deleted it and why."""
+    if not reason.strip():
+        raise ReasonRequired(_("Give a reason for the change."))
+    _stamp(instance, user=user, reason=reason)
+    instance.delete()
+
+
+def audited_update(queryset: models.QuerySet, *, user, reason: str, **values) -> int:
+    """Set ``values`` on every row of ``queryset`` in one UPDATE, with a history row per row.
+
+    ``QuerySet.update`` bypasses django-simple-history, so a bulk change would otherwise leave
+    no trace. The rows are locked first, so the history rows describe exactly the rows changed,
+    and a conditional queryset (``filter(id=..., claimed_at=None)``) still claims a row at most
+    once: the number returned is the number of rows changed. Runs inside the caller's
+    transaction, or its own.
+    """
+    if not reason.strip():
+        raise ReasonRequired(_("Give a reason for the change."))
+    model = queryset.model
+    with transaction.atomic():
+        rows = list(queryset.select_for_update())
+        if not rows:
+            return 0
+        changed = model._default_manager.filter(pk__in=[r.pk for r in rows]).update(**values)
+        history_model = model.history.model
+        tracked = {f.attname for f in history_model._meta.fields}
+        now = timezone.now()
+        records = []
+        for row in rows:
+            for name, value in values.items():
+                setattr(row, name, value)
+            records.append(
+                history_model(
+                    **{
+                        f.attname: getattr(row, f.attname)
+                        for f in model._meta.concrete_fields
+                        if f.attname in tracked
+                    },
+                    history_date=now,
+                    history_type="~",
+                    history_change_reason=reason.strip(),
+                    history_user=user,
+                )
+            )
+        history_model.objects.bulk_create(records, batch_size=2000)
+    return changed
 
 
 @transaction.atomic
@@ -136,7 +204,6 @@ def audit_entries(
 
     Costs two queries per audited model plus one for trial numbers, however many rows match.
     """
-    from django.utils import timezone
 
     tz = timezone.get_current_timezone()
     wanted = offset + limit

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.urls import reverse
 
+from trial import access
 from trial.access import rule_for
 from trial.registry import registry
 
@@ -26,7 +27,9 @@ def navigation(request):
     for entry in registry.nav_items:
         name, label = entry.url_name, entry.label
         rule = rule_for(name)
-        if rule and (rule.allows(user.role, "GET") or (user.is_superuser and rule.kind == "admin")):
+        if rule and (
+            access.can(user, name, method="GET") or (user.is_superuser and rule.kind == "admin")
+        ):
             items.append(
                 {
                     "url": reverse(name),

@@ -17,8 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from trial import selectors, services
-from trial.access import rule_for
+from trial import access, selectors, services
 from trial.forms import DateInput
 from trial.models import (
     Death,
@@ -79,11 +78,6 @@ class WithdrawalForm(forms.Form):
         gettext_lazy("May the data collected so far be used?"),
         gettext_lazy("As the participant decided when withdrawing."),
     )
-
-
-def _may(user, url_name: str) -> bool:
-    rule = rule_for(url_name)
-    return bool(rule and rule.allows(user.role, "POST"))
 
 
 def _event_page(request, participant, form, *, title: str, lead: str) -> HttpResponse:
@@ -168,8 +162,8 @@ def end_of_trial_context(request, participant: Participant) -> dict:
     can_death = death is None and participant.status != ParticipantStatus.NOT_INCLUDED
     can_withdraw = withdrawal is None and participant.status in services.WITHDRAWABLE_STATUSES
     can = {
-        "death": can_death and _may(user, "trial:death_record"),
-        "withdrawal": can_withdraw and _may(user, "trial:withdrawal_record"),
+        "death": can_death and access.can(user, "trial:death_record"),
+        "withdrawal": can_withdraw and access.can(user, "trial:withdrawal_record"),
     }
     if death is None and withdrawal is None and not any(can.values()):
         return {}

@@ -17,14 +17,12 @@ from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from trial import access
 from trial.export_formats import ExportError, ExportSpec, write_export
 from trial.exports import autodiscover
-from trial.models import ExportFormat, ExportRun, ExportStatus, Role, User
+from trial.models import ExportFormat, ExportRun, ExportStatus, User
 
 logger = logging.getLogger(__name__)
-# Roles that may start exports; identified exports are for data managers only.
-EXPORT_ROLES = frozenset({Role.COORDINATOR, Role.DATA_MANAGER})
-IDENTIFIED_EXPORT_ROLES = frozenset({Role.DATA_MANAGER})
 
 
 def export_root() -> Path:
@@ -41,9 +39,9 @@ def export_request(
     language: str | None = None,
 ) -> ExportRun:
     """Log the export and enqueue its rendering once the log row is committed."""
-    if user.role not in EXPORT_ROLES:
+    if not access.can(user, "export_run"):
         raise PermissionDenied(_("Only coordinators and data managers start exports."))
-    if identified and user.role not in IDENTIFIED_EXPORT_ROLES:
+    if identified and not access.can(user, "export_identified"):
         raise PermissionDenied(_("Only data managers may export identifying data."))
     if identified and not reason.strip():
         raise ValidationError({"reason": _("Give the reason for an identified export.")})

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
-from trial import export_services
+from trial import access, export_services
 from trial.exports import autodiscover
 from trial.models import ExportFormat, ExportRun, ExportStatus
 from trial.views import PAGE_SIZE
@@ -45,13 +45,9 @@ class ExportForm(forms.Form):
             del self.fields["reason"]
 
 
-def _can_start(user) -> bool:
-    return user.role in export_services.EXPORT_ROLES
-
-
 @require_http_methods(["GET", "POST"])
 def export_list(request: HttpRequest) -> HttpResponse:
-    can_identify = request.user.role in export_services.IDENTIFIED_EXPORT_ROLES
+    can_identify = access.can(request.user, "export_identified")
     form = ExportForm(request.POST or None, can_identify=can_identify)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -75,7 +71,12 @@ def export_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "trial/exports/list.html",
-        {"form": form, "runs": page, "page": page, "can_start": _can_start(request.user)},
+        {
+            "form": form,
+            "runs": page,
+            "page": page,
+            "can_start": access.can(request.user, "export_run"),
+        },
     )
 
 
@@ -112,9 +113,9 @@ def export_download(request: HttpRequest, run_id) -> FileResponse:
     run = _run(run_id)
     # The file leaves the system only through here, and only to those who may start exports;
     # an identified file only to data managers.
-    if not _can_start(request.user):
+    if not access.can(request.user, "export_run"):
         raise PermissionDenied
-    if run.identified and request.user.role not in export_services.IDENTIFIED_EXPORT_ROLES:
+    if run.identified and not access.can(request.user, "export_identified"):
         raise PermissionDenied
     path = export_services.export_root() / run.file_name
     if run.status != ExportStatus.DONE or not run.file_name or not path.exists():

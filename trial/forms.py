@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from trial import access
 from trial.cpr import cpr_birth_date, parse_cpr
 from trial.models import (
     Answer,
@@ -16,9 +17,9 @@ from trial.models import (
     InformationSheetVersion,
     MyelomaStatus,
     NotIncludedReason,
-    Role,
     ScreeningDecision,
     ScreeningForm,
+    ScreeningLogEntry,
     Sex,
     Site,
     SiteMembership,
@@ -157,6 +158,23 @@ def failed_criteria_field(known: list[str] | tuple[str, ...] = ()) -> forms.Mult
     )
 
 
+def add_model_errors(form: forms.Form, instance) -> None:
+    """Show the model's own ``clean()`` errors on ``form``, with the form's other errors.
+
+    A rule that belongs to the model is stated once, in its ``clean()``; a plain form that
+    collects the same fields asks the model instead of restating the rule in other words.
+    Fields that already have an error keep only that one.
+    """
+    from django.core.exceptions import ValidationError
+
+    try:
+        instance.clean()
+    except ValidationError as exc:
+        for field, errors in exc.error_dict.items():
+            if field in form.fields and field not in form.errors:
+                form.add_error(field, errors)
+
+
 def _check_failed_criteria(form: forms.Form, cleaned: dict) -> None:
     decision, failed = cleaned.get("decision"), cleaned.get("failed_criteria") or []
     if decision == ScreeningDecision.NOT_ELIGIBLE and not failed:
@@ -252,12 +270,14 @@ class ScreeningLogEntryForm(forms.Form):
             self.add_error("age", _("Only adults (18 years or older) can take part."))
         if age is not None and age > 110:
             self.add_error("age", _("Check the age: at most 110 years."))
-        decision = cleaned.get("decision")
-        if decision == ScreeningDecision.INCLUDED:
-            if not cleaned.get("full_name", "").strip():
-                self.add_error("full_name", _("Give the name of an included patient."))
-        elif decision and not cleaned.get("reason", "").strip():
-            self.add_error("reason", _("Say why the patient is not included."))
+        # The reason for not including a patient is ScreeningLogEntry.clean()'s rule; the
+        # name of an included one is screening_log_entry_create's (the service's).
+        add_model_errors(
+            self,
+            ScreeningLogEntry(
+                decision=cleaned.get("decision") or "", reason=cleaned.get("reason") or ""
+            ),
+        )
         _check_failed_criteria(self, cleaned)
         return cleaned
 
@@ -351,8 +371,7 @@ class ConsentForm(ReasonForChangeMixin, forms.ModelForm):
         self.fields["information_sheet"].empty_label = None
         staff_ids = SiteMembership.objects.filter(
             site_id=participant.site_id,
-            user__role__in=[Role.HEMATOLOGIST, Role.NURSE],
-            user__is_active=True,
+            user__in=access.staff_for("consent_take"),
         ).values("user_id")
         self.fields["taken_by"].queryset = User.objects.filter(pk__in=staff_ids)
         if self.instance.pk is None:
@@ -530,13 +549,13 @@ class ScreeningLogEntryEditForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        decision = cleaned.get("decision")
-        if (
-            decision
-            and decision != ScreeningDecision.INCLUDED
-            and not cleaned.get("reason", "").strip()
-        ):
-            self.add_error("reason", _("Say why the patient is not included."))
+        # The reason for not including a patient is ScreeningLogEntry.clean()'s rule.
+        add_model_errors(
+            self,
+            ScreeningLogEntry(
+                decision=cleaned.get("decision") or "", reason=cleaned.get("reason") or ""
+            ),
+        )
         _check_failed_criteria(self, cleaned)
         return cleaned
 

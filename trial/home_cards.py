@@ -47,10 +47,9 @@ def sae_card(user) -> dict:
 
 
 def export_card(user) -> dict:
-    rule = access.MATRIX["trial:export_list"]
     text = (
         gettext("CSV, Excel, Stata and CDISC ODM with a codebook; the export log")
-        if user.role in rule.roles
+        if access.can(user, "export_run")
         else gettext("The export log: who exported what, and when")
     )
     return {"url": reverse("trial:export_list"), "title": gettext("Exports"), "text": text}

@@ -120,11 +120,10 @@ class User(AbstractUser):
 
     @property
     def is_central(self) -> bool:
-        return self.role in CENTRAL_ROLES
+        """Works trial-wide (all sites); the templates ask this, trial.access decides it."""
+        from trial import access
 
-    @property
-    def is_read_only(self) -> bool:
-        return self.role == Role.MONITOR
+        return access.site_scope(self) == "all"
 
 
 class SiteMembership(models.Model):

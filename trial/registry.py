@@ -151,9 +151,11 @@ class Registry:
         self.home_cards.sort(key=lambda c: c.order)
 
     def home_cards_for(self, user) -> list[dict]:
+        from trial import access
+
         cards = []
         for card in self.home_cards:
-            if user.role in card.roles:
+            if access.has_role(user, card.roles):
                 context = card.context(user)
                 if context:
                     cards.append({"code": card.code, **context})

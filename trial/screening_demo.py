@@ -22,6 +22,7 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from trial import services
+from trial.audit import audited_save
 from trial.cpr import fake_cpr
 from trial.models import (
     Answer,
@@ -346,8 +347,9 @@ def _contraindicated(participant, hematologist, surgeon, today) -> None:
 def _raw_save(instance, *, user) -> None:
     """Save without the services' status rules: the past of participants already randomised
     cannot be recorded through them (consent after randomisation is refused, rightly)."""
-    instance._history_user = user
-    instance.save()
+    # A demo row changed after its first save still gets a reason, as every change must.
+    reason = "" if instance._state.adding else "demo data"
+    audited_save(instance, user=user, reason=reason, validate=False)
 
 
 def _past_path(participant, hematologist, surgeon, today) -> None:

@@ -4,12 +4,10 @@ with its action buttons, and the timeline events. Registered in TrialConfig.read
 from __future__ import annotations
 
 import dataclasses
-from urllib.parse import urlsplit
 
-from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 
-from trial.access import rule_for
+from trial import access
 from trial.models import (
     Consent,
     EligibilityAssessment,
@@ -51,26 +49,14 @@ def _attach_cancel_reasons(referrals) -> None:
         referral.cancel_reason = reasons.get(referral.pk, "")
 
 
-def _may_write(user, url_name: str) -> bool:
-    rule = rule_for(f"trial:{url_name}")
-    return bool(rule and rule.allows(user.role, "POST"))
-
-
-def _may_open(user, url: str) -> bool:
-    try:
-        match = resolve(urlsplit(url).path)
-    except Resolver404:
-        return False
-    rule = rule_for(match.view_name)
-    return bool(rule and rule.allows(user.role, "POST"))
-
-
 def readiness_context(request, participant) -> dict:
     if participant.status == ParticipantStatus.SCREENING:
         # Each missing item links to where it is done, but only for a user who may do it
         # there; the others read the same list as plain text.
         blockers = [
-            b if not b.url or _may_open(request.user, b.url) else dataclasses.replace(b, url="")
+            b
+            if not b.url or access.may_open(request.user, b.url)
+            else dataclasses.replace(b, url="")
             for b in randomisation_blocker_details(participant)
         ]
         return {"mode": "screening", "blockers": blockers, "participant": participant}
@@ -114,12 +100,12 @@ def screening_context(request, participant) -> dict:
     )
     in_screening = participant.status == ParticipantStatus.SCREENING
     user = request.user
-    can = {name: _may_write(user, name) and in_screening for name in ACTIONS}
+    can = {name: access.can(user, f"trial:{name}") and in_screening for name in ACTIONS}
     has_open_referral = any(r.status == ReferralStatus.OPEN for r in referrals)
     can["referral_create"] = can["referral_create"] and not has_open_referral and not surgical
     can["referral_cancel"] = can["referral_cancel"] and has_open_referral
     _attach_cancel_reasons(referrals)
-    can["surgical_assessment"] = _may_write(user, "surgical_assessment") and (
+    can["surgical_assessment"] = access.can(user, "trial:surgical_assessment") and (
         (in_screening and (has_open_referral or surgical is not None))
         or (surgical is not None and surgical.contraindication)
     )

@@ -17,8 +17,7 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
-from trial import selectors, services
-from trial.access import rule_for
+from trial import access, selectors, services
 from trial.audit import ReasonRequired
 from trial.forms import (
     ConsentForm,
@@ -66,11 +65,6 @@ def _apply_errors(form, exc: Exception) -> None:
         form.add_error(None, str(exc))
 
 
-def _may(request: HttpRequest, url_name: str) -> bool:
-    rule = rule_for(url_name)
-    return bool(rule and rule.allows(request.user.role, "POST"))
-
-
 def _screening_participant(request: HttpRequest, trial_number: str) -> Participant:
     return selectors.participant_get_for(request.user, trial_number)
 
@@ -115,7 +109,7 @@ def screening_log(request: HttpRequest) -> HttpResponse:
             "page": page,
             "query": query.urlencode(),
             "many_sites": len(sites) > 1,
-            "can_create": _may(request, "trial:screening_log_create"),
+            "can_create": access.can(request.user, "trial:screening_log_create"),
         },
     )
 
@@ -179,7 +173,7 @@ def screening_log_detail(request: HttpRequest, entry_id: int) -> HttpResponse:
             "entry": entry,
             "participant": participant,
             "history": _entry_history(entry),
-            "can_edit": _may(request, "trial:screening_log_edit"),
+            "can_edit": access.can(request.user, "trial:screening_log_edit"),
             "failed_criteria": selectors.criterion_labels_for(entry.failed_criteria),
         },
     )
@@ -424,7 +418,7 @@ def surgical_assessment(request: HttpRequest, trial_number: str) -> HttpResponse
         .filter(participant=participant)
         .first()
     )
-    if not _may(request, "trial:surgical_assessment"):
+    if not access.can(request.user, "trial:surgical_assessment"):
         # Everyone else who may see the participant reads the assessment.
         return render(
             request,
@@ -564,6 +558,6 @@ def criteria_versions(request: HttpRequest) -> HttpResponse:
             "form": form,
             "versions": versions,
             "current": selectors.current_criteria_version(),
-            "can_create": _may(request, "trial:criteria_versions"),
+            "can_create": access.can(request.user, "trial:criteria_versions"),
         },
     )

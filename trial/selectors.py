@@ -9,9 +9,8 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from trial.access import IDENTITY_CENTRAL_ROLES, IDENTITY_SITE_ROLES
+from trial import access
 from trial.models import (
-    CENTRAL_ROLES,
     Answer,
     Consent,
     CriterionAssessor,
@@ -22,7 +21,6 @@ from trial.models import (
     ParticipantStatus,
     Referral,
     ReferralStatus,
-    Role,
     ScreeningForm,
     ScreeningLogEntry,
     Site,
@@ -36,7 +34,7 @@ def sites_for(user: User) -> QuerySet[Site]:
     """The sites whose data a user works with: central roles all, site roles their own."""
     if not user.is_authenticated:
         return Site.objects.none()
-    if user.role in CENTRAL_ROLES:
+    if access.site_scope(user) == "all":
         return Site.objects.all()
     return Site.objects.filter(memberships__user=user)
 
@@ -48,12 +46,13 @@ def participants_for(user: User) -> QuerySet[Participant]:
     participants of the hematology departments whose collaborating surgical department they
     belong to. Coordinators, data managers and monitors see everyone.
     """
-    if not user.is_authenticated or not user.is_active or not user.role:
+    scope = access.site_scope(user)
+    if scope == "none":
         return Participant.objects.none()
-    if user.role in CENTRAL_ROLES:
+    if scope == "all":
         return Participant.objects.all()
     site_ids = list(user.memberships.values_list("site_id", flat=True))
-    if user.role == Role.SURGEON:
+    if scope == "surgical":
         return Participant.objects.filter(site__surgical_partner_id__in=site_ids)
     return Participant.objects.filter(site_id__in=site_ids)
 
@@ -63,18 +62,6 @@ def participant_get_for(user: User, trial_number: str) -> Participant:
     return get_object_or_404(
         participants_for(user).select_related("site"), trial_number=trial_number
     )
-
-
-def can_see_identity(user: User, participant: Participant) -> bool:
-    """Names, CPR numbers and contact details: hematologists and nurses of the participant's
-    own site, and data managers."""
-    if not user.is_authenticated or not user.is_active:
-        return False
-    if user.role in IDENTITY_CENTRAL_ROLES:
-        return True
-    if user.role in IDENTITY_SITE_ROLES:
-        return user.memberships.filter(site_id=participant.site_id).exists()
-    return False
 
 
 def participant_search(qs: QuerySet[Participant], query: str) -> QuerySet[Participant]:
@@ -142,28 +129,21 @@ def current_criteria_version() -> EligibilityCriteriaVersion | None:
     )
 
 
-def eligibility_result(participant: Participant) -> EligibilityResult:
-    """Inclusion criteria must be met and exclusion criteria absent.
+def criterion_verdicts(assessment, surgical, *, has_consent: bool) -> list[tuple[object, str]]:
+    """The one evaluation of the eligibility criteria: each criterion of the version the
+    participant was assessed against, with its verdict.
 
-    Criteria the hematologist answers come from the stored assessment (against the version
-    that was in force); the surgeon's come from the surgical assessment and the consent
-    criterion from the consent record, so they can never disagree with those records.
+    Verdicts: ``met``, ``failed``, ``missing`` (the hematologist's answer is unknown),
+    ``pending`` (the surgeon has not assessed yet) and ``consent_missing`` (consent has its own
+    readiness item; never an eligibility failure). Criteria the surgeon answers come from the
+    surgical assessment and the consent criterion from the consent record, so they can never
+    disagree with those records.
     """
-    assessment = EligibilityAssessment.objects.filter(participant=participant).first()
-    if assessment is None:
-        return EligibilityResult(
-            "incomplete", (str(_("The eligibility checklist is not filled in.")),)
-        )
-    criteria = list(assessment.version.criteria.all())
-    surgical = SurgicalAssessment.objects.filter(participant=participant).first()
-    has_consent = Consent.objects.filter(participant=participant).exists()
-
-    failing, missing, pending = [], [], []
-    for criterion in criteria:
-        text = criterion.text()
+    verdicts: list[tuple[object, str]] = []
+    for criterion in assessment.version.criteria.all():
         if criterion.assessed_by == CriterionAssessor.SURGEON:
             if surgical is None:
-                pending.append(text)
+                verdicts.append((criterion, "pending"))
                 continue
             if criterion.code == "surgical_contraindication":
                 answer = Answer.YES if surgical.contraindication else Answer.NO
@@ -172,22 +152,43 @@ def eligibility_result(participant: Participant) -> EligibilityResult:
             else:
                 answer = assessment.answers.get(criterion.code, Answer.UNKNOWN)
         elif criterion.assessed_by == CriterionAssessor.CONSENT:
-            answer = Answer.YES if has_consent else Answer.UNKNOWN
-            if answer == Answer.UNKNOWN:
-                continue  # consent has its own readiness item; not an eligibility failure
+            if not has_consent:
+                verdicts.append((criterion, "consent_missing"))
+                continue
+            answer = Answer.YES
         else:
             answer = assessment.answers.get(criterion.code, Answer.UNKNOWN)
         required = Answer.YES if criterion.kind == CriterionKind.INCLUSION else Answer.NO
         if answer == Answer.UNKNOWN:
-            missing.append(text)
+            verdicts.append((criterion, "missing"))
         elif answer != required:
-            failing.append(text)
-    if failing:
-        return EligibilityResult("not_eligible", tuple(failing))
-    if missing:
-        return EligibilityResult("incomplete", tuple(missing))
-    if pending:
-        return EligibilityResult("pending_surgeon", tuple(pending))
+            verdicts.append((criterion, "failed"))
+        else:
+            verdicts.append((criterion, "met"))
+    return verdicts
+
+
+def eligibility_result(participant: Participant) -> EligibilityResult:
+    """Inclusion criteria must be met and exclusion criteria absent (``criterion_verdicts``),
+    summed up with the reasons in words."""
+    assessment = EligibilityAssessment.objects.filter(participant=participant).first()
+    if assessment is None:
+        return EligibilityResult(
+            "incomplete", (str(_("The eligibility checklist is not filled in.")),)
+        )
+    surgical = SurgicalAssessment.objects.filter(participant=participant).first()
+    has_consent = Consent.objects.filter(participant=participant).exists()
+    verdicts = criterion_verdicts(assessment, surgical, has_consent=has_consent)
+
+    def texts(verdict: str) -> tuple[str, ...]:
+        return tuple(criterion.text() for criterion, v in verdicts if v == verdict)
+
+    if failing := texts("failed"):
+        return EligibilityResult("not_eligible", failing)
+    if missing := texts("missing"):
+        return EligibilityResult("incomplete", missing)
+    if pending := texts("pending"):
+        return EligibilityResult("pending_surgeon", pending)
     return EligibilityResult("eligible")
 
 
@@ -280,11 +281,12 @@ def screening_entries_for(user: User) -> QuerySet[ScreeningLogEntry]:
     Hematologists and nurses see their sites' log, central roles every site; surgeons work
     from referrals and see no screening log.
     """
-    if not user.is_authenticated or not user.is_active or not user.role:
+    scope = access.site_scope(user)
+    if scope == "none":
         return ScreeningLogEntry.objects.none()
-    if user.role in CENTRAL_ROLES:
+    if scope == "all":
         return ScreeningLogEntry.objects.all()
-    if user.role == Role.SURGEON:
+    if scope == "surgical":
         return ScreeningLogEntry.objects.none()
     return ScreeningLogEntry.objects.filter(site__memberships__user=user)
 
@@ -339,7 +341,7 @@ def open_referrals_for(user: User) -> QuerySet[Referral]:
 
     For a surgeon, only those sent to their own surgical departments."""
     qs = Referral.objects.filter(status=ReferralStatus.OPEN, participant__in=participants_for(user))
-    if user.is_authenticated and user.role == Role.SURGEON:
+    if access.site_scope(user) == "surgical":
         qs = qs.filter(surgical_site__memberships__user=user)
     return qs.select_related("participant", "participant__site", "surgical_site", "referred_by")
 
@@ -396,26 +398,12 @@ RANDOMISED_STATUSES = (
 
 def _failed_criterion_codes(assessment, surgical) -> list[str]:
     """Codes of the criteria the participant fails, against the version they were assessed on
-    (the same rules as ``eligibility_result``, by code instead of in words)."""
-    failed = []
-    for criterion in assessment.version.criteria.all():
-        if criterion.assessed_by == CriterionAssessor.CONSENT:
-            continue  # a missing consent is its own readiness item, never a failed criterion
-        if criterion.assessed_by == CriterionAssessor.SURGEON and surgical is not None:
-            if criterion.code == "surgical_contraindication":
-                answer = Answer.YES if surgical.contraindication else Answer.NO
-            elif criterion.code == "levels_1_to_4":
-                answer = Answer.YES if 1 <= len(surgical.planned_levels) <= 4 else Answer.NO
-            else:
-                answer = assessment.answers.get(criterion.code, Answer.UNKNOWN)
-        elif criterion.assessed_by == CriterionAssessor.SURGEON:
-            continue
-        else:
-            answer = assessment.answers.get(criterion.code, Answer.UNKNOWN)
-        required = Answer.YES if criterion.kind == CriterionKind.INCLUSION else Answer.NO
-        if answer != Answer.UNKNOWN and answer != required:
-            failed.append(criterion.code)
-    return failed
+    (``criterion_verdicts``, by code instead of in words; a missing consent never counts)."""
+    return [
+        criterion.code
+        for criterion, verdict in criterion_verdicts(assessment, surgical, has_consent=False)
+        if verdict == "failed"
+    ]
 
 
 def _criterion_labels() -> dict[str, str]:

@@ -13,6 +13,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from trial import access
 from trial.audit import audited_save
 from trial.cpr import normalise_cpr
 from trial.models import (
@@ -29,7 +30,6 @@ from trial.models import (
     ParticipantStatus,
     Referral,
     ReferralStatus,
-    Role,
     ScreeningDecision,
     ScreeningForm,
     ScreeningLogEntry,
@@ -405,7 +405,7 @@ def surgical_assessment_record(
         assessment = SurgicalAssessment(participant=participant, referral=referral)
     referral = assessment.referral
     if (
-        user.role == Role.SURGEON
+        access.site_scope(user) == "surgical"
         and not user.memberships.filter(site_id=referral.surgical_site_id).exists()
     ):
         raise ServiceError(_("The referral went to another surgical department."))

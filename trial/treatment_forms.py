@@ -6,7 +6,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from trial.forms import DateInput, ReasonForChangeMixin, VertebraPicker
+from trial.forms import DateInput, ReasonForChangeMixin, VertebraPicker, add_model_errors
 from trial.models import (
     CEMENT_VOLUME_MAX_ML,
     CEMENT_VOLUME_MIN_ML,
@@ -14,10 +14,11 @@ from trial.models import (
     Anaesthesia,
     CTCAEGrade,
     LeakageSite,
+    Procedure,
     RadiographicControl,
     UsualCare,
 )
-from trial.treatment_services import USUAL_CARE_FIELDS
+from trial.treatment_services import AE_FIELDS, RADIOGRAPH_FIELDS, USUAL_CARE_FIELDS
 from trial.vertebrae import LEVEL_CHOICES, LEVELS
 
 YES_NO = [("no", _("No")), ("yes", _("Yes"))]
@@ -84,17 +85,23 @@ class ProcedureForm(ReasonForChangeMixin, forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("biopsy_taken") is True and not cleaned.get("biopsy_result", "").strip():
-            self.add_error("biopsy_result", _("Give the biopsy result, or 'pending'."))
-        if (
-            cleaned.get("complications") is True
-            and not cleaned.get("complications_details", "").strip()
-        ):
-            self.add_error("complications_details", _("Describe the complications."))
+        # Whether a biopsy result or complication details are needed is Procedure.clean()'s
+        # rule; the form only drops answers to questions that no longer apply.
         if cleaned.get("biopsy_taken") is False:
             cleaned["biopsy_result"] = ""
         if cleaned.get("complications") is False:
             cleaned["complications_details"] = ""
+        add_model_errors(
+            self,
+            Procedure(
+                procedure_date=cleaned.get("procedure_date"),
+                discharge_date=cleaned.get("discharge_date"),
+                biopsy_taken=bool(cleaned.get("biopsy_taken")),
+                biopsy_result=cleaned.get("biopsy_result") or "",
+                complications=bool(cleaned.get("complications")),
+                complications_details=cleaned.get("complications_details") or "",
+            ),
+        )
         return cleaned
 
 
@@ -250,15 +257,8 @@ class AdverseEventForm(ReasonForChangeMixin, forms.ModelForm):
 
     class Meta:
         model = AdverseEvent
-        fields = [
-            "description",
-            "onset_date",
-            "grade",
-            "serious",
-            "relation",
-            "outcome",
-            "resolved_on",
-        ]
+        # The service accepts exactly these; one list, so form and service cannot drift.
+        fields = list(AE_FIELDS)
         widgets = {
             "description": forms.Textarea(attrs={"rows": 2}),
             "onset_date": DateInput,
@@ -308,17 +308,7 @@ class RadiographForm(ReasonForChangeMixin, forms.ModelForm):
 
     class Meta:
         model = RadiographicControl
-        fields = [
-            "examined_on",
-            "standing",
-            "treated_stability",
-            "new_fracture",
-            "new_fracture_levels",
-            "new_fracture_adjacent",
-            "height_loss",
-            "height_loss_levels",
-            "note",
-        ]
+        fields = list(RADIOGRAPH_FIELDS)
         widgets = {
             "examined_on": DateInput,
             "treated_stability": forms.RadioSelect,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from trial import access
 from trial import treatment_selectors as tselectors
 from trial import treatment_services as tservices
-from trial.access import rule_for
 from trial.models import (
     AdverseEvent,
     Crossover,
@@ -18,11 +18,6 @@ from trial.models import (
     UsualCare,
 )
 from trial.registry import TimelineEvent
-
-
-def _may(user, url_name: str) -> bool:
-    rule = rule_for(url_name)
-    return bool(rule and rule.allows(user.role, "POST"))
 
 
 def treatment_context(request, participant: Participant) -> dict:
@@ -53,7 +48,7 @@ def treatment_context(request, participant: Participant) -> dict:
             "kind": kind,
             "label": label,
             "control": controls.get(kind),
-            "can": _may(user, "trial:radiograph")
+            "can": access.can(user, "trial:radiograph")
             and tservices.radiograph_refusal(participant, kind) is None,
         }
         for kind, label in RadiographKind.choices
@@ -69,11 +64,11 @@ def treatment_context(request, participant: Participant) -> dict:
         "usual_care": usual_care,
         "radiographs": radiographs,
         "can": {
-            "procedure": _may(user, "trial:procedure")
+            "procedure": access.can(user, "trial:procedure")
             and tservices.procedure_refusal(participant) is None,
-            "usual_care": _may(user, "trial:usual_care")
+            "usual_care": access.can(user, "trial:usual_care")
             and tservices.usual_care_refusal(participant) is None,
-            "crossover": _may(user, "trial:crossover")
+            "crossover": access.can(user, "trial:crossover")
             and tservices.crossover_refusal(participant) is None,
         },
     }
@@ -90,8 +85,8 @@ def adverse_events_context(request, participant: Participant) -> dict:
     return {
         "participant": participant,
         "events": events,
-        "can_record": _may(request.user, "trial:adverse_event_create"),
-        "can_edit": _may(request.user, "trial:adverse_event_edit"),
+        "can_record": access.can(request.user, "trial:adverse_event_create"),
+        "can_edit": access.can(request.user, "trial:adverse_event_edit"),
     }
 
 
@@ -153,7 +148,7 @@ def treatment_timeline(user, participant: Participant) -> list[TimelineEvent]:
                 detail=event.description[:80],
                 kind="sae" if event.serious else "adverse-event",
                 url=reverse("trial:adverse_event_edit", args=[participant.trial_number, event.pk])
-                if _may(user, "trial:adverse_event_edit")
+                if access.can(user, "trial:adverse_event_edit")
                 else page + "#adverse-events",
             )
         )

@@ -21,7 +21,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from trial.audit import audited_save
+from trial import access
+from trial.audit import audited_delete, audited_save, audited_update
 from trial.models import (
     AdverseEvent,
     Crossover,
@@ -32,7 +33,6 @@ from trial.models import (
     ProcedureLevel,
     RadiographicControl,
     RadiographKind,
-    Role,
     User,
     UsualCare,
 )
@@ -247,9 +247,7 @@ def procedure_record(
     wanted = {lv.level for lv in planned_rows}
     for code, level in existing.items():
         if code not in wanted:
-            level._history_user = user
-            level._change_reason = reason.strip()
-            level.delete()
+            audited_delete(level, user=user, reason=reason)
     for level in planned_rows:
         if level.pk is None:
             level.procedure = procedure
@@ -392,7 +390,7 @@ def crossover_record(
     early = day is not None and 0 <= day < earliest
     override_reason = override_reason.strip()
     if early and not errors:
-        if user.role != Role.COORDINATOR:
+        if not access.can(user, "crossover_allow_early"):
             errors.setdefault("crossover_date", []).append(
                 _(
                     "A crossover is possible from day %(earliest)d after randomisation "
@@ -423,16 +421,17 @@ def crossover_record(
         early_override_by=user if early else None,
         recorded_by=user,
     )
-    crossover.full_clean()
-    crossover._history_user = user
     # The override is part of the audit trail: its history row says who allowed it and why.
-    crossover._change_reason = (
-        _("Early crossover on day %(day)d allowed by the coordinator: %(reason)s")
-        % {"day": day, "reason": override_reason}
-        if early
-        else None
+    audited_save(
+        crossover,
+        user=user,
+        reason=(
+            _("Early crossover on day %(day)d allowed by the coordinator: %(reason)s")
+            % {"day": day, "reason": override_reason}
+            if early
+            else ""
+        ),
     )
-    crossover.save()
     return crossover
 
 
@@ -524,7 +523,7 @@ def adverse_event_update(
 
 def coordinator_emails() -> list[str]:
     addresses = list(
-        User.objects.filter(role=Role.COORDINATOR, is_active=True)
+        access.staff_for("notify_sae")
         .exclude(email="")
         .order_by("id")
         .values_list("email", flat=True)
@@ -543,9 +542,13 @@ def sae_notify(*, event_id: int) -> bool:
     transaction: if sending fails the claim is undone and the task's retry sends it.
     """
     with transaction.atomic():
-        claimed = AdverseEvent.objects.filter(
-            pk=event_id, serious=True, sae_notified_at__isnull=True
-        ).update(sae_notified_at=timezone.now())
+        # The notice is part of the event's trail: its history row says when it went out.
+        claimed = audited_update(
+            AdverseEvent.objects.filter(pk=event_id, serious=True, sae_notified_at__isnull=True),
+            user=None,
+            reason="serious adverse event notice e-mailed to the coordinator",
+            sae_notified_at=timezone.now(),
+        )
         if claimed != 1:
             return False
         event = AdverseEvent.objects.select_related("participant__site").get(pk=event_id)
@@ -583,7 +586,7 @@ def sae_notify(*, event_id: int) -> bool:
 @transaction.atomic
 def sae_acknowledge(*, event: AdverseEvent, user: User) -> AdverseEvent:
     """The coordinator has read the serious adverse event; recorded with who and when."""
-    if user.role != Role.COORDINATOR:
+    if not access.can(user, "sae_acknowledge"):
         raise TreatmentError(_("Only the coordinator acknowledges serious adverse events."))
     event = AdverseEvent.objects.select_for_update().get(pk=event.pk)
     if not event.serious:

@@ -16,17 +16,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from trial import selectors
+from trial import access, selectors
 from trial import treatment_selectors as tselectors
 from trial import treatment_services as tservices
-from trial.access import rule_for
 from trial.models import (
     AdverseEvent,
     Participant,
     Procedure,
     RadiographicControl,
     RadiographKind,
-    Role,
     UsualCare,
 )
 from trial.screening_views import _apply_errors
@@ -41,11 +39,6 @@ from trial.treatment_forms import (
 )
 
 GET_POST = require_http_methods(["GET", "HEAD", "POST"])
-
-
-def _may(request: HttpRequest, url_name: str) -> bool:
-    rule = rule_for(url_name)
-    return bool(rule and rule.allows(request.user.role, "POST"))
 
 
 def _to_panel(participant: Participant, anchor: str = "treatment"):
@@ -91,7 +84,7 @@ def procedure(request: HttpRequest, trial_number: str) -> HttpResponse:
     participant = selectors.participant_get_for(request.user, trial_number)
     title = _("PVP procedure")
     refusal = tservices.procedure_refusal(participant)
-    if not _may(request, "trial:procedure") or refusal:
+    if not access.can(request.user, "trial:procedure") or refusal:
         return _read_page(request, participant, title=title, message=refusal or "")
     existing = Procedure.objects.filter(participant=participant).first()
     surgical_site = participant.site.surgical_partner
@@ -145,7 +138,7 @@ def procedure(request: HttpRequest, trial_number: str) -> HttpResponse:
 def usual_care(request: HttpRequest, trial_number: str) -> HttpResponse:
     participant = selectors.participant_get_for(request.user, trial_number)
     refusal = tservices.usual_care_refusal(participant)
-    if not _may(request, "trial:usual_care") or refusal:
+    if not access.can(request.user, "trial:usual_care") or refusal:
         return _read_page(request, participant, title=_("Usual care"), message=refusal or "")
     existing = UsualCare.objects.filter(participant=participant).first()
     form = UsualCareForm(
@@ -187,9 +180,9 @@ def usual_care(request: HttpRequest, trial_number: str) -> HttpResponse:
 def crossover(request: HttpRequest, trial_number: str) -> HttpResponse:
     participant = selectors.participant_get_for(request.user, trial_number)
     refusal = tservices.crossover_refusal(participant)
-    if not _may(request, "trial:crossover") or refusal:
+    if not access.can(request.user, "trial:crossover") or refusal:
         return _read_page(request, participant, title=_("Crossover to PVP"), message=refusal or "")
-    may_override = request.user.role == Role.COORDINATOR
+    may_override = access.can(request.user, "crossover_allow_early")
     form = CrossoverForm(request.POST or None, may_override=may_override)
     if request.method == "POST" and form.is_valid():
         try:
@@ -238,7 +231,7 @@ def crossover(request: HttpRequest, trial_number: str) -> HttpResponse:
 def adverse_event_create(request: HttpRequest, trial_number: str) -> HttpResponse:
     participant = selectors.participant_get_for(request.user, trial_number)
     refusal = tservices.adverse_event_refusal(participant)
-    if not _may(request, "trial:adverse_event_create") or refusal:
+    if not access.can(request.user, "trial:adverse_event_create") or refusal:
         return _read_page(
             request,
             participant,
@@ -274,7 +267,7 @@ def adverse_event_create(request: HttpRequest, trial_number: str) -> HttpRespons
 def adverse_event_edit(request: HttpRequest, trial_number: str, ae_id: int) -> HttpResponse:
     participant = selectors.participant_get_for(request.user, trial_number)
     event = get_object_or_404(AdverseEvent, pk=ae_id, participant=participant)
-    if not _may(request, "trial:adverse_event_edit"):
+    if not access.can(request.user, "trial:adverse_event_edit"):
         return _read_page(request, participant, title=_("Adverse events"), panel="adverse-events")
     form = AdverseEventForm(request.POST or None, instance=event)
     if request.method == "POST" and form.is_valid():
@@ -307,7 +300,7 @@ def radiograph(request: HttpRequest, trial_number: str, control_kind: str) -> Ht
         raise Http404
     title = RadiographKind(control_kind).label
     refusal = tservices.radiograph_refusal(participant, control_kind)
-    if not _may(request, "trial:radiograph") or refusal:
+    if not access.can(request.user, "trial:radiograph") or refusal:
         return _read_page(request, participant, title=title, message=refusal or "")
     existing = RadiographicControl.objects.filter(
         participant=participant, kind=control_kind
@@ -372,6 +365,6 @@ def sae_list(request: HttpRequest) -> HttpResponse:
         {
             "events": events,
             "pending": sum(1 for e in events if e.acknowledged_at is None),
-            "may_acknowledge": request.user.role == Role.COORDINATOR,
+            "may_acknowledge": access.can(request.user, "sae_acknowledge"),
         },
     )

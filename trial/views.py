@@ -13,8 +13,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from trial import selectors
-from trial.access import IDENTITY_CENTRAL_ROLES
+from trial import access, selectors
 from trial.audit import audit_entries
 from trial.forms import AuditFilterForm, ParticipantFilterForm
 from trial.models import Identity, Role, Site, SiteKind
@@ -55,7 +54,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "participant_count": participants.count(),
         "recent": participants.select_related("site").order_by("-created_at")[:10],
     }
-    if user.role == Role.SURGEON:
+    if access.can(user, "trial:surgical_assessment"):
         referrals = selectors.open_referrals_for(user).order_by("referred_on", "id")
         context["open_referrals"] = referrals[:PAGE_SIZE]
         context["open_referral_count"] = referrals.count()
@@ -82,7 +81,7 @@ def participant_list(request: HttpRequest) -> HttpResponse:
 @require_safe
 def participant_detail(request: HttpRequest, trial_number: str) -> HttpResponse:
     participant = selectors.participant_get_for(request.user, trial_number)
-    can_see_identity = selectors.can_see_identity(request.user, participant)
+    can_see_identity = access.can_see_identity(request.user, participant)
     identity = (
         Identity.objects.filter(participant=participant).first() if can_see_identity else None
     )
@@ -111,7 +110,7 @@ def participant_history(request: HttpRequest, trial_number: str) -> HttpResponse
     entries = audit_entries(
         participant_id=participant.id, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE
     )
-    if not selectors.can_see_identity(request.user, participant):
+    if not access.can_see_identity(request.user, participant):
         entries = _mask_identity_changes(entries)
     return render(
         request,
@@ -168,7 +167,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             entries = audit_entries(
                 **filters, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE
             )
-            if request.user.role not in IDENTITY_CENTRAL_ROLES:
+            if not access.sees_identity_everywhere(request.user):
                 entries = _mask_identity_changes(entries)
     query = request.GET.copy()
     query.pop("page", None)

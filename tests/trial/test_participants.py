@@ -17,8 +17,9 @@ from tests.factories import (
     SurgicalSiteFactory,
     UserFactory,
 )
+from trial.access import can_see_identity
 from trial.models import Participant, Role
-from trial.selectors import can_see_identity, participant_get_for, participants_for
+from trial.selectors import participant_get_for, participants_for
 from trial.services import ServiceError, identity_set, participant_create
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from trial import export_services
-from trial.models import ExportFormat, ExportRun, ExportStatus, Role, User
+from trial import access, export_services
+from trial.models import ExportFormat, ExportRun, ExportStatus, User
 
 
 class Command(BaseCommand):
@@ -33,8 +33,8 @@ class Command(BaseCommand):
             account = User.objects.filter(username=user, is_active=True).first()
         else:
             account = (
-                User.objects.filter(is_active=True, role=Role.DATA_MANAGER).order_by("id").first()
-                or User.objects.filter(is_active=True, role=Role.COORDINATOR).order_by("id").first()
+                access.staff_for("export_identified").order_by("id").first()
+                or access.staff_for("export_run").order_by("id").first()
             )
         if account is None:
             raise CommandError("No active data manager or coordinator to log the export under.")
