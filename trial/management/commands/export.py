@@ -13,8 +13,9 @@ from pathlib import Path
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from trial import export_services
-from trial.models import ExportFormat, ExportRun, ExportStatus, Role, User
+from trial.exports import services as export_services
+from trial.exports.models import ExportFormat, ExportRun, ExportStatus
+from trial.models import Role, User
 
 
 class Command(BaseCommand):

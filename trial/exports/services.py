@@ -17,9 +17,10 @@ from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from trial.export_formats import ExportError, ExportSpec, write_export
-from trial.exports import autodiscover
-from trial.models import ExportFormat, ExportRun, ExportStatus, Role, User
+from trial.exports.models import ExportFormat, ExportRun, ExportStatus
+from trial.exports.registry import autodiscover
+from trial.exports.writer import ExportError, ExportSpec, write_export
+from trial.models import Role, User
 
 logger = logging.getLogger(__name__)
 # Roles that may start exports; identified exports are for data managers only.
@@ -63,7 +64,7 @@ def export_request(
         )
         run.full_clean()
         run.save()
-        from trial.tasks import export_render
+        from trial.exports.tasks import export_render
 
         run_id = str(run.id)
         transaction.on_commit(lambda: export_render.delay(run_id))
