@@ -13,7 +13,7 @@ it without an import cycle.
 
 Apps also contribute *analysis columns*: variables of the wide analysis file (one row per
 participant), streamed in participant order so that the file is a merge of sorted streams
-with flat memory (``trial.exports.writer.analysis_table``).
+with flat memory (``trial.exports.tables.analysis_table``).
 
 Exports are pseudonymised: participants are known by trial number only. Variables marked
 ``identifying`` (names, CPR numbers, contact details) exist only in the identity exporter,
