@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from django.utils.translation import gettext_lazy as _
 
 from followup.models import CallLog, CallOutcome, Contact, ContactStatus
-from trial.exports import (
+from trial.exports.registry import (
     CHUNK_SIZE,
     AnalysisColumns,
     QueryExporter,

@@ -20,8 +20,7 @@ from questionnaires.models import Mode, QuestionnaireResponse, ResponseStatus
 from questionnaires.scoring import ODI_BANDS
 from questionnaires.services import scoring_options
 from questionnaires.visits import questionnaire_visits
-from trial.export_sql import SqlSource
-from trial.exports import (
+from trial.exports.registry import (
     CHUNK_SIZE,
     AnalysisColumns,
     Exporter,
@@ -32,6 +31,7 @@ from trial.exports import (
     localizer,
     register,
 )
+from trial.exports.sql import SqlSource
 from trial.models import Participant
 from trial.protocol.schedule import visit_variable_suffix
 
@@ -142,7 +142,7 @@ def _score_table(cursor, code: str) -> None:
     import json
     import tempfile
 
-    from trial.export_formats import text
+    from trial.exports.tables import text
 
     instrument = INSTRUMENTS[code]
     names = [v.name for v in SCORE_VARIABLES[code]]

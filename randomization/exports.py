@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from randomization.models import Allocation, Arm
 from randomization.strata import stratum_choices
-from trial.exports import (
+from trial.exports.registry import (
     CHUNK_SIZE,
     AnalysisColumns,
     QueryExporter,

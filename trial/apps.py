@@ -76,18 +76,9 @@ class TrialConfig(AppConfig):
         registry.timeline(events_views.end_of_trial_timeline)
 
         # --- dashboard and outcome report (issue 8) ---
-        # The coordinator's landing link; panels come from every app's dashboard.py.
-        from trial.registry import autodiscover_dashboards
+        from trial import reports
 
-        registry.add_nav(NavItem("trial:dashboard", _("Dashboard"), order=5))
-        autodiscover_dashboards()
-        from trial import dashboard_demo
-
-        registry.add_demo_step(DemoStep("dashboard", dashboard_demo.seed_outcomes, order=90))
-        from trial import export_demo
-
-        # Last, so that the demo export holds everything the other steps made.
-        registry.add_demo_step(DemoStep("export", export_demo.seed_export, order=200))
+        reports.register()
         # --- end dashboard and outcome report (issue 8) ---
 
         # --- treatment and clinical events (issue 7) ---
@@ -115,5 +106,7 @@ class TrialConfig(AppConfig):
         # --- end treatment and clinical events (issue 7) ---
 
         # --- exports (issue 8) ---
-        registry.add_nav(NavItem("trial:export_list", _("Exports"), order=75))
+        from trial import exports
+
+        exports.register()
         # --- end exports (issue 8) ---

@@ -170,10 +170,11 @@ registry = Registry()
 
 
 # --- dashboard panels (issue 8) ---
-# The coordinator's dashboard (trial.dashboard) shows panels that other apps contribute from a
+# The coordinator's dashboard (trial.reports) shows panels that other apps contribute from a
 # module ``<app>/dashboard.py``, discovered like Django admin's ``admin.py`` by
-# ``autodiscover_dashboards()`` (called from TrialConfig.ready). The outcome report reads other
-# apps' data through named report sources, so that ``trial`` imports none of them.
+# ``autodiscover_dashboards()`` (called from trial.reports.register at start-up). The outcome
+# report reads other apps' data through named report sources, so that ``trial`` imports none
+# of them.
 
 
 @dataclass(frozen=True)

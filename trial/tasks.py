@@ -30,22 +30,3 @@ def sae_notify(event_id: int) -> bool:
     from trial.treatment_services import sae_notify as notify
 
     return notify(event_id=event_id)
-
-
-# --- exports (issue 8) ---
-@shared_task(name="trial.export_render", acks_late=True, time_limit=3600, soft_time_limit=3500)
-def export_render(run_id: str) -> bool:
-    """Render one export run to its ZIP (idempotent: a second delivery is a no-op)."""
-    from trial.export_services import export_run_render
-
-    return export_run_render(run_id)
-
-
-@shared_task(name="trial.exports_expire")
-def exports_expire() -> int:
-    from trial.export_services import exports_expire as expire
-
-    return expire()
-
-
-# --- end exports (issue 8) ---

@@ -125,7 +125,7 @@ trial_patterns = (
 )
 
 # --- dashboard and outcome report (issue 8) ---
-from trial import dashboard as dashboard_views  # noqa: E402
+from trial.reports import views as dashboard_views  # noqa: E402
 
 trial_patterns[0].extend(
     [
@@ -137,7 +137,7 @@ trial_patterns[0].extend(
 # --- end dashboard and outcome report (issue 8) ---
 
 # --- exports (issue 8) ---
-from trial import export_views  # noqa: E402
+from trial.exports import views as export_views  # noqa: E402
 
 trial_patterns[0].extend(
     [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from tests.trial.test_dashboard import _randomised
+from tests.trial.reports.test_dashboard import _randomised
 from trial.models import Role
 
 pytestmark = pytest.mark.browser

@@ -25,9 +25,10 @@ from django.utils import timezone, translation
 from randomization.exports import AllocationExporter
 from tests.conftest import verified_client
 from tests.factories import ParticipantFactory, ProcedureFactory, randomised
-from trial import export_sql, outcomes
-from trial.export_formats import analysis_table, form_table
+from trial.exports import sql as export_sql
+from trial.exports.tables import analysis_table, form_table
 from trial.models import Crossover, Participant, Role
+from trial.reports import outcomes
 from trial.treatment_selectors import annotate_as_treated, as_treated_arm
 
 pytestmark = pytest.mark.django_db

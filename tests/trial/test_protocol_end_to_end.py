@@ -22,7 +22,7 @@ from followup.models import Contact, ContactStatus
 from questionnaires.models import QuestionnaireResponse, ResponseStatus
 from questionnaires.visits import visit_codes, visit_instruments
 from tests.conftest import verified_client
-from trial import export_services
+from trial.exports import services as export_services
 from trial.models import ExportStatus, SiteMembership, User
 from trial.protocol import active_schedule, bundled_schedule
 from trial.protocol.schedule import visit_variable_suffix

@@ -8,9 +8,9 @@ import pytest
 
 from questionnaires import visits
 from questionnaires.exports import analysis_variables
-from trial.export_formats import ENROLMENT, _odm_events
-from trial.outcomes import _report_visits, outcome_data
+from trial.exports.formats.odm import ENROLMENT, _odm_events
 from trial.protocol import bundled_schedule
+from trial.reports.outcomes import _report_visits, outcome_data
 
 KYPHOPLASTY = [v.code for v in bundled_schedule("kyphoplasty_example").visits]
 

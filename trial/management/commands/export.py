@@ -13,8 +13,10 @@ from pathlib import Path
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from trial import access, export_services
-from trial.models import ExportFormat, ExportRun, ExportStatus, User
+from trial import access
+from trial.exports import services as export_services
+from trial.exports.models import ExportFormat, ExportRun, ExportStatus
+from trial.models import User
 
 
 class Command(BaseCommand):

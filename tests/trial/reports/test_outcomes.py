@@ -1,4 +1,4 @@
-"""The outcome report's statistics against figures computed by hand (trial.statistics)."""
+"""The outcome report's statistics against figures computed by hand (trial.reports.statistics)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from trial import outcomes, statistics
+from trial.reports import outcomes, statistics
 
 
 def test_it_gives_mean_and_sample_sd():

@@ -1,4 +1,4 @@
-"""Benchmark of the exports (issue 8): `python manage.py benchmark trial --participants N`.
+"""Benchmark of the exports (issue 8): `python manage.py benchmark exports --participants N`.
 
 Creates (once, with set-based SQL on PostgreSQL) N randomised participants with complete
 follow-up streams: screening form, surgical assessment, allocation, every questionnaire of
@@ -180,8 +180,8 @@ def _ensure_data(n: int, stdout) -> None:
 
 def _measure(fmt: str, queue) -> None:
     """In a forked child: render a full export; report time, peak RSS and queries."""
-    from trial import export_sql
-    from trial.export_formats import ExportSpec, write_export
+    from trial.exports import sql as export_sql
+    from trial.exports.writer import ExportSpec, write_export
 
     connections.close_all()
     export_sql.COPY_LOG = []
@@ -215,8 +215,9 @@ def _csv_part(queue) -> None:
     """In a forked child: only the CSV files (long forms and the wide analysis file)."""
     import zipfile
 
-    from trial import export_sql
-    from trial.export_formats import tables_for, write_csv_long, write_csv_wide
+    from trial.exports import sql as export_sql
+    from trial.exports.formats.csv import write_csv_long, write_csv_wide
+    from trial.exports.tables import tables_for
 
     connections.close_all()
     export_sql.COPY_LOG = []
@@ -260,15 +261,15 @@ def _selects(sqls: list[str]) -> list[str]:
 def _copy_baselines(python_sqls: list[str]) -> tuple[float, float]:
     """PostgreSQL's own ``COPY (...) TO STDOUT WITH CSV`` to a null sink, two ways:
 
-    1. of the same rows the CSV files hold: every form's long SELECT (trial.export_sql), and
+    1. of the same rows the CSV files hold: every form's long SELECT (trial.exports.sql), and
        the SELECTs the Python-written analysis file runs;
     2. of the records before they are made long: every form's source SELECT, one row per
        record, and the same analysis SELECTs.
 
     The score tables the questionnaire SELECTs join are made first and not timed.
     """
-    from trial import export_sql
-    from trial.export_formats import tables_for
+    from trial.exports import sql as export_sql
+    from trial.exports.tables import tables_for
 
     tables = [t for t in tables_for("full", identified=False) if t.keyed and t.sql is not None]
     with transaction.atomic(), connection.cursor() as cursor:

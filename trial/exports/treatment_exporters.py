@@ -12,8 +12,8 @@ from django.db.models import Value
 from django.utils.translation import gettext_lazy as _
 
 from trial import models as m
-from trial.export_sql import JsonListText
-from trial.exports import YES_NO, QueryExporter, Variable, by_trial_number, register
+from trial.exports.registry import YES_NO, QueryExporter, Variable, by_trial_number, register
+from trial.exports.sql import JsonListText
 from trial.treatment_services import USUAL_CARE_FIELDS
 
 _TYPES = {

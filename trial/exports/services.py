@@ -18,9 +18,10 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from trial import access
-from trial.export_formats import ExportError, ExportSpec, write_export
-from trial.exports import autodiscover
-from trial.models import ExportFormat, ExportRun, ExportStatus, User
+from trial.exports.models import ExportFormat, ExportRun, ExportStatus
+from trial.exports.registry import autodiscover
+from trial.exports.writer import ExportError, ExportSpec, write_export
+from trial.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def export_request(
         )
         run.full_clean()
         run.save()
-        from trial.tasks import export_render
+        from trial.exports.tasks import export_render
 
         run_id = str(run.id)
         transaction.on_commit(lambda: export_render.delay(run_id))

@@ -11,7 +11,7 @@ records once more, as SQL (``Exporter.sql_source()``), and the long file is prod
           WHERE value is recorded) TO STDOUT WITH (FORMAT csv)
 
 streamed straight into the ZIP entry. The text of each value follows the variable's type
-exactly as ``trial.export_formats.text`` writes it in Python (ISO dates, local date-times with
+exactly as ``trial.exports.tables.text`` writes it in Python (ISO dates, local date-times with
 their offset, 1/0 for booleans), and a test on PostgreSQL compares both paths form by form, so
 the SQL can never drift from the Python rows that XLSX, Stata and ODM use. On SQLite, and for
 exporters without ``sql_source()``, the Python path writes the same file.
@@ -76,7 +76,7 @@ class JsonListLength(Func):
 
 
 def as_text(var_type: str, column: str) -> str:
-    """SQL for a column's value as the Python export writes it (trial.export_formats.text)."""
+    """SQL for a column's value as the Python export writes it (trial.exports.tables.text)."""
     if var_type == "boolean":
         return f"CASE WHEN {column} THEN '1' WHEN NOT {column} THEN '0' END"
     if var_type == "date":

@@ -1,7 +1,8 @@
-"""The coordinator's dashboard and the outcome report (issue 8).
+"""The trial's panels of the coordinator's dashboard (issue 8).
 
-The dashboard is a list of panels from trial.registry.dashboard: this module registers the
-trial's own (recruitment, CONSORT flow, serious adverse events); randomization, followup and
+The dashboard is a list of panels from trial.registry.dashboard: this module defines the
+trial's own (recruitment, CONSORT flow, serious adverse events), which ``register_panels()``
+adds at start-up (trial.reports.register); randomization, followup and
 questionnaires add theirs from their own ``dashboard.py``. Each panel runs a constant number of
 queries, so the page does not slow down as the trial grows.
 """
@@ -11,15 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_safe
 
-from trial import outcomes
 from trial.registry import DashboardPanel, dashboard
+from trial.reports import outcomes
 
 SAES_SHOWN = 25
 
@@ -113,45 +110,3 @@ def register_panels() -> None:
         # Right after the flow: an unacknowledged SAE is the most urgent thing on the page.
         DashboardPanel("saes", "trial/dashboard/panels/saes.html", sae_context, order=25)
     )
-
-
-register_panels()
-
-
-# === Views ================================================================================
-
-
-@require_safe
-def dashboard_view(request: HttpRequest) -> HttpResponse:
-    panels = []
-    for panel in dashboard.panels:
-        context = panel.context(request)
-        if context:
-            panels.append({"panel": panel, "ctx": context})
-    return render(
-        request,
-        "trial/dashboard/dashboard.html",
-        {"panels": panels, "today": timezone.localdate()},
-    )
-
-
-@require_safe
-def outcome_report(request: HttpRequest) -> HttpResponse:
-    return render(request, "trial/dashboard/outcome_report.html", outcomes.outcome_report())
-
-
-@require_safe
-def outcome_report_pdf(request: HttpRequest) -> HttpResponse:
-    # Rendered inside the request: the report is aggregate (a few tables, whatever the number
-    # of participants) and its data come in a constant number of queries, so it stays quick.
-    # Should it grow slow, render it like the exports, in the generic Celery task.
-    from weasyprint import HTML
-
-    html = render_to_string(
-        "trial/dashboard/outcome_report_pdf.html", outcomes.outcome_report(), request=request
-    )
-    pdf = HTML(string=html).write_pdf()
-    response = HttpResponse(pdf, content_type="application/pdf")
-    stamp = timezone.localdate().isoformat()
-    response["Content-Disposition"] = f'attachment; filename="vertebra-outcomes-{stamp}.pdf"'
-    return response

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 
-from trial import export_services
-from trial.models import ExportRun
+from trial.exports import services as export_services
+from trial.exports.models import ExportRun
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,6 @@
 """The CONSORT flow and the outcome report: data gathering (a constant number of queries) and
-the assembly of tables; the statistics themselves are pure functions in trial.statistics.
+the assembly of tables; the statistics themselves are pure functions in
+trial.reports.statistics.
 
 ``trial`` must not import the apps built on it, so allocations, scores and contacts come
 through named report sources that those apps register in their ``dashboard.py``
@@ -23,10 +24,11 @@ from django.apps import apps
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from trial import selectors, statistics
+from trial import selectors
 from trial.models import Participant, Sex, Site
 from trial.protocol import active_schedule
 from trial.registry import dashboard
+from trial.reports import statistics
 from trial.treatment_selectors import annotate_as_treated
 
 PVP, CONSERVATIVE = "pvp", "conservative"
@@ -521,7 +523,7 @@ class Comparison:
 
 def between_arms(data: OutcomeData, by: str = ITT) -> list[Comparison]:
     """PVP minus conservative at the primary visit (ODI there is the primary outcome), with a
-    95% CI from Welch's t (see trial.statistics for why Welch)."""
+    95% CI from Welch's t (see trial.reports.statistics for why Welch)."""
     primary = data.primary_visit
     if primary is None:
         return []

@@ -24,14 +24,14 @@ from questionnaires.models import QuestionnaireResponse
 from questionnaires.services import scoring_options
 from tests.factories import IdentityFactory, ParticipantFactory, screening_complete
 from tests.followup.conftest import allocate
-from trial import export_services
-from trial.export_formats import ExportSpec, write_export
+from trial.exports import services as export_services
+from trial.exports.writer import ExportSpec, write_export
 from trial.models import Death, ExportRun, ExportStatus, Role
 
 # Hundreds of requests or whole exports: run on PostgreSQL, left out of the SQLite fast suite.
 pytestmark = pytest.mark.slow
 
-SCHEMA = Path(__file__).resolve().parents[2] / "trial/schemas/odm1-3-2/ODM1-3-2.xsd"
+SCHEMA = Path(__file__).resolve().parents[3] / "trial/schemas/odm1-3-2/ODM1-3-2.xsd"
 ODM = "{http://www.cdisc.org/ns/odm/v1.3}"
 
 ODI_BL = {f"odi_{n}": v for n, v in enumerate([3, 2, 4, 1, 3, 2, 1, None, 2, 3], start=1)}
@@ -296,7 +296,7 @@ def test_an_identified_export_needs_a_reason_and_is_logged_as_such(
 
 
 def test_the_identity_form_alone_is_refused_without_identification(world, tmp_path):
-    from trial.export_formats import ExportError
+    from trial.exports.writer import ExportError
 
     with pytest.raises(ExportError):
         render("csv", tmp_path, exporter="identity")

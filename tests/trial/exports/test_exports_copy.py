@@ -1,4 +1,4 @@
-"""The long CSV files written by PostgreSQL's COPY (trial.export_sql) hold exactly the lines
+"""The long CSV files written by PostgreSQL's COPY (trial.exports.sql) hold exactly the lines
 the Python writer produces from the exporters' rows(), form by form, in the same order.
 
 The demo trial fills every form (treatment, events, eligibility, identity...), so each
@@ -19,9 +19,10 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone, translation
 
-from trial import export_sql
-from trial.export_formats import ExportSpec, form_table, text, write_export
-from trial.exports import autodiscover
+from trial.exports import sql as export_sql
+from trial.exports.registry import autodiscover
+from trial.exports.tables import form_table, text
+from trial.exports.writer import ExportSpec, write_export
 from trial.models import Participant, ScreeningLogEntry
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]

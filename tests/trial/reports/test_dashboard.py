@@ -16,8 +16,8 @@ from questionnaires.models import QuestionnaireResponse, ResponseStatus
 from tests.conftest import verified_client
 from tests.factories import ParticipantFactory
 from tests.followup.conftest import allocate
-from trial import outcomes
 from trial.models import Crossover, Death, ParticipantStatus, Role, Withdrawal
+from trial.reports import outcomes
 
 URLS = ("trial:dashboard", "trial:outcome_report", "trial:outcome_report_pdf")
 

@@ -1,4 +1,4 @@
-"""The streaming .dta writer (trial.stata_writer), read back by pandas and by pyreadstat."""
+"""The streaming .dta writer (trial.exports.stata_writer), read back by pandas and by pyreadstat."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pyreadstat
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trial.stata_writer import STR_MAX, Column, write_dta
+from trial.exports.stata_writer import STR_MAX, Column, write_dta
 
 COLUMNS = [
     Column("trial_number", "Trial number", "text"),

@@ -17,9 +17,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
-from trial import access, export_services
-from trial.exports import autodiscover
-from trial.models import ExportFormat, ExportRun, ExportStatus
+from trial import access
+from trial.exports import services as export_services
+from trial.exports.models import ExportFormat, ExportRun, ExportStatus
+from trial.exports.registry import autodiscover
 from trial.views import PAGE_SIZE
 
 

@@ -12,7 +12,7 @@ import pytest
 from django.utils import translation
 
 from tests.factories import AdverseEventFactory, ProcedureFactory, ProcedureLevelFactory
-from trial.export_formats import ExportSpec, write_export
+from trial.exports.writer import ExportSpec, write_export
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,59 @@
+"""The codebook of an export (issue 8): every variable of every file, as CSV and as PDF."""
+
+from __future__ import annotations
+
+import csv
+import zipfile
+from collections.abc import Iterator
+
+from django.utils.translation import gettext as _
+
+from trial.exports.formats.csv import text_stream
+from trial.exports.registry import Variable
+from trial.exports.tables import Table
+
+
+def _allowed(var: Variable) -> str:
+    if var.codes:
+        return " | ".join(f"{code} = {meaning}" for code, meaning in var.codes)
+    return var.allowed
+
+
+CODEBOOK_HEADER = ["file", "variable", "label", "type", "allowed_values", "unit", "source_form"]
+
+
+def codebook_rows(tables: list[Table]) -> Iterator[list[str]]:
+    for table in tables:
+        if table.keyed:
+            yield [table.code, "trial_number", _("Trial number"), "text", "", "", "trial"]
+            yield [table.code, table.key_name, _("Visit or key"), "text", "", "", table.code]
+        else:
+            yield [table.code, "trial_number", _("Trial number"), "text", "", "", "trial"]
+        for var in table.variables:
+            yield [
+                table.code,
+                var.name,
+                str(var.label),
+                var.type,
+                _allowed(var),
+                var.unit,
+                table.source if table.keyed else "",
+            ]
+
+
+def write_codebook_csv(zf: zipfile.ZipFile, tables: list[Table]) -> None:
+    with text_stream(zf, "codebook.csv") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(CODEBOOK_HEADER)
+        writer.writerows(codebook_rows(tables))
+
+
+def write_codebook_pdf(zf: zipfile.ZipFile, tables: list[Table], meta: dict) -> None:
+    from django.template.loader import render_to_string
+    from weasyprint import HTML
+
+    html = render_to_string(
+        "trial/exports/codebook_pdf.html",
+        {"tables": [(t, list(codebook_rows([t]))) for t in tables], **meta},
+    )
+    zf.writestr("codebook.pdf", HTML(string=html).write_pdf())

@@ -1,0 +1,48 @@
+"""XLSX (issue 8): one sheet per table (openpyxl write_only), and the codebook sheet."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zipfile
+from decimal import Decimal
+from typing import Any
+
+from trial.exports.codebook import CODEBOOK_HEADER, codebook_rows
+from trial.exports.tables import Table
+
+XLSX_MAX_ROWS = 1_048_576
+
+
+def _xlsx_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None)
+    return value
+
+
+def write_xlsx(zf: zipfile.ZipFile, tables: list[Table]) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    for table in tables:
+        head = ["trial_number"] + ([table.key_name] if table.keyed else [])
+        head += [v.name for v in table.variables]
+        part, ws, used = 1, None, XLSX_MAX_ROWS
+        for row in table.rows():
+            if used >= XLSX_MAX_ROWS:  # a sheet holds about a million rows; continue on the next
+                title = table.code[:28] if part == 1 else f"{table.code[:24]} ({part})"
+                ws = wb.create_sheet(title=title)
+                ws.append(head)
+                used, part = 1, part + 1
+            cells = [row[0]] + ([row[1]] if table.keyed else [])
+            ws.append(cells + [_xlsx_value(v) for v in row[2:]])
+            used += 1
+        if ws is None:
+            wb.create_sheet(title=table.code[:28]).append(head)
+    codebook = wb.create_sheet(title="codebook")
+    codebook.append(CODEBOOK_HEADER)
+    for line in codebook_rows(tables):
+        codebook.append(line)
+    with zf.open("vertebra.xlsx", "w", force_zip64=True) as out:
+        wb.save(out)

@@ -1,0 +1,22 @@
+"""Reports (issue 8): the coordinator's dashboard and the outcome report.
+
+- ``dashboard``: the trial's own dashboard panels (recruitment, CONSORT flow, SAEs).
+- ``outcomes``: the CONSORT flow and the outcome report's data and tables.
+- ``statistics``: the pure statistical functions the report uses.
+- ``views``: the dashboard and outcome-report pages; ``demo``: their ``seed_demo`` step.
+"""
+
+
+def register() -> None:
+    """Wire the reports into the trial app; called once from ``TrialConfig.ready``."""
+    from django.utils.translation import gettext_lazy as _
+
+    from trial.registry import DemoStep, NavItem, autodiscover_dashboards, registry
+    from trial.reports import dashboard, demo
+
+    # The coordinator's landing link; the trial's panels, then every other app's from its
+    # own dashboard.py.
+    registry.add_nav(NavItem("trial:dashboard", _("Dashboard"), order=5))
+    dashboard.register_panels()
+    autodiscover_dashboards()
+    registry.add_demo_step(DemoStep("dashboard", demo.seed_outcomes, order=90))
