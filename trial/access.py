@@ -83,6 +83,7 @@ MATRIX: dict[str, Rule] = {
     "healthz": _public("Health check for the load balancer: database reachable"),
     "set_language": _public("Switch the interface language"),
     "account:login": _public("Log in (password, then TOTP code)"),
+    "account:welcome": _public("Invited staff: choose a password with the one-time e-mail link"),
     # --- one's own account --------------------------------------------------------------
     "account:logout": _account("Log out", before_second_factor=True),
     "account:otp_setup": _account("Set up the authenticator app", before_second_factor=True),
@@ -171,6 +172,32 @@ MATRIX: dict[str, Rule] = {
         roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER}),
         read_roles=MONITOR,
         description="The audit trail, filterable by participant, user and date",
+    ),
+    "trial:staff_list": Rule(
+        kind="central",
+        roles=frozenset({Role.COORDINATOR}),
+        read_roles=frozenset({Role.DATA_MANAGER, Role.MONITOR}),
+        description="Staff accounts: role, sites, status (the coordinator manages them)",
+    ),
+    "trial:staff_invite": Rule(
+        kind="central",
+        roles=frozenset({Role.COORDINATOR}),
+        description="Invite a staff member (any role but data manager) by e-mail",
+    ),
+    "trial:staff_edit": Rule(
+        kind="central",
+        roles=frozenset({Role.COORDINATOR}),
+        description="Change a staff member's role and sites, with a reason (audited)",
+    ),
+    "trial:staff_deactivate": Rule(
+        kind="central",
+        roles=frozenset({Role.COORDINATOR}),
+        description="Deactivate a staff member, with a reason (audited)",
+    ),
+    "trial:staff_second_factor_reset": Rule(
+        kind="central",
+        roles=frozenset({Role.COORDINATOR}),
+        description="Reset a staff member's second factor, with a reason (audited)",
     ),
     "trial:site_list": Rule(
         kind="central",
