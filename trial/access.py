@@ -480,11 +480,11 @@ MATRIX: dict[str, Rule] = {
         description="Download an export's ZIP (logged; identified files: data managers only)",
     ),
     # --- end exports (issue 8) ---
-    # --- Django admin: sites, staff, reference lists (coordinator, data manager) ----------
+    # --- Django admin: sites and reference lists (coordinator, data manager) --------------
     "admin:*": Rule(
         kind="admin",
         roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER}),
-        description="Django admin for sites, staff and reference lists",
+        description="Django admin: sites and reference lists (accounts: superusers only)",
     ),
 }
 

@@ -20,7 +20,7 @@ class TrialConfig(AppConfig):
                 _("Administration"),
                 order=99,
                 group="admin",
-                short_label=_("Users, sites and settings"),
+                short_label=_("Sites and settings"),
             )
         )
 
