@@ -17,7 +17,8 @@ def _role_choices():
 def _sites_field():
     return forms.ModelMultipleChoiceField(
         label=_("Sites"),
-        queryset=Site.objects.filter(active=True).order_by("kind", "code"),
+        # Inactive sites too: a membership there would otherwise be dropped unseen on saving.
+        queryset=Site.objects.order_by("-active", "kind", "code"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text=_("Site roles work at these sites; central roles need none."),
