@@ -7,9 +7,12 @@ so the audit trail always says who changed what and why.
 from django.contrib import admin
 
 from questionnaires.models import QuestionnaireLink, QuestionnaireResponse, TabletSession
+from trial.admin import MatrixAdminMixin
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(MatrixAdminMixin, admin.ModelAdmin):
+    """Who may view is the admin matrix's (trial.access.ADMIN_MATRIX); nobody writes."""
+
     def has_add_permission(self, request):
         return False
 

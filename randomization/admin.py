@@ -4,9 +4,12 @@ deleted, and envelopes (whose arms are concealed) are not registered at all."""
 from django.contrib import admin
 
 from randomization.models import AllocationListView, BatchPrint, EnvelopeBatch
+from trial.admin import MatrixAdminMixin
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(MatrixAdminMixin, admin.ModelAdmin):
+    """Who may view is the admin matrix's (trial.access.ADMIN_MATRIX); nobody writes."""
+
     def has_add_permission(self, request):
         return False
 

@@ -83,6 +83,7 @@ MATRIX: dict[str, Rule] = {
     "healthz": _public("Health check for the load balancer: database reachable"),
     "set_language": _public("Switch the interface language"),
     "account:login": _public("Log in (password, then TOTP code)"),
+    "account:welcome": _public("Invited staff: choose a password with the one-time e-mail link"),
     # --- one's own account --------------------------------------------------------------
     "account:logout": _account("Log out", before_second_factor=True),
     "account:otp_setup": _account("Set up the authenticator app", before_second_factor=True),
@@ -171,6 +172,32 @@ MATRIX: dict[str, Rule] = {
         roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER}),
         read_roles=MONITOR,
         description="The audit trail, filterable by participant, user and date",
+    ),
+    "trial:staff_list": Rule(
+        kind="central",
+        roles=frozenset({Role.COORDINATOR}),
+        read_roles=frozenset({Role.DATA_MANAGER, Role.MONITOR}),
+        description="Staff accounts: role, sites, status (the coordinator manages them)",
+    ),
+    "trial:staff_invite": Rule(
+        kind="central",
+        roles=frozenset({Role.COORDINATOR}),
+        description="Invite a staff member (any role but data manager) by e-mail",
+    ),
+    "trial:staff_edit": Rule(
+        kind="central",
+        roles=frozenset({Role.COORDINATOR}),
+        description="Change a staff member's role and sites, with a reason (audited)",
+    ),
+    "trial:staff_deactivate": Rule(
+        kind="central",
+        roles=frozenset({Role.COORDINATOR}),
+        description="Deactivate a staff member, with a reason (audited)",
+    ),
+    "trial:staff_second_factor_reset": Rule(
+        kind="central",
+        roles=frozenset({Role.COORDINATOR}),
+        description="Reset a staff member's second factor, with a reason (audited)",
     ),
     "trial:site_list": Rule(
         kind="central",
@@ -453,11 +480,11 @@ MATRIX: dict[str, Rule] = {
         description="Download an export's ZIP (logged; identified files: data managers only)",
     ),
     # --- end exports (issue 8) ---
-    # --- Django admin: sites, staff, reference lists (coordinator, data manager) ----------
+    # --- Django admin: sites and reference lists (coordinator, data manager) --------------
     "admin:*": Rule(
         kind="admin",
         roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER}),
-        description="Django admin for sites, staff and reference lists",
+        description="Django admin: sites and reference lists (accounts: superusers only)",
     ),
 }
 
@@ -644,3 +671,94 @@ def _matrix_markdown() -> str:
                 cells.append("—")
         lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+# --- The Django admin -----------------------------------------------------------------------
+#
+# The "admin:*" entry above only lets a role into the admin; what it may do there, model by
+# model, is decided here. Every ModelAdmin asks ``admin_may`` (trial.admin.MatrixAdminMixin),
+# so Django's per-user model permissions (which a form could grant) play no part. A model that
+# is not listed is for superusers only: accounts, their roles and flags, groups, second-factor
+# devices and the lock-out records. Staff are managed on the trial's own staff pages
+# ("trial:staff_*"), which keep roles within STAFF_ASSIGNABLE_ROLES and ask for reasons.
+# Superusers are made with ``createsuperuser`` only; no form sets ``is_superuser``.
+
+AdminAction = Literal["view", "add", "change", "delete"]
+ADMIN_ACTIONS: tuple[AdminAction, ...] = ("view", "add", "change", "delete")
+
+_ADMIN_READERS = frozenset({Role.COORDINATOR, Role.DATA_MANAGER})
+_ADMIN_EDITORS = frozenset({Role.COORDINATOR})
+
+ADMIN_MATRIX: dict[str, dict[str, frozenset[str]]] = {
+    # Set-up data the coordinator keeps; the data manager reads it.
+    "trial.site": {"view": _ADMIN_READERS, "add": _ADMIN_EDITORS, "change": _ADMIN_EDITORS},
+    "trial.informationsheetversion": {
+        "view": _ADMIN_READERS,
+        "add": _ADMIN_EDITORS,
+        "change": _ADMIN_EDITORS,
+    },
+    "trial.eligibilitycriteriaversion": {"view": _ADMIN_READERS, "change": _ADMIN_EDITORS},
+    "trial.eligibilitycriterion": {
+        "view": _ADMIN_READERS,
+        "add": _ADMIN_EDITORS,
+        "change": _ADMIN_EDITORS,
+        "delete": _ADMIN_EDITORS,
+    },
+    # Read-only records (their ModelAdmins refuse every write anyway).
+    "trial.participant": {"view": _ADMIN_READERS},
+    "randomization.envelopebatch": {"view": _ADMIN_READERS},
+    "randomization.allocationlistview": {"view": _ADMIN_READERS},
+    "randomization.batchprint": {"view": _ADMIN_READERS},
+    "questionnaires.questionnaireresponse": {"view": _ADMIN_READERS},
+    "questionnaires.questionnairelink": {"view": _ADMIN_READERS},
+    "questionnaires.tabletsession": {"view": _ADMIN_READERS},
+}
+
+
+def admin_may(user, model, action: AdminAction) -> bool:
+    """May ``user`` do ``action`` on ``model`` (a model class or "app_label.model") in the admin?
+
+    Superusers may do everything the ModelAdmin itself allows. Anyone else needs an active
+    account, a role admitted to the admin by the matrix and a role listed for the model and
+    action in ADMIN_MATRIX; being allowed to change a model implies being allowed to view it.
+    """
+    if action not in ADMIN_ACTIONS:
+        raise ValueError(f"Unknown admin action {action!r}")
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    admin_rule = MATRIX["admin:*"]
+    if user.role not in admin_rule.current_roles():
+        return False
+    label = model if isinstance(model, str) else model._meta.label_lower
+    allowed = ADMIN_MATRIX.get(label.lower(), {})
+    if action == "view":
+        return user.role in allowed.get("view", frozenset()) or user.role in allowed.get(
+            "change", frozenset()
+        )
+    return user.role in allowed.get(action, frozenset())
+
+
+def admin_roles() -> frozenset[str]:
+    """Roles admitted to the admin at all: their accounts get the staff flag."""
+    return MATRIX["admin:*"].current_roles()
+
+
+# Roles the coordinator may give on the staff pages. The data manager (who may download
+# identified exports) and superusers are made by a superuser only.
+STAFF_ASSIGNABLE_ROLES = frozenset(
+    {Role.HEMATOLOGIST, Role.SURGEON, Role.NURSE, Role.COORDINATOR, Role.MONITOR}
+)
+
+
+def staff_may_manage(actor, target) -> bool:
+    """May ``actor`` change ``target``'s role, deactivate it or reset its second factor on the
+    staff pages? Never one's own account (no one raises or unlocks themselves), never a
+    superuser's or a data manager's (theirs are kept by superusers), and only for roles the
+    staff pages may assign."""
+    if actor is None or not actor.is_authenticated or actor.pk == target.pk:
+        return False
+    if target.is_superuser or target.role not in STAFF_ASSIGNABLE_ROLES:
+        return False
+    return bool(actor.is_superuser or MATRIX["trial:staff_list"].allows(actor.role, "POST"))

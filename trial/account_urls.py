@@ -1,6 +1,6 @@
 from django.urls import path
 
-from trial import account_views
+from trial import account_views, staff_views
 
 app_name = "account"
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("second-factor/qr.svg", account_views.otp_qr, name="otp_qr"),
     path("password/", account_views.password_change, name="password_change"),
     path("password/done/", account_views.password_change_done, name="password_change_done"),
+    path("welcome/<uidb64>/<token>/", staff_views.welcome, name="welcome"),
 ]

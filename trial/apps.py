@@ -17,6 +17,7 @@ class TrialConfig(AppConfig):
         registry.add_nav(NavItem("trial:participant_list", _("Participants"), order=10))
         registry.add_nav_group(NavGroup("admin", _("Administration")))
         registry.add_nav(NavItem("trial:site_list", _("Sites"), order=80, group="admin"))
+        registry.add_nav(NavItem("trial:staff_list", _("Staff"), order=85, group="admin"))
         registry.add_nav(NavItem("trial:audit_log", _("Audit trail"), order=90, group="admin"))
         registry.add_nav(
             NavItem(
@@ -24,7 +25,7 @@ class TrialConfig(AppConfig):
                 _("Administration"),
                 order=99,
                 group="admin",
-                short_label=_("Users, sites and settings"),
+                short_label=_("Sites and settings"),
             )
         )
 

@@ -261,8 +261,10 @@ def audit_entries(
                         changes.append((str(f.verbose_name), "—", _display(f, new)))
                 elif old != new:
                     changes.append((str(f.verbose_name), _display(f, old), _display(f, new)))
-            if row.history_type == "~" and not changes:
-                continue  # a save that changed nothing tracked (e.g. last_login on User)
+            if row.history_type == "~" and not changes and not row.history_change_reason:
+                # A save that changed nothing tracked; one with a reason is an action on the
+                # record that has no field of its own (a second-factor reset on User).
+                continue
             pid = None
             if path == "id":
                 pid = row.id

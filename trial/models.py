@@ -92,6 +92,20 @@ class Site(models.Model):
             )
 
 
+class _UserHistoricalRecords(HistoricalRecords):
+    """User history that skips saves touching only excluded fields.
+
+    Every login saves ``last_login`` (``update_fields=["last_login"]``); a history row for it
+    would copy the whole account at each login and say nothing about who changed what.
+    """
+
+    def post_save(self, instance, created, using=None, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        if not created and update_fields and set(update_fields) <= set(self.excluded_fields):
+            return
+        super().post_save(instance, created, using=using, **kwargs)
+
+
 class User(AbstractUser):
     """A member of staff. Patients never have accounts."""
 
@@ -104,8 +118,8 @@ class User(AbstractUser):
         verbose_name=_("sites"),
     )
 
-    # Password hashes and login times are not clinical history and would only add noise.
-    history = HistoricalRecords(excluded_fields=["password", "last_login"])
+    # Password hashes must never be copied into the trail, and login times are not history.
+    history = _UserHistoricalRecords(excluded_fields=["password", "last_login"])
 
     class Meta:
         verbose_name = _("staff member")

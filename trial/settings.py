@@ -152,6 +152,8 @@ LOGOUT_REDIRECT_URL = "account:login"
 # Staff must confirm a TOTP code at login. Only the demo turns this off.
 TRIAL_REQUIRE_2FA = env_bool("TRIAL_REQUIRE_2FA", True)
 OTP_TOTP_ISSUER = "VERTEBRA"
+# The admin never shows second-factor keys, QR codes or backup tokens (django-otp hides them).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)

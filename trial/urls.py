@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from trial import events_views, screening_views, treatment_views, views
+from trial import events_views, screening_views, staff_views, treatment_views, views
 
 trial_patterns = (
     [
@@ -20,6 +20,20 @@ trial_patterns = (
             name="participant_history",
         ),
         path("audit/", views.audit_log, name="audit_log"),
+        # Staff accounts, managed by the coordinator
+        path("staff/", staff_views.staff_list, name="staff_list"),
+        path("staff/invite/", staff_views.staff_invite, name="staff_invite"),
+        path("staff/<int:user_id>/", staff_views.staff_edit, name="staff_edit"),
+        path(
+            "staff/<int:user_id>/deactivate/",
+            staff_views.staff_deactivate,
+            name="staff_deactivate",
+        ),
+        path(
+            "staff/<int:user_id>/second-factor/",
+            staff_views.staff_second_factor_reset,
+            name="staff_second_factor_reset",
+        ),
         # Screening path (issue 3)
         path("screening/", screening_views.screening_log, name="screening_log"),
         path("screening/new/", screening_views.screening_log_create, name="screening_log_create"),

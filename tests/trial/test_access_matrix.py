@@ -58,7 +58,19 @@ SAMPLES = {
     "control_kind": lambda w, own: "m12",
     # --- exports (issue 8): a logged export run (central, so own and other are the same).
     "run_id": lambda w, own: _export_run(w),
+    # --- staff pages: a member of staff the coordinator may manage (staff are central), and
+    # the account part of an invitation link (its token is the questionnaire sample above,
+    # so the public page answers "no longer valid").
+    "user_id": lambda w, own: w.users[Role.NURSE].pk,
+    "uidb64": lambda w, own: _uidb64(w.users[Role.NURSE]),
 }
+
+
+def _uidb64(user) -> str:
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    return urlsafe_base64_encode(force_bytes(user.pk))
 
 
 def _export_run(world):
