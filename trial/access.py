@@ -752,6 +752,15 @@ STAFF_ASSIGNABLE_ROLES = frozenset(
 )
 
 
+def role_assignable_on_staff_pages(role: str) -> bool:
+    return role in STAFF_ASSIGNABLE_ROLES
+
+
+def role_enters_admin(role: str) -> bool:
+    """The staff flag follows the role: only roles the matrix admits to the admin get it."""
+    return role in admin_roles()
+
+
 def staff_may_manage(actor, target) -> bool:
     """May ``actor`` change ``target``'s role, deactivate it or reset its second factor on the
     staff pages? Never one's own account (no one raises or unlocks themselves), never a

@@ -21,8 +21,8 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 from django_otp import devices_for_user
 
-from trial.access import STAFF_ASSIGNABLE_ROLES, admin_roles, staff_may_manage
-from trial.audit import audited_save
+from trial.access import role_assignable_on_staff_pages, role_enters_admin, staff_may_manage
+from trial.audit import audited_delete, audited_save
 from trial.models import Site, SiteMembership, User
 from trial.services import ServiceError
 
@@ -42,7 +42,7 @@ def _check_reason(reason: str) -> str:
 
 
 def _check_role(role: str) -> None:
-    if role not in STAFF_ASSIGNABLE_ROLES:
+    if not role_assignable_on_staff_pages(role):
         raise ServiceError(_("This role cannot be given here."))
 
 
@@ -51,11 +51,10 @@ def _check_may_manage(actor: User, target: User) -> None:
         raise ServiceError(_("You cannot change this account."))
 
 
-def _set_sites(user: User, sites, *, actor: User) -> None:
+def _set_sites(user: User, sites, *, actor: User, reason: str = "") -> None:
     wanted = {site.pk for site in sites}
     for membership in user.memberships.exclude(site_id__in=wanted):
-        membership._history_user = actor
-        membership.delete()
+        audited_delete(membership, user=actor, reason=reason or _("Site removed"))
     have = set(user.memberships.values_list("site_id", flat=True))
     for site_id in sorted(wanted - have):
         audited_save(SiteMembership(user=user, site_id=site_id), user=actor)
@@ -88,7 +87,7 @@ def staff_invite(
             last_name=last_name.strip(),
             role=role,
             is_active=False,
-            is_staff=role in admin_roles(),
+            is_staff=role_enters_admin(role),
         )
         user.set_unusable_password()
         audited_save(user, user=actor, reason=_("Invited"))
@@ -139,14 +138,15 @@ def staff_update(*, actor: User, user: User, role: str, sites: list[Site], reaso
     _check_may_manage(actor, user)
     _check_role(role)
     reason = _check_reason(reason)
-    changed = user.role != role
+    previous_role = user.role
+    user.role = role
+    changed = previous_role != role
     if changed:
-        user.role = role
-        user.is_staff = role in admin_roles()
+        user.is_staff = role_enters_admin(role)
         audited_save(user, user=actor, reason=reason)
     before = set(user.memberships.values_list("site_id", flat=True))
     if before != {site.pk for site in sites}:
-        _set_sites(user, sites, actor=actor)
+        _set_sites(user, sites, actor=actor, reason=reason)
         if not changed:
             # The membership rows carry no reason; one history row of the account does.
             audited_save(user, user=actor, reason=_("Sites changed: %(r)s") % {"r": reason})

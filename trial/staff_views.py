@@ -16,8 +16,8 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from trial import staff_services
-from trial.access import rule_for, staff_may_manage
+from trial import access, staff_services
+from trial.access import staff_may_manage
 from trial.models import SiteMembership, User
 from trial.services import ServiceError
 from trial.staff_forms import StaffInviteForm, StaffReasonForm, StaffUpdateForm
@@ -54,7 +54,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
         }
         for user in page.object_list
     ]
-    may_invite = rule_for("trial:staff_invite").allows(request.user.role, "POST")
+    may_invite = access.can(request.user, "trial:staff_invite")
     return render(
         request, "trial/staff/list.html", {"page": page, "rows": rows, "may_invite": may_invite}
     )

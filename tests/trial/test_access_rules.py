@@ -40,8 +40,8 @@ ALLOWED = {
     "trial/demo.py",
     "trial/screening_demo.py",
     "trial/treatment_demo.py",
-    "trial/dashboard_demo.py",
-    "trial/export_demo.py",
+    "trial/reports/demo.py",
+    "trial/exports/demo.py",
     "randomization/demo.py",
 }
 
