@@ -2,8 +2,10 @@
 # The test command (make test; .ci/run calls it). In order:
 #   1. install what the tests need (virtualenv, Chromium for the browser tests);
 #   2. ruff, and a check that no model change lacks its migration;
-#   3. the fast suite on SQLite;
-#   4. the whole suite on PostgreSQL (locking, concurrency, Celery worker, browser).
+#   3. the production image's build steps that need no Docker engine (collectstatic with the
+#      production storage, compilemessages, check --deploy) on a clean copy of the tree;
+#   4. the fast suite on SQLite;
+#   5. the whole suite on PostgreSQL (locking, concurrency, Celery worker, browser).
 # PostgreSQL is expected at 127.0.0.1:5432 (user postgres, trust). Without it the script tries
 # to start a throwaway cluster from Debian's postgresql package, and otherwise says loudly that
 # the PostgreSQL suite was skipped and fails, so that a green run always means both suites ran.
@@ -33,6 +35,9 @@ $PYBIN -m ruff format --check .
 
 banner "migrations are complete"
 DEBUG=1 $PYBIN manage.py makemigrations --check --dry-run
+
+banner "production image build steps"
+bash scripts/image_build_check.sh
 
 JOBS=${TEST_JOBS:-2}
 
