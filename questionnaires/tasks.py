@@ -6,9 +6,10 @@ from celery import shared_task
 from django.db import transaction
 
 from questionnaires import selectors, services
+from trial.celery import MESSAGE_RETRY
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=60, max_retries=5)
+@shared_task(**MESSAGE_RETRY)
 def link_deliver_task(link_id: int) -> bool:
     return services.link_deliver(link_id=link_id)
 
@@ -20,7 +21,9 @@ def link_remind_task(link_id: int) -> bool:
 
 @shared_task
 def link_reminders_send() -> int:
-    """Beat: enqueue the one reminder of every link unused for QUESTIONNAIRE_REMINDER_AFTER_DAYS."""
+    """Beat: enqueue the one reminder of every link unused for QUESTIONNAIRE_REMINDER_AFTER_DAYS.
+
+    Twin: ``manage.py questionnaire_reminders``."""
     ids = selectors.links_due_for_reminder()
     for link_id in ids:
         transaction.on_commit(lambda link_id=link_id: link_remind_task.delay(link_id))

@@ -2,11 +2,15 @@
 # The test command (make test; .ci/run calls it). In order:
 #   1. install what the tests need (virtualenv, Chromium for the browser tests);
 #   2. ruff, and a check that no model change lacks its migration;
-#   3. the fast suite on SQLite;
-#   4. the whole suite on PostgreSQL (locking, concurrency, Celery worker, browser).
+#   3. the production image's build steps that need no Docker engine (collectstatic with the
+#      production storage, compilemessages, check --deploy) on a clean copy of the tree;
+#   4. the fast suite on SQLite;
+#   5. the whole suite on PostgreSQL (locking, concurrency, Celery worker, browser).
 # PostgreSQL is expected at 127.0.0.1:5432 (user postgres, trust). Without it the script tries
 # to start a throwaway cluster from Debian's postgresql package, and otherwise says loudly that
 # the PostgreSQL suite was skipped and fails, so that a green run always means both suites ran.
+# Redis, likewise, is expected at 127.0.0.1:6379 (or TEST_REDIS_URL); without it
+# scripts/ensure_redis.sh starts a throwaway one, and the run fails loudly if it cannot.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -16,13 +20,14 @@ banner() { printf '\n==== %s ====\n' "$*"; }
 
 # Chromium for Playwright (playwright install cannot download browsers here), and poppler's
 # pdfinfo/pdftotext, with which the tests read the PDFs back.
-if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/pdfinfo ]; then
+# redis-server too: a test starts its own to check the throwaway Redis below.
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/pdfinfo ] || ! command -v redis-server >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    banner "installing Debian's chromium and poppler-utils for the tests"
-    apt-get update -qq && apt-get install -y -qq chromium poppler-utils >/dev/null
+    banner "installing Debian's chromium, poppler-utils and redis-server for the tests"
+    apt-get update -qq && apt-get install -y -qq chromium poppler-utils redis-server >/dev/null
   else
-    echo "The tests need Debian's chromium and poppler-utils:" >&2
-    echo "  sudo apt-get install chromium poppler-utils" >&2
+    echo "The tests need Debian's chromium, poppler-utils and redis-server:" >&2
+    echo "  sudo apt-get install chromium poppler-utils redis-server" >&2
     exit 1
   fi
 fi
@@ -33,6 +38,14 @@ $PYBIN -m ruff format --check .
 
 banner "migrations are complete"
 DEBUG=1 $PYBIN manage.py makemigrations --check --dry-run
+
+banner "production image build steps"
+bash scripts/image_build_check.sh
+
+banner "Redis for the worker and throttle tests"
+TEST_REDIS_URL=$(bash scripts/ensure_redis.sh)
+export TEST_REDIS_URL
+echo "using $TEST_REDIS_URL"
 
 JOBS=${TEST_JOBS:-2}
 

@@ -10,10 +10,12 @@ import os
 from dataclasses import dataclass
 
 import pytest
+import time_machine
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from tests import clock
 from tests.factories import (
     ParticipantFactory,
     SiteFactory,
@@ -25,6 +27,42 @@ from trial.models import Role
 # Playwright's sync API runs an event loop in the test thread; Django's ORM must be allowed
 # to run there too.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+_midnight_travel: list = []
+
+
+def pytest_configure(config):
+    """With VERTEBRA_TEST_MIDNIGHT=<seconds>, the clock stands that many seconds before
+    midnight in Copenhagen while the test modules are imported, and runs on from there once
+    the tests start: the day changes during the run, as on a CI run started late at night."""
+    seconds = clock.seconds_before_midnight()
+    if seconds is not None:
+        start = clock.before_midnight(seconds)
+        _midnight_travel.append(time_machine.travel(start, tick=False))
+        _midnight_travel[-1].start()
+        _midnight_travel.append(start)
+
+
+def pytest_collection_finish(session):
+    if _midnight_travel:
+        stopped, start = _midnight_travel
+        stopped.stop()
+        _midnight_travel[:] = [time_machine.travel(start, tick=True)]
+        _midnight_travel[0].start()
+
+
+def pytest_unconfigure(config):
+    if len(_midnight_travel) == 1:
+        _midnight_travel.pop().stop()
+
+
+@pytest.fixture
+def fixed_day():
+    """The clock at noon of tests/clock.py's FIXED_DAY, running on: for tests that compare
+    dates they computed with dates the code computes (see tests/clock.py)."""
+    with time_machine.travel(clock.noon(clock.FIXED_DAY), tick=True):
+        yield clock.FIXED_DAY
 
 
 @dataclass

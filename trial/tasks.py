@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from trial.celery import MESSAGE_RETRY
 from trial.models import Participant
 
 
@@ -19,12 +20,7 @@ def participant_count(site_code: str | None = None) -> int:
 # --- treatment and clinical events (issue 7) ---
 
 
-@shared_task(
-    name="trial.sae_notify",
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    max_retries=5,
-)
+@shared_task(name="trial.sae_notify", **MESSAGE_RETRY)
 def sae_notify(event_id: int) -> bool:
     """E-mail the coordinators about a serious adverse event; a second run sends nothing."""
     from trial.treatment_services import sae_notify as notify

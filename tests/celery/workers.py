@@ -1,5 +1,6 @@
-"""Real Celery worker processes for the worker tests: on the Redis at 127.0.0.1:6379 (a
-database of the caller's choosing), reading the same PostgreSQL test database as the test."""
+"""Real Celery worker processes for the worker tests: on the Redis at 127.0.0.1:6379 or
+TEST_REDIS_URL (a database of the caller's choosing), reading the same PostgreSQL test database
+as the test."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from django.db import connection
@@ -15,21 +17,32 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def redis_url(default_db: int) -> str:
-    return os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{default_db}")
+    """The test Redis, in database ``default_db`` so that modules running in parallel do not
+    share one. TEST_REDIS_URL names the server (scripts/test.sh sets it to the Redis it made
+    sure of); a database given in it is used as it is."""
+    server = os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379"
+    if urlsplit(server).path.strip("/"):
+        return server
+    return f"{server.rstrip('/')}/{default_db}"
 
 
-def require_services(redis: str) -> None:
-    """Fail loudly (never skip) when the worker tests cannot run for real."""
+def require_redis(redis: str) -> None:
+    """Fail loudly (never skip) when Redis does not answer: one policy for missing services."""
     import redis as redis_client
 
-    if connection.vendor != "postgresql":
-        pytest.fail("The worker test needs PostgreSQL (run the suite with DATABASE_URL=postgres)")
     try:
         up = bool(redis_client.Redis.from_url(redis, socket_connect_timeout=2).ping())
     except redis_client.RedisError:
         up = False
     if not up:
-        pytest.fail(f"Redis is not reachable at {redis}")
+        pytest.fail(f"Redis is not reachable at {redis} (make test starts one; see README)")
+
+
+def require_services(redis: str) -> None:
+    """Fail loudly (never skip) when the worker tests cannot run for real."""
+    if connection.vendor != "postgresql":
+        pytest.fail("The worker test needs PostgreSQL (run the suite with DATABASE_URL=postgres)")
+    require_redis(redis)
 
 
 def _database_url() -> str:

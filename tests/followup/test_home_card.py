@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.utils import timezone, translation
+from django.utils import translation
 
 from followup.models import Contact
+from tests.clock import FIXED_DAY
 from trial.models import Role
 
-pytestmark = pytest.mark.django_db
-TODAY = timezone.localdate()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fixed_day")]
+# Dates here are computed before the code under test asks the clock: both see FIXED_DAY.
+TODAY = FIXED_DAY
 
 
 @pytest.fixture(autouse=True)

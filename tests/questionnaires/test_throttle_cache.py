@@ -4,15 +4,14 @@ seen through another (another process) sharing that Redis."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from django.core.cache.backends.redis import RedisCache
 from django.test import RequestFactory
 
+from tests.celery.workers import redis_url, require_redis
 from tests.trial.test_settings_and_deploy import production_env, run
 
-REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+REDIS = redis_url(14)
 
 PRINT_CACHE = (
     "import django; django.setup(); from django.conf import settings; "
@@ -41,20 +40,11 @@ def test_without_redis_the_cache_is_local_memory():
     assert out.startswith("django.core.cache.backends.locmem.LocMemCache")
 
 
-def _redis_or_skip() -> None:
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS, socket_connect_timeout=1).ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip(f"no Redis at {REDIS}")
-
-
 @pytest.mark.slow
 def test_the_throttle_counts_across_two_cache_clients_sharing_redis(settings, monkeypatch):
     """Two RedisCache clients stand for two gunicorn workers: guesses spread over both are
     counted together, and the limit reached through one closes the door in the other."""
-    _redis_or_skip()
+    require_redis(REDIS)
     from questionnaires import views
 
     settings.QUESTIONNAIRE_TOKEN_THROTTLE_LIMIT = 5

@@ -11,12 +11,15 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from followup.models import Contact
+from tests.clock import FIXED_DAY
 from tests.followup.conftest import allocate
 from trial import services
 from trial.models import Death, ParticipantStatus, Role, Withdrawal
 from trial.registry import registry
 
-TODAY = timezone.localdate()
+# Dates here are computed before the code under test asks the clock: both see FIXED_DAY.
+TODAY = FIXED_DAY
+pytestmark = pytest.mark.usefixtures("fixed_day")
 
 
 @pytest.fixture(autouse=True)

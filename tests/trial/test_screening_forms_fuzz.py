@@ -9,10 +9,10 @@ import itertools
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.clock import FIXED_DAY
 from tests.conftest import verified_client
 from tests.factories import ParticipantFactory, ReferralFactory, ensure_default_criteria
 from trial.models import (
@@ -37,7 +37,7 @@ def _reference_data(db):
     ensure_default_criteria()
 
 
-pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+pytestmark = [pytest.mark.django_db, pytest.mark.slow, pytest.mark.usefixtures("fixed_day")]
 
 MODELS = [
     ScreeningLogEntry,
@@ -69,8 +69,7 @@ def snapshot() -> tuple:
 
 
 def dates():
-    today = timezone.localdate()
-    return st.integers(-3000, 3000).map(lambda n: (today + dt.timedelta(days=n)).isoformat())
+    return st.integers(-3000, 3000).map(lambda n: (FIXED_DAY + dt.timedelta(days=n)).isoformat())
 
 
 def junk():
@@ -108,12 +107,14 @@ def check(client, url, data) -> None:
         assert snapshot() == before, "a refused form changed the database"
 
 
-def today() -> str:
-    return timezone.localdate().isoformat()
+# The examples are drawn at import, before the code under test asks the clock: both see
+# FIXED_DAY.
+def the_day() -> str:
+    return FIXED_DAY.isoformat()
 
 
 def ago(n) -> str:
-    return (timezone.localdate() - dt.timedelta(days=n)).isoformat()
+    return (FIXED_DAY - dt.timedelta(days=n)).isoformat()
 
 
 def fresh_participant(world, *, referral=False):
@@ -125,7 +126,7 @@ def fresh_participant(world, *, referral=False):
 
 LOG_FIELDS = {
     "site": ["1", "2", "999"],
-    "screened_on": [today(), ago(3)],
+    "screened_on": [the_day(), ago(3)],
     "cpr": ["170550-1234", "1705501234", "310299-1234", "999999-9999"],
     "age": ["", "76", "17", "200"],
     "sex": ["F", "M", "X"],
@@ -185,7 +186,9 @@ def test_eligibility_form(world, hema, data):
 
     codes = list(current_criteria_version().criteria.values_list("code", flat=True))
     fields = {f"c_{code}": ["yes", "no", "unknown"] for code in codes}
-    fields.update({"assessed_on": [today(), ago(1)], "reason": ["", "Because"], "c_bogus": ["yes"]})
+    fields.update(
+        {"assessed_on": [the_day(), ago(1)], "reason": ["", "Because"], "c_bogus": ["yes"]}
+    )
     participant = fresh_participant(world)
     check(
         hema,
@@ -200,7 +203,7 @@ def test_consent_form(world, data):
     sheet = InformationSheetVersion.objects.get()
     hema = world.users[Role.HEMATOLOGIST]
     fields = {
-        "consent_date": [today(), ago(1), ago(-2)],
+        "consent_date": [the_day(), ago(1), ago(-2)],
         "information_sheet": [str(sheet.pk), "0"],
         "taken_by": [str(hema.pk), str(world.outsider.pk)],
         "oral_information_given": ["on"],
@@ -216,7 +219,7 @@ def test_consent_form(world, data):
 
 
 @FUZZ
-@given(data=post_data({"referred_on": [today(), ago(-1)], "note": ["", "Urgent"]}))
+@given(data=post_data({"referred_on": [the_day(), ago(-1)], "note": ["", "Urgent"]}))
 def test_referral_form(world, hema, data):
     participant = fresh_participant(world)
     check(hema, reverse("trial:referral_create", args=[participant.trial_number]), data)
@@ -226,7 +229,7 @@ def test_referral_form(world, hema, data):
 @given(
     data=post_data(
         {
-            "assessed_on": [today(), ago(-1), ago(30)],
+            "assessed_on": [the_day(), ago(-1), ago(30)],
             "contraindication": ["yes", "no", "maybe"],
             "contraindication_details": ["", "Sepsis"],
             "earlier_fractures": ["yes", "no"],
@@ -259,7 +262,7 @@ def test_not_included_form(world, hema, data):
 
 
 @FUZZ
-@given(data=post_data({"effective_from": [today(), ago(-30), "1999-01-01"], "note": ["", "v"]}))
+@given(data=post_data({"effective_from": [the_day(), ago(-30), "1999-01-01"], "note": ["", "v"]}))
 def test_criteria_version_form(world, data):
     client = verified_client(world.users[Role.COORDINATOR])
     check(client, reverse("trial:criteria_versions"), data)

@@ -8,8 +8,9 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 
+from tests.clock import FIXED_DAY
 from tests.conftest import verified_client
 from tests.factories import (
     ConsentFactory,
@@ -63,7 +64,9 @@ def _reference_data(db):
     ensure_default_criteria()
 
 
-TODAY = timezone.localdate()
+# Dates here are computed before the code under test asks the clock: both see FIXED_DAY.
+TODAY = FIXED_DAY
+pytestmark = pytest.mark.usefixtures("fixed_day")
 CPR = "170550-1234"
 
 

@@ -9,8 +9,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
+from tests.clock import FIXED_DAY
 from tests.conftest import verified_client
 from tests.factories import (
     ParticipantFactory,
@@ -42,7 +42,9 @@ def _reference_data(db):
     ensure_default_criteria()
 
 
-TODAY = timezone.localdate()
+# Dates here are computed before the code under test asks the clock: both see FIXED_DAY.
+TODAY = FIXED_DAY
+pytestmark = pytest.mark.usefixtures("fixed_day")
 CPR = "170550-1234"  # born 17 May 1950; the last digit even: female
 
 

@@ -19,6 +19,7 @@ def export_render(run_id: str) -> bool:
 
 @shared_task(name="trial.exports_expire")
 def exports_expire() -> int:
+    """Delete the files of expired export runs. Twin: ``manage.py exports_expire``."""
     from trial.exports.services import exports_expire as expire
 
     return expire()
