@@ -392,8 +392,9 @@ def link_send(
 
 def _enqueue_delivery(link_id: int) -> None:
     from questionnaires.tasks import link_deliver_task
+    from trial.outbox.services import task_enqueue
 
-    transaction.on_commit(lambda: link_deliver_task.delay(link_id))
+    task_enqueue(name=link_deliver_task.name, args=[link_id])
 
 
 def link_url(token: str) -> str:

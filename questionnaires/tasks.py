@@ -6,6 +6,7 @@ from celery import shared_task
 from django.db import transaction
 
 from questionnaires import selectors, services
+from trial.outbox.services import task_enqueue
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=60, max_retries=5)
@@ -22,6 +23,7 @@ def link_remind_task(link_id: int) -> bool:
 def link_reminders_send() -> int:
     """Beat: enqueue the one reminder of every link unused for QUESTIONNAIRE_REMINDER_AFTER_DAYS."""
     ids = selectors.links_due_for_reminder()
-    for link_id in ids:
-        transaction.on_commit(lambda link_id=link_id: link_remind_task.delay(link_id))
+    with transaction.atomic():  # one outbox row per link (its one reminder), all or none
+        for link_id in ids:
+            task_enqueue(name=link_remind_task.name, args=[link_id])
     return len(ids)

@@ -63,10 +63,10 @@ def export_request(
         )
         run.full_clean()
         run.save()
+        from trial.outbox.services import task_enqueue
         from trial.tasks import export_render
 
-        run_id = str(run.id)
-        transaction.on_commit(lambda: export_render.delay(run_id))
+        task_enqueue(name=export_render.name, args=[str(run.id)])
     return run
 
 

@@ -49,3 +49,12 @@ def exports_expire() -> int:
 
 
 # --- end exports (issue 8) ---
+
+
+# --- outbox ---
+@shared_task(name="trial.outbox_sweep", ignore_result=True)
+def outbox_sweep() -> int:
+    """Beat: publish the outbox rows the broker refused or lost (trial.outbox)."""
+    from trial.outbox.services import outbox_sweep as sweep
+
+    return sweep()
