@@ -359,7 +359,9 @@ CACHE_URL = env.str("CACHE_URL", default="") or REDIS_URL
 if CACHE_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Redis with a short timeout and a local-memory fallback: the patient pages
+            # must answer while Redis is down (trial/cache.py).
+            "BACKEND": "trial.cache.FallbackRedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": "vertebra",
         }

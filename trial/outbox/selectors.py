@@ -34,7 +34,7 @@ def broker_state() -> str:
         return "embedded"
     try:
         with app.connection_for_write() as connection:
-            connection.ensure_connection(max_retries=1)
+            connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0)
     except Exception as exc:  # any failure to reach the broker is "down", whatever its type
         logger.warning("Broker unreachable: %s", exc)
         return "down"

@@ -61,14 +61,27 @@ def task_enqueue(*, name: str, args: list | tuple = (), dedup_key: str = "") -> 
     return row
 
 
+_imported: list[bool] = []
+
+
+def _task_modules_imported(app) -> None:
+    """A web process imports the apps' tasks modules only when something uses them; an eager
+    publish by name needs them all registered (a worker imports them at start)."""
+    if not _imported:
+        app.loader.import_default_modules()
+        _imported.append(True)
+
+
 def _publish(row: PendingTask) -> None:
     app = celery_app()
     headers = {HEADER: row.pk}
     if app.conf.task_always_eager:
         # The embedded default: the task runs here and now, as .delay() did before.
+        _task_modules_imported(app)
         app.tasks[row.name].apply_async(args=row.args, headers=headers)
     else:
-        app.send_task(row.name, args=row.args, headers=headers)
+        # No result: the outcome lives in the database (the row, the export run, the link).
+        app.send_task(row.name, args=row.args, headers=headers, ignore_result=True)
 
 
 def _claim(row_id: int, *, dispatched_at: dt.datetime | None, now: dt.datetime) -> bool:
