@@ -35,7 +35,7 @@ def dead_broker(monkeypatch):
     """The project's Celery settings (timeouts, no publish retries) pointed at a port where
     nothing listens: a Redis that has been stopped."""
     url = f"redis://127.0.0.1:{_free_port()}/0"
-    app = Celery("dead-broker")
+    app = Celery("dead-broker", set_as_current=False)  # shared tasks must keep the real app
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.conf.update(broker_url=url, result_backend=url, task_always_eager=False)
     monkeypatch.setattr(services, "celery_app", lambda: app)
