@@ -255,7 +255,6 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # fail within a second or two, not retry for ~20 s. The job itself is safe in the outbox
 # (trial.outbox), whose sweeper publishes it again; so no publish retries here.
 CELERY_BROKER_CONNECTION_TIMEOUT = 1.0
-CELERY_BROKER_CONNECTION_MAX_RETRIES = env.int("CELERY_BROKER_CONNECTION_MAX_RETRIES", default=100)
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 1.0,
