@@ -3,6 +3,7 @@ after the commit, swept when the broker refused it, and marked done once by its 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import socket
 import time
@@ -22,6 +23,9 @@ from trial.outbox.models import PendingTask
 pytestmark = pytest.mark.django_db
 
 TASK = "trial.participant_count"  # a real, cheap task (counts participants)
+# Seconds within which a refused publish must be over: about 0.1 s on an idle machine, the
+# bound leaves room for a loaded CI machine (the old code took 19 s).
+FAST = 4
 
 
 def _free_port() -> int:
@@ -39,6 +43,10 @@ def dead_broker(monkeypatch):
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.conf.update(broker_url=url, result_backend=url, task_always_eager=False)
     monkeypatch.setattr(services, "celery_app", lambda: app)
+    # A web process is warm when Redis goes away: pay the app's one-off set-up (finalising,
+    # importing the transport) here, so that the timings below measure the refusal alone.
+    with contextlib.suppress(Exception):
+        app.send_task(TASK, args=[], ignore_result=True)
     return app
 
 
@@ -95,7 +103,7 @@ def test_a_refused_publish_keeps_the_row_pending_and_fails_fast(
         row = services.task_enqueue(name=TASK, args=["X"])
     started = time.monotonic()
     callbacks[0]()  # must not raise: the user's data is committed and the page must answer
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < FAST
     row.refresh_from_db()
     assert row.done_at is None and row.dispatched_at is None
     assert row.attempts == 1 and "OperationalError" in row.last_error
@@ -140,7 +148,7 @@ def test_a_sweep_stops_at_the_first_refusal(dead_broker):
         PendingTask.objects.create(name=TASK, args=[key], dedup_key=key, created_at=_old(60))
     started = time.monotonic()
     assert services.outbox_sweep() == 0
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < FAST
     attempts = list(PendingTask.objects.order_by("pk").values_list("attempts", flat=True))
     assert attempts == [1, 0, 0]
     assert PendingTask.objects.filter(done_at=None, dispatched_at=None).count() == 3
@@ -225,6 +233,6 @@ def test_healthz_is_unhealthy_while_a_task_waits_too_long(client, settings):
 def test_healthz_reports_a_broker_that_is_down(client, dead_broker):
     started = time.monotonic()
     response = client.get(reverse("healthz"))
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < FAST
     assert response.status_code == 503
     assert response.json()["broker"] == "down"
