@@ -94,17 +94,22 @@ class QuestionnaireResponse(models.Model):
 class QuestionnaireLink(models.Model):
     """A personal link for one participant and one visit; the token itself is never stored.
 
-    A link sent by e-mail or text message gets its token only when the message is sent (the
-    delivery task mints it), so the token exists nowhere but in the message. A reminder is a new
-    link (``reminder_of``) to the same visit, because the first token cannot be recovered.
+    A link sent by e-mail or text message gets its token when it is created, in the request's
+    transaction; until the delivery task has sent it, only a seed is kept from which the task
+    re-derives the token (tokens.token_from_seed), and the seed is erased once sent, so the
+    token then exists nowhere but in the message. A reminder is a new link (``reminder_of``)
+    to the same visit, because the first token cannot be recovered.
     """
 
     participant = models.ForeignKey(
         Participant, on_delete=models.PROTECT, related_name="questionnaire_links"
     )
     visit_code = models.CharField(_("visit"), max_length=10)
-    # Null until the token is minted (at delivery); unique so that a token opens one link.
+    # Unique so that a token opens one link. Null only on links made before tokens were
+    # minted in the request (their delivery mints one).
     token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    # The seed of the token of a link awaiting delivery; empty once sent (see the docstring).
+    delivery_seed = models.CharField(max_length=64, blank=True, default="", editable=False)
     sent_via = models.CharField(_("sent by"), max_length=10, choices=SentVia.choices)
     language = models.CharField(_("language"), max_length=8, default="da")
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -128,7 +133,7 @@ class QuestionnaireLink(models.Model):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reminders"
     )
 
-    history = HistoricalRecords(excluded_fields=["token_hash"])
+    history = HistoricalRecords(excluded_fields=["token_hash", "delivery_seed"])
 
     class Meta:
         verbose_name = _("questionnaire link")

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -296,6 +297,7 @@ def _new_link(
     window_closes: dt.date | None,
     token_hash: str | None,
     reminder_of: QuestionnaireLink | None = None,
+    delivery_seed: str = "",
 ) -> QuestionnaireLink:
     _check_not_ended(participant)
     _check_visit(visit_code)
@@ -309,7 +311,9 @@ def _new_link(
         language=language,
         created_by=user,
         token_hash=token_hash,
-        sent_at=now if token_hash else None,
+        delivery_seed=delivery_seed,
+        # A letter's token is printed at once; a seeded link is sent later, by its task.
+        sent_at=now if token_hash and not delivery_seed else None,
         reminder_of=reminder_of,
         expires_at=reminder_of.expires_at
         if reminder_of
@@ -369,7 +373,9 @@ def link_send(
 ) -> QuestionnaireLink:
     """Create a link and send it by e-mail or text message once the transaction commits.
 
-    The token is minted by the delivery task itself, so it never passes through the broker.
+    The token is minted here, in the request's transaction, so the link has one whatever
+    happens to the broker; only the task's outbox row (ids) passes through the broker, and the
+    task re-derives the token from the link's seed (tokens.token_from_seed).
     """
     if via not in (SentVia.EMAIL, SentVia.SMS):
         raise ServiceError(_("Links are sent by e-mail or text message."))
@@ -384,16 +390,22 @@ def link_send(
         via=via,
         language=language,
         window_closes=window_closes,
-        token_hash=None,
+        **_delivery_token(),
     )
     _enqueue_delivery(link.pk)
     return link
 
 
+def _delivery_token() -> dict[str, str]:
+    seed = tokens.seed_new()
+    return {"token_hash": tokens.token_hash(tokens.token_from_seed(seed)), "delivery_seed": seed}
+
+
 def _enqueue_delivery(link_id: int) -> None:
     from questionnaires.tasks import link_deliver_task
+    from trial.outbox.services import task_enqueue
 
-    transaction.on_commit(lambda: link_deliver_task.delay(link_id))
+    task_enqueue(name=link_deliver_task.name, args=[link_id])
 
 
 def link_url(token: str) -> str:
@@ -403,20 +415,28 @@ def link_url(token: str) -> str:
 
 
 def link_deliver(*, link_id: int) -> bool:
-    """Mint the token of a pending link and send it; a second call does nothing.
+    """Send a pending link's token and forget its seed; a second call does nothing.
 
-    The conditional update claims the link; if sending then fails, the claim is undone so that a
-    retry can send a fresh token (the lost one was never seen by anybody).
+    The conditional update on ``sent_at`` claims the link; if sending then fails, the claim is
+    undone and a retry sends the same token. A link whose seed no longer gives its token
+    (SECRET_KEY rotated meanwhile) or that has none (made before tokens were minted in the
+    request) gets a fresh token here; nobody has seen the old one.
     """
     from questionnaires import messaging
 
-    token = tokens.token_new()
-    claimed = QuestionnaireLink.objects.filter(id=link_id, token_hash=None, revoked_at=None).update(
-        token_hash=tokens.token_hash(token), sent_at=timezone.now()
+    claimed = (
+        QuestionnaireLink.objects.filter(id=link_id, sent_at=None, revoked_at=None)
+        .filter(Q(token_hash=None) | ~Q(delivery_seed=""))
+        .update(sent_at=timezone.now())
     )
     if claimed != 1:
         return False
     link = QuestionnaireLink.objects.select_related("participant").get(pk=link_id)
+    token = tokens.token_from_seed(link.delivery_seed) if link.delivery_seed else ""
+    fresh = not token or tokens.token_hash(token) != link.token_hash
+    if fresh:
+        token = tokens.token_new()
+        QuestionnaireLink.objects.filter(id=link_id).update(token_hash=tokens.token_hash(token))
     try:
         messaging.send_link(
             link=link,
@@ -425,8 +445,11 @@ def link_deliver(*, link_id: int) -> bool:
             reminder=link.reminder_of_id is not None,
         )
     except Exception:
-        QuestionnaireLink.objects.filter(id=link_id).update(token_hash=None, sent_at=None)
+        # A fresh token nobody received is dropped again, so that the retry can claim the link.
+        undo = {"sent_at": None, **({"token_hash": None} if fresh else {})}
+        QuestionnaireLink.objects.filter(id=link_id).update(**undo)
         raise
+    QuestionnaireLink.objects.filter(id=link_id).update(delivery_seed="")
     return True
 
 
@@ -537,8 +560,8 @@ def link_remind(*, link_id: int) -> bool:
         via=link.sent_via,
         language=link.language,
         window_closes=None,
-        token_hash=None,
         reminder_of=link,
+        **_delivery_token(),
     )
     _enqueue_delivery(reminder.pk)
     return True

@@ -7,6 +7,7 @@ from django.db import transaction
 
 from questionnaires import selectors, services
 from trial.celery import MESSAGE_RETRY
+from trial.outbox.services import task_enqueue
 
 
 @shared_task(**MESSAGE_RETRY)
@@ -25,6 +26,7 @@ def link_reminders_send() -> int:
 
     Twin: ``manage.py questionnaire_reminders``."""
     ids = selectors.links_due_for_reminder()
-    for link_id in ids:
-        transaction.on_commit(lambda link_id=link_id: link_remind_task.delay(link_id))
+    with transaction.atomic():  # one outbox row per link (its one reminder), all or none
+        for link_id in ids:
+            task_enqueue(name=link_remind_task.name, args=[link_id])
     return len(ids)

@@ -516,7 +516,7 @@ def staff_send(request: HttpRequest, trial_number: str, visit_code: str) -> Http
         except ServiceError as error:
             form.add_error(None, str(error))
         else:
-            messages.success(request, _("The link is on its way."))
+            messages.success(request, _("The link is queued for sending."))
             return redirect("questionnaires:staff_overview", participant.trial_number)
     return render(
         request,

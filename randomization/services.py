@@ -196,21 +196,22 @@ def _remaining(site_id: int, stratum: str) -> int:
     ).count()
 
 
+@transaction.atomic
 def batch_print_request(*, batch: EnvelopeBatch, user: User, language: str = "") -> BatchPrint:
     """Ask for a batch's PDF: logged at once (it is the one document showing unused arms) and
     rendered by a task after the commit; the batch page offers it when it is ready."""
     record = BatchPrint.objects.create(
         batch=batch, user=user, language=language or settings.LANGUAGE_CODE
     )
-    record_id = record.pk
-    transaction.on_commit(lambda: _enqueue_batch_pdf(record_id))
+    _enqueue_batch_pdf(record.pk)
     return record
 
 
 def _enqueue_batch_pdf(print_id: int) -> None:
     from randomization.tasks import batch_pdf_render
+    from trial.outbox.services import task_enqueue
 
-    batch_pdf_render.delay(print_id)
+    task_enqueue(name=batch_pdf_render.name, args=[print_id])
 
 
 def batch_pdf_path(record: BatchPrint) -> Path:
@@ -334,15 +335,20 @@ def participant_randomize(*, participant: Participant, user: User) -> Allocation
         reason=f"randomised: envelope {envelope.serial}",
     )
     logger.info("%s randomised with envelope %s", participant.trial_number, envelope.serial)
-    stock_id = stock.pk
-    transaction.on_commit(lambda: _enqueue_stock_check(stock_id))
+    _enqueue_stock_check(stock.pk, allocation.pk)
     return allocation
 
 
-def _enqueue_stock_check(stock_id: int) -> None:
+def _enqueue_stock_check(stock_id: int, allocation_id: int) -> None:
     from randomization.tasks import envelope_stock_check
+    from trial.outbox.services import task_enqueue
 
-    envelope_stock_check.delay(stock_id)
+    # One check per randomisation (the stratum's stock is checked again after each one).
+    task_enqueue(
+        name=envelope_stock_check.name,
+        args=[stock_id],
+        dedup_key=f"{envelope_stock_check.name}:allocation:{allocation_id}",
+    )
 
 
 @transaction.atomic
@@ -383,15 +389,15 @@ def allocation_confirm(*, allocation: Allocation, user: User, serial: str, arm: 
             ),
             user=user,
         )
-        deviation_id = deviation.pk
-        transaction.on_commit(lambda: _enqueue_deviation_notice(deviation_id))
+        _enqueue_deviation_notice(deviation.pk)
     return allocation
 
 
 def _enqueue_deviation_notice(deviation_id: int) -> None:
     from randomization.tasks import deviation_notify
+    from trial.outbox.services import task_enqueue
 
-    deviation_notify.delay(deviation_id)
+    task_enqueue(name=deviation_notify.name, args=[deviation_id])
 
 
 # --- telling the coordinator ---------------------------------------------------------------

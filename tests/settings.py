@@ -15,6 +15,8 @@ os.environ.setdefault("BEHIND_TLS_PROXY", "0")
 os.environ.setdefault("EMAIL_URL", "consolemail://")
 # The Celery tests start their own worker with REDIS_URL; everything else runs eagerly.
 os.environ.setdefault("REDIS_URL", "")
+# The in-process outbox sweep is timed; tests sweep explicitly instead.
+os.environ.setdefault("OUTBOX_SWEEP_IN_PROCESS", "0")
 
 from trial.settings import *  # noqa: F403
 
@@ -25,5 +27,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# A worker test counts the e-mails of a worker process in files (TEST_EMAIL_BACKEND, EMAIL_URL).
+EMAIL_BACKEND = os.environ.get(
+    "TEST_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend"
+)
 AXES_ENABLED = True

@@ -80,7 +80,9 @@ def _account(description: str, *, before_second_factor: bool = False) -> Rule:
 
 MATRIX: dict[str, Rule] = {
     # --- public -------------------------------------------------------------------------
-    "healthz": _public("Health check for the load balancer: database reachable"),
+    "healthz": _public(
+        "Health check: database and broker reachable, no background task waiting too long"
+    ),
     "set_language": _public("Switch the interface language"),
     "account:login": _public("Log in (password, then TOTP code)"),
     "account:welcome": _public("Invited staff: choose a password with the one-time e-mail link"),

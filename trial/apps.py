@@ -111,3 +111,14 @@ class TrialConfig(AppConfig):
 
         exports.register()
         # --- end exports (issue 8) ---
+
+        # --- outbox ---
+        # A task published from the outbox marks its row done (or notes its error) wherever
+        # it runs: in a worker, or eagerly in the embedded default.
+        from celery.signals import task_failure, task_success
+
+        from trial.outbox import services as outbox
+
+        task_success.connect(outbox.on_task_success, weak=False, dispatch_uid="outbox-done")
+        task_failure.connect(outbox.on_task_failure, weak=False, dispatch_uid="outbox-failed")
+        # --- end outbox ---

@@ -1395,3 +1395,6 @@ class RadiographicControl(models.Model):
                 _("Levels with height loss are given only when there is height loss.")
             )
         _raise(errors)
+
+
+from trial.outbox.models import PendingTask  # noqa: E402,F401 - the outbox row, own module

@@ -253,8 +253,34 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing happens inside a user's request (after its commit): with the broker down it must
+# fail within a second or two, not retry for ~20 s. The job itself is safe in the outbox
+# (trial.outbox), whose sweeper publishes it again; so no publish retries here.
+CELERY_BROKER_CONNECTION_TIMEOUT = 1.0
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 1.0,
+    "socket_timeout": 2.0,
+    "max_retries": 0,
+}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 1.0
+CELERY_REDIS_SOCKET_TIMEOUT = 2.0
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": {"max_retries": 0}}
 # The nightly and weekly jobs are added here by the capabilities that own them.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+
+# The outbox (trial.outbox): a row never published (the broker refused it) is swept after
+# OUTBOX_SWEEP_AFTER_SECONDS; one published but not done after OUTBOX_REDISPATCH_AFTER_SECONDS
+# (longer than the slowest task, the export's hour) is published again (its message was lost);
+# after OUTBOX_MAX_ATTEMPTS publishes a row waits for a person. /healthz answers 503 while a
+# row has waited longer than OUTBOX_HEALTH_MAX_AGE_SECONDS.
+OUTBOX_SWEEP_AFTER_SECONDS = env.int("OUTBOX_SWEEP_AFTER_SECONDS", default=30)
+OUTBOX_REDISPATCH_AFTER_SECONDS = env.int("OUTBOX_REDISPATCH_AFTER_SECONDS", default=2 * 60 * 60)
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=20)
+OUTBOX_HEALTH_MAX_AGE_SECONDS = env.int("OUTBOX_HEALTH_MAX_AGE_SECONDS", default=15 * 60)
+# The embedded default has no beat: it sweeps in-process after a successful publish.
+OUTBOX_SWEEP_IN_PROCESS = env.bool("OUTBOX_SWEEP_IN_PROCESS", default=not REDIS_URL)
+CELERY_BEAT_SCHEDULE["outbox-sweep"] = {"task": "trial.outbox_sweep", "schedule": 60}
 
 # --- Trial settings the coordinator may change (defaults from DOMAIN.md) -----------------
 TRIAL_NAME = env.str("TRIAL_NAME", default="VERTEBRA")
@@ -335,7 +361,9 @@ CACHE_URL = env.str("CACHE_URL", default="") or REDIS_URL
 if CACHE_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Redis with a short timeout and a local-memory fallback: the patient pages
+            # must answer while Redis is down (trial/cache.py).
+            "BACKEND": "trial.cache.FallbackRedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": "vertebra",
         }

@@ -26,3 +26,11 @@ def sae_notify(event_id: int) -> bool:
     from trial.treatment_services import sae_notify as notify
 
     return notify(event_id=event_id)
+
+
+@shared_task(name="trial.outbox_sweep", ignore_result=True)
+def outbox_sweep() -> int:
+    """Beat: publish the outbox rows the broker refused or lost (trial.outbox)."""
+    from trial.outbox.services import outbox_sweep as sweep
+
+    return sweep()

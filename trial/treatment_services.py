@@ -458,10 +458,10 @@ def adverse_event_refusal(participant: Participant) -> str | None:
 
 
 def _enqueue_sae_notice(event: AdverseEvent) -> None:
+    from trial.outbox.services import task_enqueue
     from trial.tasks import sae_notify
 
-    event_id = event.pk
-    transaction.on_commit(lambda: sae_notify.delay(event_id))
+    task_enqueue(name=sae_notify.name, args=[event.pk])
 
 
 def _ae_errors(participant: Participant, event: AdverseEvent) -> dict[str, list[str]]:

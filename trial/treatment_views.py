@@ -251,7 +251,10 @@ def adverse_event_create(request: HttpRequest, trial_number: str) -> HttpRespons
             if event.serious:
                 messages.success(
                     request,
-                    _("The serious adverse event is recorded; the coordinator is e-mailed."),
+                    _(
+                        "The serious adverse event is recorded; the e-mail to the coordinator "
+                        "is queued."
+                    ),
                 )
             else:
                 messages.success(request, _("The adverse event is recorded."))

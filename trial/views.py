@@ -25,14 +25,35 @@ PAGE_SIZE = 50
 @require_safe
 @never_cache
 def healthz(request: HttpRequest) -> HttpResponse:
-    """200 when the database answers; 503 otherwise. Used by docker-compose and the proxy."""
+    """200 when the database answers, the broker is up (or embedded) and no background task
+    has waited longer than OUTBOX_HEALTH_MAX_AGE_SECONDS; 503 otherwise, with the reason.
+    Used by docker-compose, the proxy and the operators' monitoring."""
+    from django.conf import settings
+
+    from trial.outbox.selectors import broker_state, pending_summary
+
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
+        outbox = pending_summary()
     except Exception:  # any database failure means "unhealthy", whatever its type
         return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
-    return JsonResponse({"status": "ok"})
+    broker = broker_state()
+    oldest = outbox["oldest_pending_seconds"]
+    healthy = broker != "down" and (
+        oldest is None or oldest <= settings.OUTBOX_HEALTH_MAX_AGE_SECONDS
+    )
+    return JsonResponse(
+        {
+            "status": "ok" if healthy else "error",
+            "database": "ok",
+            "broker": broker,
+            "tasks_pending": outbox["pending"],
+            "oldest_pending_task_seconds": oldest,
+        },
+        status=200 if healthy else 503,
+    )
 
 
 HOME_TEMPLATES = {

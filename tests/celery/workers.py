@@ -50,13 +50,16 @@ def _database_url() -> str:
     return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
-def start_worker(queue: str, name: str, redis: str) -> subprocess.Popen:
-    """One solo-pool worker consuming only ``queue``."""
+def start_worker(
+    queue: str, name: str, redis: str, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen:
+    """One solo-pool worker consuming only ``queue`` (``extra_env``: e.g. where it writes)."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "DATABASE_URL": _database_url(),
         "REDIS_URL": redis,
+        **(extra_env or {}),
     }
     command = [
         sys.executable, "-m", "celery", "-A", "trial", "worker", "-Q", queue,

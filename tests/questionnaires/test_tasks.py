@@ -10,7 +10,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from questionnaires import selectors, services, tasks
+from questionnaires import selectors, services, tasks, tokens
 from questionnaires.models import Mode, QuestionnaireLink, SentVia
 from questionnaires.sms import LocmemSmsBackend
 from tests.factories import IdentityFactory
@@ -41,14 +41,17 @@ def test_the_email_goes_out_after_commit_with_a_working_link(
         link = _send(patient, world)
     assert mail.outbox == [] and len(callbacks) == 1
     link.refresh_from_db()
-    assert link.token_hash is None  # minted only when the message is sent
+    # The token is minted in the request (a broker outage cannot leave the link without
+    # one) but not sent yet; only its seed is kept until the delivery task has sent it.
+    assert link.token_hash and link.delivery_seed and link.sent_at is None
     callbacks[0]()
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["pt@example.dk"]
     token = URL.search(message.body).group(1)
     link.refresh_from_db()
-    assert link.sent_at and link.token_hash
+    assert link.sent_at and link.token_hash == tokens.token_hash(token)
+    assert link.delivery_seed == ""  # sent: the token now exists only in the message
     opened = client.get(reverse("questionnaires:patient_start", args=[token]), follow=True)
     assert opened.status_code == 200 and opened.context["channel"].access.link == link
 
@@ -191,7 +194,37 @@ def test_a_failed_send_can_be_retried_with_a_fresh_token(
     with pytest.raises(OSError):
         services.link_deliver(link_id=link.pk)
     link.refresh_from_db()
-    assert link.token_hash is None and link.sent_at is None
+    assert link.sent_at is None and link.delivery_seed  # unclaimed again, seed kept
+    minted = link.token_hash
     monkeypatch.undo()
     assert services.link_deliver(link_id=link.pk) is True
     assert len(mail.outbox) == 1
+    token = URL.search(mail.outbox[0].body).group(1)
+    assert tokens.token_hash(token) == minted  # the retry sends the token of the request
+
+
+def test_a_seed_that_no_longer_gives_the_token_gets_a_fresh_one(
+    patient, world, django_capture_on_commit_callbacks, settings
+):
+    """SECRET_KEY rotated between the request and the delivery: the patient still gets a
+    token that opens the link."""
+    with django_capture_on_commit_callbacks(execute=False):
+        link = _send(patient, world)
+    settings.SECRET_KEY = settings.SECRET_KEY + "-rotated"
+    assert services.link_deliver(link_id=link.pk) is True
+    token = URL.search(mail.outbox[0].body).group(1)
+    link.refresh_from_db()
+    assert link.token_hash == tokens.token_hash(token) and link.delivery_seed == ""
+
+
+def test_a_link_made_before_tokens_were_minted_in_the_request_is_still_delivered(
+    patient, world, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        link = _send(patient, world)
+    QuestionnaireLink.objects.filter(pk=link.pk).update(token_hash=None, delivery_seed="")
+    assert services.link_deliver(link_id=link.pk) is True
+    token = URL.search(mail.outbox[0].body).group(1)
+    link.refresh_from_db()
+    assert link.token_hash == tokens.token_hash(token)
+    assert services.link_deliver(link_id=link.pk) is False

@@ -27,12 +27,12 @@ def _cache_setting(**env: str | None) -> str:
 
 def test_the_cache_is_redis_when_redis_url_is_set():
     out = _cache_setting(REDIS_URL="redis://redis:6379/0", CACHE_URL=None)
-    assert out == "django.core.cache.backends.redis.RedisCache redis://redis:6379/0"
+    assert out == "trial.cache.FallbackRedisCache redis://redis:6379/0"
 
 
 def test_cache_url_overrides_the_redis_address():
     out = _cache_setting(REDIS_URL="redis://redis:6379/0", CACHE_URL="redis://cache:6379/3")
-    assert out.endswith("RedisCache redis://cache:6379/3")
+    assert out.endswith("FallbackRedisCache redis://cache:6379/3")
 
 
 def test_without_redis_the_cache_is_local_memory():
@@ -65,3 +65,47 @@ def test_the_throttle_counts_across_two_cache_clients_sharing_redis(settings, mo
         assert worker_b.get(views._throttle_key(request)) == 5
     finally:
         worker_a.delete(views._throttle_key(request))
+
+
+def _dead_redis_url() -> str:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"redis://127.0.0.1:{probe.getsockname()[1]}/0"
+
+
+@pytest.mark.django_db
+def test_the_patient_pages_answer_while_redis_is_down(client, settings):
+    """A stopped Redis used to make every /q/<token> page a 500; now the cache falls back to
+    local memory after one short timeout, and the throttle still counts (per process)."""
+    import time
+
+    from django.urls import reverse
+
+    settings.CACHES = {
+        "default": {"BACKEND": "trial.cache.FallbackRedisCache", "LOCATION": _dead_redis_url()}
+    }
+    settings.QUESTIONNAIRE_TOKEN_THROTTLE_LIMIT = 3
+    url = reverse("questionnaires:patient_start", args=["x" * 43])
+    started = time.monotonic()
+    statuses = [client.get(url, REMOTE_ADDR="203.0.113.7").status_code for _ in range(4)]
+    assert time.monotonic() - started < 5
+    assert all(status < 500 for status in statuses), statuses
+    assert statuses[-1] == 429  # the fallback still counted the wrong tokens
+
+
+def test_the_fallback_cache_retries_redis_after_a_while(monkeypatch):
+    from trial import cache as fallback
+
+    backend = fallback.FallbackRedisCache(_dead_redis_url(), {"KEY_PREFIX": "t"})
+    backend.set("k", 1)
+    assert backend.get("k") == 1  # served from local memory
+    assert backend._down_until > 0
+    calls = []
+    monkeypatch.setattr(fallback.RedisCache, "get", lambda self, *a, **k: calls.append(a))
+    backend.get("k")
+    assert calls == []  # within the window Redis is not asked (no timeout per request)
+    backend._down_until = 0.0
+    backend.get("k")
+    assert calls == [("k",)]  # after it, Redis is tried again

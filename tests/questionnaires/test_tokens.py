@@ -137,3 +137,14 @@ def test_baseline_links_expire_14_days_after_issue_follow_up_after_the_window(wo
     expiry = services.link_expiry(visit_code="M3", issued_at=now, window_closes=closes)
     local = timezone.localtime(expiry)
     assert local.date() == dt.date(2027, 3, 25) and local.hour == 0
+
+
+def test_a_token_from_a_seed_looks_like_any_token_and_depends_on_the_secret(settings):
+    from questionnaires import tokens as t
+
+    seed = t.seed_new()
+    token = t.token_from_seed(seed)
+    assert t.token_well_formed(token) and token == t.token_from_seed(seed)
+    assert token != t.token_from_seed(t.seed_new())
+    settings.SECRET_KEY = settings.SECRET_KEY + "-other"
+    assert t.token_from_seed(seed) != token

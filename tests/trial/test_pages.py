@@ -33,7 +33,14 @@ def test_healthz_answers_ok(client):
     response = client.get(reverse("healthz"))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
-    assert response.json() == {"status": "ok"}
+    # The embedded default (no REDIS_URL) has no broker to be down; nothing waits.
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "broker": "embedded",
+        "tasks_pending": 0,
+        "oldest_pending_task_seconds": None,
+    }
     assert "no-cache" in response["Cache-Control"]
 
 

@@ -63,9 +63,9 @@ def export_request(
         run.full_clean()
         run.save()
         from trial.exports.tasks import export_render
+        from trial.outbox.services import task_enqueue
 
-        run_id = str(run.id)
-        transaction.on_commit(lambda: export_render.delay(run_id))
+        task_enqueue(name=export_render.name, args=[str(run.id)])
     return run
 
 

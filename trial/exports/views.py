@@ -64,7 +64,7 @@ def export_list(request: HttpRequest) -> HttpResponse:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
         else:
-            messages.success(request, _("The export has started."))
+            messages.success(request, _("The export is queued; this page shows when it is ready."))
             return redirect("trial:export_detail", run_id=run.id)
     # The whole log stays readable (monitors audit it), a page at a time, newest first.
     runs = ExportRun.objects.select_related("requested_by").order_by("-requested_at", "-pk")
