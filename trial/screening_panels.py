@@ -20,9 +20,9 @@ from trial.models import (
     ScreeningLogEntry,
     SurgicalAssessment,
 )
+from trial.protocol.vertebrae import LEVELS
 from trial.registry import TimelineEvent
 from trial.selectors import eligibility_result, randomisation_blocker_details
-from trial.vertebrae import LEVELS
 
 # The links of the summary panel, by URL name; shown only to roles the matrix lets write.
 ACTIONS = (

@@ -17,8 +17,8 @@ from trial.models import (
     RadiographicControl,
     UsualCare,
 )
+from trial.protocol.vertebrae import LEVEL_CHOICES, LEVELS
 from trial.treatment_services import USUAL_CARE_FIELDS
-from trial.vertebrae import LEVEL_CHOICES, LEVELS
 
 YES_NO = [("no", _("No")), ("yes", _("Yes"))]
 YES_NO_UNKNOWN = [("no", _("No")), ("yes", _("Yes")), ("unknown", _("Not known"))]

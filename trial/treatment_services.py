@@ -36,7 +36,7 @@ from trial.models import (
     User,
     UsualCare,
 )
-from trial.vertebrae import LEVEL_INDEX
+from trial.protocol.vertebrae import LEVEL_INDEX
 
 logger = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from trial.models import (
     ScreeningLogEntry,
     SurgicalAssessment,
 )
-from trial.vertebrae import LEVELS
+from trial.protocol.vertebrae import LEVELS
 
 
 @pytest.fixture(autouse=True)

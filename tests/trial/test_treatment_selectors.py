@@ -14,8 +14,8 @@ from tests.factories import (
     randomised,
 )
 from trial.models import Crossover, Participant, Procedure
+from trial.protocol.vertebrae import LEVELS
 from trial.treatment_selectors import annotate_as_treated, as_treated_arm, leakage_rates
-from trial.vertebrae import LEVELS
 
 pytestmark = pytest.mark.django_db
 

@@ -1,0 +1,1 @@
+"""The trial's rules as data: vertebral levels and other protocol value sets."""
