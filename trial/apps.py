@@ -1,5 +1,18 @@
+from importlib import import_module
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+
+# The capability packages that add pages, panels, timeline events and demo steps to the shared
+# registry, each through its own ``wiring.register(registry)``. The order is the order in which
+# timeline providers are asked, so events at the same moment keep their place on the page;
+# menus, panels and demo steps are sorted by their own ``order``.
+WIRING = (
+    "trial.staff",
+    "trial.screening",
+    "trial.participants",
+    "trial.treatment",
+)
 
 
 class TrialConfig(AppConfig):
@@ -7,11 +20,19 @@ class TrialConfig(AppConfig):
     verbose_name = _("Trial")
 
     def ready(self) -> None:
-        from trial.registry import NavGroup, NavItem, registry
+        from trial.registry import registry
 
-        registry.add_nav(NavItem("trial:participant_list", _("Participants"), order=10))
+        self.wire_core(registry)
+        for package in WIRING:
+            import_module(f"{package}.wiring").register(registry)
+        self.wire_dashboard_and_exports(registry)
+
+    @staticmethod
+    def wire_core(registry) -> None:
+        from trial.home_cards import register_cards
+        from trial.registry import NavGroup, NavItem
+
         registry.add_nav_group(NavGroup("admin", _("Administration")))
-        registry.add_nav(NavItem("trial:site_list", _("Sites"), order=80, group="admin"))
         registry.add_nav(NavItem("trial:audit_log", _("Audit trail"), order=90, group="admin"))
         registry.add_nav(
             NavItem(
@@ -22,93 +43,17 @@ class TrialConfig(AppConfig):
                 short_label=_("Users, sites and settings"),
             )
         )
-
-        from trial.home_cards import register_cards
-        from trial.selectors import _screening_blockers
-
         register_cards()
 
-        registry.readiness_check(order=10)(_screening_blockers)
+    @staticmethod
+    def wire_dashboard_and_exports(registry) -> None:
+        from trial import dashboard_demo, export_demo
+        from trial.registry import DemoStep, NavItem, autodiscover_dashboards
 
-        # The screening path (issue 3): pages, participant-page panels, timeline and demo.
-        from trial import screening_demo, screening_panels
-        from trial.registry import DemoStep, Panel
-
-        registry.add_nav(NavItem("trial:screening_log", _("Screening log"), order=20))
-        registry.add_nav(NavItem("trial:referral_list", _("Referrals"), order=25))
-        # CONSORT and the criteria versions are reached from the central roles' home pages;
-        # the navigation bar is already full for them.
-        registry.add_panel(
-            Panel(
-                "readiness",
-                "trial/panels/readiness.html",
-                screening_panels.readiness_context,
-                order=1,
-            )
-        )
-        registry.add_panel(
-            Panel(
-                "screening",
-                "trial/panels/screening.html",
-                screening_panels.screening_context,
-                order=20,
-            )
-        )
-        registry.timeline(screening_panels.screening_timeline)
-        registry.add_demo_step(DemoStep("screening", screening_demo.seed_screening, order=10))
-
-        # Death and withdrawal (issue 7): the panel that ends follow-up, and its timeline.
-        from trial import events_views
-
-        registry.add_panel(
-            Panel(
-                "end_of_trial",
-                "trial/panels/end_of_trial.html",
-                events_views.end_of_trial_context,
-                order=90,
-            )
-        )
-        registry.timeline(events_views.end_of_trial_timeline)
-
-        # --- dashboard and outcome report (issue 8) ---
         # The coordinator's landing link; panels come from every app's dashboard.py.
-        from trial.registry import autodiscover_dashboards
-
         registry.add_nav(NavItem("trial:dashboard", _("Dashboard"), order=5))
         autodiscover_dashboards()
-        from trial import dashboard_demo
-
         registry.add_demo_step(DemoStep("dashboard", dashboard_demo.seed_outcomes, order=90))
-        from trial import export_demo
-
         # Last, so that the demo export holds everything the other steps made.
         registry.add_demo_step(DemoStep("export", export_demo.seed_export, order=200))
-        # --- end dashboard and outcome report (issue 8) ---
-
-        # --- treatment and clinical events (issue 7) ---
-        from trial import treatment_demo, treatment_panels
-
-        registry.add_panel(
-            Panel(
-                "treatment",
-                "trial/treatment/panel_treatment.html",
-                treatment_panels.treatment_context,
-                order=40,
-            )
-        )
-        registry.add_panel(
-            Panel(
-                "adverse_events",
-                "trial/treatment/panel_adverse_events.html",
-                treatment_panels.adverse_events_context,
-                order=50,
-            )
-        )
-        registry.timeline(treatment_panels.treatment_timeline)
-        registry.add_nav(NavItem("trial:sae_list", _("SAEs"), order=60))
-        registry.add_demo_step(DemoStep("treatment", treatment_demo.seed_treatment, order=70))
-        # --- end treatment and clinical events (issue 7) ---
-
-        # --- exports (issue 8) ---
         registry.add_nav(NavItem("trial:export_list", _("Exports"), order=75))
-        # --- end exports (issue 8) ---

@@ -193,11 +193,11 @@ def outcome_data(site: Site | None = None) -> OutcomeData:
 def _leakage(missing: list[str], site: Site | None) -> statistics.Proportion | None:
     """Cement leakage per treated vertebra (one query).
 
-    ``trial.treatment_selectors.leakage_rates`` is the one place that defines the rate once the
+    ``trial.treatment.selectors.leakage_rates`` is the one place that defines the rate once the
     treatment work lands; until then the treated levels are counted here.
     """
     try:
-        from trial import treatment_selectors  # the treatment work (issue 7)
+        from trial.treatment import selectors as treatment_selectors  # the treatment work (issue 7)
     except ImportError:
         treatment_selectors = None
     rates = getattr(treatment_selectors, "leakage_rates", None)
@@ -209,7 +209,7 @@ def _leakage(missing: list[str], site: Site | None) -> statistics.Proportion | N
         shaped = _as_proportion(rates(procedures))
         if shaped is not None:
             return shaped
-        missing.append("trial.treatment_selectors.leakage_rates: unknown result shape")
+        missing.append("trial.treatment.selectors.leakage_rates: unknown result shape")
     level = optional_model("trial", "ProcedureLevel")
     if level is None:
         missing.append("trial.ProcedureLevel (cement leakage)")

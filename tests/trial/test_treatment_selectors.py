@@ -15,7 +15,7 @@ from tests.factories import (
 )
 from trial.models import Crossover, Participant, Procedure
 from trial.protocol.vertebrae import LEVELS
-from trial.treatment_selectors import annotate_as_treated, as_treated_arm, leakage_rates
+from trial.treatment.selectors import annotate_as_treated, as_treated_arm, leakage_rates
 
 pytestmark = pytest.mark.django_db
 

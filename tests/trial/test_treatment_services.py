@@ -18,7 +18,6 @@ from tests.factories import (
     UserFactory,
     randomised,
 )
-from trial import treatment_services as tservices
 from trial.models import (
     AdverseEvent,
     Crossover,
@@ -27,6 +26,7 @@ from trial.models import (
     Role,
     UsualCare,
 )
+from trial.treatment import services as tservices
 
 pytestmark = pytest.mark.django_db
 

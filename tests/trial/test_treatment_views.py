@@ -245,7 +245,7 @@ def test_the_sae_list_shows_unacknowledged_first_and_the_coordinator_acknowledge
 
 
 def test_the_participant_page_shows_treatment_and_events_in_time_order(world, pvp_participant):
-    from trial import treatment_services as tservices
+    from trial.treatment import services as tservices
 
     surgeon = world.users[Role.SURGEON]
     tservices.procedure_record(
@@ -283,7 +283,7 @@ def test_the_participant_page_shows_treatment_and_events_in_time_order(world, pv
 def test_the_audit_history_of_the_participant_includes_the_treated_vertebrae(
     world, pvp_participant
 ):
-    from trial import treatment_services as tservices
+    from trial.treatment import services as tservices
 
     tservices.procedure_record(
         participant=pvp_participant,

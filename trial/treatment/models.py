@@ -236,7 +236,7 @@ class UsualCare(models.Model):
 
 class Crossover(models.Model):
     """A conservative-arm participant changing to PVP. The allocation never changes; the
-    as-treated arm is derived (trial.treatment_selectors)."""
+    as-treated arm is derived (trial.treatment.selectors)."""
 
     participant = models.OneToOneField(
         Participant,

@@ -17,8 +17,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from trial import selectors
-from trial import treatment_selectors as tselectors
-from trial import treatment_services as tservices
 from trial.access import rule_for
 from trial.models import (
     AdverseEvent,
@@ -29,8 +27,10 @@ from trial.models import (
     Role,
     UsualCare,
 )
-from trial.screening_views import _apply_errors
-from trial.treatment_forms import (
+from trial.screening.views import _apply_errors
+from trial.treatment import selectors as tselectors
+from trial.treatment import services as tservices
+from trial.treatment.forms import (
     AdverseEventForm,
     CrossoverForm,
     RadiographForm,
@@ -62,7 +62,7 @@ def _read_page(
 ) -> HttpResponse:
     """What a role that only reads (or a refused request) sees: the records, and why the
     form is not offered."""
-    from trial import treatment_panels
+    from trial.treatment import panels as treatment_panels
 
     if panel == "adverse-events":
         template = "trial/treatment/panel_adverse_events.html"

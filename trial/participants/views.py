@@ -29,7 +29,7 @@ from trial.models import (
     WithdrawalInitiator,
 )
 from trial.registry import TimelineEvent
-from trial.screening_views import _apply_errors
+from trial.screening.views import _apply_errors
 
 GET_POST = require_http_methods(["GET", "POST"])
 

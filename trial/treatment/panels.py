@@ -5,8 +5,6 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from trial import treatment_selectors as tselectors
-from trial import treatment_services as tservices
 from trial.access import rule_for
 from trial.models import (
     AdverseEvent,
@@ -18,6 +16,8 @@ from trial.models import (
     UsualCare,
 )
 from trial.registry import TimelineEvent
+from trial.treatment import selectors as tselectors
+from trial.treatment import services as tservices
 
 
 def _may(user, url_name: str) -> bool:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from trial import account_views
+from trial.staff import views as account_views
 
 app_name = "account"
 

@@ -14,7 +14,6 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from trial import treatment_services as tservices
 from trial.models import (
     AdverseEvent,
     AEOutcome,
@@ -30,6 +29,7 @@ from trial.models import (
     SurgicalAssessment,
     User,
 )
+from trial.treatment import services as tservices
 
 logger = logging.getLogger(__name__)
 

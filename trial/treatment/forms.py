@@ -18,7 +18,7 @@ from trial.models import (
     UsualCare,
 )
 from trial.protocol.vertebrae import LEVEL_CHOICES, LEVELS
-from trial.treatment_services import USUAL_CARE_FIELDS
+from trial.treatment.services import USUAL_CARE_FIELDS
 
 YES_NO = [("no", _("No")), ("yes", _("Yes"))]
 YES_NO_UNKNOWN = [("no", _("No")), ("yes", _("Yes")), ("unknown", _("Not known"))]

@@ -368,7 +368,7 @@ def crossover_record(
     From day 28 after randomisation (the setting TRIAL_CROSSOVER_EARLIEST_DAY) anyone allowed
     to record it may; before that only a coordinator, who must give a reason for the early
     crossover. The allocation is never changed: the as-treated arm is derived from the
-    procedure that follows (trial.treatment_selectors).
+    procedure that follows (trial.treatment.selectors).
     """
     participant = _locked(participant)
     refusal = crossover_refusal(participant)
