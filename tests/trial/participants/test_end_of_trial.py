@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from followup.models import Contact
-from tests.followup.conftest import allocate
+from tests.factories import allocate
 from trial import services
 from trial.models import Death, ParticipantStatus, Role, Withdrawal
 from trial.registry import registry

@@ -10,7 +10,7 @@ from django.utils import timezone, translation
 
 from tests.conftest import verified_client
 from tests.factories import ScreeningLogEntryFactory
-from tests.trial.test_screening_views import CPR, screen
+from tests.trial.screening.conftest import CPR, screen
 from trial import services
 from trial.models import Role, ScreeningLogEntry
 from trial.selectors import CONSORT_UNCODED_AT_SCREENING, consort_counts

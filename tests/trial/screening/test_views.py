@@ -3,13 +3,10 @@ surgical assessment, the participant page's panels, lists, CONSORT and scoping."
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
 from tests.conftest import verified_client
 from tests.factories import (
@@ -21,6 +18,7 @@ from tests.factories import (
     ensure_default_criteria,
     screening_complete,
 )
+from tests.trial.screening.conftest import d, screen
 from trial.models import (
     Consent,
     EligibilityAssessment,
@@ -40,32 +38,6 @@ from trial.selectors import randomisation_blocker_details
 @pytest.fixture(autouse=True)
 def _reference_data(db):
     ensure_default_criteria()
-
-
-TODAY = timezone.localdate()
-CPR = "170550-1234"  # born 17 May 1950; the last digit even: female
-
-
-def d(days_ago: int) -> str:
-    return (TODAY - dt.timedelta(days=days_ago)).isoformat()
-
-
-def screen(client, site, **overrides):
-    data = {
-        "site": site.pk,
-        "screened_on": d(3),
-        "cpr": CPR,
-        "age": "",
-        "sex": "F",
-        "myeloma_status": "known",
-        "decision": "included",
-        "reason": "",
-        "full_name": "Karen Hansen",
-        "initials": "",
-        "phone": "",
-    }
-    data.update(overrides)
-    return client.post(reverse("trial:screening_log_create"), data)
 
 
 SCREENING_FORM = {
