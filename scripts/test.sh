@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command (make test; .ci/run calls it). In order:
 #   1. install what the tests need (virtualenv, Chromium for the browser tests);
-#   2. ruff, and a check that no model change lacks its migration;
+#   2. ruff, the import contracts, and a check that no model change lacks its migration;
 #   3. the fast suite on SQLite;
 #   4. the whole suite on PostgreSQL (locking, concurrency, Celery worker, browser).
 # PostgreSQL is expected at 127.0.0.1:5432 (user postgres, trust). Without it the script tries
@@ -30,6 +30,9 @@ fi
 banner "ruff"
 $PYBIN -m ruff check .
 $PYBIN -m ruff format --check .
+
+banner "import contracts (pyproject.toml [tool.importlinter])"
+.venv/bin/lint-imports
 
 banner "migrations are complete"
 DEBUG=1 $PYBIN manage.py makemigrations --check --dry-run
