@@ -1,4 +1,4 @@
-"""The screening path in the demo trial (a DemoStep registered in TrialConfig.ready).
+"""The screening path in the demo trial (a DemoStep registered in trial/screening/wiring.py).
 
 Idempotent: a site whose screening log has entries is left alone, and only the base demo
 participants (not those added with --participants N) get a screening path.

@@ -1,5 +1,5 @@
 """The screening path on the participant page: the readiness panel, the screening summary
-with its action buttons, and the timeline events. Registered in TrialConfig.ready()."""
+with its action buttons, and the timeline events. Registered in trial/screening/wiring.py."""
 
 from __future__ import annotations
 
