@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from django.apps import apps
 from django.utils.translation import gettext_lazy as _
 
 from randomization.models import Allocation, Arm
@@ -23,13 +22,16 @@ from trial.exports import (
     localizer,
     register,
 )
+from trial.treatment.selectors import annotate_as_treated
 
 
 @register
 class AllocationExporter(QueryExporter):
     identifier = "allocations"
     label = _("Allocations")
-    description = _("Arm, stratum and envelope of every randomised participant.")
+    description = _(
+        "Allocated and as-treated arm, stratum and envelope of every randomised participant."
+    )
     source_app = "randomization"
     order = 60
 
@@ -37,21 +39,32 @@ class AllocationExporter(QueryExporter):
         return [
             coded("stratum", _("Stratum"), stratum_choices()),
             coded("arm", _("Allocated arm"), Arm.choices),
+            _as_treated_variable(),
             Variable("envelope_serial", _("Envelope serial")),
             Variable("randomised_at", _("Randomised"), "datetime"),
         ]
 
     model = Allocation
-    fields = ("stratum", "arm", "envelope__serial", "randomised_at")
+    fields = ("stratum", "arm", "arm_as_treated", "envelope__serial", "randomised_at")
+
+    def base_queryset(self):
+        # The rule's own SQL expression: the long CSV copied by PostgreSQL and the Python rows
+        # (XLSX, Stata, ODM) both read it, and it is the one the participant page shows.
+        return annotate_as_treated(
+            Allocation.objects.all(), "arm_as_treated", participant="participant"
+        )
 
 
-def _crossed_over() -> set[int]:
-    """Participants who changed to PVP, when the treatment models record crossovers."""
-    try:
-        crossover = apps.get_model("trial", "Crossover")
-    except LookupError:
-        return set()
-    return set(crossover.objects.values_list("participant_id", flat=True))
+def _as_treated_variable() -> Variable:
+    return coded(
+        "arm_as_treated",
+        _(
+            "Arm as treated (sensitivity analysis): PVP when a PVP procedure is recorded, "
+            "whatever the allocation; otherwise conservative, also after a crossover whose "
+            "procedure is not recorded"
+        ),
+        Arm.choices,
+    )
 
 
 def analysis_variables() -> list[Variable]:
@@ -59,23 +72,19 @@ def analysis_variables() -> list[Variable]:
         coded("stratum", _("Stratum"), stratum_choices()),
         Variable("cohort", _("Cohort (A known, B newly diagnosed myeloma)")),
         coded("arm", _("Allocated arm (intention to treat)"), Arm.choices),
-        coded(
-            "arm_as_treated",
-            _("Arm as treated (a crossover to PVP counts as PVP)"),
-            Arm.choices,
-        ),
+        _as_treated_variable(),
         Variable("randomised_on", _("Date of randomisation (day 0)"), "date"),
     ]
 
 
 def analysis_rows() -> Iterator[tuple[int, tuple]]:
-    crossed = _crossed_over()
-    qs = Allocation.objects.order_by("participant_id").values_list(
-        "participant_id", "stratum", "arm", "randomised_at"
+    qs = (
+        annotate_as_treated(Allocation.objects.all(), "arm_as_treated", participant="participant")
+        .order_by("participant_id")
+        .values_list("participant_id", "stratum", "arm", "arm_as_treated", "randomised_at")
     )
     to_local = localizer()
-    for pid, stratum, arm, at in qs.iterator(chunk_size=CHUNK_SIZE):
-        treated = Arm.PVP.value if pid in crossed else arm
+    for pid, stratum, arm, treated, at in qs.iterator(chunk_size=CHUNK_SIZE):
         yield pid, (stratum, stratum[:1], arm, treated, to_local(at).date())
 
 

@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
 from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import F, Func, TextField, Value
 from django.utils.translation import gettext_lazy as _
 
@@ -158,12 +159,21 @@ class QueryExporter(Exporter):
             JsonListText(name) if lists_as_text and self._is_json(name) else name
             for name in self.fields
         ]
-        return self.model.objects.order_by(*order).values_list(self.trial_number, key, *columns)
+        return self.base_queryset().order_by(*order).values_list(self.trial_number, key, *columns)
+
+    def base_queryset(self):
+        """The records before they are ordered and picked: an exporter may annotate derived
+        columns here (named in ``fields``), and both the Python rows and the COPY get them."""
+        return self.model.objects.all()
 
     def _is_json(self, name: str) -> bool:
         if "__" in name:
             return False
-        return self.model._meta.get_field(name).get_internal_type() == "JSONField"
+        try:
+            field = self.model._meta.get_field(name)
+        except FieldDoesNotExist:  # an annotation of base_queryset()
+            return False
+        return field.get_internal_type() == "JSONField"
 
     def rows(self) -> Iterator[tuple]:
         kinds = [v.type for v in self.variables()]

@@ -7,7 +7,9 @@ through named report sources that those apps register in their ``dashboard.py``
 adverse events) are looked up lazily, so the report works before and after they land.
 
 Analysis population: every randomised participant by allocated arm (intention to treat),
-except participants who withdrew without allowing the use of the data collected so far.
+except participants who withdrew without allowing the use of the data collected so far. The
+same participants grouped by the arm as treated (``trial.treatment.selectors``, the one
+definition the exports and the participant page use too) make the sensitivity analysis.
 """
 
 from __future__ import annotations
@@ -24,9 +26,12 @@ from django.utils.translation import gettext as _
 from trial import selectors, statistics
 from trial.models import Participant, Sex, Site
 from trial.registry import dashboard
+from trial.treatment.selectors import annotate_as_treated
 
 PVP, CONSERVATIVE = "pvp", "conservative"
 ARMS = (PVP, CONSERVATIVE)
+# What the tables group by: an attribute of Subject.
+ITT, AS_TREATED = "arm", "as_treated"
 MEASURES = ("odi", "vas_back", "vas_leg", "eq5d_index")
 # Survival is read at the schedule's 3- and 12-month visits; these are the defaults when the
 # schedule in force has no M3/M12.
@@ -77,6 +82,7 @@ class Subject:
     withdrawn_on: dt.date | None = None
     data_use_allowed: bool = True
     crossed_over: bool = False
+    as_treated: str | None = None  # trial.treatment_selectors.as_treated_expression
     last_contact: dt.date | None = None
     visits_done: set = field(default_factory=set)
     scores: dict = field(default_factory=dict)  # visit code -> {measure: value}
@@ -117,8 +123,10 @@ def outcome_data(site: Site | None = None) -> OutcomeData:
     arm_labels = dashboard.report_source("arm_labels") or {PVP: "PVP", CONSERVATIVE: "Usual care"}
 
     # By status rather than a list of ids: the list would not scale to a large trial.
-    qs = Participant.objects.filter(status__in=selectors.RANDOMISED_STATUSES).select_related(
-        "site", "screening_form", "surgical_assessment", "death", "withdrawal"
+    qs = annotate_as_treated(
+        Participant.objects.filter(status__in=selectors.RANDOMISED_STATUSES).select_related(
+            "site", "screening_form", "surgical_assessment", "death", "withdrawal"
+        )
     )
     if site is not None:
         qs = qs.filter(site=site)
@@ -133,6 +141,7 @@ def outcome_data(site: Site | None = None) -> OutcomeData:
             trial_number=p.trial_number,
             site_code=p.site.code,
             arm=alloc["arm"],
+            as_treated=p.as_treated_arm,
             stratum=alloc["stratum"],
             randomised_on=day0,
             sex=p.sex,
@@ -364,11 +373,11 @@ def _columns(groups: dict[str, list[Subject]]) -> list[list[Subject]]:
     return [*(groups.get(arm, []) for arm in ARMS), everyone]
 
 
-def baseline_table(data: OutcomeData) -> list[Row]:
+def baseline_table(data: OutcomeData, by: str = ITT) -> list[Row]:
     """Table 1 of the case series, by arm: the baseline characteristics."""
     groups: dict[str, list[Subject]] = defaultdict(list)
     for s in _analysed(data):
-        groups[s.arm].append(s)
+        groups[getattr(s, by)].append(s)
     cols = _columns(groups)
 
     def each(fn) -> list[str]:
@@ -449,7 +458,7 @@ class OutcomeRow:
     cells: list[OutcomeCell]  # per arm
 
 
-def outcome_table(data: OutcomeData) -> list[OutcomeRow]:
+def outcome_table(data: OutcomeData, by: str = ITT) -> list[OutcomeRow]:
     """Each measure by arm and visit: mean ± SD (n), and the change from baseline with a
     paired t-test over the participants who answered at both visits."""
     subjects = _analysed(data)
@@ -461,7 +470,7 @@ def outcome_table(data: OutcomeData) -> list[OutcomeRow]:
         for code, label in visits:
             cells = []
             for arm in ARMS:
-                group = [s for s in subjects if s.arm == arm]
+                group = [s for s in subjects if getattr(s, by) == arm]
                 summary = statistics.summarise(s.scores.get(code, {}).get(measure) for s in group)
                 cell = OutcomeCell(_mean_sd(summary, places))
                 if code != bl:
@@ -495,7 +504,7 @@ class Comparison:
     text: str
 
 
-def between_arms(data: OutcomeData) -> list[Comparison]:
+def between_arms(data: OutcomeData, by: str = ITT) -> list[Comparison]:
     """PVP minus conservative at the primary visit (ODI there is the primary outcome), with a
     95% CI from Welch's t (see trial.statistics for why Welch)."""
     primary = data.primary_visit
@@ -506,8 +515,12 @@ def between_arms(data: OutcomeData) -> list[Comparison]:
     for measure, label in measure_labels().items():
         places = 2 if measure == "eq5d_index" else 1
         diff = statistics.welch_difference(
-            [s.scores.get(primary, {}).get(measure) for s in subjects if s.arm == PVP],
-            [s.scores.get(primary, {}).get(measure) for s in subjects if s.arm == CONSERVATIVE],
+            [s.scores.get(primary, {}).get(measure) for s in subjects if getattr(s, by) == PVP],
+            [
+                s.scores.get(primary, {}).get(measure)
+                for s in subjects
+                if getattr(s, by) == CONSERVATIVE
+            ],
         )
         if diff.difference is None:
             text = "–"
@@ -547,12 +560,14 @@ def survival_times(subjects: Iterable[Subject], today: dt.date) -> tuple[list[in
     return times, died
 
 
-def survival_table(data: OutcomeData, today: dt.date | None = None) -> list[SurvivalRow]:
+def survival_table(
+    data: OutcomeData, today: dt.date | None = None, by: str = ITT
+) -> list[SurvivalRow]:
     today = today or timezone.localdate()
     days = {v["code"]: v["day"] for v in data.visits}
     points = [(code, days.get(code, default)) for code, default in SURVIVAL_VISITS.items()]
     subjects = _analysed(data)
-    groups = [*([s for s in subjects if s.arm == arm] for arm in ARMS), subjects]
+    groups = [*([s for s in subjects if getattr(s, by) == arm] for arm in ARMS), subjects]
     estimates = []
     for group in groups:
         times, died = survival_times(group, today)
@@ -583,18 +598,31 @@ def survival_table(data: OutcomeData, today: dt.date | None = None) -> list[Surv
     return rows
 
 
+def analysis(data: OutcomeData, by: str = ITT) -> dict:
+    """The tables of one analysis: baseline, outcomes by visit, the difference between the
+    arms and survival, with the participants grouped by ``by`` (ITT or AS_TREATED)."""
+    return {
+        "baseline": baseline_table(data, by),
+        "outcomes": outcome_table(data, by),
+        "comparisons": between_arms(data, by),
+        "survival": survival_table(data, by=by),
+    }
+
+
 def outcome_report(site: Site | None = None) -> dict:
-    """The context of the outcome report page and PDF."""
+    """The context of the outcome report page and PDF: the intention-to-treat analysis
+    (the primary one; its tables also at the top level), and the same tables as treated,
+    the sensitivity analysis."""
     data = outcome_data(site)
     leakage = data.leakage
+    itt = analysis(data, ITT)
     return {
         "data": data,
         "arm_labels": [data.arm_labels.get(arm, arm) for arm in ARMS],
-        "baseline": baseline_table(data),
-        "outcomes": outcome_table(data),
+        **itt,
+        "itt": itt,
+        "as_treated": analysis(data, AS_TREATED),
         "measure_labels": measure_labels(),
-        "comparisons": between_arms(data),
-        "survival": survival_table(data),
         "leakage": leakage,
         "leakage_text": _n_pct_slash(leakage) if leakage else None,
         "primary_visit": data.primary_visit,

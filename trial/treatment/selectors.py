@@ -24,32 +24,49 @@ CONSERVATIVE = "conservative"
 
 # --- as-treated arm -----------------------------------------------------------------------
 # Intention to treat uses the allocation (randomization.Allocation.arm), which never changes.
-# As treated: a participant who had a PVP procedure is in the PVP group, whatever the
-# allocation (a crossover); a randomised participant without a procedure is in the
-# conservative group (an allocated PVP that never happened counts as conservative care).
-# Not randomised: no arm.
+# As treated is the sensitivity grouping, and it is defined here only, as one SQL expression:
+# the participant page, every export column (Python rows and PostgreSQL's COPY alike) and the
+# outcome report read it, so a statistician's groups cannot differ from what the page shows.
+
+
+def as_treated_expression(participant: str = "pk") -> Case:
+    """The as-treated arm as an expression over a query whose ``participant`` path (``"pk"``
+    on participants, ``"participant"`` on a model pointing at one) leads to the participant.
+
+    - randomised and a PVP procedure recorded: PVP, whatever the allocation (a conservative
+      participant who crossed over and was treated, or an allocated PVP that happened);
+    - randomised without a procedure recorded: conservative. Treated means a procedure is
+      recorded, so an allocated PVP that never happened is conservative care, and so is a
+      crossover to PVP whose procedure is not (yet) recorded: the crossover is a decision,
+      the procedure is the treatment;
+    - not randomised: no arm (NULL), even if a procedure were recorded.
+    """
+    prefix = "" if participant == "pk" else f"{participant}__"
+    randomised = Q(**{f"{prefix}allocation__isnull": False})
+    treated = Exists(Procedure.objects.filter(participant_id=OuterRef(participant)))
+    return Case(
+        When(randomised & treated, then=Value(PVP)),
+        When(randomised, then=Value(CONSERVATIVE)),
+        default=Value(None),
+        output_field=CharField(),
+    )
+
+
+def annotate_as_treated(qs: QuerySet, name: str = "as_treated_arm", participant: str = "pk"):
+    """The query with the as-treated arm as ``name``, computed in the same query (see
+    ``as_treated_expression`` for the rule and for ``participant``)."""
+    return qs.annotate(**{name: as_treated_expression(participant)})
 
 
 def as_treated_arm(participant: Participant) -> str | None:
-    if Procedure.objects.filter(participant_id=participant.pk).exists():
-        return PVP
-    allocation = getattr(participant, "allocation", None)
-    return CONSERVATIVE if allocation is not None else None
-
-
-def annotate_as_treated(qs: QuerySet[Participant], name: str = "as_treated_arm"):
-    """Participants with ``as_treated_arm`` computed in the same query, for exports."""
-    return qs.annotate(
-        **{
-            name: Case(
-                When(
-                    Exists(Procedure.objects.filter(participant_id=OuterRef("pk"))), then=Value(PVP)
-                ),
-                When(allocation__isnull=False, then=Value(CONSERVATIVE)),
-                default=Value(None),
-                output_field=CharField(),
-            )
-        }
+    """``"pvp"``, ``"conservative"`` or None for one participant (one query), by the same
+    expression as the exports, so the page cannot say otherwise."""
+    if participant.pk is None:
+        return None
+    return (
+        annotate_as_treated(Participant.objects.filter(pk=participant.pk))
+        .values_list("as_treated_arm", flat=True)
+        .first()
     )
 
 
