@@ -8,7 +8,7 @@ test:  ## ruff, migrations check, SQLite fast suite, full suite on PostgreSQL, b
 	@bash scripts/test.sh
 
 lint:
-	@.venv/bin/ruff check . && .venv/bin/ruff format --check .
+	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/lint-imports
 
 format:
 	@.venv/bin/ruff format . && .venv/bin/ruff check --fix .

@@ -124,7 +124,7 @@ def seed_followup_today(context: dict) -> None:
 
 
 def _reach(contact: Contact, nurse, rng: random.Random, answered: set[str]) -> None:
-    from questionnaires.visits import visit_instruments
+    from trial.protocol.visits import visit_instruments
 
     questionnaires = {}
     due = visit_instruments(contact.visit_code)

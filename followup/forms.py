@@ -128,7 +128,7 @@ class CallLogForm(forms.Form):
 
     def questionnaire_groups(self):
         """(instrument label, bound fields) per questionnaire taken in this form."""
-        from questionnaires.visits import INSTRUMENT_LABELS
+        from trial.protocol.visits import INSTRUMENT_LABELS
 
         return [
             (

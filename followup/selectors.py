@@ -91,9 +91,9 @@ def rows_for(user: User, contacts, *, with_identity: bool = True) -> list[Row]:
     """Decorate a page of contacts with what the template needs, in three queries at most:
     identities (for the sites the user may see them), submitted questionnaires."""
     from questionnaires.models import QuestionnaireResponse, ResponseStatus
-    from questionnaires.visits import INSTRUMENT_LABELS, visit_instruments
     from trial.models import Identity
     from trial.protocol import active_schedule
+    from trial.protocol.visits import INSTRUMENT_LABELS, visit_instruments
 
     contacts = list(contacts)
     schedule = active_schedule()

@@ -293,7 +293,7 @@ def call_log_record(
 def _visit_items_record(*, contact: Contact, call: CallLog, items: VisitItemsInput, user) -> None:
     from questionnaires import services as questionnaire_services
     from questionnaires.models import Mode
-    from questionnaires.visits import visit_instruments
+    from trial.protocol.visits import visit_instruments
 
     due = visit_instruments(contact.visit_code)
     if items.send_link_via and items.questionnaires:

@@ -20,10 +20,10 @@ from followup import pdf, selectors, services
 from followup.forms import CallLogForm, SiteFilterForm
 from followup.models import CallOutcome, ContactStatus
 from questionnaires.models import QuestionnaireResponse, ResponseStatus
-from questionnaires.visits import visit_instruments
 from trial import access
 from trial.models import SiteKind
 from trial.protocol.schedule import active_schedule, local_today
+from trial.protocol.visits import visit_instruments
 from trial.selectors import sites_for
 from trial.services import ServiceError
 

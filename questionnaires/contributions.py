@@ -6,9 +6,10 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from questionnaires import selectors, visits
+from questionnaires import selectors
 from questionnaires.models import QuestionnaireResponse, ResponseStatus
 from trial import access
+from trial.protocol import visits
 from trial.registry import Blocker, TimelineEvent
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from questionnaires.models import QuestionnaireResponse, ResponseStatus
-from questionnaires.visits import BASELINE
+from trial.protocol.visits import BASELINE
 from trial.registry import dashboard
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import random
 
-from questionnaires import services, visits
+from questionnaires import services
 from questionnaires.instruments import get_instrument
 from questionnaires.models import Mode, QuestionnaireLink, QuestionnaireResponse
 from trial.models import Identity, Participant, ParticipantStatus
+from trial.protocol import visits
 
 # The VERTEBRA visits the demo answers (a spread over the year, not every weekly call); under
 # another protocol's schedule, its first questionnaire visits instead.

@@ -19,7 +19,6 @@ from questionnaires.instruments.base import Instrument, Item
 from questionnaires.models import Mode, QuestionnaireResponse, ResponseStatus
 from questionnaires.scoring import ODI_BANDS
 from questionnaires.services import scoring_options
-from questionnaires.visits import questionnaire_visits
 from trial.exports.registry import (
     CHUNK_SIZE,
     AnalysisColumns,
@@ -34,6 +33,7 @@ from trial.exports.registry import (
 from trial.exports.sql import SqlSource
 from trial.models import Participant
 from trial.protocol.schedule import visit_variable_suffix
+from trial.protocol.visits import questionnaire_visits
 
 ITEM_UNITS = {"vas": "mm (0-100)", "count": "count"}
 SCORE_VARIABLES = {

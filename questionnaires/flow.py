@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from questionnaires import visits
 from questionnaires.instruments import Item, get_instrument
+from trial.protocol import visits
 
 
 @dataclass(frozen=True)

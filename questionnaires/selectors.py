@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from questionnaires import tokens, visits
+from questionnaires import tokens
 from questionnaires.models import (
     QuestionnaireLink,
     QuestionnaireResponse,
@@ -19,6 +19,7 @@ from questionnaires.models import (
     TabletSession,
 )
 from trial.models import ENDED_STATUSES, Participant, User
+from trial.protocol import visits
 from trial.selectors import participants_for
 
 # --- links and tablet sessions by token ----------------------------------------------------

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from questionnaires import tokens, visits
+from questionnaires import tokens
 from questionnaires.instruments import get_instrument
 from questionnaires.models import (
     Mode,
@@ -25,6 +25,7 @@ from questionnaires.models import (
 from questionnaires.scoring import ScoringOptions
 from trial.audit import audited_save, model_update
 from trial.models import ENDED_STATUSES, Identity, Participant, User
+from trial.protocol import visits
 from trial.services import ServiceError
 
 logger = logging.getLogger(__name__)

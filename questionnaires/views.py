@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
-from questionnaires import flow, selectors, services, visits
+from questionnaires import flow, selectors, services
 from questionnaires.forms import (
     AnswersForm,
     CorrectionForm,
@@ -39,6 +39,7 @@ from questionnaires.models import Mode, QuestionnaireLink, SentVia
 from trial import access
 from trial import selectors as trial_selectors
 from trial.models import ENDED_STATUSES
+from trial.protocol import visits
 from trial.services import ServiceError
 
 logger = logging.getLogger(__name__)

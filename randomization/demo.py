@@ -17,7 +17,7 @@ from randomization import services
 from randomization.models import Allocation, ProtocolDeviation, StratumStock
 from trial.audit import audited_save
 from trial.models import Participant, ParticipantStatus, SiteKind
-from trial.screening_demo import PAST_START
+from trial.screening.demo import PAST_START
 from trial.selectors import randomisation_blocker_details
 
 logger = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def seed_envelopes(context: dict) -> None:
             arm=allocation.arm,
         )
         if final_status != ParticipantStatus.RANDOMISED:
-            # Their path began months ago (trial.screening_demo.PAST_START): date the
+            # Their path began months ago (trial.screening.demo.PAST_START): date the
             # allocation two weeks after that start, so the deaths and withdrawals recorded
             # later in the demo fall between randomisation and today.
             days_ago = PAST_START[final_status] - 14

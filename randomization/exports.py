@@ -22,7 +22,7 @@ from trial.exports.registry import (
     localizer,
     register,
 )
-from trial.treatment_selectors import annotate_as_treated
+from trial.treatment.selectors import annotate_as_treated
 
 
 @register

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import random
 
 import factory
 
+from randomization.models import Allocation, Envelope, EnvelopeBatch
 from trial.cpr import fake_cpr
-from trial.models import Identity, Participant, Role, Site, SiteKind, SiteMembership, User
+from trial.models import (
+    Identity,
+    Participant,
+    ParticipantStatus,
+    Role,
+    Site,
+    SiteKind,
+    SiteMembership,
+    User,
+)
 
 
 class SurgicalSiteFactory(factory.django.DjangoModelFactory):
@@ -280,9 +291,52 @@ def randomised(participant, *, arm: str = "pvp", days_ago: int = 0, user=None):
     the planned levels of a surgical assessment; returns the participant, reloaded."""
     from django.utils import timezone
 
-    from tests.followup.conftest import allocate
-
     day = timezone.localdate() - dt.timedelta(days=days_ago)
     at = dt.datetime.combine(day, dt.time(12), tzinfo=timezone.get_default_timezone())
     allocate(participant, at, arm=arm, user=user)
     return Participant.objects.get(pk=participant.pk)
+
+
+# Allocations made directly in the database, so that tests of what follows randomisation need
+# no envelopes drawn through the randomisation service.
+_serials = itertools.count(1)
+
+
+def allocate(participant, randomised_at: dt.datetime, arm: str = "pvp", user=None):
+    """Record an allocation as participant_randomize would leave it (status randomised)."""
+    n = next(_serials)
+    batch = EnvelopeBatch.objects.create(
+        site=participant.site,
+        stratum="A1N",
+        size=1,
+        block_sizes=[2],
+        first_sequence=n,
+        created_by=user,
+    )
+    envelope = Envelope.objects.create(
+        batch=batch,
+        site=participant.site,
+        stratum="A1N",
+        sequence=n,
+        serial=f"{participant.site.code}-A1N-{n:03d}",
+        arm=arm,
+        block_number=1,
+        block_size=2,
+        position_in_block=1,
+        used_at=randomised_at,
+        participant=participant,
+    )
+    participant.status = ParticipantStatus.RANDOMISED
+    participant.save(update_fields=["status"])
+    return Allocation.objects.create(
+        participant=participant,
+        envelope=envelope,
+        arm=arm,
+        stratum="A1N",
+        randomised_at=randomised_at,
+        randomised_by=user or participant.created_by or _user(),
+    )
+
+
+def _user():
+    return UserFactory(username="randomiser")

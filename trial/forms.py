@@ -26,7 +26,7 @@ from trial.models import (
     SurgicalAssessment,
     User,
 )
-from trial.vertebrae import LEVEL_CHOICES
+from trial.protocol.vertebrae import LEVEL_CHOICES
 
 
 class LoginForm(forms.Form):

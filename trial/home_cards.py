@@ -27,7 +27,7 @@ def dashboard_card(user) -> dict:
 
 
 def sae_card(user) -> dict:
-    from trial.treatment_selectors import serious_adverse_events
+    from trial.treatment.selectors import serious_adverse_events
 
     waiting = serious_adverse_events(user).filter(acknowledged_at__isnull=True).count()
     if waiting:

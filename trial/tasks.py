@@ -23,7 +23,7 @@ def participant_count(site_code: str | None = None) -> int:
 @shared_task(name="trial.sae_notify", **MESSAGE_RETRY)
 def sae_notify(event_id: int) -> bool:
     """E-mail the coordinators about a serious adverse event; a second run sends nothing."""
-    from trial.treatment_services import sae_notify as notify
+    from trial.treatment.services import sae_notify as notify
 
     return notify(event_id=event_id)
 

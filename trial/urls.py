@@ -4,7 +4,11 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from trial import events_views, screening_views, staff_views, treatment_views, views
+from trial import views
+from trial.participants import views as events_views
+from trial.screening import views as screening_views
+from trial.staff import views as staff_views
+from trial.treatment import views as treatment_views
 
 trial_patterns = (
     [
@@ -169,7 +173,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/setlang/", set_language, name="set_language"),
-    path("account/", include("trial.account_urls")),
+    path("account/", include("trial.staff.urls")),
     path("", include(trial_patterns)),
     path("", include("questionnaires.urls")),
     path("", include("randomization.urls")),

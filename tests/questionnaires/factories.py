@@ -26,7 +26,7 @@ def letter_link(participant, *, visit_code="BL", user=None, language="da"):
 
 def complete_visit(participant, *, visit_code="BL", mode=Mode.LINK, answers=None):
     answers = answers or BASELINE_ANSWERS
-    from questionnaires import visits
+    from trial.protocol import visits
 
     for code in visits.visit_instruments(visit_code):
         services.response_save_answers(

@@ -167,7 +167,7 @@ def test_readiness_blocks_until_baseline_is_submitted(world):
 
 
 def test_health_service_use_is_not_part_of_baseline(world):
-    from questionnaires import visits
+    from trial.protocol import visits
 
     assert visits.visit_instruments("BL") == ("odi", "vas", "eq5d3l")
     assert visits.visit_instruments("W1") == ("vas", "hsu")

@@ -9,7 +9,7 @@ from django.core.cache.backends.redis import RedisCache
 from django.test import RequestFactory
 
 from tests.celery.workers import redis_url, require_redis
-from tests.trial.test_settings_and_deploy import production_env, run
+from tests.conftest import production_env, run
 
 REDIS = redis_url(14)
 

@@ -6,73 +6,11 @@ what the test process itself set (tests/settings.py) cannot leak in.
 
 from __future__ import annotations
 
-import json
-import os
-import secrets
-import string
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from django.conf import settings
 
+from tests.conftest import production_env, run, settings_in_process
 from tests.settings_source import READ_BY_SETTINGS
-
-BASE_DIR = Path(__file__).resolve().parents[2]
-
-
-def _secret_key() -> str:
-    alphabet = string.ascii_letters + string.digits + "!@#%^&*(-_=+)"
-    return "".join(secrets.choice(alphabet) for _ in range(60))
-
-
-def production_env(**overrides: str | None) -> dict[str, str]:
-    """The environment of a production process: this one's, without anything the settings
-    read, plus a production configuration. ``None`` removes a variable."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in READ_BY_SETTINGS and not k.startswith(("DJANGO_", "CELERY_", "PYTEST_"))
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="trial.settings",
-        DEBUG="0",
-        SECRET_KEY=_secret_key(),
-        ALLOWED_HOSTS="vertebra.example.dk",
-        DATABASE_URL="sqlite:////tmp/x.sqlite3",
-    )
-    for name, value in overrides.items():
-        if value is None:
-            env.pop(name, None)
-        else:
-            env[name] = value
-    return env
-
-
-def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, *args],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def settings_in_process(names: list[str], env: dict[str, str]) -> dict:
-    program = (
-        "import json, django; django.setup(); from django.conf import settings; "
-        "from trial.celery import app; "
-        f"values = {{n: getattr(settings, n) for n in {names!r}}}; "
-        "values['app.task_always_eager'] = app.conf.task_always_eager; "
-        "print(json.dumps(values, default=str))"
-    )
-    result = run(["-c", program], env)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def test_the_settings_source_is_understood():

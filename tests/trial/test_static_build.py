@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.trial.test_settings_and_deploy import BASE_DIR, production_env, run, settings_in_process
+from tests.conftest import BASE_DIR, production_env, run, settings_in_process
 
 SOURCE_MAP = re.compile(r"[#@] sourceMappingURL=([^\s*]+)")
 

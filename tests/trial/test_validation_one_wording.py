@@ -14,8 +14,8 @@ from django.utils.html import escape
 from tests.conftest import verified_client
 from tests.factories import SurgicalAssessmentFactory, ensure_default_criteria, randomised
 from trial import services
-from trial import treatment_services as tservices
 from trial.models import Procedure, Role, ScreeningLogEntry
+from trial.treatment import services as tservices
 
 BIOPSY = "Give the biopsy result, or 'pending' while it is awaited."
 NOT_INCLUDED = "Say why the patient is not included (it is counted in the CONSORT flow)."

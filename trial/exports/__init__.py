@@ -9,15 +9,22 @@
 This module imports nothing at import time: trial.models imports ``trial.exports.models``.
 """
 
+from __future__ import annotations
 
-def register() -> None:
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from trial.registry import Registry
+
+
+def register(registry: Registry) -> None:
     """Wire the exports into the trial app; called once from ``TrialConfig.ready``."""
     from django.utils.translation import gettext_lazy as _
 
     # The trial's own exporters register themselves when imported; the task module is
     # imported so that a worker knows the export tasks.
     from trial.exports import demo, tasks, treatment_exporters, trial_exporters  # noqa: F401
-    from trial.registry import DemoStep, NavItem, registry
+    from trial.registry import DemoStep, NavItem
 
     registry.add_nav(NavItem("trial:export_list", _("Exports"), order=75))
     # Last, so that the demo export holds everything the other steps made.

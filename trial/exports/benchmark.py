@@ -122,7 +122,7 @@ def _ensure_data(n: int, stdout) -> None:
             p,
         )
         # Every questionnaire of every visit of the schedule in force.
-        from questionnaires.visits import questionnaire_visits
+        from trial.protocol.visits import questionnaire_visits
 
         questionnaire = questionnaire_visits()
         visits = [v.code for v in questionnaire]  # baseline first

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from trial import models as m
 from trial.exports.registry import YES_NO, QueryExporter, Variable, by_trial_number, register
 from trial.exports.sql import JsonListText
-from trial.treatment_services import USUAL_CARE_FIELDS
+from trial.treatment.services import USUAL_CARE_FIELDS
 
 _TYPES = {
     "DateField": "date",

@@ -1,4 +1,5 @@
-"""The trial's protocol rules as data: the visit schedule in force, and the schedules shipped.
+"""The trial's protocol rules as data: the visit schedule in force and the schedules shipped,
+the vertebral levels (vertebrae.py) and other protocol value sets.
 
 The trial core and every app built on it (follow-up, questionnaires, exports, reports) read the
 schedule from here, never a bundled schedule directly, so that another protocol's schedule

@@ -6,12 +6,19 @@
 - ``views``: the dashboard and outcome-report pages; ``demo``: their ``seed_demo`` step.
 """
 
+from __future__ import annotations
 
-def register() -> None:
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from trial.registry import Registry
+
+
+def register(registry: Registry) -> None:
     """Wire the reports into the trial app; called once from ``TrialConfig.ready``."""
     from django.utils.translation import gettext_lazy as _
 
-    from trial.registry import DemoStep, NavItem, autodiscover_dashboards, registry
+    from trial.registry import DemoStep, NavItem, autodiscover_dashboards
     from trial.reports import dashboard, demo
 
     # The coordinator's landing link; the trial's panels, then every other app's from its

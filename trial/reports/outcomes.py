@@ -9,7 +9,7 @@ adverse events) are looked up lazily, so the report works before and after they 
 
 Analysis population: every randomised participant by allocated arm (intention to treat),
 except participants who withdrew without allowing the use of the data collected so far. The
-same participants grouped by the arm as treated (``trial.treatment_selectors``, the one
+same participants grouped by the arm as treated (``trial.treatment.selectors``, the one
 definition the exports and the participant page use too) make the sensitivity analysis.
 """
 
@@ -29,7 +29,7 @@ from trial.models import Participant, Sex, Site
 from trial.protocol import active_schedule
 from trial.registry import dashboard
 from trial.reports import statistics
-from trial.treatment_selectors import annotate_as_treated
+from trial.treatment.selectors import annotate_as_treated
 
 PVP, CONSERVATIVE = "pvp", "conservative"
 ARMS = (PVP, CONSERVATIVE)
@@ -85,7 +85,7 @@ class Subject:
     withdrawn_on: dt.date | None = None
     data_use_allowed: bool = True
     crossed_over: bool = False
-    as_treated: str | None = None  # trial.treatment_selectors.as_treated_expression
+    as_treated: str | None = None  # trial.treatment.selectors.as_treated_expression
     last_contact: dt.date | None = None
     visits_done: set = field(default_factory=set)
     scores: dict = field(default_factory=dict)  # visit code -> {measure: value}
@@ -214,11 +214,11 @@ def outcome_data(site: Site | None = None) -> OutcomeData:
 def _leakage(missing: list[str], site: Site | None) -> statistics.Proportion | None:
     """Cement leakage per treated vertebra (one query).
 
-    ``trial.treatment_selectors.leakage_rates`` is the one place that defines the rate once the
+    ``trial.treatment.selectors.leakage_rates`` is the one place that defines the rate once the
     treatment work lands; until then the treated levels are counted here.
     """
     try:
-        from trial import treatment_selectors  # the treatment work (issue 7)
+        from trial.treatment import selectors as treatment_selectors  # the treatment work (issue 7)
     except ImportError:
         treatment_selectors = None
     rates = getattr(treatment_selectors, "leakage_rates", None)
@@ -230,7 +230,7 @@ def _leakage(missing: list[str], site: Site | None) -> statistics.Proportion | N
         shaped = _as_proportion(rates(procedures))
         if shaped is not None:
             return shaped
-        missing.append("trial.treatment_selectors.leakage_rates: unknown result shape")
+        missing.append("trial.treatment.selectors.leakage_rates: unknown result shape")
     level = optional_model("trial", "ProcedureLevel")
     if level is None:
         missing.append("trial.ProcedureLevel (cement leakage)")

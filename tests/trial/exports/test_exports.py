@@ -22,8 +22,7 @@ from followup.models import CallLog, Contact
 from questionnaires.instruments import INSTRUMENTS
 from questionnaires.models import QuestionnaireResponse
 from questionnaires.services import scoring_options
-from tests.factories import IdentityFactory, ParticipantFactory, screening_complete
-from tests.followup.conftest import allocate
+from tests.factories import IdentityFactory, ParticipantFactory, allocate, screening_complete
 from trial.exports import services as export_services
 from trial.exports.writer import ExportSpec, write_export
 from trial.models import Death, ExportRun, ExportStatus, Role

@@ -14,8 +14,7 @@ from django.utils import timezone, translation
 from followup.models import Contact, ContactStatus
 from questionnaires.models import QuestionnaireResponse, ResponseStatus
 from tests.conftest import verified_client
-from tests.factories import ParticipantFactory
-from tests.followup.conftest import allocate
+from tests.factories import ParticipantFactory, allocate
 from trial.models import Crossover, Death, ParticipantStatus, Role, Withdrawal
 from trial.reports import outcomes
 

@@ -23,7 +23,7 @@ def test_registering_again_changes_nothing():
     from trial import reports
 
     before = (_panel_codes(), list(registry.nav_items), list(registry.demo_steps))
-    reports.register()
+    reports.register(registry)
     assert (_panel_codes(), list(registry.nav_items), list(registry.demo_steps)) == before
     assert "trial:dashboard" in [item.url_name for item in registry.nav_items]
     assert "dashboard" in [step.code for step in registry.demo_steps]

@@ -38,8 +38,8 @@ def _translated(xf, tag: str, text_value: str) -> None:
 
 
 def _odm_events(tables: list[Table]) -> list[str]:
-    from questionnaires.visits import visit_codes  # the protocol's visits, BL first
     from trial.protocol import active_schedule
+    from trial.protocol.visits import visit_codes  # the protocol's visits, BL first
 
     codes = [ENROLMENT, *visit_codes()]
     codes += [v.code for v in active_schedule().visits if v.code not in codes]

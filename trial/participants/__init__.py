@@ -1,0 +1,1 @@
+"""Participants: the patient, identity, death and withdrawal."""

@@ -1,0 +1,1 @@
+"""Screening: log, screening form, eligibility, consent, referral and surgical assessment."""

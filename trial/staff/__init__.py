@@ -1,0 +1,1 @@
+"""Staff: sites, users, memberships, login and second factor."""

@@ -1,0 +1,1 @@
+"""Treatment: procedure and levels, usual care, crossover, adverse events and X-rays."""

@@ -1,0 +1,672 @@
+"""Writes for treatment and clinical events (issue 7): PVP procedure per vertebra, usual care,
+crossover, adverse events and the radiographic controls.
+
+Each service locks the participant, decides, validates (``full_clean``) and saves through
+``trial.audit.audited_save``, so every change leaves a history row with the user and, after
+the first save, the reason. Death and withdrawal live in ``trial.services``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from trial import access
+from trial.audit import audited_delete, audited_save, audited_update
+from trial.models import (
+    AdverseEvent,
+    Crossover,
+    LeakageSite,
+    Participant,
+    ParticipantStatus,
+    Procedure,
+    ProcedureLevel,
+    RadiographicControl,
+    RadiographKind,
+    User,
+    UsualCare,
+)
+from trial.protocol.vertebrae import LEVEL_INDEX
+
+logger = logging.getLogger(__name__)
+
+PVP = "pvp"
+CONSERVATIVE = "conservative"
+
+
+class TreatmentError(ValidationError):
+    """A refusal the user should read as a message (wrong arm, too early, not randomised)."""
+
+
+def crossover_earliest_day() -> int:
+    """Day after randomisation from which a conservative-arm patient may cross over (protocol:
+    after 4 weeks). A trial setting so that the coordinator can change it."""
+    return int(getattr(settings, "TRIAL_CROSSOVER_EARLIEST_DAY", 28))
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def allocated_arm(participant: Participant) -> str | None:
+    allocation = getattr(participant, "allocation", None)  # randomization.Allocation, if any
+    return getattr(allocation, "arm", None)
+
+
+def randomised_on(participant: Participant) -> dt.date | None:
+    allocation = getattr(participant, "allocation", None)
+    randomised_at = getattr(allocation, "randomised_at", None)
+    return timezone.localdate(randomised_at) if randomised_at else None
+
+
+def _locked(participant: Participant) -> Participant:
+    return Participant.objects.select_for_update().get(pk=participant.pk)
+
+
+def _require_randomised(participant: Participant) -> dt.date:
+    day0 = randomised_on(participant)
+    if day0 is None:
+        raise TreatmentError(
+            _("%(number)s is not randomised; treatment is recorded after randomisation.")
+            % {"number": participant.trial_number}
+        )
+    return day0
+
+
+def _full_clean_into(instance, errors: dict[str, list[str]]) -> None:
+    """Add the model's own validation errors to ``errors``, so one refusal names them all."""
+    try:
+        instance.full_clean()
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+
+
+def _not_before(errors: dict, field: str, value, earliest: dt.date | None, message: str) -> None:
+    if value and earliest and value < earliest:
+        errors.setdefault(field, []).append(message % {"date": earliest.isoformat()})
+
+
+def procedure_refusal(participant: Participant) -> str | None:
+    """Why a PVP procedure cannot be recorded for the participant, or None if it can.
+
+    Allowed for the PVP arm, and for the conservative arm once a crossover is recorded.
+    """
+    arm = allocated_arm(participant)
+    if arm is None:
+        return _("%(number)s is not randomised; a procedure is recorded after randomisation.") % {
+            "number": participant.trial_number
+        }
+    if arm == PVP:
+        return None
+    if Crossover.objects.filter(participant=participant).exists():
+        return None
+    return _(
+        "%(number)s is allocated to conservative care. A procedure can be recorded only after "
+        "a crossover to PVP is recorded."
+    ) % {"number": participant.trial_number}
+
+
+# --- PVP procedure -----------------------------------------------------------------------
+
+
+def _level_rows(levels: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Check the treated levels: known, each once; returns rows in anatomical order."""
+    errors: list[str] = []
+    seen: set[str] = set()
+    rows = []
+    for row in levels:
+        code = str(row.get("level", "")).upper()
+        if code not in LEVEL_INDEX:
+            errors.append(_("Unknown vertebral level: %(level)s.") % {"level": code or "—"})
+            continue
+        if code in seen:
+            errors.append(_("%(level)s is given twice.") % {"level": code})
+            continue
+        seen.add(code)
+        sites = list(row.get("leakage_sites") or [])
+        unknown = [s for s in sites if s not in LeakageSite.values]
+        if unknown:
+            errors.append(
+                _("%(level)s: unknown leakage site %(site)s.") % {"level": code, "site": unknown[0]}
+            )
+            continue
+        rows.append({**row, "level": code, "leakage_sites": sites})
+    if not rows and not errors:
+        errors.append(_("Pick at least one treated vertebra."))
+    rows.sort(key=lambda r: LEVEL_INDEX[r["level"]])
+    return rows, errors
+
+
+def _level_values(row: dict[str, Any]) -> dict[str, Any]:
+    values = {
+        "cement_volume_ml": Decimal(str(row["cement_volume_ml"]))
+        if row.get("cement_volume_ml") is not None
+        else None,
+        "leakage": bool(row.get("leakage")),
+        "posterior_wall_defect": row.get("posterior_wall_defect"),
+    }
+    for site in LeakageSite.values:
+        values[f"leak_{site}"] = site in row["leakage_sites"]
+    return values
+
+
+@transaction.atomic
+def procedure_record(
+    *,
+    participant: Participant,
+    user: User,
+    procedure_date: dt.date,
+    facility: str,
+    anaesthesia: str,
+    biopsy_taken: bool,
+    biopsy_result: str = "",
+    complications: bool,
+    complications_details: str = "",
+    discharge_date: dt.date | None = None,
+    levels: list[dict[str, Any]],
+    reason: str = "",
+) -> Procedure:
+    """Record (or correct, with a reason) the participant's PVP and its treated vertebrae.
+
+    ``levels``: one dict per vertebra with ``level``, ``cement_volume_ml``, ``leakage``,
+    ``leakage_sites`` (values of LeakageSite) and ``posterior_wall_defect`` (True/False/None).
+    A correction replaces the set of levels: rows no longer given are deleted (with history).
+    """
+    participant = _locked(participant)
+    refusal = procedure_refusal(participant)
+    if refusal:
+        raise TreatmentError(refusal)
+    procedure = Procedure.objects.filter(participant=participant).first()
+    editing = procedure is not None
+    if editing and not reason.strip():
+        raise ValidationError({"reason": _("Give a reason for the change.")})
+    rows, level_errors = _level_rows(levels)
+    errors: dict[str, list[str]] = {}
+    if level_errors:
+        errors["levels"] = level_errors
+    _not_before(
+        errors,
+        "procedure_date",
+        procedure_date,
+        randomised_on(participant),
+        _("The procedure cannot be before randomisation (%(date)s)."),
+    )
+    crossover = Crossover.objects.filter(participant=participant).first()
+    if crossover is not None and allocated_arm(participant) == CONSERVATIVE:
+        _not_before(
+            errors,
+            "procedure_date",
+            procedure_date,
+            crossover.crossover_date,
+            _("The procedure cannot be before the crossover (%(date)s)."),
+        )
+    procedure = procedure or Procedure(participant=participant, recorded_by=user)
+    procedure.procedure_date = procedure_date
+    procedure.facility = facility.strip()
+    procedure.anaesthesia = anaesthesia
+    procedure.biopsy_taken = biopsy_taken
+    procedure.biopsy_result = biopsy_result.strip()
+    procedure.complications = complications
+    procedure.complications_details = complications_details.strip()
+    procedure.discharge_date = discharge_date
+    _full_clean_into(procedure, errors)
+    # Validate every level before anything is written, so a refusal names all problems.
+    existing = {lv.level: lv for lv in procedure.levels.all()} if editing else {}
+    planned_rows = []
+    for row in rows:
+        level = existing.get(row["level"]) or ProcedureLevel(level=row["level"])
+        for name, value in _level_values(row).items():
+            setattr(level, name, value)
+        try:
+            level.full_clean(exclude=["procedure"])
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                label = (
+                    str(ProcedureLevel._meta.get_field(field).verbose_name)
+                    if (field != "__all__")
+                    else ""
+                )
+                for message in messages:
+                    errors.setdefault("levels", []).append(
+                        f"{row['level']}: {label + ': ' if label else ''}{message}"
+                    )
+        planned_rows.append(level)
+    if errors:
+        raise ValidationError(errors)
+    audited_save(procedure, user=user, reason=reason if editing else "")
+    wanted = {lv.level for lv in planned_rows}
+    for code, level in existing.items():
+        if code not in wanted:
+            audited_delete(level, user=user, reason=reason)
+    for level in planned_rows:
+        if level.pk is None:
+            level.procedure = procedure
+            audited_save(level, user=user)
+        elif _level_changed(level):
+            audited_save(level, user=user, reason=reason)
+    return procedure
+
+
+def _level_changed(level: ProcedureLevel) -> bool:
+    stored = ProcedureLevel.objects.filter(pk=level.pk).values().first() or {}
+    return any(stored.get(f.attname) != getattr(level, f.attname) for f in level._meta.fields)
+
+
+# --- usual care ---------------------------------------------------------------------------
+
+
+USUAL_CARE_FIELDS = (
+    "assessed_on",
+    "paracetamol",
+    "nsaid",
+    "opioid",
+    "opioid_ome_mg_per_day",
+    "other_analgesics",
+    "brace",
+    "spinal_radiotherapy",
+    "radiotherapy_details",
+    "bone_therapy",
+    "note",
+)
+
+
+def usual_care_refusal(participant: Participant) -> str | None:
+    arm = allocated_arm(participant)
+    if arm is None:
+        return _("%(number)s is not randomised; usual care is recorded after randomisation.") % {
+            "number": participant.trial_number
+        }
+    if arm != CONSERVATIVE:
+        return _("Usual care is recorded for participants allocated to conservative care.")
+    return None
+
+
+@transaction.atomic
+def usual_care_record(
+    *, participant: Participant, user: User, reason: str = "", **values: Any
+) -> UsualCare:
+    """Record the usual care of a conservative-arm participant, or update it with a reason;
+    the history keeps every earlier version."""
+    participant = _locked(participant)
+    refusal = usual_care_refusal(participant)
+    if refusal:
+        raise TreatmentError(refusal)
+    unknown = set(values) - set(USUAL_CARE_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown usual-care fields: {sorted(unknown)}")
+    care = UsualCare.objects.filter(participant=participant).first()
+    editing = care is not None
+    care = care or UsualCare(participant=participant)
+    for name, value in values.items():
+        setattr(care, name, value.strip() if isinstance(value, str) else value)
+    care.recorded_by = user
+    errors: dict[str, list[str]] = {}
+    _not_before(
+        errors,
+        "assessed_on",
+        care.assessed_on,
+        randomised_on(participant),
+        _("Usual care is recorded from randomisation (%(date)s) on."),
+    )
+    _full_clean_into(care, errors)
+    if errors:
+        raise ValidationError(errors)
+    return audited_save(care, user=user, reason=reason if editing else "")
+
+
+# --- crossover ----------------------------------------------------------------------------
+
+
+def crossover_day(participant: Participant, on: dt.date) -> int | None:
+    """Days from randomisation (day 0) to ``on``."""
+    day0 = randomised_on(participant)
+    return None if day0 is None else (on - day0).days
+
+
+def crossover_refusal(participant: Participant) -> str | None:
+    """Why no crossover can be recorded at all (whatever the date), or None."""
+    arm = allocated_arm(participant)
+    if arm is None:
+        return _("%(number)s is not randomised.") % {"number": participant.trial_number}
+    if arm != CONSERVATIVE:
+        return _("Only participants allocated to conservative care can cross over to PVP.")
+    if Crossover.objects.filter(participant=participant).exists():
+        return _("The crossover of %(number)s is already recorded.") % {
+            "number": participant.trial_number
+        }
+    if participant.status != ParticipantStatus.RANDOMISED:
+        return _("%(number)s is no longer in follow-up (%(status)s).") % {
+            "number": participant.trial_number,
+            "status": participant.get_status_display().lower(),
+        }
+    return None
+
+
+@transaction.atomic
+def crossover_record(
+    *,
+    participant: Participant,
+    user: User,
+    crossover_date: dt.date,
+    reason: str,
+    override_reason: str = "",
+) -> Crossover:
+    """Record a conservative-arm participant's change to PVP.
+
+    From day 28 after randomisation (the setting TRIAL_CROSSOVER_EARLIEST_DAY) anyone allowed
+    to record it may; before that only a coordinator, who must give a reason for the early
+    crossover. The allocation is never changed: the as-treated arm is derived from the
+    procedure that follows (trial.treatment.selectors).
+    """
+    participant = _locked(participant)
+    refusal = crossover_refusal(participant)
+    if refusal:
+        raise TreatmentError(refusal)
+    errors: dict[str, list[str]] = {}
+    if not reason.strip():
+        errors.setdefault("reason", []).append(_("Give the reason for the crossover."))
+    if crossover_date > timezone.localdate():
+        errors.setdefault("crossover_date", []).append(_("The date cannot be in the future."))
+    day0 = randomised_on(participant)
+    _not_before(
+        errors,
+        "crossover_date",
+        crossover_date,
+        day0,
+        _("The crossover cannot be before randomisation (%(date)s)."),
+    )
+    day = crossover_day(participant, crossover_date)
+    earliest = crossover_earliest_day()
+    early = day is not None and 0 <= day < earliest
+    override_reason = override_reason.strip()
+    if early and not errors:
+        if not access.can(user, "crossover_allow_early"):
+            errors.setdefault("crossover_date", []).append(
+                _(
+                    "A crossover is possible from day %(earliest)d after randomisation "
+                    "(%(date)s); this is day %(day)d. Only the coordinator can allow an "
+                    "earlier crossover, with a reason."
+                )
+                % {
+                    "earliest": earliest,
+                    "day": day,
+                    "date": (day0 + dt.timedelta(days=earliest)).isoformat(),
+                }
+            )
+        elif not override_reason:
+            errors.setdefault("override_reason", []).append(
+                _(
+                    "This is day %(day)d after randomisation, before day %(earliest)d: give "
+                    "the reason for allowing the early crossover."
+                )
+                % {"day": day, "earliest": earliest}
+            )
+    if errors:
+        raise ValidationError(errors)
+    crossover = Crossover(
+        participant=participant,
+        crossover_date=crossover_date,
+        reason=reason.strip(),
+        early_override_reason=override_reason if early else "",
+        early_override_by=user if early else None,
+        recorded_by=user,
+    )
+    # The override is part of the audit trail: its history row says who allowed it and why.
+    audited_save(
+        crossover,
+        user=user,
+        reason=(
+            _("Early crossover on day %(day)d allowed by the coordinator: %(reason)s")
+            % {"day": day, "reason": override_reason}
+            if early
+            else ""
+        ),
+    )
+    return crossover
+
+
+# --- adverse events -----------------------------------------------------------------------
+
+
+AE_FIELDS = (
+    "description",
+    "onset_date",
+    "grade",
+    "serious",
+    "relation",
+    "outcome",
+    "resolved_on",
+)
+
+
+def adverse_event_refusal(participant: Participant) -> str | None:
+    if randomised_on(participant) is None:
+        return _(
+            "%(number)s is not randomised; adverse events are recorded from randomisation on."
+        ) % {"number": participant.trial_number}
+    return None
+
+
+def _enqueue_sae_notice(event: AdverseEvent) -> None:
+    from trial.outbox.services import task_enqueue
+    from trial.tasks import sae_notify
+
+    task_enqueue(name=sae_notify.name, args=[event.pk])
+
+
+def _ae_errors(participant: Participant, event: AdverseEvent) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    _not_before(
+        errors,
+        "onset_date",
+        event.onset_date,
+        randomised_on(participant),
+        _("Adverse events are recorded from randomisation (%(date)s) on."),
+    )
+    return errors
+
+
+@transaction.atomic
+def adverse_event_record(*, participant: Participant, user: User, **values: Any) -> AdverseEvent:
+    """Record an adverse event; a serious one e-mails the coordinators once it is committed."""
+    participant = _locked(participant)
+    refusal = adverse_event_refusal(participant)
+    if refusal:
+        raise TreatmentError(refusal)
+    unknown = set(values) - set(AE_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown adverse-event fields: {sorted(unknown)}")
+    event = AdverseEvent(participant=participant, recorded_by=user, **values)
+    event.description = event.description.strip()
+    errors = _ae_errors(participant, event)
+    _full_clean_into(event, errors)
+    if errors:
+        raise ValidationError(errors)
+    audited_save(event, user=user)
+    if event.serious:
+        _enqueue_sae_notice(event)
+    return event
+
+
+@transaction.atomic
+def adverse_event_update(
+    *, event: AdverseEvent, user: User, reason: str, **values: Any
+) -> AdverseEvent:
+    """Correct or follow up an adverse event (outcome, resolved date), with a reason. An event
+    that becomes serious is notified like a new one."""
+    unknown = set(values) - set(AE_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown adverse-event fields: {sorted(unknown)}")
+    event = AdverseEvent.objects.select_for_update().get(pk=event.pk)
+    was_serious = event.serious
+    for name, value in values.items():
+        setattr(event, name, value.strip() if isinstance(value, str) else value)
+    errors = _ae_errors(event.participant, event)
+    _full_clean_into(event, errors)
+    if errors:
+        raise ValidationError(errors)
+    audited_save(event, user=user, reason=reason)
+    if event.serious and not was_serious:
+        _enqueue_sae_notice(event)
+    return event
+
+
+def coordinator_emails() -> list[str]:
+    addresses = list(
+        access.staff_for("notify_sae")
+        .exclude(email="")
+        .order_by("id")
+        .values_list("email", flat=True)
+    )
+    for extra in getattr(settings, "TRIAL_COORDINATOR_EMAILS", []):
+        if extra not in addresses:
+            addresses.append(extra)
+    return addresses
+
+
+def sae_notify(*, event_id: int) -> bool:
+    """E-mail the coordinators about a serious adverse event, exactly once.
+
+    The event is claimed by a conditional update of ``sae_notified_at``; a second run (a retry,
+    a duplicate delivery) finds it claimed and sends nothing. Claim and send share a
+    transaction: if sending fails the claim is undone and the task's retry sends it.
+    """
+    with transaction.atomic():
+        # The notice is part of the event's trail: its history row says when it went out.
+        claimed = audited_update(
+            AdverseEvent.objects.filter(pk=event_id, serious=True, sae_notified_at__isnull=True),
+            user=None,
+            reason="serious adverse event notice e-mailed to the coordinator",
+            sae_notified_at=timezone.now(),
+        )
+        if claimed != 1:
+            return False
+        event = AdverseEvent.objects.select_related("participant__site").get(pk=event_id)
+        recipients = coordinator_emails()
+        if not recipients:
+            logger.warning("Serious adverse event %s but no coordinator address", event_id)
+            return False
+        with translation.override(settings.LANGUAGE_CODE):
+            subject = _("VERTEBRA: serious adverse event for %(number)s") % {
+                "number": event.participant.trial_number
+            }
+            body = _(
+                "A serious adverse event was recorded.\n\n"
+                "Participant: %(number)s (site %(site)s)\n"
+                "Onset: %(onset)s\n"
+                "CTCAE grade: %(grade)s\n"
+                "Relation to the procedure: %(relation)s\n"
+                "Outcome: %(outcome)s\n\n"
+                "%(description)s\n\n"
+                "Acknowledge it on the SAE list: %(url)s"
+            ) % {
+                "number": event.participant.trial_number,
+                "site": event.participant.site.code,
+                "onset": event.onset_date.isoformat(),
+                "grade": event.get_grade_display(),
+                "relation": event.get_relation_display(),
+                "outcome": event.get_outcome_display(),
+                "description": event.description,
+                "url": settings.SITE_URL.rstrip("/") + reverse("trial:sae_list"),
+            }
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+        return True
+
+
+@transaction.atomic
+def sae_acknowledge(*, event: AdverseEvent, user: User) -> AdverseEvent:
+    """The coordinator has read the serious adverse event; recorded with who and when."""
+    if not access.can(user, "sae_acknowledge"):
+        raise TreatmentError(_("Only the coordinator acknowledges serious adverse events."))
+    event = AdverseEvent.objects.select_for_update().get(pk=event.pk)
+    if not event.serious:
+        raise TreatmentError(_("Only serious adverse events are acknowledged."))
+    if event.acknowledged_at is not None:
+        raise TreatmentError(_("This serious adverse event is already acknowledged."))
+    event.acknowledged_at = timezone.now()
+    event.acknowledged_by = user
+    return audited_save(event, user=user, reason=_("Serious adverse event acknowledged."))
+
+
+# --- radiographic controls ----------------------------------------------------------------
+
+
+RADIOGRAPH_FIELDS = (
+    "examined_on",
+    "standing",
+    "treated_stability",
+    "new_fracture",
+    "new_fracture_levels",
+    "new_fracture_adjacent",
+    "height_loss",
+    "height_loss_levels",
+    "note",
+)
+
+
+def radiograph_refusal(participant: Participant, kind: str) -> str | None:
+    if kind not in RadiographKind.values:
+        return _("Unknown kind of radiographic control.")
+    if randomised_on(participant) is None:
+        return _("%(number)s is not randomised.") % {"number": participant.trial_number}
+    if (
+        kind == RadiographKind.SURGICAL_CONTROL
+        and not Procedure.objects.filter(participant=participant).exists()
+    ):
+        return _("The surgical control follows a PVP procedure; none is recorded.")
+    return None
+
+
+@transaction.atomic
+def radiograph_record(
+    *, participant: Participant, user: User, kind: str, reason: str = "", **values: Any
+) -> RadiographicControl:
+    """Record (or correct, with a reason) the surgical control or the 12-month X-ray."""
+    participant = _locked(participant)
+    refusal = radiograph_refusal(participant, kind)
+    if refusal:
+        raise TreatmentError(refusal)
+    unknown = set(values) - set(RADIOGRAPH_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown radiograph fields: {sorted(unknown)}")
+    control = RadiographicControl.objects.filter(participant=participant, kind=kind).first()
+    editing = control is not None
+    control = control or RadiographicControl(participant=participant, kind=kind, recorded_by=user)
+    for name, value in values.items():
+        setattr(control, name, value.strip() if isinstance(value, str) else value)
+    errors: dict[str, list[str]] = {}
+    procedure = Procedure.objects.filter(participant=participant).first()
+    if kind == RadiographKind.SURGICAL_CONTROL and procedure is not None:
+        _not_before(
+            errors,
+            "examined_on",
+            control.examined_on,
+            procedure.procedure_date,
+            _("The surgical control cannot be before the procedure (%(date)s)."),
+        )
+    else:
+        _not_before(
+            errors,
+            "examined_on",
+            control.examined_on,
+            randomised_on(participant),
+            _("The X-ray cannot be before randomisation (%(date)s)."),
+        )
+    if control.new_fracture and procedure is not None and control.new_fracture_adjacent is None:
+        errors.setdefault("new_fracture_adjacent", []).append(
+            _("Say whether a new fracture is adjacent to a treated level.")
+        )
+    _full_clean_into(control, errors)
+    if errors:
+        raise ValidationError(errors)
+    return audited_save(control, user=user, reason=reason if editing else "")

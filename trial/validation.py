@@ -1,0 +1,25 @@
+"""Date and error helpers shared by the capability models' clean() methods."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+def _today():
+    return timezone.localdate()
+
+
+def _check_not_future(errors: dict, **dates) -> None:
+    """Add 'in the future' errors for each given date field (clinical facts happened)."""
+    today = _today()
+    for name, value in dates.items():
+        if value and value > today:
+            errors.setdefault(name, []).append(_("The date cannot be in the future."))
+
+
+def _raise(errors: dict) -> None:
+    from django.core.exceptions import ValidationError
+
+    if errors:
+        raise ValidationError(errors)
