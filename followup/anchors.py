@@ -50,12 +50,15 @@ def anchor_dates(
     field), so the database can use an index instead of converting every row.
     """
     source = ANCHOR_SOURCES.get(anchor)
-    model = _model(source) if source else None
+    if source is None:
+        return None
+    model = _model(source)
     if model is None:
         return None
     field = model._meta.get_field(source.date_field)
     name = source.date_field
     bounds: dict = {f"{name}__isnull": False}
+    expression: TruncDate | models.F
     if isinstance(field, models.DateTimeField):
         tz = ZoneInfo(settings.TIME_ZONE)
         expression = TruncDate(name, tzinfo=tz)

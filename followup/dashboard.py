@@ -7,15 +7,30 @@ themselves from trial.protocol).
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from followup.models import OPEN_STATUSES, Contact, ContactStatus
+from trial.models import Participant
 from trial.protocol import active_schedule
 from trial.registry import DashboardPanel, dashboard
 
 OVERDUE_SHOWN = 25
+
+
+@dataclass(frozen=True)
+class OverdueContact:
+    """A row of the overdue panel: the contact's fields the panel shows, and how late it is."""
+
+    participant: Participant
+    visit_code: str
+    target_date: dt.date
+    days_overdue: int
+    window_closed: bool
 
 
 def completeness() -> list[dict]:
@@ -40,8 +55,12 @@ def completeness() -> list[dict]:
     }
     rows = []
     for visit in active_schedule().visits:
-        row = counts.get(visit.code, {})
-        done, missed, late = row.get("done", 0), row.get("missed", 0), row.get("late", 0)
+        row = counts.get(visit.code)
+        done, missed, late, still_open, cancelled = (
+            (row["done"], row["missed"], row["late"], row["open"], row["cancelled"])
+            if row
+            else (0, 0, 0, 0, 0)
+        )
         expected = done + missed + late
         rows.append(
             {
@@ -50,8 +69,8 @@ def completeness() -> list[dict]:
                 "primary": visit.primary,
                 "done": done,
                 "missed": missed + late,
-                "open": row.get("open", 0),
-                "cancelled": row.get("cancelled", 0),
+                "open": still_open,
+                "cancelled": cancelled,
                 "expected": expected,
                 "percent": round(100 * done / expected) if expected else None,
             }
@@ -67,14 +86,18 @@ def overdue_context(request) -> dict:
     """Open contacts past their target day, oldest first (two queries)."""
     today = timezone.localdate()
     qs = Contact.objects.filter(status__in=OPEN_STATUSES, target_date__lt=today)
-    contacts = list(
-        qs.select_related("participant", "participant__site").order_by("target_date", "id")[
-            :OVERDUE_SHOWN
-        ]
-    )
-    for contact in contacts:
-        contact.days_overdue = (today - contact.target_date).days
-        contact.window_closed = contact.window_closes < today
+    contacts = [
+        OverdueContact(
+            participant=contact.participant,
+            visit_code=contact.visit_code,
+            target_date=contact.target_date,
+            days_overdue=(today - contact.target_date).days,
+            window_closed=contact.window_closes < today,
+        )
+        for contact in qs.select_related("participant", "participant__site").order_by(
+            "target_date", "id"
+        )[:OVERDUE_SHOWN]
+    ]
     return {"contacts": contacts, "count": qs.count(), "shown": OVERDUE_SHOWN}
 
 

@@ -112,8 +112,9 @@ def analysis_rows() -> Iterator[tuple[int, tuple]]:
         if status == ContactStatus.DONE:
             done += 1
             last_visit = visit
-            if completed is not None:
-                last_on = to_local(completed).date()
+            completed_local = to_local(completed)
+            if completed_local is not None:
+                last_on = completed_local.date()
         elif status == ContactStatus.MISSED:
             missed += 1
     if current is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -30,7 +32,8 @@ class SiteFilterForm(forms.Form):
 
     def __init__(self, *args, sites, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["site"].queryset = sites
+        # Form.fields is typed as plain Field; this one is the ModelChoiceField declared above.
+        cast(forms.ModelChoiceField, self.fields["site"]).queryset = sites
 
 
 class CallLogForm(forms.Form):
@@ -139,7 +142,8 @@ class CallLogForm(forms.Form):
         ]
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         outcome = data.get("outcome")
         if outcome == CallOutcome.REACHED:
             if (

@@ -246,17 +246,15 @@ def call_log_record(
     if outcome == CallOutcome.WITHDRAWS and withdrawal is None:
         raise ServiceError(_("Give the reason for the withdrawal."))
 
-    call = audited_save(
-        CallLog(
-            contact=contact,
-            participant=contact.participant,
-            called_at=timezone.now(),
-            called_by=user,
-            outcome=outcome,
-            notes=notes.strip(),
-        ),
-        user=user,
+    call = CallLog(
+        contact=contact,
+        participant=contact.participant,
+        called_at=timezone.now(),
+        called_by=user,
+        outcome=outcome,
+        notes=notes.strip(),
     )
+    audited_save(call, user=user)
     # Attempts are counted by the system, never typed: each logged call is one attempt.
     contact.attempts += 1
     audited_save(
@@ -267,9 +265,10 @@ def call_log_record(
         validate=False,
     )
 
-    if outcome == CallOutcome.REACHED:
+    # Each outcome's input was required above; the "is not None" only tells the type checker.
+    if outcome == CallOutcome.REACHED and items is not None:
         _visit_items_record(contact=contact, call=call, items=items, user=user)
-    elif outcome == CallOutcome.DIED:
+    elif outcome == CallOutcome.DIED and death is not None:
         trial_services.death_record(
             participant=contact.participant,
             user=user,
@@ -278,7 +277,7 @@ def call_log_record(
             cause=death.cause,
             source=str(_("Research nurse's follow-up call")),
         )
-    elif outcome == CallOutcome.WITHDRAWS:
+    elif outcome == CallOutcome.WITHDRAWS and withdrawal is not None:
         trial_services.withdrawal_record(
             participant=contact.participant,
             user=user,

@@ -21,7 +21,7 @@ from followup.forms import CallLogForm, SiteFilterForm
 from followup.models import CallOutcome, ContactStatus
 from questionnaires.models import QuestionnaireResponse, ResponseStatus
 from trial import access
-from trial.models import SiteKind
+from trial.models import SiteKind, User
 from trial.protocol.schedule import active_schedule, local_today
 from trial.protocol.visits import visit_instruments
 from trial.selectors import sites_for
@@ -33,7 +33,16 @@ PAGE_SIZE = 50
 CALL_FORM_INSTRUMENTS = ("vas", "hsu")
 
 
-def _site_filter(request: HttpRequest):
+class StaffRequest(HttpRequest):
+    """A request to a staff page. The access matrix middleware sends anyone not signed in to
+    the login page before these views run, so ``request.user`` here is always a ``User``.
+    For the type checker only; the other apps' views declare the same until the core offers
+    one to share."""
+
+    user: User
+
+
+def _site_filter(request: StaffRequest):
     sites = sites_for(request.user).filter(kind=SiteKind.HEMATOLOGY).order_by("code")
     form = SiteFilterForm(request.GET or None, sites=sites)
     site = form.cleaned_data["site"] if form.is_valid() else None
@@ -41,7 +50,7 @@ def _site_filter(request: HttpRequest):
 
 
 @require_safe
-def worklist(request: HttpRequest) -> HttpResponse:
+def worklist(request: StaffRequest) -> HttpResponse:
     tab = request.GET.get("tab", "today")
     if tab not in selectors.TABS:
         tab = "today"
@@ -76,7 +85,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-def call_log(request: HttpRequest, contact_id: int) -> HttpResponse:
+def call_log(request: StaffRequest, contact_id: int) -> HttpResponse:
     # The history stays readable after a death or withdrawal; calling is refused below (the
     # contact is cancelled then, and the service checks the participant's status as well).
     contact = get_object_or_404(
@@ -175,7 +184,7 @@ def _add_validation_errors(form, exc: ValidationError) -> None:
             form.add_error(None, error)
 
 
-def _after_call(request: HttpRequest, call, form) -> HttpResponse:
+def _after_call(request: StaffRequest, call, form) -> HttpResponse:
     participant = call.participant
     outcome = call.outcome
     if outcome == CallOutcome.REACHED:
@@ -212,7 +221,7 @@ def _after_call(request: HttpRequest, call, form) -> HttpResponse:
     return redirect(reverse("followup:worklist") + "?tab=week")
 
 
-def _week_param(request: HttpRequest):
+def _week_param(request: StaffRequest):
     value = request.GET.get("week")
     try:
         day = parse_date(value) if value else None
@@ -223,7 +232,7 @@ def _week_param(request: HttpRequest):
 
 
 @require_safe
-def weekly_list(request: HttpRequest) -> HttpResponse:
+def weekly_list(request: StaffRequest) -> HttpResponse:
     week_start = _week_param(request)
     form, site, multi_site = _site_filter(request)
     contacts = selectors.weekly_list(request.user, week_start=week_start, site=site)
@@ -252,7 +261,7 @@ def weekly_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-def weekly_list_pdf(request: HttpRequest) -> HttpResponse:
+def weekly_list_pdf(request: StaffRequest) -> HttpResponse:
     week_start = _week_param(request)
     _form, site, _multi = _site_filter(request)
     contacts = selectors.weekly_list(request.user, week_start=week_start, site=site)
@@ -269,11 +278,17 @@ def weekly_list_pdf(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-def completeness(request: HttpRequest) -> HttpResponse:
+def completeness(request: StaffRequest) -> HttpResponse:
     sites, rows = selectors.completeness(request.user)
     visit_code = request.GET.get("visit")
     site_code = request.GET.get("site")
     column = request.GET.get("status")
+    columns = [
+        (ContactStatus.DONE, _("Done")),
+        (ContactStatus.MISSED, _("Missed")),
+        (selectors.PENDING, _("Pending")),
+        (ContactStatus.CANCELLED, _("Cancelled")),
+    ]
     detail = None
     if visit_code and site_code and column:
         if column not in selectors.COMPLETENESS_COLUMNS:
@@ -285,15 +300,8 @@ def completeness(request: HttpRequest) -> HttpResponse:
             "contacts": selectors.completeness_contacts(
                 request.user, visit_code=visit_code, site_code=site_code, column=column
             )[:500],
+            "label": dict(columns)[column],
         }
-    columns = [
-        (ContactStatus.DONE, _("Done")),
-        (ContactStatus.MISSED, _("Missed")),
-        (selectors.PENDING, _("Pending")),
-        (ContactStatus.CANCELLED, _("Cancelled")),
-    ]
-    if detail:
-        detail["label"] = dict(columns)[column]
     return render(
         request,
         "followup/completeness.html",

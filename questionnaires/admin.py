@@ -13,7 +13,7 @@ from trial.admin import MatrixAdminMixin
 class ReadOnlyAdmin(MatrixAdminMixin, admin.ModelAdmin):
     """Who may view is the admin matrix's (trial.access.ADMIN_MATRIX); nobody writes."""
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):

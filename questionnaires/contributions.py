@@ -3,6 +3,8 @@ the baseline readiness check, the scores panel and the timeline events of the pa
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -55,10 +57,12 @@ def scores_panel(request, participant) -> dict:
 
 
 def timeline_events(user, participant) -> list[TimelineEvent]:
-    events: dict[str, list] = {}
+    events: dict[tuple[str, dt.datetime, str], list[QuestionnaireResponse]] = {}
     for r in QuestionnaireResponse.objects.filter(
         participant=participant, status=ResponseStatus.SUBMITTED
     ).order_by("submitted_at"):
+        if r.submitted_at is None:
+            continue  # submitting stamps the time, so a submitted row always has one
         events.setdefault((r.visit_code, r.submitted_at.replace(microsecond=0), r.mode), []).append(
             r
         )

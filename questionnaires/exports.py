@@ -208,7 +208,7 @@ MEASURES = (
 
 def _columns() -> list[tuple[str, str, str, object]]:
     """(visit, instrument, measure, label) for every measure collected at every visit."""
-    columns = []
+    columns: list[tuple[str, str, str, object]] = []
     for visit in questionnaire_visits():
         for instrument, measure, label in MEASURES:
             if instrument in visit.instruments:

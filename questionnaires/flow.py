@@ -29,7 +29,7 @@ def instrument_screens(instrument_code: str) -> list[tuple[Item, ...]]:
 
 
 def visit_screens(visit_code: str) -> list[Screen]:
-    screens = []
+    screens: list[Screen] = []
     for code in visits.visit_instruments(visit_code):
         for step, items in enumerate(instrument_screens(code), start=1):
             screens.append(Screen(code, step, items, len(screens) + 1))

@@ -24,5 +24,5 @@ def send_link(*, link: QuestionnaireLink, address: str, url: str, reminder: bool
             body = render_to_string("questionnaires/email/link_body.txt", context)
             send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [address])
         elif link.sent_via == SentVia.SMS:
-            body = render_to_string("questionnaires/email/link_sms.txt", context).strip()
-            sms.send_sms(address, body)
+            text = render_to_string("questionnaires/email/link_sms.txt", context).strip()
+            sms.send_sms(address, text)

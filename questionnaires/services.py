@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from decimal import Decimal
+from typing import TypedDict
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -93,19 +94,22 @@ def response_save_answers(
     Two first saves at the same moment (an autosave racing the Next button) both try to create
     the draft; the loser of the unique constraint simply merges into the winner's row.
     """
-    kwargs = {
-        "participant": participant,
-        "visit_code": visit_code,
-        "instrument_code": instrument_code,
-        "answers": answers,
-        "mode": mode,
-        "language": language,
-        "user": user,
-    }
+
+    def attempt() -> QuestionnaireResponse:
+        return _response_save_answers(
+            participant=participant,
+            visit_code=visit_code,
+            instrument_code=instrument_code,
+            answers=answers,
+            mode=mode,
+            language=language,
+            user=user,
+        )
+
     try:
-        return _response_save_answers(**kwargs)
+        return attempt()
     except IntegrityError:
-        return _response_save_answers(**kwargs)
+        return attempt()
 
 
 @transaction.atomic
@@ -149,7 +153,8 @@ def _response_save_answers(
     response.answers = merged
     response.mode = mode
     response.language = language
-    return audited_save(response, user=user, reason="" if response.pk is None else "draft saved")
+    audited_save(response, user=user, reason="" if response.pk is None else "draft saved")
+    return response
 
 
 @transaction.atomic
@@ -176,10 +181,8 @@ def visit_submit(
     }
     for code in visits.visit_instruments(visit_code):
         response = existing.get(code)
-        if response is not None and response.is_submitted:
-            continue
         first = response is None
-        if first:
+        if response is None:
             response = QuestionnaireResponse(
                 participant=participant,
                 visit_code=visit_code,
@@ -189,6 +192,8 @@ def visit_submit(
                 language=language,
                 entered_by=user,
             )
+        elif response.is_submitted:
+            continue
         response.mode = mode
         response.status = ResponseStatus.SUBMITTED
         response.submitted_at = now
@@ -224,7 +229,7 @@ def response_enter(
         .first()
     )
     first = response is None
-    if first:
+    if response is None:
         response = QuestionnaireResponse(
             participant=participant,
             visit_code=visit_code,
@@ -242,7 +247,8 @@ def response_enter(
     response.status = ResponseStatus.SUBMITTED
     response.submitted_at = timezone.now()
     response.scores = _scores_for(instrument_code, response.answers)
-    return audited_save(response, user=user, reason="" if first else f"entered by staff ({mode})")
+    audited_save(response, user=user, reason="" if first else f"entered by staff ({mode})")
+    return response
 
 
 @transaction.atomic
@@ -260,7 +266,7 @@ def response_correct(
     except ValueError:
         raise ServiceError(_("An answer is out of range.")) from None
     new_answers = {k: v for k, v in cleaned.items() if v is not None}
-    response, _changed = model_update(
+    model_update(
         instance=response,
         data={
             "answers": new_answers,
@@ -320,7 +326,8 @@ def _new_link(
         if reminder_of
         else link_expiry(visit_code=visit_code, issued_at=now, window_closes=window_closes),
     )
-    return audited_save(link, user=user)
+    audited_save(link, user=user)
+    return link
 
 
 @transaction.atomic
@@ -397,7 +404,12 @@ def link_send(
     return link
 
 
-def _delivery_token() -> dict[str, str]:
+class _DeliveryToken(TypedDict):
+    token_hash: str
+    delivery_seed: str
+
+
+def _delivery_token() -> _DeliveryToken:
     seed = tokens.seed_new()
     return {"token_hash": tokens.token_hash(tokens.token_from_seed(seed)), "delivery_seed": seed}
 
@@ -459,7 +471,7 @@ def link_revoke(*, link: QuestionnaireLink, user: User, reason: str) -> Question
     link = QuestionnaireLink.objects.select_for_update().get(pk=link.pk)
     if link.revoked_at:
         return link
-    link, _changed = model_update(
+    model_update(
         instance=link,
         data={"revoked_at": timezone.now(), "revoked_by": user},
         user=user,
@@ -587,7 +599,8 @@ def tablet_session_start(
         started_by=user,
         token_hash=tokens.token_hash(token),
     )
-    return audited_save(session, user=user), token
+    audited_save(session, user=user)
+    return session, token
 
 
 def visit_is_submitted_now(participant: Participant, visit_code: str) -> bool:
@@ -601,7 +614,7 @@ def tablet_session_end(*, session: TabletSession, user: User) -> TabletSession:
     session = TabletSession.objects.select_for_update().get(pk=session.pk)
     if session.ended_at:
         return session
-    session, _changed = model_update(
+    model_update(
         instance=session,
         data={"ended_at": timezone.now(), "ended_by": user},
         user=user,

@@ -35,10 +35,10 @@ from questionnaires.forms import (
     TabletExitForm,
 )
 from questionnaires.instruments import WordingError, get_instrument, load_wording
-from questionnaires.models import Mode, QuestionnaireLink, SentVia
+from questionnaires.models import Mode, QuestionnaireLink, SentVia, TabletSession
 from trial import access
 from trial import selectors as trial_selectors
-from trial.models import ENDED_STATUSES
+from trial.models import ENDED_STATUSES, Participant, User
 from trial.protocol import visits
 from trial.services import ServiceError
 
@@ -51,6 +51,15 @@ TABLET_IDLE_SESSION_KEY = "questionnaire_tablet_idle"
 LINK_SESSION_KEY = "questionnaire_link"
 
 
+class StaffRequest(HttpRequest):
+    """A request to a staff page. The access matrix middleware sends anyone not signed in to
+    the login page before these views run, so ``request.user`` here is always a ``User``.
+    The patient's pages are public and keep a plain HttpRequest. For the type checker only;
+    the other apps' views declare the same until the core offers one to share."""
+
+    user: User
+
+
 def _posted(request: HttpRequest):
     """The POST data of a POST (even an empty one: a screen left blank is an answer too)."""
     return request.POST if request.method == "POST" else None
@@ -61,10 +70,14 @@ def _posted(request: HttpRequest):
 
 @dataclass
 class Channel:
-    """Where the patient's pages live: under a personal link's token, or on the tablet."""
+    """Where the patient's pages live: under a personal link's token, or on the tablet.
+
+    Built only from an access that opens, so the participant is always there.
+    """
 
     access: selectors.Access
     mode: str
+    participant: Participant
 
     @property
     def is_tablet(self) -> bool:
@@ -75,6 +88,13 @@ class Channel:
             view = "home" if not self.is_tablet else "start"
         prefix = "tablet" if self.is_tablet else "patient"
         return reverse(f"questionnaires:{prefix}_{view}", args=list(args))
+
+
+@dataclass
+class TabletChannel(Channel):
+    """The tablet's channel also holds its session, which staff end when they take it back."""
+
+    tablet: TabletSession
 
 
 def _patient_page(view):
@@ -141,27 +161,31 @@ def _link_channel(request: HttpRequest) -> Channel | HttpResponse:
         # the tablet answers without a session; the patient opens the link again.
         return _unavailable(request, status=200)
     access = selectors.link_access_by_id(link_id)
-    if not access.ok:
+    # An access that opens always names its participant; the second test is for the type.
+    if not access.ok or access.participant is None:
         request.session.pop(LINK_SESSION_KEY, None)
         return _unavailable(request)
     _activate_language(request, access.language)
-    return Channel(access=access, mode=Mode.LINK)
+    return Channel(access=access, mode=Mode.LINK, participant=access.participant)
 
 
-def _tablet_channel(request: HttpRequest) -> Channel | HttpResponse:
+def _tablet_channel(request: HttpRequest) -> TabletChannel | HttpResponse:
     access = selectors.tablet_access(request.session.get(TABLET_SESSION_KEY))
-    if access.ok and not services.tablet_session_touch(session=access.tablet):
+    # A tablet access opens exactly when it found a running session.
+    if access.tablet is not None and not services.tablet_session_touch(session=access.tablet):
         # Left idle: the session is over, the answers so far are saved; staff take over.
         request.session.pop(TABLET_SESSION_KEY, None)
         request.session[TABLET_IDLE_SESSION_KEY] = True
         access = selectors.DENIED
-    if not access.ok:
+    if not access.ok or access.participant is None or access.tablet is None:
         _activate_language(request, settings.LANGUAGE_CODE)
         if request.session.get(TABLET_IDLE_SESSION_KEY):
             return render(request, "questionnaires/patient/tablet_idle.html")
         return render(request, "questionnaires/patient/no_tablet_session.html")
     _activate_language(request, settings.LANGUAGE_CODE)
-    return Channel(access=access, mode=Mode.TABLET)
+    return TabletChannel(
+        access=access, mode=Mode.TABLET, participant=access.participant, tablet=access.tablet
+    )
 
 
 def _wording(instrument_code: str):
@@ -173,7 +197,7 @@ def _wording(instrument_code: str):
 
 
 def _answers_by_instrument(channel: Channel) -> dict[str, dict]:
-    responses = selectors.visit_responses(channel.access.participant, channel.access.visit_code)
+    responses = selectors.visit_responses(channel.participant, channel.access.visit_code)
     return {code: dict(r.answers) for code, r in responses.items()}
 
 
@@ -205,7 +229,7 @@ def _patient_start(request: HttpRequest, channel: Channel) -> HttpResponse:
     access = channel.access
     if access.link is not None:
         services.link_mark_opened(link=access.link)
-    if selectors.visit_is_submitted(access.participant, access.visit_code):
+    if selectors.visit_is_submitted(channel.participant, access.visit_code):
         return render(
             request, "questionnaires/patient/submitted.html", {"channel": channel, "already": True}
         )
@@ -239,7 +263,7 @@ def _patient_step(
     if screen is None:
         return redirect(channel.url("start"))
     autosave = request.method == "POST" and request.POST.get("autosave") == "1"
-    if selectors.visit_is_submitted(access.participant, access.visit_code):
+    if selectors.visit_is_submitted(channel.participant, access.visit_code):
         if autosave:
             return JsonResponse({"saved": False, "submitted": True}, status=409)
         return redirect(channel.url("done"))
@@ -250,7 +274,7 @@ def _patient_step(
         if form.is_valid():
             try:
                 services.response_save_answers(
-                    participant=access.participant,
+                    participant=channel.participant,
                     visit_code=access.visit_code,
                     instrument_code=instrument,
                     answers=form.answers(),
@@ -299,11 +323,11 @@ def _patient_step(
 
 def _patient_submit(request: HttpRequest, channel: Channel) -> HttpResponse:
     access = channel.access
-    if selectors.visit_is_submitted(access.participant, access.visit_code):
+    if selectors.visit_is_submitted(channel.participant, access.visit_code):
         return redirect(channel.url("done"))
     if request.method == "POST":
         services.visit_submit(
-            participant=access.participant,
+            participant=channel.participant,
             visit_code=access.visit_code,
             mode=channel.mode,
             language=translation.get_language(),
@@ -337,7 +361,7 @@ def _patient_submit(request: HttpRequest, channel: Channel) -> HttpResponse:
 
 def _patient_done(request: HttpRequest, channel: Channel) -> HttpResponse:
     access = channel.access
-    if not selectors.visit_is_submitted(access.participant, access.visit_code):
+    if not selectors.visit_is_submitted(channel.participant, access.visit_code):
         return redirect(channel.url("start"))
     return render(request, "questionnaires/patient/submitted.html", {"channel": channel})
 
@@ -355,7 +379,7 @@ def patient_start(request: HttpRequest, token: str) -> HttpResponse:
     access = selectors.link_access(token)
     if not access.known:
         _count_bad_token(request)
-    if not access.ok:
+    if not access.ok or access.link is None:  # an open access always has its link
         return _unavailable(request)
     request.session[LINK_SESSION_KEY] = access.link.pk
     response = redirect("questionnaires:patient_home")
@@ -433,7 +457,7 @@ def tablet_exit(request: HttpRequest) -> HttpResponse:
     channel = _tablet_channel(request)
     if isinstance(channel, HttpResponse):
         return channel
-    participant = channel.access.participant
+    participant = channel.participant
     form = TabletExitForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         user = authenticate(
@@ -448,9 +472,8 @@ def tablet_exit(request: HttpRequest) -> HttpResponse:
             device = match_token(user, form.cleaned_data["otp_token"])
             if device is None:
                 user = None
-        allowed = user is not None and access.can(user, "questionnaires:staff_tablet", participant)
-        if allowed:
-            services.tablet_session_end(session=channel.access.tablet, user=user)
+        if user is not None and access.can(user, "questionnaires:staff_tablet", participant):
+            services.tablet_session_end(session=channel.tablet, user=user)
             request.session.pop(TABLET_SESSION_KEY, None)
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             if device is not None:
@@ -478,7 +501,7 @@ def _visit_or_404(visit_code: str, instrument: str | None = None) -> None:
 
 
 @require_safe
-def staff_overview(request: HttpRequest, trial_number: str) -> HttpResponse:
+def staff_overview(request: StaffRequest, trial_number: str) -> HttpResponse:
     participant = trial_selectors.participant_get_for(request.user, trial_number)
     return render(
         request,
@@ -496,7 +519,7 @@ def staff_overview(request: HttpRequest, trial_number: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-def staff_send(request: HttpRequest, trial_number: str, visit_code: str) -> HttpResponse:
+def staff_send(request: StaffRequest, trial_number: str, visit_code: str) -> HttpResponse:
     """Send a personal link by e-mail or text message, or print it as a letter (PDF)."""
     participant = trial_selectors.participant_get_for(request.user, trial_number)
     _visit_or_404(visit_code)
@@ -546,7 +569,7 @@ def _letter_response(request, participant, visit_code: str, language: str) -> Ht
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-def staff_revoke(request: HttpRequest, trial_number: str, visit_code: str) -> HttpResponse:
+def staff_revoke(request: StaffRequest, trial_number: str, visit_code: str) -> HttpResponse:
     """Revoke every open link of a visit at once (e.g. sent to a wrong address), or one link
     (``?link=<id>``)."""
     participant = trial_selectors.participant_get_for(request.user, trial_number)
@@ -598,7 +621,7 @@ def staff_revoke(request: HttpRequest, trial_number: str, visit_code: str) -> Ht
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-def staff_tablet(request: HttpRequest, trial_number: str, visit_code: str) -> HttpResponse:
+def staff_tablet(request: StaffRequest, trial_number: str, visit_code: str) -> HttpResponse:
     """Start a clinic-tablet session: the staff member is logged out of this browser, which from
     now on opens only this participant's questionnaires until staff end the session."""
     participant = trial_selectors.participant_get_for(request.user, trial_number)
@@ -634,7 +657,7 @@ def _instrument_labels(instrument_code: str) -> dict:
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def staff_enter(
-    request: HttpRequest, trial_number: str, visit_code: str, instrument: str
+    request: StaffRequest, trial_number: str, visit_code: str, instrument: str
 ) -> HttpResponse:
     """The nurse enters the answers the patient gives by phone (or from a paper form)."""
     participant = trial_selectors.participant_get_for(request.user, trial_number)
@@ -683,7 +706,7 @@ def staff_enter(
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def staff_correct(
-    request: HttpRequest, trial_number: str, visit_code: str, instrument: str
+    request: StaffRequest, trial_number: str, visit_code: str, instrument: str
 ) -> HttpResponse:
     """Correct submitted answers, with a reason; the audit trail keeps the old values."""
     participant = trial_selectors.participant_get_for(request.user, trial_number)
@@ -696,7 +719,8 @@ def staff_correct(
         labels=_instrument_labels(instrument),
         initial=dict(response.answers) if response else {},
     )
-    if request.method == "POST" and submitted and form.is_valid():
+    # "response is not None" repeats what "submitted" implies, for the type checker.
+    if request.method == "POST" and submitted and response is not None and form.is_valid():
         try:
             services.response_correct(
                 response=response,
@@ -725,7 +749,7 @@ def staff_correct(
 
 
 @require_safe
-def link_list(request: HttpRequest) -> HttpResponse:
+def link_list(request: StaffRequest) -> HttpResponse:
     """Links sent and still waiting for answers, at the user's sites."""
     links = list(selectors.open_links_for(request.user)[:500])
     return render(request, "questionnaires/staff/link_list.html", {"links": links})

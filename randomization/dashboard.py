@@ -40,8 +40,8 @@ def arm_balance() -> list[dict]:
     }
     rows = []
     for code, stratum in STRATA.items():
-        row = counts.get(code, {})
-        pvp, conservative = row.get("pvp", 0), row.get("conservative", 0)
+        row = counts.get(code)
+        pvp, conservative = (row["pvp"], row["conservative"]) if row else (0, 0)
         rows.append(
             {
                 "code": code,

@@ -95,7 +95,7 @@ def seed_envelopes(context: dict) -> None:
             # Their path began months ago (trial.screening.demo.PAST_START): date the
             # allocation two weeks after that start, so the deaths and withdrawals recorded
             # later in the demo fall between randomisation and today.
-            days_ago = PAST_START[final_status] - 14
+            days_ago = PAST_START[ParticipantStatus(final_status)] - 14
             Allocation.objects.filter(pk=allocation.pk).update(
                 randomised_at=timezone.now() - dt.timedelta(days=days_ago)
             )

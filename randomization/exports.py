@@ -85,7 +85,10 @@ def analysis_rows() -> Iterator[tuple[int, tuple]]:
     )
     to_local = localizer()
     for pid, stratum, arm, treated, at in qs.iterator(chunk_size=CHUNK_SIZE):
-        yield pid, (stratum, stratum[:1], arm, treated, to_local(at).date())
+        # randomised_at is NOT NULL, so the day is always there.
+        randomised_at = to_local(at)
+        assert randomised_at is not None
+        yield pid, (stratum, stratum[:1], arm, treated, randomised_at.date())
 
 
 exporters.add_analysis(AnalysisColumns("allocation", analysis_variables, analysis_rows, order=10))

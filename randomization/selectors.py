@@ -300,7 +300,7 @@ def verification_report() -> VerificationReport:
     strata_balance = {code: Balance(f"{code} · {s.label}") for code, s in STRATA.items()}
     site_balance: dict[str, Balance] = {}
     total = Balance(_("All sites and strata"))
-    arm_counts = Counter()
+    arm_counts: Counter[tuple[str, str, str]] = Counter()
     for e in envelopes:
         allocation = allocations.get(e.pk)
         if allocation is None:

@@ -152,18 +152,16 @@ def envelope_batch_generate(
     StratumStock.objects.get_or_create(site=site, stratum=stratum)
     stock = StratumStock.objects.select_for_update().get(site=site, stratum=stratum)
     first = stock.last_sequence + 1
-    batch = audited_save(
-        EnvelopeBatch(
-            site=site,
-            stratum=stratum,
-            size=count,
-            block_sizes=list(sizes),
-            first_sequence=first,
-            note=note.strip(),
-            created_by=user,
-        ),
-        user=user,
+    batch = EnvelopeBatch(
+        site=site,
+        stratum=stratum,
+        size=count,
+        block_sizes=list(sizes),
+        first_sequence=first,
+        note=note.strip(),
+        created_by=user,
     )
+    audited_save(batch, user=user)
     sequence = blocks.generate_allocation_sequence(count, sizes, rng=rng)
     Envelope.objects.bulk_create(
         [
@@ -317,17 +315,15 @@ def participant_randomize(*, participant: Participant, user: User) -> Allocation
     envelope.participant = participant
     envelope.used_at = now
     envelope.save(update_fields=["participant", "used_at"])
-    allocation = audited_save(
-        Allocation(
-            participant=participant,
-            envelope=envelope,
-            arm=envelope.arm,
-            stratum=stratum.code,
-            randomised_at=now,
-            randomised_by=user,
-        ),
-        user=user,
+    allocation = Allocation(
+        participant=participant,
+        envelope=envelope,
+        arm=envelope.arm,
+        stratum=stratum.code,
+        randomised_at=now,
+        randomised_by=user,
     )
+    audited_save(allocation, user=user)
     participant.status = ParticipantStatus.RANDOMISED
     audited_save(
         participant,
