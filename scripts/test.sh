@@ -36,6 +36,12 @@ banner "ruff"
 $PYBIN -m ruff check .
 $PYBIN -m ruff format --check .
 
+# Types (django-stubs; [tool.mypy] in pyproject.toml). Off until every app is at zero errors:
+# trial/ outside its flat services/selectors/forms/views/demo/admin/tasks modules is clean;
+# enable this once those and randomization, questionnaires and followup are too.
+# banner "mypy"
+# .venv/bin/mypy trial randomization questionnaires followup
+
 banner "import contracts (pyproject.toml [tool.importlinter])"
 .venv/bin/lint-imports
 

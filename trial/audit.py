@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import get_history_model_for_model
+
+# audited_save hands back the instance it was given, with the same type for the caller.
+_M = TypeVar("_M", bound=models.Model)
 
 
 class ReasonRequired(ValidationError):
@@ -26,18 +30,19 @@ def _stamp(instance: models.Model, *, user, reason: str) -> None:
 
     simple_history reads these attributes for the next save or delete of this instance only.
     """
-    instance._history_user = user
-    instance._change_reason = reason.strip() or None
+    # simple_history's per-instance hooks are plain attributes that no model declares.
+    instance._history_user = user  # type: ignore[attr-defined]
+    instance._change_reason = reason.strip() or None  # type: ignore[attr-defined]
 
 
 def audited_save(
-    instance: models.Model,
+    instance: _M,
     *,
     user,
     reason: str = "",
     update_fields: list[str] | None = None,
     validate: bool = True,
-) -> models.Model:
+) -> _M:
     """Validate and save ``instance`` with the user and reason on its history row.
 
     A first save needs no reason; a later change does (good clinical practice: the trail must
@@ -79,7 +84,7 @@ def audited_update(queryset: models.QuerySet, *, user, reason: str, **values) ->
         if not rows:
             return 0
         changed = model._default_manager.filter(pk__in=[r.pk for r in rows]).update(**values)
-        history_model = model.history.model
+        history_model = get_history_model_for_model(model)
         tracked = {f.attname for f in history_model._meta.fields}
         now = timezone.now()
         records = []
@@ -209,7 +214,7 @@ def audit_entries(
     wanted = offset + limit
     entries: list[AuditEntry] = []
     for model in models_only or audited_models():
-        history_model = model.history.model
+        history_model = get_history_model_for_model(model)
         path = participant_path(model)
         qs = history_model.objects.select_related("history_user")
         if participant_id is not None:
@@ -289,5 +294,6 @@ def audit_entries(
         Participant = apps.get_model("trial", "Participant")
         numbers = dict(Participant.objects.filter(id__in=pids).values_list("id", "trial_number"))
         for e in page:
-            e.trial_number = numbers.get(e.participant_id, "")
+            if e.participant_id:
+                e.trial_number = numbers.get(e.participant_id, "")
     return page

@@ -271,13 +271,16 @@ def _copy_baselines(python_sqls: list[str]) -> tuple[float, float]:
     from trial.exports import sql as export_sql
     from trial.exports.tables import tables_for
 
-    tables = [t for t in tables_for("full", identified=False) if t.keyed and t.sql is not None]
+    # Each table with the SQL source it has (paired, so the checker knows it is not None).
+    tables = [
+        (t, t.sql) for t in tables_for("full", identified=False) if t.keyed and t.sql is not None
+    ]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL TIME ZONE '{export_sql._zone()}'")
         raw = cursor.cursor
         long_sqls, source_sqls = [], []
-        for t in tables:
-            source = t.sql()
+        for t, make_source in tables:
+            source = make_source()
             if source.prepare is not None:
                 source.prepare(cursor)
             names = [v.name for v in t.sql_variables]

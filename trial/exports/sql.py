@@ -19,9 +19,9 @@ exporters without ``sql_source()``, the Python path writes the same file.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -87,7 +87,9 @@ def as_text(var_type: str, column: str) -> str:
     return f"({column})::text"
 
 
-def long_select(source: SqlSource, names: list[str], types: list[str], positions: list[int]):
+def long_select(
+    source: SqlSource, names: Sequence[str], types: Sequence[str], positions: Sequence[int]
+):
     """The SELECT of (trial_number, key, item, value) lines; ``positions`` picks variables."""
     width = 2 + len(types)
     aliases = ", ".join(f"c{i}" for i in range(width))
@@ -103,7 +105,7 @@ def long_select(source: SqlSource, names: list[str], types: list[str], positions
     return sql, (*source.params, *(names[i] for i in positions))
 
 
-def copy_long(out: BinaryIO, source: SqlSource, names, types, positions) -> None:
+def copy_long(out: IO[bytes], source: SqlSource, names, types, positions) -> None:
     """Stream the long lines of one form into ``out`` (a binary file), header excluded."""
     sql, params = long_select(source, names, types, positions)
     with transaction.atomic(), connection.cursor() as cursor:

@@ -198,16 +198,17 @@ def _write(out: BinaryIO, columns: list[Column], spool: BinaryIO, count: int, la
 
 
 def _write_data(out: BinaryIO, strls: BinaryIO, columns: list[Column], spool: BinaryIO):
-    packers = []
+    # (how, arg): arg is the column number for strl, the width for str, unused (0) otherwise.
+    packers: list[tuple[str, int]] = []
     for v, c in enumerate(columns, start=1):
         if c.kind == "date":
-            packers.append(("long", None))
+            packers.append(("long", 0))
         elif c.kind == "text" and c.type_code == STRL:
             packers.append(("strl", v))
         elif c.kind == "text":
             packers.append(("str", c.width))
         else:
-            packers.append(("double", None))
+            packers.append(("double", 0))
     pack_d, pack_i = struct.Struct("<d").pack, struct.Struct("<i").pack
     row_number = 0
     for chunk in _chunks(spool):

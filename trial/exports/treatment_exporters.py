@@ -7,16 +7,26 @@ from the model fields themselves, so the codebook follows the models.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.db import models
 from django.db.models import Value
 from django.utils.translation import gettext_lazy as _
 
 from trial import models as m
-from trial.exports.registry import YES_NO, QueryExporter, Variable, by_trial_number, register
+from trial.exports.registry import (
+    YES_NO,
+    ByteOrder,
+    QueryExporter,
+    Variable,
+    VarType,
+    by_trial_number,
+    register,
+)
 from trial.exports.sql import JsonListText
 from trial.treatment.services import USUAL_CARE_FIELDS
 
-_TYPES = {
+_TYPES: dict[str, VarType] = {
     "DateField": "date",
     "DateTimeField": "datetime",
     "BooleanField": "boolean",
@@ -31,6 +41,9 @@ def field_variable(
     model: type[models.Model], name: str, export_name: str | None = None
 ) -> Variable:
     field = model._meta.get_field(name)
+    if not isinstance(field, models.Field):
+        # A reverse relation has no column to export; only a wrong ``fields`` entry gets here.
+        raise TypeError(f"{model.__name__}.{name} is not a column of its own")
     kind = _TYPES.get(field.get_internal_type(), "text")
     codes: tuple = tuple(field.choices or ()) if field.choices else ()
     if kind == "boolean":
@@ -49,8 +62,8 @@ def field_variable(
 class ModelExporter(QueryExporter):
     """An exporter of one model's fields, keyed by participant (and ``key_field``)."""
 
-    model: type[models.Model]
-    fields: tuple[str, ...]
+    model: ClassVar[type[models.Model]]
+    fields: ClassVar[tuple[str, ...]]
     participant_path = "participant"
     key_field: str | None = None
 
@@ -61,13 +74,14 @@ class ModelExporter(QueryExporter):
         # Ordered by the key within a participant, then by row; the JSON list fields are
         # joined by the database for COPY (QueryExporter._is_json).
         key = self.key_field or Value("")
-        order = [by_trial_number(f"{self.participant_path}__trial_number")]
+        order: list[str | ByteOrder] = [by_trial_number(f"{self.participant_path}__trial_number")]
         order += [self.key_field] if self.key_field else []
         columns = [
             JsonListText(name) if lists_as_text and self._is_json(name) else name
             for name in self.fields
         ]
-        return self.model.objects.order_by(*order, "pk").values_list(
+        # _default_manager: type[Model] declares no ``objects``; these models have no other.
+        return self.model._default_manager.order_by(*order, "pk").values_list(
             f"{self.participant_path}__trial_number", key, *columns
         )
 

@@ -10,7 +10,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -21,6 +21,7 @@ from trial import access
 from trial.exports import services as export_services
 from trial.exports.models import ExportFormat, ExportRun, ExportStatus
 from trial.exports.registry import autodiscover
+from trial.http import AuthedHttpRequest
 from trial.views import PAGE_SIZE
 
 
@@ -40,14 +41,17 @@ class ExportForm(forms.Form):
 
     def __init__(self, *args, can_identify: bool, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["exporter"].choices = autodiscover().choices()
+        exporter = self.fields["exporter"]
+        # Declared above as a ChoiceField; the check narrows the base Field that fields holds.
+        if isinstance(exporter, forms.ChoiceField):
+            exporter.choices = autodiscover().choices()
         if not can_identify:
             del self.fields["identified"]
             del self.fields["reason"]
 
 
 @require_http_methods(["GET", "POST"])
-def export_list(request: HttpRequest) -> HttpResponse:
+def export_list(request: AuthedHttpRequest) -> HttpResponse:
     can_identify = access.can(request.user, "export_identified")
     form = ExportForm(request.POST or None, can_identify=can_identify)
     if request.method == "POST" and form.is_valid():
@@ -86,12 +90,12 @@ def _run(run_id) -> ExportRun:
 
 
 @require_GET
-def export_detail(request: HttpRequest, run_id) -> HttpResponse:
+def export_detail(request: AuthedHttpRequest, run_id) -> HttpResponse:
     return render(request, "trial/exports/detail.html", {"run": _run(run_id)})
 
 
 @require_GET
-def export_status(request: HttpRequest, run_id) -> JsonResponse:
+def export_status(request: AuthedHttpRequest, run_id) -> JsonResponse:
     run = _run(run_id)
     return JsonResponse(
         {
@@ -110,7 +114,7 @@ def export_status(request: HttpRequest, run_id) -> JsonResponse:
 
 
 @require_GET
-def export_download(request: HttpRequest, run_id) -> FileResponse:
+def export_download(request: AuthedHttpRequest, run_id) -> FileResponse:
     run = _run(run_id)
     # The file leaves the system only through here, and only to those who may start exports;
     # an identified file only to data managers.

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 
 from trial import access, selectors, services
 from trial.forms import DateInput
+from trial.http import AuthedHttpRequest
 from trial.models import (
     Death,
     DeathRelation,
@@ -89,7 +90,7 @@ def _event_page(request, participant, form, *, title: str, lead: str) -> HttpRes
 
 
 @GET_POST
-def death_record(request: HttpRequest, trial_number: str) -> HttpResponse:
+def death_record(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
     participant = selectors.participant_get_for(request.user, trial_number)
     if Death.objects.filter(participant=participant).exists():
         messages.info(request, _("The death of this participant is already recorded."))
@@ -120,7 +121,7 @@ def death_record(request: HttpRequest, trial_number: str) -> HttpResponse:
 
 
 @GET_POST
-def withdrawal_record(request: HttpRequest, trial_number: str) -> HttpResponse:
+def withdrawal_record(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
     participant = selectors.participant_get_for(request.user, trial_number)
     if Withdrawal.objects.filter(participant=participant).exists():
         messages.info(request, _("The withdrawal of this participant is already recorded."))

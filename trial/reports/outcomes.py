@@ -186,12 +186,14 @@ def outcome_data(site: Site | None = None) -> OutcomeData:
         if pid in subjects:
             subjects[pid].scores[visit] = values
     for pid, visit, status, completed_on in contacts:
-        subject = subjects.get(pid)
-        if subject is None or status != "done":
+        contacted = subjects.get(pid)
+        if contacted is None or status != "done":
             continue
-        subject.visits_done.add(visit)
-        if completed_on and (subject.last_contact is None or completed_on > subject.last_contact):
-            subject.last_contact = completed_on
+        contacted.visits_done.add(visit)
+        if completed_on and (
+            contacted.last_contact is None or completed_on > contacted.last_contact
+        ):
+            contacted.last_contact = completed_on
 
     crossover = optional_model("trial", "Crossover")
     if crossover is None:
@@ -219,9 +221,10 @@ def _leakage(missing: list[str], site: Site | None) -> statistics.Proportion | N
     """
     try:
         from trial.treatment import selectors as treatment_selectors  # the treatment work (issue 7)
+
+        rates = getattr(treatment_selectors, "leakage_rates", None)
     except ImportError:
-        treatment_selectors = None
-    rates = getattr(treatment_selectors, "leakage_rates", None)
+        rates = None
     procedure = optional_model("trial", "Procedure")
     if rates is not None and procedure is not None:
         procedures = procedure.objects.all()

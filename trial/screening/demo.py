@@ -80,7 +80,7 @@ PAST_START = {
     ParticipantStatus.DECEASED: 300,
 }
 
-ADMIN_CODENAMES = {
+ADMIN_CODENAMES: dict[str, list[str]] = {
     Role.COORDINATOR: [
         "view_eligibilitycriteriaversion",
         "change_eligibilitycriteriaversion",
@@ -292,11 +292,16 @@ def _advance(participant, hematologist, surgeon, step, today) -> None:
             assessed_on=today - dt.timedelta(days=5),
         )
     if index >= 3:
+        sheet = InformationSheetVersion.objects.filter(active=True).first()
+        if sheet is None:
+            raise RuntimeError(
+                "The demo needs an information sheet in use; the migrations add one."
+            )
         services.consent_record(
             participant=participant,
             user=hematologist,
             consent_date=today - dt.timedelta(days=4),
-            information_sheet=InformationSheetVersion.objects.filter(active=True).first(),
+            information_sheet=sheet,
             taken_by=hematologist,
             oral_information_given=True,
             written_information_given=True,

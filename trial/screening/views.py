@@ -8,10 +8,13 @@ for another site), a form validates, a service writes and audits.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Field
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import formats
 from django.utils.translation import gettext as _
@@ -32,6 +35,7 @@ from trial.forms import (
     SiteFilterForm,
     SurgicalAssessmentForm,
 )
+from trial.http import AuthedHttpRequest
 from trial.models import (
     Consent,
     EligibilityAssessment,
@@ -65,11 +69,11 @@ def _apply_errors(form, exc: Exception) -> None:
         form.add_error(None, str(exc))
 
 
-def _screening_participant(request: HttpRequest, trial_number: str) -> Participant:
+def _screening_participant(request: AuthedHttpRequest, trial_number: str) -> Participant:
     return selectors.participant_get_for(request.user, trial_number)
 
 
-def _not_in_screening(request: HttpRequest, participant: Participant) -> HttpResponse:
+def _not_in_screening(request: AuthedHttpRequest, participant: Participant) -> HttpResponse:
     messages.warning(
         request,
         _("%(number)s is no longer in screening (%(status)s); this cannot be changed here.")
@@ -90,7 +94,7 @@ def _form_page(request, participant, form, *, title: str, template="trial/screen
 
 
 @require_safe
-def screening_log(request: HttpRequest) -> HttpResponse:
+def screening_log(request: AuthedHttpRequest) -> HttpResponse:
     sites = selectors.sites_for(request.user).filter(kind=SiteKind.HEMATOLOGY)
     form = SiteFilterForm(request.GET or None, sites=sites)
     qs = selectors.screening_entries_for(request.user).select_related("site", "participant")
@@ -115,7 +119,7 @@ def screening_log(request: HttpRequest) -> HttpResponse:
 
 
 @GET_POST
-def screening_log_create(request: HttpRequest) -> HttpResponse:
+def screening_log_create(request: AuthedHttpRequest) -> HttpResponse:
     sites = selectors.sites_for(request.user).filter(kind=SiteKind.HEMATOLOGY, active=True)
     form = ScreeningLogEntryForm(request.POST or None, sites=sites)
     duplicates = []
@@ -143,13 +147,14 @@ def screening_log_create(request: HttpRequest) -> HttpResponse:
         except (services.ServiceError, ValidationError) as exc:
             _apply_errors(form, exc)
         else:
-            if entry.participant_id:
+            registered = entry.participant
+            if registered is not None:
                 messages.success(
                     request,
                     _("%(number)s is registered. Fill in the screening form next.")
-                    % {"number": entry.participant.trial_number},
+                    % {"number": registered.trial_number},
                 )
-                return redirect(entry.participant)
+                return redirect(registered)
             messages.success(request, _("The screening is logged."))
             return redirect("trial:screening_log")
     return render(
@@ -160,12 +165,13 @@ def screening_log_create(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-def screening_log_detail(request: HttpRequest, entry_id: int) -> HttpResponse:
+def screening_log_detail(request: AuthedHttpRequest, entry_id: int) -> HttpResponse:
     entry = selectors.screening_entry_get_for(request.user, entry_id)
     participant = None
     if entry.participant_id:
-        participant = selectors.participants_for(request.user).filter(pk=entry.participant_id)
-        participant = participant.first()
+        participant = (
+            selectors.participants_for(request.user).filter(pk=entry.participant_id).first()
+        )
     return render(
         request,
         "trial/screening/log_detail.html",
@@ -185,19 +191,21 @@ def _entry_history(entry) -> list[dict]:
     history = []
     previous = None
     for row in rows:
-        changes = []
+        changes: list[tuple[str, Any, Any]] = []
         if previous is not None:
             delta = row.diff_against(previous, excluded_fields=["cpr_digest"])
             for change in delta.changes:
                 field = ScreeningLogEntry._meta.get_field(change.field)
-                changes.append((str(field.verbose_name), change.old, change.new))
+                # A history diff names the row's own columns, never a reverse relation.
+                label = field.verbose_name if isinstance(field, Field) else field.name
+                changes.append((str(label), change.old, change.new))
         history.append({"row": row, "changes": changes})
         previous = row
     return list(reversed(history))
 
 
 @GET_POST
-def screening_log_edit(request: HttpRequest, entry_id: int) -> HttpResponse:
+def screening_log_edit(request: AuthedHttpRequest, entry_id: int) -> HttpResponse:
     entry = selectors.screening_entry_get_for(request.user, entry_id)
     form = ScreeningLogEntryEditForm(request.POST or None, entry=entry)
     if request.method == "POST" and form.is_valid():
@@ -223,7 +231,7 @@ def screening_log_edit(request: HttpRequest, entry_id: int) -> HttpResponse:
 
 
 @GET_POST
-def screening_form(request: HttpRequest, trial_number: str) -> HttpResponse:
+def screening_form(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
     participant = _screening_participant(request, trial_number)
     if participant.status != ParticipantStatus.SCREENING:
         return _not_in_screening(request, participant)
@@ -252,7 +260,7 @@ def screening_form(request: HttpRequest, trial_number: str) -> HttpResponse:
 
 
 @GET_POST
-def eligibility(request: HttpRequest, trial_number: str) -> HttpResponse:
+def eligibility(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
     participant = _screening_participant(request, trial_number)
     if participant.status != ParticipantStatus.SCREENING:
         return _not_in_screening(request, participant)
@@ -299,7 +307,7 @@ def eligibility(request: HttpRequest, trial_number: str) -> HttpResponse:
 
 
 @GET_POST
-def consent(request: HttpRequest, trial_number: str) -> HttpResponse:
+def consent(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
     participant = _screening_participant(request, trial_number)
     if participant.status != ParticipantStatus.SCREENING:
         return _not_in_screening(request, participant)
@@ -331,7 +339,7 @@ def consent(request: HttpRequest, trial_number: str) -> HttpResponse:
 
 
 @GET_POST
-def referral_create(request: HttpRequest, trial_number: str) -> HttpResponse:
+def referral_create(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
     participant = _screening_participant(request, trial_number)
     if participant.status != ParticipantStatus.SCREENING:
         return _not_in_screening(request, participant)
@@ -366,7 +374,7 @@ def referral_create(request: HttpRequest, trial_number: str) -> HttpResponse:
 
 
 @GET_POST
-def referral_cancel(request: HttpRequest, trial_number: str) -> HttpResponse:
+def referral_cancel(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
     participant = _screening_participant(request, trial_number)
     if participant.status != ParticipantStatus.SCREENING:
         return _not_in_screening(request, participant)
@@ -411,7 +419,7 @@ def referral_cancel(request: HttpRequest, trial_number: str) -> HttpResponse:
 
 
 @GET_POST
-def surgical_assessment(request: HttpRequest, trial_number: str) -> HttpResponse:
+def surgical_assessment(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
     participant = _screening_participant(request, trial_number)
     existing = (
         SurgicalAssessment.objects.select_related("referral")
@@ -485,7 +493,7 @@ def surgical_assessment(request: HttpRequest, trial_number: str) -> HttpResponse
 
 
 @GET_POST
-def not_included(request: HttpRequest, trial_number: str) -> HttpResponse:
+def not_included(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
     participant = _screening_participant(request, trial_number)
     if participant.status != ParticipantStatus.SCREENING:
         return _not_in_screening(request, participant)
@@ -510,14 +518,14 @@ def not_included(request: HttpRequest, trial_number: str) -> HttpResponse:
 
 
 @require_safe
-def referral_list(request: HttpRequest) -> HttpResponse:
+def referral_list(request: AuthedHttpRequest) -> HttpResponse:
     referrals = selectors.open_referrals_for(request.user).order_by("referred_on", "id")
     page = Paginator(referrals, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "trial/screening/referral_list.html", {"page": page})
 
 
 @require_safe
-def consort(request: HttpRequest) -> HttpResponse:
+def consort(request: AuthedHttpRequest) -> HttpResponse:
     sites = selectors.sites_for(request.user).filter(kind=SiteKind.HEMATOLOGY)
     form = SiteFilterForm(request.GET or None, sites=sites)
     site = form.cleaned_data["site"] if form.is_valid() else None
@@ -529,7 +537,7 @@ def consort(request: HttpRequest) -> HttpResponse:
 
 
 @GET_POST
-def criteria_versions(request: HttpRequest) -> HttpResponse:
+def criteria_versions(request: AuthedHttpRequest) -> HttpResponse:
     form = CriteriaVersionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -5,6 +5,8 @@ Defined here, registered under the ``trial`` app label (re-exported from trial/m
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import RegexValidator
 from django.db import models
@@ -82,7 +84,8 @@ class Site(models.Model):
             raise ValidationError(
                 {"surgical_partner": _("A surgical department has no surgical partner.")}
             )
-        if self.surgical_partner_id and self.surgical_partner.kind != SiteKind.SURGERY:
+        partner = self.surgical_partner
+        if partner is not None and partner.kind != SiteKind.SURGERY:
             raise ValidationError(
                 {"surgical_partner": _("The partner must be a surgical department.")}
             )
@@ -117,6 +120,10 @@ class User(AbstractUser):
     # Password hashes and login times are not clinical history and would only add noise.
     # Password hashes must never be copied into the trail, and login times are not history.
     history = _UserHistoricalRecords(excluded_fields=["password", "last_login"])
+
+    # Only an annotation, no attribute: django_otp's OTPMiddleware sets it on request.user for
+    # each request (whether this session passed the second factor); declared for the checker.
+    is_verified: Callable[[], bool]
 
     class Meta:
         verbose_name = _("staff member")

@@ -20,7 +20,7 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -34,6 +34,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from trial import access
 from trial.access import staff_may_manage
 from trial.forms import LoginForm, OTPConfirmForm
+from trial.http import AuthedHttpRequest
 from trial.models import SiteMembership, User
 from trial.services import ServiceError
 from trial.staff import services as staff_services
@@ -46,7 +47,7 @@ def _safe_next(request: HttpRequest) -> str:
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
-    return reverse_lazy(settings.LOGIN_REDIRECT_URL)
+    return reverse(settings.LOGIN_REDIRECT_URL)
 
 
 @sensitive_post_parameters("password", "otp_token")
@@ -58,7 +59,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
     ):
         return redirect(_safe_next(request))
     form = LoginForm(request.POST or None, request=request)
-    if request.method == "POST" and form.is_valid():
+    # A valid LoginForm always holds the authenticated user; the check tells the checker so.
+    if request.method == "POST" and form.is_valid() and form.user is not None:
         user = form.user
         token = form.cleaned_data["otp_token"].strip()
         if settings.TRIAL_REQUIRE_2FA and user_has_device(user, confirmed=True):
@@ -90,7 +92,7 @@ def _pending_device(user) -> TOTPDevice:
 
 
 @never_cache
-def otp_setup(request: HttpRequest) -> HttpResponse:
+def otp_setup(request: AuthedHttpRequest) -> HttpResponse:
     """Set up the authenticator app (first login), or confirm a code for this session."""
     user = request.user
     confirmed = TOTPDevice.objects.filter(user=user, confirmed=True).first()
@@ -128,7 +130,7 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-def otp_qr(request: HttpRequest) -> HttpResponse:
+def otp_qr(request: AuthedHttpRequest) -> HttpResponse:
     """The provisioning QR code as SVG, served from our origin (no third-party QR service)."""
     import segno
 
@@ -171,7 +173,7 @@ def _show_error(form, exc: Exception) -> None:
 
 
 @require_safe
-def staff_list(request: HttpRequest) -> HttpResponse:
+def staff_list(request: AuthedHttpRequest) -> HttpResponse:
     staff = User.objects.prefetch_related(
         Prefetch("memberships", queryset=SiteMembership.objects.select_related("site"))
     ).order_by("-is_active", "last_name", "first_name", "username")
@@ -191,7 +193,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def staff_invite(request: HttpRequest) -> HttpResponse:
+def staff_invite(request: AuthedHttpRequest) -> HttpResponse:
     form = StaffInviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -210,14 +212,14 @@ def staff_invite(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _managed(request: HttpRequest, user_id: int) -> User:
+def _managed(request: AuthedHttpRequest, user_id: int) -> User:
     user = get_object_or_404(User, pk=user_id)
     if not staff_may_manage(request.user, user):
         raise PermissionDenied
     return user
 
 
-def staff_edit(request: HttpRequest, user_id: int) -> HttpResponse:
+def staff_edit(request: AuthedHttpRequest, user_id: int) -> HttpResponse:
     member = _managed(request, user_id)
     initial = {"role": member.role, "sites": list(member.sites.all())}
     form = StaffUpdateForm(request.POST or None, initial=initial)
@@ -259,7 +261,7 @@ def _reason_action(request, user_id, *, action, title, lead, button, done) -> Ht
     )
 
 
-def staff_deactivate(request: HttpRequest, user_id: int) -> HttpResponse:
+def staff_deactivate(request: AuthedHttpRequest, user_id: int) -> HttpResponse:
     return _reason_action(
         request,
         user_id,
@@ -274,7 +276,7 @@ def staff_deactivate(request: HttpRequest, user_id: int) -> HttpResponse:
     )
 
 
-def staff_second_factor_reset(request: HttpRequest, user_id: int) -> HttpResponse:
+def staff_second_factor_reset(request: AuthedHttpRequest, user_id: int) -> HttpResponse:
     return _reason_action(
         request,
         user_id,
@@ -306,6 +308,9 @@ class WelcomeView(auth_views.PasswordResetConfirmView):
         return user
 
     def form_valid(self, form):
+        if self.user is None:
+            # Django's dispatch shows the form only for a valid link, so it has found the user.
+            raise PermissionDenied
         try:
             staff_services.staff_invitation_accept(
                 user=self.user, password=form.cleaned_data["new_password1"]

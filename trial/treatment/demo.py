@@ -173,8 +173,10 @@ def _radiographs(participants, surgeon, today) -> None:
     by_age = sorted(participants, key=lambda p: p.allocation.randomised_at)
     for participant in (completed or by_age)[:2]:
         day0 = tservices.randomised_on(participant)
-        procedure = Procedure.objects.filter(participant=participant).first()
-        treated = list(procedure.levels.values_list("level", flat=True)) if procedure else []
+        if day0 is None:  # every participant here is randomised; tells the checker so
+            continue
+        pvp = Procedure.objects.filter(participant=participant).first()
+        treated = list(pvp.levels.values_list("level", flat=True)) if pvp else []
         new_level = "T10" if "T11" in treated or "T10" in treated else "T11"
         tservices.radiograph_record(
             participant=participant,
@@ -202,6 +204,8 @@ def _adverse_events(participants, nurse, coordinator, today) -> None:
         participants, plans, strict=False
     ):
         day0 = tservices.randomised_on(participant)
+        if day0 is None:  # every participant here is randomised; tells the checker so
+            continue
         try:
             event = tservices.adverse_event_record(
                 participant=participant,

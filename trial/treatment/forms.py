@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django import forms
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -84,7 +88,9 @@ class ProcedureForm(ReasonForChangeMixin, forms.Form):
         self.add_reason_field(editing=editing)
 
     def clean(self):
-        cleaned = super().clean()
+        # Form.clean() returns cleaned_data; the stubs allow None, the dict itself does not.
+        super().clean()
+        cleaned = self.cleaned_data
         # Whether a biopsy result or complication details are needed is Procedure.clean()'s
         # rule; the form only drops answers to questions that no longer apply.
         if cleaned.get("biopsy_taken") is False:
@@ -94,7 +100,8 @@ class ProcedureForm(ReasonForChangeMixin, forms.Form):
         add_model_errors(
             self,
             Procedure(
-                procedure_date=cleaned.get("procedure_date"),
+                # None when the date itself failed; this instance is only validated, never saved.
+                procedure_date=cleaned.get("procedure_date"),  # type: ignore[misc]
                 discharge_date=cleaned.get("discharge_date"),
                 biopsy_taken=bool(cleaned.get("biopsy_taken")),
                 biopsy_result=cleaned.get("biopsy_result") or "",
@@ -131,12 +138,14 @@ class LevelForm(forms.Form):
         widget=forms.RadioSelect,
     )
 
-    def __init__(self, *args, level: str, **kwargs):
+    def __init__(self, data: Mapping[str, Any] | None = None, *, level: str, **kwargs):
         self.level = level
-        super().__init__(*args, prefix=f"lvl-{level}", **kwargs)
+        super().__init__(data, prefix=f"lvl-{level}", **kwargs)
 
     def clean(self):
-        cleaned = super().clean()
+        # Form.clean() returns cleaned_data; the stubs allow None, the dict itself does not.
+        super().clean()
+        cleaned = self.cleaned_data
         leakage, sites = cleaned.get("leakage"), cleaned.get("leakage_sites") or []
         if leakage is True and not sites:
             self.add_error("leakage_sites", _("Say where the cement leaked."))
@@ -190,7 +199,10 @@ def procedure_forms(data=None, *, procedure=None, default_date=None, default_fac
 
 def picked_levels(form: ProcedureForm) -> list[str]:
     if form.is_bound:
-        return [lv for lv in form.data.getlist("levels") if lv in LEVELS]
+        # Bound from request.POST, a QueryDict; a plain dict holds the list itself.
+        data = form.data
+        values = data.getlist("levels") if isinstance(data, QueryDict) else data.get("levels", [])
+        return [lv for lv in values if lv in LEVELS]
     return list(form.initial.get("levels") or [])
 
 

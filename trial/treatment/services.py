@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Field
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -231,11 +233,13 @@ def procedure_record(
             level.full_clean(exclude=["procedure"])
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():
-                label = (
-                    str(ProcedureLevel._meta.get_field(field).verbose_name)
-                    if (field != "__all__")
-                    else ""
-                )
+                label = ""
+                if field != "__all__":
+                    # full_clean reports the row's own columns, never a reverse relation.
+                    model_field = ProcedureLevel._meta.get_field(field)
+                    label = str(
+                        model_field.verbose_name if isinstance(model_field, Field) else field
+                    )
                 for message in messages:
                     errors.setdefault("levels", []).append(
                         f"{row['level']}: {label + ': ' if label else ''}{message}"
@@ -258,7 +262,7 @@ def procedure_record(
 
 
 def _level_changed(level: ProcedureLevel) -> bool:
-    stored = ProcedureLevel.objects.filter(pk=level.pk).values().first() or {}
+    stored: Mapping[str, Any] = ProcedureLevel.objects.filter(pk=level.pk).values().first() or {}
     return any(stored.get(f.attname) != getattr(level, f.attname) for f in level._meta.fields)
 
 
@@ -377,7 +381,8 @@ def crossover_record(
         errors.setdefault("reason", []).append(_("Give the reason for the crossover."))
     if crossover_date > timezone.localdate():
         errors.setdefault("crossover_date", []).append(_("The date cannot be in the future."))
-    day0 = randomised_on(participant)
+    # Not None: crossover_refusal above turned away anyone not randomised.
+    day0 = _require_randomised(participant)
     _not_before(
         errors,
         "crossover_date",

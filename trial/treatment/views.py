@@ -11,12 +11,13 @@ import datetime as dt
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from trial import access, selectors
+from trial.http import AuthedHttpRequest
 from trial.models import (
     AdverseEvent,
     Participant,
@@ -46,7 +47,7 @@ def _to_panel(participant: Participant, anchor: str = "treatment"):
 
 
 def _read_page(
-    request: HttpRequest,
+    request: AuthedHttpRequest,
     participant: Participant,
     *,
     title: str,
@@ -80,7 +81,7 @@ def _read_page(
 
 
 @GET_POST
-def procedure(request: HttpRequest, trial_number: str) -> HttpResponse:
+def procedure(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
     participant = selectors.participant_get_for(request.user, trial_number)
     title = _("PVP procedure")
     refusal = tservices.procedure_refusal(participant)
@@ -135,7 +136,7 @@ def procedure(request: HttpRequest, trial_number: str) -> HttpResponse:
 
 
 @GET_POST
-def usual_care(request: HttpRequest, trial_number: str) -> HttpResponse:
+def usual_care(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
     participant = selectors.participant_get_for(request.user, trial_number)
     refusal = tservices.usual_care_refusal(participant)
     if not access.can(request.user, "trial:usual_care") or refusal:
@@ -177,10 +178,12 @@ def usual_care(request: HttpRequest, trial_number: str) -> HttpResponse:
 
 
 @GET_POST
-def crossover(request: HttpRequest, trial_number: str) -> HttpResponse:
+def crossover(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
     participant = selectors.participant_get_for(request.user, trial_number)
     refusal = tservices.crossover_refusal(participant)
-    if not access.can(request.user, "trial:crossover") or refusal:
+    # Without a refusal the participant is randomised, so day0 is known below.
+    day0 = tservices.randomised_on(participant)
+    if not access.can(request.user, "trial:crossover") or refusal or day0 is None:
         return _read_page(request, participant, title=_("Crossover to PVP"), message=refusal or "")
     may_override = access.can(request.user, "crossover_allow_early")
     form = CrossoverForm(request.POST or None, may_override=may_override)
@@ -201,7 +204,6 @@ def crossover(request: HttpRequest, trial_number: str) -> HttpResponse:
                 _("The crossover is recorded. Record the PVP procedure when it is done."),
             )
             return _to_panel(participant)
-    day0 = tservices.randomised_on(participant)
     earliest = tservices.crossover_earliest_day()
     return render(
         request,
@@ -228,7 +230,7 @@ def crossover(request: HttpRequest, trial_number: str) -> HttpResponse:
 
 
 @GET_POST
-def adverse_event_create(request: HttpRequest, trial_number: str) -> HttpResponse:
+def adverse_event_create(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
     participant = selectors.participant_get_for(request.user, trial_number)
     refusal = tservices.adverse_event_refusal(participant)
     if not access.can(request.user, "trial:adverse_event_create") or refusal:
@@ -267,7 +269,7 @@ def adverse_event_create(request: HttpRequest, trial_number: str) -> HttpRespons
 
 
 @GET_POST
-def adverse_event_edit(request: HttpRequest, trial_number: str, ae_id: int) -> HttpResponse:
+def adverse_event_edit(request: AuthedHttpRequest, trial_number: str, ae_id: int) -> HttpResponse:
     participant = selectors.participant_get_for(request.user, trial_number)
     event = get_object_or_404(AdverseEvent, pk=ae_id, participant=participant)
     if not access.can(request.user, "trial:adverse_event_edit"):
@@ -297,11 +299,12 @@ def adverse_event_edit(request: HttpRequest, trial_number: str, ae_id: int) -> H
 
 
 @GET_POST
-def radiograph(request: HttpRequest, trial_number: str, control_kind: str) -> HttpResponse:
+def radiograph(request: AuthedHttpRequest, trial_number: str, control_kind: str) -> HttpResponse:
     participant = selectors.participant_get_for(request.user, trial_number)
     if control_kind not in RadiographKind.values:
         raise Http404
-    title = RadiographKind(control_kind).label
+    # Rendered in this request's language either way; str() gives _read_page the str it takes.
+    title = str(RadiographKind(control_kind).label)
     refusal = tservices.radiograph_refusal(participant, control_kind)
     if not access.can(request.user, "trial:radiograph") or refusal:
         return _read_page(request, participant, title=title, message=refusal or "")
@@ -346,7 +349,7 @@ def radiograph(request: HttpRequest, trial_number: str, control_kind: str) -> Ht
 
 
 @GET_POST
-def sae_list(request: HttpRequest) -> HttpResponse:
+def sae_list(request: AuthedHttpRequest) -> HttpResponse:
     events = tselectors.serious_adverse_events(request.user)
     if request.method == "POST":
         event = get_object_or_404(events, pk=request.POST.get("ae_id") or 0)
@@ -361,13 +364,13 @@ def sae_list(request: HttpRequest) -> HttpResponse:
                 % {"number": event.participant.trial_number},
             )
         return redirect("trial:sae_list")
-    events = list(events[:500])
+    shown = list(events[:500])
     return render(
         request,
         "trial/treatment/sae_list.html",
         {
-            "events": events,
-            "pending": sum(1 for e in events if e.acknowledged_at is None),
+            "events": shown,
+            "pending": sum(1 for e in shown if e.acknowledged_at is None),
             "may_acknowledge": access.can(request.user, "sae_acknowledge"),
         },
     )

@@ -30,7 +30,8 @@ def write_xlsx(zf: zipfile.ZipFile, tables: list[Table]) -> None:
         head += [v.name for v in table.variables]
         part, ws, used = 1, None, XLSX_MAX_ROWS
         for row in table.rows():
-            if used >= XLSX_MAX_ROWS:  # a sheet holds about a million rows; continue on the next
+            # A sheet holds about a million rows; continue on the next (ws is None: no sheet yet).
+            if ws is None or used >= XLSX_MAX_ROWS:
                 title = table.code[:28] if part == 1 else f"{table.code[:24]} ({part})"
                 ws = wb.create_sheet(title=title)
                 ws.append(head)
