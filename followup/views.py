@@ -8,7 +8,7 @@ import datetime as dt
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.dateparse import parse_date
@@ -21,7 +21,8 @@ from followup.forms import CallLogForm, SiteFilterForm
 from followup.models import CallOutcome, ContactStatus
 from questionnaires.models import QuestionnaireResponse, ResponseStatus
 from trial import access
-from trial.models import SiteKind, User
+from trial.http import AuthedHttpRequest
+from trial.models import SiteKind
 from trial.protocol.schedule import active_schedule, local_today
 from trial.protocol.visits import visit_instruments
 from trial.selectors import sites_for
@@ -33,16 +34,7 @@ PAGE_SIZE = 50
 CALL_FORM_INSTRUMENTS = ("vas", "hsu")
 
 
-class StaffRequest(HttpRequest):
-    """A request to a staff page. The access matrix middleware sends anyone not signed in to
-    the login page before these views run, so ``request.user`` here is always a ``User``.
-    For the type checker only; the other apps' views declare the same until the core offers
-    one to share."""
-
-    user: User
-
-
-def _site_filter(request: StaffRequest):
+def _site_filter(request: AuthedHttpRequest):
     sites = sites_for(request.user).filter(kind=SiteKind.HEMATOLOGY).order_by("code")
     form = SiteFilterForm(request.GET or None, sites=sites)
     site = form.cleaned_data["site"] if form.is_valid() else None
@@ -50,7 +42,7 @@ def _site_filter(request: StaffRequest):
 
 
 @require_safe
-def worklist(request: StaffRequest) -> HttpResponse:
+def worklist(request: AuthedHttpRequest) -> HttpResponse:
     tab = request.GET.get("tab", "today")
     if tab not in selectors.TABS:
         tab = "today"
@@ -85,7 +77,7 @@ def worklist(request: StaffRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-def call_log(request: StaffRequest, contact_id: int) -> HttpResponse:
+def call_log(request: AuthedHttpRequest, contact_id: int) -> HttpResponse:
     # The history stays readable after a death or withdrawal; calling is refused below (the
     # contact is cancelled then, and the service checks the participant's status as well).
     contact = get_object_or_404(
@@ -184,7 +176,7 @@ def _add_validation_errors(form, exc: ValidationError) -> None:
             form.add_error(None, error)
 
 
-def _after_call(request: StaffRequest, call, form) -> HttpResponse:
+def _after_call(request: AuthedHttpRequest, call, form) -> HttpResponse:
     participant = call.participant
     outcome = call.outcome
     if outcome == CallOutcome.REACHED:
@@ -221,7 +213,7 @@ def _after_call(request: StaffRequest, call, form) -> HttpResponse:
     return redirect(reverse("followup:worklist") + "?tab=week")
 
 
-def _week_param(request: StaffRequest):
+def _week_param(request: AuthedHttpRequest):
     value = request.GET.get("week")
     try:
         day = parse_date(value) if value else None
@@ -232,7 +224,7 @@ def _week_param(request: StaffRequest):
 
 
 @require_safe
-def weekly_list(request: StaffRequest) -> HttpResponse:
+def weekly_list(request: AuthedHttpRequest) -> HttpResponse:
     week_start = _week_param(request)
     form, site, multi_site = _site_filter(request)
     contacts = selectors.weekly_list(request.user, week_start=week_start, site=site)
@@ -261,7 +253,7 @@ def weekly_list(request: StaffRequest) -> HttpResponse:
 
 
 @require_safe
-def weekly_list_pdf(request: StaffRequest) -> HttpResponse:
+def weekly_list_pdf(request: AuthedHttpRequest) -> HttpResponse:
     week_start = _week_param(request)
     _form, site, _multi = _site_filter(request)
     contacts = selectors.weekly_list(request.user, week_start=week_start, site=site)
@@ -278,7 +270,7 @@ def weekly_list_pdf(request: StaffRequest) -> HttpResponse:
 
 
 @require_safe
-def completeness(request: StaffRequest) -> HttpResponse:
+def completeness(request: AuthedHttpRequest) -> HttpResponse:
     sites, rows = selectors.completeness(request.user)
     visit_code = request.GET.get("visit")
     site_code = request.GET.get("site")

@@ -38,7 +38,8 @@ from questionnaires.instruments import WordingError, get_instrument, load_wordin
 from questionnaires.models import Mode, QuestionnaireLink, SentVia, TabletSession
 from trial import access
 from trial import selectors as trial_selectors
-from trial.models import ENDED_STATUSES, Participant, User
+from trial.http import AuthedHttpRequest
+from trial.models import ENDED_STATUSES, Participant
 from trial.protocol import visits
 from trial.services import ServiceError
 
@@ -49,15 +50,6 @@ TABLET_SESSION_KEY = "questionnaire_tablet"
 TABLET_IDLE_SESSION_KEY = "questionnaire_tablet_idle"
 # The personal link the patient opened in this browser (its id; the token is not kept).
 LINK_SESSION_KEY = "questionnaire_link"
-
-
-class StaffRequest(HttpRequest):
-    """A request to a staff page. The access matrix middleware sends anyone not signed in to
-    the login page before these views run, so ``request.user`` here is always a ``User``.
-    The patient's pages are public and keep a plain HttpRequest. For the type checker only;
-    the other apps' views declare the same until the core offers one to share."""
-
-    user: User
 
 
 def _posted(request: HttpRequest):
@@ -501,7 +493,7 @@ def _visit_or_404(visit_code: str, instrument: str | None = None) -> None:
 
 
 @require_safe
-def staff_overview(request: StaffRequest, trial_number: str) -> HttpResponse:
+def staff_overview(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
     participant = trial_selectors.participant_get_for(request.user, trial_number)
     return render(
         request,
@@ -519,7 +511,7 @@ def staff_overview(request: StaffRequest, trial_number: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-def staff_send(request: StaffRequest, trial_number: str, visit_code: str) -> HttpResponse:
+def staff_send(request: AuthedHttpRequest, trial_number: str, visit_code: str) -> HttpResponse:
     """Send a personal link by e-mail or text message, or print it as a letter (PDF)."""
     participant = trial_selectors.participant_get_for(request.user, trial_number)
     _visit_or_404(visit_code)
@@ -569,7 +561,7 @@ def _letter_response(request, participant, visit_code: str, language: str) -> Ht
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-def staff_revoke(request: StaffRequest, trial_number: str, visit_code: str) -> HttpResponse:
+def staff_revoke(request: AuthedHttpRequest, trial_number: str, visit_code: str) -> HttpResponse:
     """Revoke every open link of a visit at once (e.g. sent to a wrong address), or one link
     (``?link=<id>``)."""
     participant = trial_selectors.participant_get_for(request.user, trial_number)
@@ -621,7 +613,7 @@ def staff_revoke(request: StaffRequest, trial_number: str, visit_code: str) -> H
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-def staff_tablet(request: StaffRequest, trial_number: str, visit_code: str) -> HttpResponse:
+def staff_tablet(request: AuthedHttpRequest, trial_number: str, visit_code: str) -> HttpResponse:
     """Start a clinic-tablet session: the staff member is logged out of this browser, which from
     now on opens only this participant's questionnaires until staff end the session."""
     participant = trial_selectors.participant_get_for(request.user, trial_number)
@@ -657,7 +649,7 @@ def _instrument_labels(instrument_code: str) -> dict:
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def staff_enter(
-    request: StaffRequest, trial_number: str, visit_code: str, instrument: str
+    request: AuthedHttpRequest, trial_number: str, visit_code: str, instrument: str
 ) -> HttpResponse:
     """The nurse enters the answers the patient gives by phone (or from a paper form)."""
     participant = trial_selectors.participant_get_for(request.user, trial_number)
@@ -706,7 +698,7 @@ def staff_enter(
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def staff_correct(
-    request: StaffRequest, trial_number: str, visit_code: str, instrument: str
+    request: AuthedHttpRequest, trial_number: str, visit_code: str, instrument: str
 ) -> HttpResponse:
     """Correct submitted answers, with a reason; the audit trail keeps the old values."""
     participant = trial_selectors.participant_get_for(request.user, trial_number)
@@ -749,7 +741,7 @@ def staff_correct(
 
 
 @require_safe
-def link_list(request: StaffRequest) -> HttpResponse:
+def link_list(request: AuthedHttpRequest) -> HttpResponse:
     """Links sent and still waiting for answers, at the user's sites."""
     links = list(selectors.open_links_for(request.user)[:500])
     return render(request, "questionnaires/staff/link_list.html", {"links": links})

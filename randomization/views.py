@@ -20,22 +20,14 @@ from randomization.forms import BatchForm, ConfirmForm, DeviationAcknowledgeForm
 from randomization.models import BatchPrint, PrintStatus, ProtocolDeviation
 from randomization.strata import STRATA
 from trial import access
-from trial.models import ParticipantStatus, User
+from trial.http import AuthedHttpRequest
+from trial.models import ParticipantStatus
 from trial.selectors import participant_get_for, randomisation_blockers
 from trial.services import ServiceError
 
 
-class StaffRequest(HttpRequest):
-    """A request to a staff page. The access matrix middleware sends anyone not signed in to
-    the login page before these views run, so ``request.user`` here is always a ``User``.
-    For the type checker only; the other apps' views declare the same until the core offers
-    one to share."""
-
-    user: User
-
-
 @require_safe
-def envelopes(request: StaffRequest) -> HttpResponse:
+def envelopes(request: AuthedHttpRequest) -> HttpResponse:
     """The coordinator's envelope dashboard: stock per site and stratum, batches, deviations."""
     return render(
         request,
@@ -54,7 +46,7 @@ def envelopes(request: StaffRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-def batch_create(request: StaffRequest) -> HttpResponse:
+def batch_create(request: AuthedHttpRequest) -> HttpResponse:
     form = BatchForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -80,7 +72,7 @@ def batch_create(request: StaffRequest) -> HttpResponse:
 
 
 @require_safe
-def batch_detail(request: StaffRequest, batch_id: int) -> HttpResponse:
+def batch_detail(request: AuthedHttpRequest, batch_id: int) -> HttpResponse:
     batch = selectors.batch_get_for(request.user, batch_id)
     return render(
         request,
@@ -96,7 +88,7 @@ def batch_detail(request: StaffRequest, batch_id: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-def batch_pdf(request: StaffRequest, batch_id: int) -> HttpResponse | FileResponse:
+def batch_pdf(request: AuthedHttpRequest, batch_id: int) -> HttpResponse | FileResponse:
     """POST: have the batch PDF rendered (in the background; logged). GET ``?print=<id>``:
     download a rendered one."""
     batch = selectors.batch_get_for(request.user, batch_id)
@@ -127,7 +119,7 @@ def batch_pdf(request: StaffRequest, batch_id: int) -> HttpResponse | FileRespon
 
 
 @require_safe
-def allocation_list(request: StaffRequest) -> HttpResponse:
+def allocation_list(request: AuthedHttpRequest) -> HttpResponse:
     # The matrix admits data managers, and coordinators only if the trial allows; this repeats
     # the rule so that the list stays closed even if the matrix were loosened by mistake.
     if not selectors.can_see_allocation_list(request.user):
@@ -143,7 +135,7 @@ def allocation_list(request: StaffRequest) -> HttpResponse:
 
 
 @require_safe
-def allocation_list_csv(request: StaffRequest) -> StreamingHttpResponse:
+def allocation_list_csv(request: AuthedHttpRequest) -> StreamingHttpResponse:
     """The allocation list as CSV; logged like every view of the page."""
     if not selectors.can_see_allocation_list(request.user):
         raise PermissionDenied
@@ -193,7 +185,7 @@ class _Echo:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-def deviation_list(request: StaffRequest) -> HttpResponse:
+def deviation_list(request: AuthedHttpRequest) -> HttpResponse:
     """Protocol deviations, unacknowledged first; the coordinator acknowledges with a note."""
     can_acknowledge = access.can(request.user, "randomization:deviations")
     form = DeviationAcknowledgeForm(request.POST or None)
@@ -228,7 +220,7 @@ def deviation_list(request: StaffRequest) -> HttpResponse:
 
 
 @require_safe
-def verification(request: StaffRequest) -> HttpResponse:
+def verification(request: AuthedHttpRequest) -> HttpResponse:
     return render(
         request,
         "randomization/verification.html",
@@ -237,7 +229,7 @@ def verification(request: StaffRequest) -> HttpResponse:
 
 
 @require_safe
-def verification_pdf(request: StaffRequest) -> HttpResponse:
+def verification_pdf(request: AuthedHttpRequest) -> HttpResponse:
     response = HttpResponse(
         pdf.verification_pdf(selectors.verification_report()), content_type="application/pdf"
     )
@@ -246,7 +238,7 @@ def verification_pdf(request: StaffRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-def participant_randomise(request: StaffRequest, trial_number: str) -> HttpResponse:
+def participant_randomise(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
     participant = participant_get_for(request.user, trial_number)
     allocation = selectors.allocation_for(participant)
     if allocation is not None:
@@ -275,7 +267,7 @@ def participant_randomise(request: StaffRequest, trial_number: str) -> HttpRespo
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-def allocation_confirm(request: StaffRequest, trial_number: str) -> HttpResponse:
+def allocation_confirm(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
     participant = participant_get_for(request.user, trial_number)
     allocation = selectors.allocation_for(participant)
     if allocation is None:

@@ -35,6 +35,12 @@ def test_views_taking_the_typed_request_are_never_public():
     assert "trial:screening_log" in typed
     assert "trial:sae_list" in typed
     assert "account:otp_setup" in typed
+    # ... and the other apps' staff pages, while the patient's pages stay untyped.
+    apps = {view.__module__.split(".")[0] for view in typed.values()}
+    assert {"trial", "randomization", "questionnaires", "followup"} <= apps
+    assert "questionnaires:staff_overview" in typed
+    assert "questionnaires:patient_home" not in typed
+    assert "questionnaires:tablet_exit" not in typed
     public = sorted(name for name in typed if rule_for(name).kind == "public")
     assert public == []
 
