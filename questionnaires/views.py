@@ -133,6 +133,19 @@ def _unavailable(request: HttpRequest, status: int = 404) -> HttpResponse:
     return render(request, "questionnaires/patient/unavailable.html", status=status)
 
 
+def _is_autosave(request: HttpRequest) -> bool:
+    return request.method == "POST" and request.POST.get("autosave") == "1"
+
+
+def _closed(request: HttpRequest, page: HttpResponse) -> HttpResponse:
+    """A step asked for when the link or tablet session no longer opens (revoked, expired,
+    ended): the friendly page, or, to the page's autosave, 410 Gone in JSON. The friendly page
+    may be a 200, which the script would otherwise take for "saved"."""
+    if _is_autosave(request):
+        return JsonResponse({"saved": False, "closed": True}, status=410)
+    return page
+
+
 def _link_channel(request: HttpRequest) -> Channel | HttpResponse:
     """The personal link this browser opened (see ``patient_start``), if it still opens."""
     link_id = request.session.get(LINK_SESSION_KEY)
@@ -238,7 +251,7 @@ def _patient_step(
     screen = flow.find_screen(access.visit_code, instrument, step)
     if screen is None:
         return redirect(channel.url("start"))
-    autosave = request.method == "POST" and request.POST.get("autosave") == "1"
+    autosave = _is_autosave(request)
     if selectors.visit_is_submitted(access.participant, access.visit_code):
         if autosave:
             return JsonResponse({"saved": False, "submitted": True}, status=409)
@@ -375,7 +388,7 @@ def patient_home(request: HttpRequest) -> HttpResponse:
 def patient_step(request: HttpRequest, instrument: str, step: int) -> HttpResponse:
     channel = _link_channel(request)
     if isinstance(channel, HttpResponse):
-        return channel
+        return _closed(request, channel)
     return _patient_step(request, channel, instrument, step)
 
 
@@ -408,7 +421,7 @@ def tablet_start(request: HttpRequest) -> HttpResponse:
 def tablet_step(request: HttpRequest, instrument: str, step: int) -> HttpResponse:
     channel = _tablet_channel(request)
     if isinstance(channel, HttpResponse):
-        return channel
+        return _closed(request, channel)
     return _patient_step(request, channel, instrument, step)
 
 
