@@ -417,3 +417,19 @@ CELERY_BEAT_SCHEDULE["exports-expire"] = {
     "schedule": 60 * 60,  # hourly, so a file outlives its expiry by at most an hour
 }
 # --- end exports (issue 8) ---------------------------------------------------------------
+
+# --- hardening ----------------------------------------------------------------------------
+# "Screened before?" look-ups of a CPR number search every site's log: each is recorded
+# (trial.screening.lookups) and a user gets at most this many per window, then a 429.
+SCREENING_CPR_LOOKUP_LIMIT = env.int("SCREENING_CPR_LOOKUP_LIMIT", default=30)
+SCREENING_CPR_LOOKUP_WINDOW_SECONDS = env.int("SCREENING_CPR_LOOKUP_WINDOW_SECONDS", default=3600)
+# The shortest reason accepted for a correction, an unblinding, the allocation list and an
+# identified export (trial.audit.require_reason), after trimming spaces.
+REASON_MIN_LENGTH = env.int("REASON_MIN_LENGTH", default=10)
+for _name in (
+    "SCREENING_CPR_LOOKUP_LIMIT",
+    "SCREENING_CPR_LOOKUP_WINDOW_SECONDS",
+    "REASON_MIN_LENGTH",
+):
+    if vars()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1.")

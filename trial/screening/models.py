@@ -29,6 +29,27 @@ class ScreeningDecision(models.TextChoices):
     OTHER = "other", _("Not included for another reason")
 
 
+class CprLookup(models.Model):
+    """One "screened before?" look-up of a CPR number against the log of every site.
+
+    The look-up tells a user about patients of other sites, so each one is kept: who, when,
+    and whether it found an earlier screening. The CPR number itself is not kept, not even
+    as a digest: the row must not become a second index of patients who never consented.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    looked_up_at = models.DateTimeField(default=timezone.now, db_index=True)
+    found = models.BooleanField()
+
+    class Meta:
+        ordering = ["-looked_up_at", "-id"]
+        verbose_name = _("CPR look-up")
+        verbose_name_plural = _("CPR look-ups")
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.looked_up_at:%Y-%m-%d %H:%M}"
+
+
 class ScreeningLogEntry(models.Model):
     """Every patient considered at a site, included or not (the CONSORT 'screened' box).
 
