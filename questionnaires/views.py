@@ -38,6 +38,7 @@ from questionnaires.instruments import WordingError, get_instrument, load_wordin
 from questionnaires.models import Mode, QuestionnaireLink, SentVia
 from trial import access
 from trial import selectors as trial_selectors
+from trial.client_ip import client_ip
 from trial.models import ENDED_STATUSES
 from trial.protocol import visits
 from trial.services import ServiceError
@@ -96,10 +97,7 @@ def _patient_page(view):
 
 
 def _client_ip(request: HttpRequest) -> str:
-    header = settings.QUESTIONNAIRE_CLIENT_IP_HEADER
-    if header and request.META.get(header):
-        return request.META[header].split(",")[-1].strip()
-    return request.META.get("REMOTE_ADDR", "")
+    return client_ip(request)  # the same address the lock-out counts (trial.client_ip)
 
 
 def _throttle_key(request: HttpRequest) -> str:

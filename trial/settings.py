@@ -161,6 +161,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "account/locked_out.html"
 AXES_VERBOSE = False
+# Behind the proxy, the client's address comes from QUESTIONNAIRE_CLIENT_IP_HEADER, as for the
+# questionnaire link throttle; otherwise everyone shares the proxy's address and one person
+# locks everyone out (trial/client_ip.py).
+AXES_CLIENT_IP_CALLABLE = "trial.client_ip.client_ip"
 
 # Idle staff sessions end after this many minutes; each request renews the clock.
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=30) * 60
