@@ -11,14 +11,38 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 
 class ReasonRequired(ValidationError):
     pass
+
+
+def require_reason(reason: str | None) -> str:
+    """The trimmed reason, or ReasonRequired when shorter than ``REASON_MIN_LENGTH``.
+
+    The one check for reasons a person must give in words: corrections, identified exports
+    and the coordinator's staff changes. A few characters ("x", "typo") tell a monitor
+    nothing, so a minimum length is asked everywhere, from one setting.
+    """
+    reason = (reason or "").strip()
+    minimum = settings.REASON_MIN_LENGTH
+    if len(reason) < minimum:
+        raise ReasonRequired(
+            ngettext(
+                "Give a reason of at least %(n)d character.",
+                "Give a reason of at least %(n)d characters.",
+                minimum,
+            )
+            % {"n": minimum},
+            code="reason_too_short",
+        )
+    return reason
 
 
 def _stamp(instance: models.Model, *, user, reason: str) -> None:

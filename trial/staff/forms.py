@@ -6,8 +6,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from trial.access import STAFF_ASSIGNABLE_ROLES
+from trial.audit import require_reason
 from trial.models import Role, Site
-from trial.staff.services import REASON_MIN_LENGTH
 
 
 def _role_choices():
@@ -28,7 +28,7 @@ def _sites_field():
 def _reason_field(label):
     return forms.CharField(
         label=label,
-        min_length=REASON_MIN_LENGTH,
+        validators=[require_reason],  # REASON_MIN_LENGTH, read when the form is checked
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
