@@ -5,6 +5,7 @@ environment (django-environ). A value that cannot be parsed stops the process at
 rather than running a clinical system on a guess.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import environ
@@ -438,9 +439,20 @@ CELERY_BEAT_SCHEDULE["exports-expire"] = {
 # (trial.screening.lookups) and a user gets at most this many per window, then a 429.
 SCREENING_CPR_LOOKUP_LIMIT = env.int("SCREENING_CPR_LOOKUP_LIMIT", default=30)
 SCREENING_CPR_LOOKUP_WINDOW_SECONDS = env.int("SCREENING_CPR_LOOKUP_WINDOW_SECONDS", default=3600)
-# The shortest reason accepted for a correction, an unblinding, the allocation list and an
-# identified export (trial.audit.require_reason), after trimming spaces.
+# The shortest reason accepted, after trimming spaces, where a person must say why: a
+# correction, an identified export, a staff change (trial.audit.require_reason).
 REASON_MIN_LENGTH = env.int("REASON_MIN_LENGTH", default=10)
+# The trial's period: dates that configure the trial (a criteria version's "in force from")
+# must fall inside it, so that a typo such as year 9999 is refused with a message.
+try:
+    TRIAL_PERIOD_START = dt.date.fromisoformat(env.str("TRIAL_PERIOD_START", default="2020-01-01"))
+    TRIAL_PERIOD_END = dt.date.fromisoformat(env.str("TRIAL_PERIOD_END", default="2040-12-31"))
+except ValueError as exc:
+    raise ImproperlyConfigured(
+        f"TRIAL_PERIOD_START/END must be dates (YYYY-MM-DD): {exc}"
+    ) from None
+if TRIAL_PERIOD_START >= TRIAL_PERIOD_END:
+    raise ImproperlyConfigured("TRIAL_PERIOD_START must be before TRIAL_PERIOD_END.")
 for _name in (
     "SCREENING_CPR_LOOKUP_LIMIT",
     "SCREENING_CPR_LOOKUP_WINDOW_SECONDS",

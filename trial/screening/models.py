@@ -14,7 +14,7 @@ from simple_history.models import HistoricalRecords
 
 from trial.participants.models import Participant, ParticipantStatus, Sex
 from trial.staff.models import Site, SiteKind, User
-from trial.validation import _check_not_future, _raise
+from trial.validation import _check_in_trial_period, _check_not_future, _raise
 
 
 class MyelomaStatus(models.TextChoices):
@@ -284,6 +284,11 @@ class EligibilityCriteriaVersion(models.Model):
 
     def __str__(self) -> str:
         return f"v{self.version} ({self.effective_from})"
+
+    def clean(self) -> None:
+        errors: dict = {}
+        _check_in_trial_period(errors, effective_from=self.effective_from)
+        _raise(errors)
 
 
 class CriterionKind(models.TextChoices):
