@@ -67,7 +67,8 @@ class NoStoreMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if self._private(request):
+        # A view that already said no-store (a download) keeps its own header.
+        if self._private(request) and "no-store" not in response.get("Cache-Control", ""):
             add_never_cache_headers(response)
         return response
 
