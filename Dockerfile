@@ -18,4 +18,5 @@ RUN useradd --system --home /app vertebra && mkdir -p /data/media \
  && chown -R vertebra /app /data/media
 USER vertebra
 EXPOSE 8000
-CMD ["gunicorn", "trial.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# gunicorn.conf.py: bind, workers, and an access log with patient link tokens cut short.
+CMD ["gunicorn", "trial.wsgi:application", "--config", "gunicorn.conf.py"]

@@ -24,7 +24,7 @@ from questionnaires.models import (
     TabletSession,
 )
 from questionnaires.scoring import ScoringOptions
-from trial.audit import audited_save, model_update
+from trial.audit import ReasonRequired, audited_save, model_update, require_reason
 from trial.models import ENDED_STATUSES, Identity, Participant, User
 from trial.protocol import visits
 from trial.services import ServiceError
@@ -256,8 +256,10 @@ def response_correct(
     *, response: QuestionnaireResponse, answers: dict, user: User, reason: str
 ) -> QuestionnaireResponse:
     """Correct a submitted response: a reason is required, scores are recomputed, all audited."""
-    if not reason.strip():
-        raise ServiceError(_("Give a reason for the correction."))
+    try:
+        reason = require_reason(reason)
+    except ReasonRequired as exc:
+        raise ServiceError(exc.messages[0]) from None
     response = QuestionnaireResponse.objects.select_for_update().get(pk=response.pk)
     if not response.is_submitted:
         raise ServiceError(_("Only submitted answers are corrected; drafts are still open."))

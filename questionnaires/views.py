@@ -38,6 +38,7 @@ from questionnaires.instruments import WordingError, get_instrument, load_wordin
 from questionnaires.models import Mode, QuestionnaireLink, SentVia, TabletSession
 from trial import access
 from trial import selectors as trial_selectors
+from trial.client_ip import client_ip
 from trial.http import AuthedHttpRequest
 from trial.models import ENDED_STATUSES, Participant
 from trial.protocol import visits
@@ -108,10 +109,7 @@ def _patient_page(view):
 
 
 def _client_ip(request: HttpRequest) -> str:
-    header = settings.QUESTIONNAIRE_CLIENT_IP_HEADER
-    if header and request.META.get(header):
-        return request.META[header].split(",")[-1].strip()
-    return request.META.get("REMOTE_ADDR", "")
+    return client_ip(request)  # the same address the lock-out counts (trial.client_ip)
 
 
 def _throttle_key(request: HttpRequest) -> str:
@@ -143,6 +141,19 @@ def _activate_language(request: HttpRequest, default: str) -> str:
 def _unavailable(request: HttpRequest, status: int = 404) -> HttpResponse:
     _activate_language(request, settings.LANGUAGE_CODE)
     return render(request, "questionnaires/patient/unavailable.html", status=status)
+
+
+def _is_autosave(request: HttpRequest) -> bool:
+    return request.method == "POST" and request.POST.get("autosave") == "1"
+
+
+def _closed(request: HttpRequest, page: HttpResponse) -> HttpResponse:
+    """A step asked for when the link or tablet session no longer opens (revoked, expired,
+    ended): the friendly page, or, to the page's autosave, 410 Gone in JSON. The friendly page
+    may be a 200, which the script would otherwise take for "saved"."""
+    if _is_autosave(request):
+        return JsonResponse({"saved": False, "closed": True}, status=410)
+    return page
 
 
 def _link_channel(request: HttpRequest) -> Channel | HttpResponse:
@@ -254,7 +265,7 @@ def _patient_step(
     screen = flow.find_screen(access.visit_code, instrument, step)
     if screen is None:
         return redirect(channel.url("start"))
-    autosave = request.method == "POST" and request.POST.get("autosave") == "1"
+    autosave = _is_autosave(request)
     if selectors.visit_is_submitted(channel.participant, access.visit_code):
         if autosave:
             return JsonResponse({"saved": False, "submitted": True}, status=409)
@@ -391,7 +402,7 @@ def patient_home(request: HttpRequest) -> HttpResponse:
 def patient_step(request: HttpRequest, instrument: str, step: int) -> HttpResponse:
     channel = _link_channel(request)
     if isinstance(channel, HttpResponse):
-        return channel
+        return _closed(request, channel)
     return _patient_step(request, channel, instrument, step)
 
 
@@ -424,7 +435,7 @@ def tablet_start(request: HttpRequest) -> HttpResponse:
 def tablet_step(request: HttpRequest, instrument: str, step: int) -> HttpResponse:
     channel = _tablet_channel(request)
     if isinstance(channel, HttpResponse):
-        return channel
+        return _closed(request, channel)
     return _patient_step(request, channel, instrument, step)
 
 

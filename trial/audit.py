@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.apps import apps
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from simple_history.utils import get_history_model_for_model
 
 # audited_save hands back the instance it was given, with the same type for the caller.
@@ -23,6 +25,28 @@ _M = TypeVar("_M", bound=models.Model)
 
 class ReasonRequired(ValidationError):
     pass
+
+
+def require_reason(reason: str | None) -> str:
+    """The trimmed reason, or ReasonRequired when shorter than ``REASON_MIN_LENGTH``.
+
+    The one check for reasons a person must give in words: corrections, identified exports
+    and the coordinator's staff changes. A few characters ("x", "typo") tell a monitor
+    nothing, so a minimum length is asked everywhere, from one setting.
+    """
+    reason = (reason or "").strip()
+    minimum = settings.REASON_MIN_LENGTH
+    if len(reason) < minimum:
+        raise ReasonRequired(
+            ngettext(
+                "Give a reason of at least %(n)d character.",
+                "Give a reason of at least %(n)d characters.",
+                minimum,
+            )
+            % {"n": minimum},
+            code="reason_too_short",
+        )
+    return reason
 
 
 def _stamp(instance: models.Model, *, user, reason: str) -> None:

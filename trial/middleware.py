@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
+from django.utils.cache import add_never_cache_headers
 
 from trial.access import rule_for
 
@@ -47,3 +48,34 @@ class AccessMatrixMiddleware:
         if not rule.allows(user.role, request.method):
             raise PermissionDenied
         return None
+
+
+# The patient's pages (personal link and clinic tablet) show a patient's answers.
+_PATIENT_VIEW_PREFIXES = ("questionnaires:patient_", "questionnaires:tablet_")
+
+
+class NoStoreMiddleware:
+    """``Cache-Control: no-store`` on every page that may show identifying data.
+
+    The simplest rule that is safe: every response to a logged-in member of staff and every
+    patient questionnaire page. No browser cache, shared computer or proxy keeps a copy of a
+    participant's page after logout. Static files are served before this (WhiteNoise).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        # A view that already said no-store (a download) keeps its own header.
+        if self._private(request) and "no-store" not in response.get("Cache-Control", ""):
+            add_never_cache_headers(response)
+        return response
+
+    @staticmethod
+    def _private(request) -> bool:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            return True
+        match = getattr(request, "resolver_match", None)
+        return bool(match and match.view_name.startswith(_PATIENT_VIEW_PREFIXES))

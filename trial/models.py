@@ -30,6 +30,7 @@ from trial.screening.models import (  # noqa: F401 - re-exported
     Answer,
     BoneTherapy,
     Consent,
+    CprLookup,
     CriterionAssessor,
     CriterionKind,
     DiseaseStatus,

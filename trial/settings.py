@@ -5,6 +5,7 @@ environment (django-environ). A value that cannot be parsed stops the process at
 rather than running a clinical system on a guess.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import environ
@@ -84,6 +85,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # No cached copy of any page a logged-in user or a patient sees (trial/middleware.py).
+    "trial.middleware.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -161,6 +164,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "account/locked_out.html"
 AXES_VERBOSE = False
+# Behind the proxy, the client's address comes from QUESTIONNAIRE_CLIENT_IP_HEADER, as for the
+# questionnaire link throttle; otherwise everyone shares the proxy's address and one person
+# locks everyone out (trial/client_ip.py).
+AXES_CLIENT_IP_CALLABLE = "trial.client_ip.client_ip"
 
 # Idle staff sessions end after this many minutes; each request renews the clock.
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=30) * 60
@@ -307,7 +314,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Patient link tokens in request paths are cut short before any handler writes them
+    # (django.request's "Not Found: /q/<token>/", runserver's request lines).
+    "filters": {"scrub_tokens": {"()": "trial.logscrub.ScrubTokensFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["scrub_tokens"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "axes": {"level": "WARNING"},
@@ -417,3 +433,30 @@ CELERY_BEAT_SCHEDULE["exports-expire"] = {
     "schedule": 60 * 60,  # hourly, so a file outlives its expiry by at most an hour
 }
 # --- end exports (issue 8) ---------------------------------------------------------------
+
+# --- hardening ----------------------------------------------------------------------------
+# "Screened before?" look-ups of a CPR number search every site's log: each is recorded
+# (trial.screening.lookups) and a user gets at most this many per window, then a 429.
+SCREENING_CPR_LOOKUP_LIMIT = env.int("SCREENING_CPR_LOOKUP_LIMIT", default=30)
+SCREENING_CPR_LOOKUP_WINDOW_SECONDS = env.int("SCREENING_CPR_LOOKUP_WINDOW_SECONDS", default=3600)
+# The shortest reason accepted, after trimming spaces, where a person must say why: a
+# correction, an identified export, a staff change (trial.audit.require_reason).
+REASON_MIN_LENGTH = env.int("REASON_MIN_LENGTH", default=10)
+# The trial's period: dates that configure the trial (a criteria version's "in force from")
+# must fall inside it, so that a typo such as year 9999 is refused with a message.
+try:
+    TRIAL_PERIOD_START = dt.date.fromisoformat(env.str("TRIAL_PERIOD_START", default="2020-01-01"))
+    TRIAL_PERIOD_END = dt.date.fromisoformat(env.str("TRIAL_PERIOD_END", default="2040-12-31"))
+except ValueError as exc:
+    raise ImproperlyConfigured(
+        f"TRIAL_PERIOD_START/END must be dates (YYYY-MM-DD): {exc}"
+    ) from None
+if TRIAL_PERIOD_START >= TRIAL_PERIOD_END:
+    raise ImproperlyConfigured("TRIAL_PERIOD_START must be before TRIAL_PERIOD_END.")
+for _name in (
+    "SCREENING_CPR_LOOKUP_LIMIT",
+    "SCREENING_CPR_LOOKUP_WINDOW_SECONDS",
+    "REASON_MIN_LENGTH",
+):
+    if vars()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1.")

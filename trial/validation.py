@@ -18,6 +18,20 @@ def _check_not_future(errors: dict, **dates) -> None:
             errors.setdefault(name, []).append(_("The date cannot be in the future."))
 
 
+def _check_in_trial_period(errors: dict, **dates) -> None:
+    """Add an error for each given date outside TRIAL_PERIOD_START..TRIAL_PERIOD_END."""
+    from django.conf import settings
+    from django.utils.formats import date_format
+
+    start, end = settings.TRIAL_PERIOD_START, settings.TRIAL_PERIOD_END
+    for name, value in dates.items():
+        if value and not start <= value <= end:
+            errors.setdefault(name, []).append(
+                _("The date must fall within the trial's period, %(start)s to %(end)s.")
+                % {"start": date_format(start), "end": date_format(end)}
+            )
+
+
 def _raise(errors: dict) -> None:
     from django.core.exceptions import ValidationError
 

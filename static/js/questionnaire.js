@@ -23,8 +23,22 @@
         headers: { "X-Requested-With": "fetch" },
       })
         .then(function (response) {
-          if (status) status.textContent = response.ok ? status.dataset.saved : status.dataset.failed;
-          form.dataset.saved = response.ok ? "1" : "0";
+          // "Saved" only when the server says so in JSON: a page (a closed link's friendly
+          // page is a 200) is not a save. 410/403: the link or session is over.
+          var closed = response.status === 410 || response.status === 403;
+          return response
+            .json()
+            .catch(function () { return {}; })
+            .then(function (body) {
+              var saved = response.ok && body.saved === true;
+              if (status) {
+                status.textContent = saved
+                  ? status.dataset.saved
+                  : closed ? status.dataset.closed : status.dataset.failed;
+              }
+              form.dataset.saved = saved ? "1" : "0";
+              if (closed) form.dataset.closed = "1";
+            });
         })
         .catch(function () {
           if (status) status.textContent = status.dataset.failed;

@@ -265,3 +265,30 @@ def test_next_during_a_slow_autosave_keeps_the_last_answer(world, live_server, p
     assert vas.answers.get("vas_back") == 77, vas.answers
     assert not errors, errors
     page.close()
+
+
+def test_an_answer_after_the_link_was_revoked_says_not_saved(world, live_server, phone):
+    """The nurse revokes the link while the patient has a screen open: the next autosave is
+    refused (410) and the page says the questionnaire is closed, never "Saved"."""
+    from questionnaires import services
+
+    cache.clear()
+    link, token = letter_link(world.own_participant)
+    errors: list[str] = []
+    page = _watch(phone.new_page(), errors)
+    page.goto(f"{live_server.url}/q/{token}/")
+    page.get_by_test_id("start-button").tap()
+    question = page.get_by_test_id("question-odi_1")
+    first = question.locator("input[type=radio]").nth(1)
+    first.check()
+    _saved(page)
+    services.link_revoke(link=link, user=world.users[Role.NURSE], reason="wrong person")
+    question.locator("input[type=radio]").nth(2).check()
+    status = page.locator("[data-autosave-status]")
+    expect(status).to_have_text(status.get_attribute("data-closed"))
+    page.wait_for_function(
+        "() => document.querySelector('form[data-autosave]').dataset.saved === '0'"
+    )
+    answers = QuestionnaireResponse.objects.get(instrument_code="odi").answers
+    assert answers["odi_1"] == int(first.get_attribute("value"))  # the later answer was not
+    assert errors == [] or all("410" in e for e in errors)  # only the refused save, if logged

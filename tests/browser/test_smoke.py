@@ -116,6 +116,7 @@ def test_first_login_sets_up_the_authenticator_with_a_qr_code(
     shown = page.get_by_test_id("otp-secret").text_content()
     typed = "".join(shown.split()).upper()
     assert base64.b32decode(typed + "=" * (-len(typed) % 8)) == device.bin_key
+    page.locator("#id_password").fill(PASSWORD)  # enrolling asks for the password again
     page.locator("#id_otp_token").fill(device_code(device))
     submit_main_form(page)
 

@@ -142,7 +142,9 @@ def test_drafts_cannot_be_corrected(world):
     p = world.own_participant
     draft = _save(p, "odi", {"odi_1": 1})
     with pytest.raises(ServiceError):
-        services.response_correct(response=draft, answers={}, user=world.users["nurse"], reason="x")
+        services.response_correct(
+            response=draft, answers={}, user=world.users["nurse"], reason="the patient asked"
+        )
 
 
 def test_readiness_blocks_until_baseline_is_submitted(world):

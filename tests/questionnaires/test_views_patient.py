@@ -197,3 +197,27 @@ def test_a_link_revoked_while_open_stops_the_session_too(world, client, token):
     response = client.get(reverse("questionnaires:patient_step", args=["odi", 1]))
     assert response.status_code == 404
     assert "questionnaire_link" not in client.session
+
+
+def test_an_autosave_after_the_link_was_revoked_answers_410_in_json(world, client, token):
+    """The page's script shows "Saved" only for a JSON ``saved``; a revoked link's autosave
+    gets 410 Gone, the first time (link refused) and every time after (session forgotten),
+    never the friendly 200 page the script used to take for a save."""
+    from questionnaires import services
+
+    link = world.own_participant.questionnaire_links.get()
+    services.link_revoke(link=link, user=world.users["nurse"], reason="wrong person")
+    url = reverse("questionnaires:patient_step", args=["vas", 1])
+    for _attempt in range(2):
+        response = client.post(url, {"vas_back": "63", "autosave": "1"})
+        assert response.status_code == 410
+        assert response.json() == {"saved": False, "closed": True}
+    assert not QuestionnaireResponse.objects.exists()
+    # A plain page request still gets the friendly page.
+    assert b'data-testid="link-unavailable"' in client.get(url).content
+
+
+def test_an_autosave_on_the_tablet_without_a_session_answers_410(client):
+    url = reverse("questionnaires:tablet_step", args=["vas", 1])
+    response = client.post(url, {"vas_back": "63", "autosave": "1"})
+    assert response.status_code == 410 and response.json()["saved"] is False

@@ -142,3 +142,23 @@ def test_the_media_volume_is_writable_by_the_app_user():
     assert created_and_owned or installed_as_owner, (
         f"the Dockerfile must create {media_root} owned by {user}"
     )
+
+
+def test_the_client_address_comes_from_the_proxy_header(settings, rf):
+    """Behind the proxy REMOTE_ADDR is the proxy's: the lock-out and the link throttle must
+    count the address the proxy appends, or one attacker locks every user out."""
+    from axes.helpers import get_client_ip_address
+
+    header = _environment("web")["QUESTIONNAIRE_CLIENT_IP_HEADER"]
+    assert header.startswith("${QUESTIONNAIRE_CLIENT_IP_HEADER:-")
+    default = header.removeprefix("${QUESTIONNAIRE_CLIENT_IP_HEADER:-").removesuffix("}")
+    assert default == "HTTP_X_FORWARDED_FOR"
+    settings.QUESTIONNAIRE_CLIENT_IP_HEADER = default
+    request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 192.0.2.7")
+    # django-axes and the questionnaire throttle agree: the entry the proxy appended.
+    assert get_client_ip_address(request) == "192.0.2.7"
+    from questionnaires.views import _client_ip
+
+    assert _client_ip(request) == "192.0.2.7"
+    settings.QUESTIONNAIRE_CLIENT_IP_HEADER = ""
+    assert get_client_ip_address(request) == "10.0.0.2"

@@ -19,6 +19,15 @@ def _allowed(var: Variable) -> str:
     return var.allowed
 
 
+def formula_note() -> str:
+    """How text that looks like a formula is written (trial.exports.tables.neutralise)."""
+    return _(
+        "CSV and XLSX: text that starts with =, +, -, @, a tab or a carriage return is written "
+        "with a leading single quote (') so that a spreadsheet never runs it as a formula; "
+        "numbers are never changed."
+    )
+
+
 CODEBOOK_HEADER = ["file", "variable", "label", "type", "allowed_values", "unit", "source_form"]
 
 
@@ -54,6 +63,10 @@ def write_codebook_pdf(zf: zipfile.ZipFile, tables: list[Table], meta: dict) -> 
 
     html = render_to_string(
         "trial/exports/codebook_pdf.html",
-        {"tables": [(t, list(codebook_rows([t]))) for t in tables], **meta},
+        {
+            "tables": [(t, list(codebook_rows([t]))) for t in tables],
+            "formula_note": formula_note(),
+            **meta,
+        },
     )
     zf.writestr("codebook.pdf", HTML(string=html).write_pdf())

@@ -18,6 +18,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from trial import access
+from trial.audit import ReasonRequired, require_reason
 from trial.exports.models import ExportFormat, ExportRun, ExportStatus
 from trial.exports.registry import autodiscover
 from trial.exports.writer import ExportError, ExportSpec, write_export
@@ -44,8 +45,11 @@ def export_request(
         raise PermissionDenied(_("Only coordinators and data managers start exports."))
     if identified and not access.can(user, "export_identified"):
         raise PermissionDenied(_("Only data managers may export identifying data."))
-    if identified and not reason.strip():
-        raise ValidationError({"reason": _("Give the reason for an identified export.")})
+    if identified:
+        try:
+            reason = require_reason(reason)
+        except ReasonRequired as exc:
+            raise ValidationError({"reason": exc.messages}) from None
     registry = autodiscover()
     if exporter not in dict(registry.choices()):
         raise ValidationError({"exporter": _("Pick one of the exports listed.")})

@@ -87,6 +87,33 @@ def as_text(var_type: str, column: str) -> str:
     return f"({column})::text"
 
 
+# The first characters that make a spreadsheet read text as a formula, as SQL literals (the
+# same list as trial.exports.tables.FORMULA_STARTS; the tests write both paths).
+_FORMULA_STARTS_SQL = "'=', '+', '-', '@', E'\\t', E'\\r'"
+_TEXT_TYPES = "'text'::regtype, 'character varying'::regtype, 'character'::regtype"
+
+
+def neutralised(column: str, expression: str) -> str:
+    """SQL for ``expression`` (``column`` as text) neutralised like ``tables.neutralise``.
+
+    Only a column that is text in the database gets the quote: a negative number is a number
+    (and a text variable holding numbers, a code list, is numbers in the database).
+    """
+    return (
+        f"CASE WHEN pg_typeof({column}) IN ({_TEXT_TYPES}) "
+        f"AND left({column}::text, 1) IN ({_FORMULA_STARTS_SQL}) "
+        f"THEN '''' || {expression} ELSE {expression} END"
+    )
+
+
+def _value(var_type: str, column: str) -> str:
+    # Numbers, dates and booleans are never text to a spreadsheet, even when the SELECT gives
+    # them as text (scores come from a temporary table of text): only text is neutralised.
+    if var_type == "text":
+        return neutralised(column, as_text(var_type, column))
+    return as_text(var_type, column)
+
+
 def long_select(
     source: SqlSource, names: Sequence[str], types: Sequence[str], positions: Sequence[int]
 ):
@@ -94,10 +121,11 @@ def long_select(
     width = 2 + len(types)
     aliases = ", ".join(f"c{i}" for i in range(width))
     values = ", ".join(
-        f"(%s, {as_text(types[i], f's.c{i + 2}')})" for i in positions
+        f"(%s, {_value(types[i], f's.c{i + 2}')})" for i in positions
     )  # item names go in as parameters, never spliced into the SQL
+    head = ", ".join(neutralised(f"s.c{i}", f"NULLIF(s.c{i}::text, '')") for i in (0, 1))
     sql = (
-        "SELECT NULLIF(s.c0::text, ''), NULLIF(s.c1::text, ''), v.item, v.value "  # noqa: S608
+        f"SELECT {head}, v.item, v.value "  # noqa: S608
         f"FROM ({source.sql}) AS s({aliases}) "
         f"CROSS JOIN LATERAL (VALUES {values}) AS v(item, value) "
         "WHERE v.value IS NOT NULL AND v.value <> ''"

@@ -151,3 +151,25 @@ def text(value: Any) -> str:
     if isinstance(value, dt.date):  # dates and datetimes
         return value.isoformat()
     return str(value)
+
+
+# Text a spreadsheet would read as a formula or a command (OWASP's CSV-injection rule): a
+# cell holding text that starts with one of these is written with a leading single quote.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    """Text that a spreadsheet would run as a formula, prefixed with ``'``; anything else as is.
+
+    Only text is touched: a negative number is a number, not text, and stays as it is. Names,
+    addresses and free text typed by people could otherwise open a link or start a program
+    when a data manager opens the CSV or XLSX file. ``trial.exports.sql`` does the same in SQL.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def cell_text(value: Any) -> str:
+    """A value as text for a CSV cell: ``text`` of the value, text neutralised."""
+    return text(neutralise(value))

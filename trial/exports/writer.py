@@ -14,7 +14,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from trial.exports.codebook import write_codebook_csv, write_codebook_pdf
+from trial.exports.codebook import formula_note, write_codebook_csv, write_codebook_pdf
 from trial.exports.formats.csv import write_csv_long, write_csv_wide
 from trial.exports.formats.odm import write_odm
 from trial.exports.formats.stata import write_stata
@@ -88,6 +88,7 @@ def _readme(spec: ExportSpec, meta: dict) -> str:
             f"{_('Export')}: {spec.exporter}, {_('format')}: {spec.format}",
             f"{_('Data')}: {kind}",
             _("See codebook.csv / codebook.pdf for every variable."),
+            formula_note(),
             "",
         ]
     )

@@ -14,7 +14,7 @@ from simple_history.models import HistoricalRecords
 
 from trial.participants.models import Participant, ParticipantStatus, Sex
 from trial.staff.models import Site, SiteKind, User
-from trial.validation import _check_not_future, _raise
+from trial.validation import _check_in_trial_period, _check_not_future, _raise
 
 
 class MyelomaStatus(models.TextChoices):
@@ -27,6 +27,27 @@ class ScreeningDecision(models.TextChoices):
     NOT_ELIGIBLE = "not_eligible", _("Not eligible")
     DECLINED = "declined", _("Declined to take part")
     OTHER = "other", _("Not included for another reason")
+
+
+class CprLookup(models.Model):
+    """One "screened before?" look-up of a CPR number against the log of every site.
+
+    The look-up tells a user about patients of other sites, so each one is kept: who, when,
+    and whether it found an earlier screening. The CPR number itself is not kept, not even
+    as a digest: the row must not become a second index of patients who never consented.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    looked_up_at = models.DateTimeField(default=timezone.now, db_index=True)
+    found = models.BooleanField()
+
+    class Meta:
+        ordering = ["-looked_up_at", "-id"]
+        verbose_name = _("CPR look-up")
+        verbose_name_plural = _("CPR look-ups")
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.looked_up_at:%Y-%m-%d %H:%M}"
 
 
 class ScreeningLogEntry(models.Model):
@@ -263,6 +284,11 @@ class EligibilityCriteriaVersion(models.Model):
 
     def __str__(self) -> str:
         return f"v{self.version} ({self.effective_from})"
+
+    def clean(self) -> None:
+        errors: dict = {}
+        _check_in_trial_period(errors, effective_from=self.effective_from)
+        _raise(errors)
 
 
 class CriterionKind(models.TextChoices):

@@ -49,6 +49,7 @@ from trial.models import (
     SiteKind,
     SurgicalAssessment,
 )
+from trial.screening import lookups
 
 PAGE_SIZE = 50
 GET_POST = require_http_methods(["GET", "HEAD", "POST"])
@@ -123,9 +124,18 @@ def screening_log_create(request: AuthedHttpRequest) -> HttpResponse:
     sites = selectors.sites_for(request.user).filter(kind=SiteKind.HEMATOLOGY, active=True)
     form = ScreeningLogEntryForm(request.POST or None, sites=sites)
     duplicates = []
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
+            if not data["confirm_duplicate"]:
+                # The look-up across sites is recorded and throttled (trial.screening.lookups);
+                # the service checks again inside its transaction.
+                earlier = lookups.earlier_screenings(
+                    user=request.user, digest=services.cpr_digest(data["cpr"])
+                )
+                if earlier:
+                    raise services.DuplicateScreening(earlier)
             entry = services.screening_log_entry_create(
                 site=data["site"],
                 user=request.user,
@@ -142,6 +152,9 @@ def screening_log_create(request: AuthedHttpRequest) -> HttpResponse:
                 phone=data["phone"],
                 duplicate_confirmed=data["confirm_duplicate"],
             )
+        except lookups.LookupThrottled as exc:
+            form.add_error(None, str(exc))
+            status = 429
         except services.DuplicateScreening as exc:
             duplicates = selectors.screening_duplicates(request.user, exc.entries)
         except (services.ServiceError, ValidationError) as exc:
@@ -161,6 +174,7 @@ def screening_log_create(request: AuthedHttpRequest) -> HttpResponse:
         request,
         "trial/screening/log_create.html",
         {"form": form, "duplicates": duplicates, "many_sites": len(sites) > 1},
+        status=status,
     )
 
 

@@ -6,8 +6,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from trial.access import STAFF_ASSIGNABLE_ROLES
+from trial.audit import require_reason
 from trial.models import Role, Site
-from trial.staff.services import REASON_MIN_LENGTH
 
 
 def _role_choices():
@@ -28,7 +28,7 @@ def _sites_field():
 def _reason_field(label):
     return forms.CharField(
         label=label,
-        min_length=REASON_MIN_LENGTH,
+        validators=[require_reason],  # REASON_MIN_LENGTH, read when the form is checked
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
@@ -54,3 +54,32 @@ class StaffUpdateForm(forms.Form):
 
 class StaffReasonForm(forms.Form):
     reason = _reason_field(_("Reason"))
+
+
+class OTPEnrolForm(forms.Form):
+    """Setting up a second factor: the current password, then the app's first code.
+
+    Asking for the password again means a session left open (or taken over) cannot bind an
+    attacker's authenticator app to the account, after a first login or after a reset.
+    """
+
+    password = forms.CharField(
+        label=_("Your current password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    otp_token = forms.CharField(
+        label=_("Code from the authenticator app"),
+        max_length=8,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError(_("The password is wrong."), code="wrong_password")
+        return password

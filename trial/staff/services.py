@@ -22,23 +22,20 @@ from django.utils.translation import gettext as _
 from django_otp import devices_for_user
 
 from trial.access import role_assignable_on_staff_pages, role_enters_admin, staff_may_manage
-from trial.audit import audited_delete, audited_save
+from trial.audit import ReasonRequired, audited_delete, audited_save, require_reason
 from trial.models import Site, SiteMembership, User
 from trial.services import ServiceError
 
-REASON_MIN_LENGTH = 10
 # A deactivated account's password: unusable (Django's "!" prefix) and, unlike an invited
 # account's, marked, so that the two inactive states are told apart.
 DEACTIVATED_PASSWORD_PREFIX = "!deactivated:"  # noqa: S105 - a marker, not a password
 
 
 def _check_reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if len(reason) < REASON_MIN_LENGTH:
-        raise ServiceError(
-            _("Give a reason of at least %(n)d characters.") % {"n": REASON_MIN_LENGTH}
-        )
-    return reason
+    try:
+        return require_reason(reason)
+    except ReasonRequired as exc:
+        raise ServiceError(exc.messages[0]) from None
 
 
 def _check_role(role: str) -> None:

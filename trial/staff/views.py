@@ -38,7 +38,7 @@ from trial.http import AuthedHttpRequest
 from trial.models import SiteMembership, User
 from trial.services import ServiceError
 from trial.staff import services as staff_services
-from trial.staff.forms import StaffInviteForm, StaffReasonForm, StaffUpdateForm
+from trial.staff.forms import OTPEnrolForm, StaffInviteForm, StaffReasonForm, StaffUpdateForm
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -91,6 +91,7 @@ def _pending_device(user) -> TOTPDevice:
     return device
 
 
+@sensitive_post_parameters("password", "otp_token")
 @never_cache
 def otp_setup(request: AuthedHttpRequest) -> HttpResponse:
     """Set up the authenticator app (first login), or confirm a code for this session."""
@@ -98,9 +99,17 @@ def otp_setup(request: AuthedHttpRequest) -> HttpResponse:
     confirmed = TOTPDevice.objects.filter(user=user, confirmed=True).first()
     if confirmed and request.user.is_verified():
         return redirect("home")
-    form = OTPConfirmForm(request.POST or None)
     device = confirmed or _pending_device(user)
-    if request.method == "POST" and form.is_valid():
+    if device.confirmed:
+        form = OTPConfirmForm(request.POST or None)
+    else:  # enrolling a new app (first login, or after a reset) needs the password again
+        form = OTPEnrolForm(request.POST or None, user=user)
+    if request.method == "POST" and form.has_error("password", code="wrong_password"):
+        # A wrong password counts as a failed login for the lock-out (django-axes).
+        user_login_failed.send(
+            sender=__name__, credentials={"username": user.username}, request=request
+        )
+    elif request.method == "POST" and form.is_valid():
         if device.verify_token(form.cleaned_data["otp_token"].strip()):
             if not device.confirmed:
                 device.confirmed = True

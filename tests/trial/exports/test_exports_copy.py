@@ -21,9 +21,9 @@ from django.utils import timezone, translation
 
 from trial.exports import sql as export_sql
 from trial.exports.registry import autodiscover
-from trial.exports.tables import form_table, text
+from trial.exports.tables import cell_text, form_table
 from trial.exports.writer import ExportSpec, write_export
-from trial.models import Participant, ScreeningLogEntry
+from trial.models import Identity, Participant, ScreeningLogEntry
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -40,6 +40,10 @@ def demo(db, settings, tmp_path):
     entry = ScreeningLogEntry.objects.order_by("id").first()
     entry.reason = 'Declined, said "not now"\nwill call back'
     entry.save(update_fields=["reason"])
+    # Text that starts like a spreadsheet formula, neutralised by COPY as by Python.
+    Identity.objects.filter(pk=Identity.objects.order_by("id").first().pk).update(
+        full_name='=HYPERLINK("http://x","y")', address="-2+3", email="@SUM(1)@example.dk"
+    )
     # A registration time in summer and one in winter (UTC+2 and UTC+1 in Copenhagen).
     first, second = Participant.objects.order_by("id")[:2]
     Participant.objects.filter(pk=first.pk).update(
@@ -54,8 +58,10 @@ def _python_lines(table) -> list[list[str]]:
     names = [v.name for v in table.variables]
     lines = []
     for row in table.rows():
-        head = [text(row[0]), text(row[1])]
-        lines += [[*head, n, text(v)] for n, v in zip(names, row[2:], strict=True) if text(v)]
+        head = [cell_text(row[0]), cell_text(row[1])]
+        lines += [
+            [*head, n, cell_text(v)] for n, v in zip(names, row[2:], strict=True) if cell_text(v)
+        ]
     return lines
 
 
@@ -83,6 +89,10 @@ def test_every_form_copied_by_postgresql_equals_the_python_rows(demo, identified
             expected = _python_lines(table)
             got = _copy_lines(table)
             assert got == expected, exporter.identifier
+            if exporter.identifier == "identity":
+                values = {(line[2], line[3]) for line in got}
+                assert ("full_name", '\'=HYPERLINK("http://x","y")') in values
+                assert ("address", "'-2+3") in values
             if exporter.identifier not in MAY_BE_EMPTY:
                 assert expected, f"the demo has no {exporter.identifier} to compare"
             compared += len(expected)

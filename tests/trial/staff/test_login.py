@@ -102,7 +102,9 @@ def test_confirming_a_correct_code_lets_the_user_in(client, user):
     _login(client)
     client.get(reverse("account:otp_setup"))
     device = TOTPDevice.objects.get(user=user, confirmed=False)
-    response = client.post(reverse("account:otp_setup"), {"otp_token": right_token(device)})
+    response = client.post(
+        reverse("account:otp_setup"), {"password": PASSWORD, "otp_token": right_token(device)}
+    )
     assert response.status_code == 302
     assert response["Location"] == reverse("home")
     device.refresh_from_db()
@@ -116,7 +118,9 @@ def test_a_wrong_code_does_not_confirm_the_device(client, user):
     _login(client)
     client.get(reverse("account:otp_setup"))
     device = TOTPDevice.objects.get(user=user, confirmed=False)
-    response = client.post(reverse("account:otp_setup"), {"otp_token": wrong_token(device)})
+    response = client.post(
+        reverse("account:otp_setup"), {"password": PASSWORD, "otp_token": wrong_token(device)}
+    )
     assert response.status_code == 200
     assert response.context["form"].errors["otp_token"]
     device.refresh_from_db()
@@ -217,7 +221,9 @@ def test_wrong_codes_at_setup_count_as_failures(client, user):
     client.get(reverse("account:otp_setup"))
     device = TOTPDevice.objects.get(user=user, confirmed=False)
     for _ in range(5):
-        client.post(reverse("account:otp_setup"), {"otp_token": wrong_token(device)})
+        client.post(
+            reverse("account:otp_setup"), {"password": PASSWORD, "otp_token": wrong_token(device)}
+        )
     client.post(reverse("account:logout"))
     _assert_locked_out(_login(client))
     assert not _logged_in(client)
@@ -308,3 +314,49 @@ def test_logout_by_get_is_refused(client, device):
     response = client.get(reverse("account:logout"))
     assert response.status_code == 405
     assert _logged_in(client)
+
+
+# --- enrolling a second factor needs the current password ---------------------------------
+
+
+def test_enrolment_without_the_password_does_not_confirm_the_device(client, user):
+    _login(client)
+    client.get(reverse("account:otp_setup"))
+    device = TOTPDevice.objects.get(user=user, confirmed=False)
+    for data in ({}, {"password": "not-the-password-1"}):
+        response = client.post(
+            reverse("account:otp_setup"), {**data, "otp_token": right_token(device)}
+        )
+        assert response.status_code == 200
+        assert response.context["form"].errors["password"]
+    device.refresh_from_db()
+    assert not device.confirmed
+    assert client.get(reverse("home")).status_code == 302
+
+
+def test_wrong_passwords_at_enrolment_count_as_failures(client, user):
+    _login(client)
+    client.get(reverse("account:otp_setup"))
+    device = TOTPDevice.objects.get(user=user, confirmed=False)
+    for _ in range(5):
+        client.post(
+            reverse("account:otp_setup"),
+            {"password": "not-the-password-1", "otp_token": right_token(device)},
+        )
+    client.post(reverse("account:logout"))
+    _assert_locked_out(_login(client))
+
+
+def test_after_a_reset_re_enrolment_needs_the_password(client, device, user):
+    _login(client, otp_token=right_token(device))
+    device.delete()  # the coordinator's reset removes the devices
+    client.get(reverse("account:otp_setup"))
+    new = TOTPDevice.objects.get(user=user, confirmed=False)
+    response = client.post(reverse("account:otp_setup"), {"otp_token": right_token(new)})
+    assert response.status_code == 200 and "password" in response.context["form"].errors
+    response = client.post(
+        reverse("account:otp_setup"), {"password": PASSWORD, "otp_token": right_token(new)}
+    )
+    assert response.status_code == 302
+    new.refresh_from_db()
+    assert new.confirmed

@@ -8,7 +8,7 @@ import io
 import zipfile
 
 from trial.exports import sql as export_sql
-from trial.exports.tables import Table, text
+from trial.exports.tables import Table, cell_text
 
 
 def text_stream(zf: zipfile.ZipFile, name: str) -> io.TextIOWrapper:
@@ -41,11 +41,11 @@ def write_csv_long(zf: zipfile.ZipFile, table: Table) -> None:
         writer.writerow(header)
         write = writer.writerows
         for row in table.rows():
-            tn, key = row[0], row[1]
+            tn, key = cell_text(row[0]), cell_text(row[1])
             write(
                 [
                     (tn, key, name, value)
-                    for name, value in zip(names, map(text, row[2:]), strict=True)
+                    for name, value in zip(names, map(cell_text, row[2:]), strict=True)
                     if value != ""
                 ]
             )
@@ -59,6 +59,6 @@ def write_csv_wide(zf: zipfile.ZipFile, table: Table, name: str) -> int:
         writer.writerow(head + [v.name for v in table.variables])
         for row in table.rows():
             cells = [row[0]] + ([row[1]] if table.keyed else [])
-            writer.writerow(cells + [text(v) for v in row[2:]])
+            writer.writerow([cell_text(v) for v in cells] + [cell_text(v) for v in row[2:]])
             count += 1
     return count

@@ -8,12 +8,14 @@ from decimal import Decimal
 from typing import Any
 
 from trial.exports.codebook import CODEBOOK_HEADER, codebook_rows
-from trial.exports.tables import Table
+from trial.exports.tables import Table, neutralise
 
 XLSX_MAX_ROWS = 1_048_576
 
 
 def _xlsx_value(value: Any) -> Any:
+    # openpyxl stores text starting with "=" as a formula: neutralise first.
+    value = neutralise(value)
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, dt.datetime):
@@ -36,8 +38,10 @@ def write_xlsx(zf: zipfile.ZipFile, tables: list[Table]) -> None:
                 ws = wb.create_sheet(title=title)
                 ws.append(head)
                 used, part = 1, part + 1
-            cells = [row[0]] + ([row[1]] if table.keyed else [])
-            ws.append(cells + [_xlsx_value(v) for v in row[2:]])
+            ws.append(
+                [_xlsx_value(v) for v in row[: 2 if table.keyed else 1]]
+                + [_xlsx_value(v) for v in row[2:]]
+            )
             used += 1
         if ws is None:
             wb.create_sheet(title=table.code[:28]).append(head)
