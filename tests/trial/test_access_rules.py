@@ -38,8 +38,10 @@ ALLOWED = {
     "trial/middleware.py",
     # Demo data picks its cast of users by role.
     "trial/demo.py",
-    "trial/screening_demo.py",
-    "trial/treatment_demo.py",
+    "trial/screening/demo.py",
+    "trial/treatment/demo.py",
+    "trial/staff/demo.py",
+    "trial/participants/demo.py",
     "trial/reports/demo.py",
     "trial/exports/demo.py",
     "randomization/demo.py",

@@ -23,8 +23,8 @@ from django_otp import devices_for_user
 
 from trial.access import role_assignable_on_staff_pages, role_enters_admin, staff_may_manage
 from trial.audit import audited_delete, audited_save
+from trial.errors import ServiceError
 from trial.models import Site, SiteMembership, User
-from trial.services import ServiceError
 
 REASON_MIN_LENGTH = 10
 # A deactivated account's password: unusable (Django's "!" prefix) and, unlike an invited

@@ -16,7 +16,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from trial import access, selectors
+from trial import access
+from trial.forms import apply_errors
 from trial.models import (
     AdverseEvent,
     Participant,
@@ -25,7 +26,7 @@ from trial.models import (
     RadiographKind,
     UsualCare,
 )
-from trial.screening.views import _apply_errors
+from trial.participants import selectors
 from trial.treatment import selectors as tselectors
 from trial.treatment import services as tservices
 from trial.treatment.forms import (
@@ -111,7 +112,7 @@ def procedure(request: HttpRequest, trial_number: str) -> HttpResponse:
                 reason=data.get("reason", ""),
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("The PVP procedure is saved."))
             return _to_panel(participant)
@@ -154,7 +155,7 @@ def usual_care(request: HttpRequest, trial_number: str) -> HttpResponse:
                 **values,
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("Usual care is saved."))
             return _to_panel(participant)
@@ -194,7 +195,7 @@ def crossover(request: HttpRequest, trial_number: str) -> HttpResponse:
                 override_reason=form.cleaned_data.get("override_reason", ""),
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(
                 request,
@@ -246,7 +247,7 @@ def adverse_event_create(request: HttpRequest, trial_number: str) -> HttpRespons
                 participant=participant, user=request.user, **form.values()
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             if event.serious:
                 messages.success(
@@ -282,7 +283,7 @@ def adverse_event_edit(request: HttpRequest, trial_number: str, ae_id: int) -> H
                 **form.values(),
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("The adverse event is updated."))
             return _to_panel(participant, "adverse-events")
@@ -322,7 +323,7 @@ def radiograph(request: HttpRequest, trial_number: str, control_kind: str) -> Ht
                 **form.values(),
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("The radiographic control is saved."))
             return _to_panel(participant)
