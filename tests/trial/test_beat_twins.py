@@ -29,6 +29,7 @@ TWINS = {
     "followup-nightly": "followup_nightly",
     "followup-weekly-lists": "followup_weekly_lists",
     "questionnaire-reminders": "questionnaire_reminders",
+    "outbox-sweep": "outbox_sweep",
     "envelope-stock": "envelope_stock_check",
     "exports-expire": "exports_expire",
 }
