@@ -1,4 +1,4 @@
-"""The follow-up app's exports (issue 8): contacts per visit and the calls made."""
+"""The follow-up app's exports: contacts per visit and the calls made."""
 
 from __future__ import annotations
 

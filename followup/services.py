@@ -30,9 +30,9 @@ from followup.models import (
     WeeklyList,
 )
 from trial.audit import audited_save, audited_update
+from trial.errors import ServiceError
 from trial.models import ENDED_STATUSES, Participant, ParticipantStatus
 from trial.protocol.schedule import active_schedule, local_today
-from trial.services import ServiceError
 
 
 def _status_for(opens: dt.date, closes: dt.date, today: dt.date) -> str:
@@ -225,9 +225,10 @@ def call_log_record(
     of the participant through the participant-ended hook). All in one transaction: if any part
     is refused, nothing of the call is kept.
 
-    Raises ServiceError (or django's ValidationError from trial.services) with a message.
+    Raises ServiceError (or django's ValidationError from trial.participants.services) with a
+    message.
     """
-    from trial import services as trial_services
+    from trial.participants import services as trial_services
 
     contact = Contact.objects.select_for_update().select_related("participant").get(pk=contact.pk)
     if contact.status not in OPEN_STATUSES:

@@ -21,12 +21,12 @@ from followup.forms import CallLogForm, SiteFilterForm
 from followup.models import CallOutcome, ContactStatus
 from questionnaires.models import QuestionnaireResponse, ResponseStatus
 from trial import access
+from trial.errors import ServiceError
 from trial.http import AuthedHttpRequest
 from trial.models import SiteKind
 from trial.protocol.schedule import active_schedule, local_today
 from trial.protocol.visits import visit_instruments
-from trial.selectors import sites_for
-from trial.services import ServiceError
+from trial.staff.selectors import sites_for
 
 PAGE_SIZE = 50
 # Questionnaires the call form takes by phone itself; the longer ones (ODI, EQ-5D) are entered

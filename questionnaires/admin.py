@@ -7,7 +7,7 @@ so the audit trail always says who changed what and why.
 from django.contrib import admin
 
 from questionnaires.models import QuestionnaireLink, QuestionnaireResponse, TabletSession
-from trial.admin import MatrixAdminMixin
+from trial.admin_matrix import MatrixAdminMixin
 
 
 class ReadOnlyAdmin(MatrixAdminMixin, admin.ModelAdmin):

@@ -73,7 +73,7 @@ def _complete_visit(participant, visit_code, severity, mode, nurse, rng) -> None
 
 
 def _only_baseline_missing(participant) -> bool:
-    from trial.selectors import randomisation_blocker_details
+    from trial.participants.selectors import randomisation_blocker_details
 
     codes = {blocker.code for blocker in randomisation_blocker_details(participant)}
     return codes == {"baseline"}

@@ -1,4 +1,4 @@
-"""The questionnaires app's exports (issue 8): responses with their items and scores.
+"""The questionnaires app's exports: responses with their items and scores.
 
 One form per instrument (ODI, VAS, EQ-5D-3L, health-service use), one record per participant
 and visit, submitted responses only. Scores are computed by the instruments' scorers

@@ -19,8 +19,8 @@ from questionnaires.models import (
     TabletSession,
 )
 from trial.models import ENDED_STATUSES, Participant, User
+from trial.participants.selectors import participants_for
 from trial.protocol import visits
-from trial.selectors import participants_for
 
 # --- links and tablet sessions by token ----------------------------------------------------
 

@@ -25,9 +25,9 @@ from questionnaires.models import (
 )
 from questionnaires.scoring import ScoringOptions
 from trial.audit import ReasonRequired, audited_save, model_update, require_reason
+from trial.errors import ServiceError
 from trial.models import ENDED_STATUSES, Identity, Participant, User
 from trial.protocol import visits
-from trial.services import ServiceError
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ staff's pages (overview, sending links, letters, phone entry, corrections, table
 Patient pages are public in the permission matrix; what they open is decided by the token
 (questionnaires.selectors.link_access / tablet_access), and a wrong, expired or revoked token
 gets the same friendly page. Staff pages look participants up through
-trial.selectors.participant_get_for (404 for other sites).
+trial.participants.selectors.participant_get_for (404 for other sites).
 """
 
 from __future__ import annotations
@@ -37,12 +37,12 @@ from questionnaires.forms import (
 from questionnaires.instruments import WordingError, get_instrument, load_wording
 from questionnaires.models import Mode, QuestionnaireLink, SentVia, TabletSession
 from trial import access
-from trial import selectors as trial_selectors
 from trial.client_ip import client_ip
+from trial.errors import ServiceError
 from trial.http import AuthedHttpRequest
 from trial.models import ENDED_STATUSES, Participant
+from trial.participants import selectors as trial_selectors
 from trial.protocol import visits
-from trial.services import ServiceError
 
 logger = logging.getLogger(__name__)
 

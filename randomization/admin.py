@@ -4,7 +4,7 @@ deleted, and envelopes (whose arms are concealed) are not registered at all."""
 from django.contrib import admin
 
 from randomization.models import AllocationListView, BatchPrint, EnvelopeBatch
-from trial.admin import MatrixAdminMixin
+from trial.admin_matrix import MatrixAdminMixin
 
 
 class ReadOnlyAdmin(MatrixAdminMixin, admin.ModelAdmin):

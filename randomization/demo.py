@@ -14,11 +14,11 @@ import logging
 from django.utils import timezone
 
 from randomization import services
-from randomization.models import Allocation, ProtocolDeviation, StratumStock
+from randomization.models import Allocation, ProtocolDeviation, StratumStock, envelope_serial
 from trial.audit import audited_save
 from trial.models import Participant, ParticipantStatus, SiteKind
+from trial.participants.selectors import randomisation_blocker_details
 from trial.screening.demo import PAST_START
-from trial.selectors import randomisation_blocker_details
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def seed_envelopes(context: dict) -> None:
         services.allocation_confirm(
             allocation=allocation,
             user=clinician,
-            serial=services.envelope_serial(
+            serial=envelope_serial(
                 participant.site.code, allocation.stratum, allocation.envelope.sequence + 1
             )
             if typo

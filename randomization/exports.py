@@ -1,4 +1,4 @@
-"""The randomisation app's exports (issue 8): allocations of randomised participants.
+"""The randomisation app's exports: allocations of randomised participants.
 
 Only envelopes that were used appear, through their allocation: an unused envelope's arm is
 never exported (concealment, DOMAIN.md).

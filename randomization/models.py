@@ -54,6 +54,12 @@ class StratumStock(models.Model):
         return f"{self.site.code} {self.stratum}"
 
 
+# The serial printed on an envelope; the model and the services that create envelopes share it.
+def envelope_serial(site_code: str, stratum_code: str, sequence: int) -> str:
+    """``AAR-A1N-007``: site, stratum, sequence within site and stratum (zero-padded)."""
+    return f"{site_code}-{stratum_code}-{sequence:03d}"
+
+
 class EnvelopeBatch(models.Model):
     site = models.ForeignKey(
         Site, on_delete=models.PROTECT, related_name="envelope_batches", verbose_name=_("site")
@@ -83,8 +89,6 @@ class EnvelopeBatch(models.Model):
         return self.first_sequence + self.size - 1
 
     def serial_range(self) -> str:
-        from randomization.services import envelope_serial
-
         first = envelope_serial(self.site.code, self.stratum, self.first_sequence)
         last = envelope_serial(self.site.code, self.stratum, self.last_sequence)
         return f"{first} – {last}"

@@ -37,6 +37,7 @@ from randomization.models import (
     PrintStatus,
     ProtocolDeviation,
     StratumStock,
+    envelope_serial,
 )
 from randomization.strata import (
     STRATA,
@@ -47,6 +48,7 @@ from randomization.strata import (
 )
 from trial import access
 from trial.audit import audited_save
+from trial.errors import ServiceError
 from trial.models import (
     Participant,
     ParticipantStatus,
@@ -56,7 +58,6 @@ from trial.models import (
     SurgicalAssessment,
     User,
 )
-from trial.services import ServiceError
 
 logger = logging.getLogger(__name__)
 
@@ -69,11 +70,6 @@ class RandomisationRefused(ServiceError):
     def __init__(self, messages: Sequence[str]) -> None:
         self.messages = [str(m) for m in messages]
         super().__init__(" ".join(self.messages))
-
-
-def envelope_serial(site_code: str, stratum_code: str, sequence: int) -> str:
-    """``AAR-A1N-007``: site, stratum, sequence within site and stratum (zero-padded)."""
-    return f"{site_code}-{stratum_code}-{sequence:03d}"
 
 
 def default_block_sizes() -> tuple[int, ...]:
@@ -267,7 +263,7 @@ def participant_randomize(*, participant: Participant, user: User) -> Allocation
     randomised, one with readiness blockers or an incomplete stratum, and a stratum out of
     stock. See the module docstring for why the locks are taken in this order.
     """
-    from trial.selectors import randomisation_blockers
+    from trial.participants.selectors import randomisation_blockers
 
     participant = (
         Participant.objects.select_for_update().select_related("site").get(pk=participant.pk)

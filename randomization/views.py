@@ -20,10 +20,10 @@ from randomization.forms import BatchForm, ConfirmForm, DeviationAcknowledgeForm
 from randomization.models import BatchPrint, PrintStatus, ProtocolDeviation
 from randomization.strata import STRATA
 from trial import access
+from trial.errors import ServiceError
 from trial.http import AuthedHttpRequest
 from trial.models import ParticipantStatus
-from trial.selectors import participant_get_for, randomisation_blockers
-from trial.services import ServiceError
+from trial.participants.selectors import participant_get_for, randomisation_blockers
 
 
 @require_safe

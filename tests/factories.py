@@ -93,7 +93,7 @@ class IdentityFactory(factory.django.DjangoModelFactory):
     address = "Testvej 1\n8000 Aarhus C"
 
 
-# === Screening path (issue 3) ============================================================
+# === Screening path ============================================================
 
 from trial.models import (  # noqa: E402
     Consent,
@@ -198,7 +198,7 @@ class SurgicalAssessmentFactory(factory.django.DjangoModelFactory):
 def screening_complete(
     participant, user, *, myeloma_status="known", levels=("L1",), earlier_fractures=False
 ):
-    """Everything of the screening path (issue 3) done for a participant; baseline
+    """Everything of the screening path done for a participant; baseline
     questionnaires are the questionnaires app's business."""
     ScreeningFormFactory(participant=participant, completed_by=user, myeloma_status=myeloma_status)
     eligibility_all_met(participant, user)
@@ -242,7 +242,7 @@ def ensure_default_criteria() -> None:
     importlib.import_module("trial.migrations.0003_default_eligibility_criteria").create(apps, None)
 
 
-# --- treatment and clinical events (issue 7) ---
+# --- treatment and clinical events ---
 
 
 class ProcedureFactory(factory.django.DjangoModelFactory):

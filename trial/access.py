@@ -6,9 +6,9 @@ cannot be added unguarded; ``tests/trial/test_access_matrix.py`` enumerates ever
 and fails on any that is not covered.
 
 Which *participants* a permitted user may then see is decided by one selector,
-``trial.selectors.participants_for``: site roles see their own sites, central roles all of them.
-A lookup of another site's participant answers 404, never 403, so that trial numbers of other
-sites cannot even be probed.
+``trial.participants.selectors.participants_for``: site roles see their own sites, central
+roles all of them. A lookup of another site's participant answers 404, never 403, so that
+trial numbers of other sites cannot even be probed.
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ MATRIX: dict[str, Rule] = {
         read_roles=MONITOR,
         description="Audit history of one participant",
     ),
-    # --- death and withdrawal (issue 7; also from the follow-up call log) -----------------
+    # --- death and withdrawal (also from the follow-up call log) -----------------
     "trial:death_record": Rule(
         kind="clinical",
         roles=CLINICAL_SITE | {Role.COORDINATOR, Role.DATA_MANAGER},
@@ -124,7 +124,7 @@ MATRIX: dict[str, Rule] = {
         roles=frozenset({Role.HEMATOLOGIST, Role.NURSE, Role.COORDINATOR, Role.DATA_MANAGER}),
         description="Record a participant's withdrawal; stops all contacts at once",
     ),
-    # --- treatment and clinical events (issue 7) ---
+    # --- treatment and clinical events ---
     "trial:procedure": Rule(
         kind="clinical",
         roles=frozenset({Role.SURGEON, Role.DATA_MANAGER}),
@@ -167,7 +167,7 @@ MATRIX: dict[str, Rule] = {
         read_roles=frozenset({Role.DATA_MANAGER, Role.MONITOR}),
         description="Serious adverse events, unacknowledged first; the coordinator acknowledges",
     ),
-    # --- end treatment and clinical events (issue 7) ---
+    # --- end treatment and clinical events ---
     # --- central work ---------------------------------------------------------------------
     "trial:audit_log": Rule(
         kind="central",
@@ -207,7 +207,7 @@ MATRIX: dict[str, Rule] = {
         read_roles=MONITOR,
         description="Sites, their surgical partners and staff",
     ),
-    # --- screening, eligibility, consent, referral, surgical assessment (issue 3) -------
+    # --- screening, eligibility, consent, referral, surgical assessment -------
     "trial:screening_log": Rule(
         kind="clinical",
         roles=HEMATOLOGIST,
@@ -281,7 +281,7 @@ MATRIX: dict[str, Rule] = {
         read_roles=MONITOR,
         description="Versions of the eligibility criteria; create the next version",
     ),
-    # --- questionnaires (issue 4) ---------------------------------------------------------
+    # --- questionnaires ---------------------------------------------------------
     # Patients have no account: their pages are public, and the token of a personal link (or a
     # tablet session a member of staff started) decides what they open.
     "questionnaires:patient_start": _public(
@@ -328,7 +328,7 @@ MATRIX: dict[str, Rule] = {
         read_roles=frozenset({Role.SURGEON, Role.COORDINATOR, Role.MONITOR}),
         description="Correct submitted answers, with a reason (audited)",
     ),
-    # --- randomisation (issue 5) ----------------------------------------------------------
+    # --- randomisation ----------------------------------------------------------
     "randomization:envelopes": Rule(
         kind="central",
         roles=frozenset({Role.COORDINATOR}),
@@ -398,7 +398,7 @@ MATRIX: dict[str, Rule] = {
         roles=frozenset({Role.HEMATOLOGIST}),
         description="Confirm the serial and arm of the envelope opened",
     ),
-    # --- follow-up (issue 6) --------------------------------------------------------------
+    # --- follow-up --------------------------------------------------------------
     "followup:worklist": Rule(
         kind="clinical",
         roles=frozenset({Role.NURSE}),
@@ -437,7 +437,7 @@ MATRIX: dict[str, Rule] = {
         read_roles=MONITOR,
         description="Follow-up completeness per visit and site, and the patients behind it",
     ),
-    # --- dashboard and outcome report (issue 8) ---
+    # --- dashboard and outcome report ---
     "trial:dashboard": Rule(
         kind="central",
         roles=frozenset({Role.COORDINATOR}),
@@ -456,8 +456,8 @@ MATRIX: dict[str, Rule] = {
         read_roles=MONITOR,
         description="The outcome report as PDF",
     ),
-    # --- end dashboard and outcome report (issue 8) ---
-    # --- exports (issue 8) ---
+    # --- end dashboard and outcome report ---
+    # --- exports ---
     "trial:export_list": Rule(
         kind="central",
         roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER}),
@@ -481,7 +481,7 @@ MATRIX: dict[str, Rule] = {
         roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER}),
         description="Download an export's ZIP (logged; identified files: data managers only)",
     ),
-    # --- end exports (issue 8) ---
+    # --- end exports ---
     # --- Django admin: sites and reference lists (coordinator, data manager) --------------
     "admin:*": Rule(
         kind="admin",
@@ -545,7 +545,7 @@ def can(user, action: str, participant=None, *, method: str = "POST") -> bool:
         return False
     allowed = user.role in ACTIONS[action] if rule is None else rule.allows(user.role, method)
     if allowed and participant is not None:
-        from trial.selectors import participants_for
+        from trial.participants.selectors import participants_for
 
         allowed = participants_for(user).filter(pk=participant.pk).exists()
     return allowed
@@ -586,7 +586,8 @@ def can_see_allocation_list(user) -> bool:
 
 
 def site_scope(user) -> SiteScope:
-    """Which sites' data a user works with; ``trial.selectors`` turns it into querysets.
+    """Which sites' data a user works with; ``trial.staff.selectors`` and
+    ``trial.participants.selectors`` turn it into querysets.
 
     ``all``: central roles; ``surgical``: surgeons, through the hematology sites whose
     surgical partner they belong to; ``own``: the other site roles; ``none``: no role.
@@ -678,11 +679,12 @@ def _matrix_markdown() -> str:
 # --- The Django admin -----------------------------------------------------------------------
 #
 # The "admin:*" entry above only lets a role into the admin; what it may do there, model by
-# model, is decided here. Every ModelAdmin asks ``admin_may`` (trial.admin.MatrixAdminMixin),
-# so Django's per-user model permissions (which a form could grant) play no part. A model that
-# is not listed is for superusers only: accounts, their roles and flags, groups, second-factor
-# devices and the lock-out records. Staff are managed on the trial's own staff pages
-# ("trial:staff_*"), which keep roles within STAFF_ASSIGNABLE_ROLES and ask for reasons.
+# model, is decided here. Every ModelAdmin asks ``admin_may``
+# (trial.admin_matrix.MatrixAdminMixin), so Django's per-user model permissions (which a form
+# could grant) play no part. A model that is not listed is for superusers only: accounts, their
+# roles and flags, groups, second-factor devices and the lock-out records. Staff are managed
+# on the trial's own staff pages ("trial:staff_*"), which keep roles within
+# STAFF_ASSIGNABLE_ROLES and ask for reasons.
 # Superusers are made with ``createsuperuser`` only; no form sets ``is_superuser``.
 
 AdminAction = Literal["view", "add", "change", "delete"]

@@ -321,3 +321,15 @@ def audit_entries(
             if e.participant_id:
                 e.trial_number = numbers.get(e.participant_id, "")
     return page
+
+
+def mask_identity_changes(entries: list[AuditEntry]) -> list[AuditEntry]:
+    """Audit rows of identifying data show values only to roles allowed to read them.
+
+    Both the audit trail and a participant's history show these rows, so the masking lives
+    next to the reader that builds them."""
+    label = str(apps.get_model("trial", "Identity")._meta.verbose_name)
+    for entry in entries:
+        if entry.model_label == label:
+            entry.changes = [(name, "•••", "•••") for name, _old, _new in entry.changes]
+    return entries

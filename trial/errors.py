@@ -1,6 +1,11 @@
-"""Friendly error pages that never leak details and never need the database."""
+"""The errors every layer shares, and friendly error pages that never leak details and never
+need the database."""
 
 from django.shortcuts import render
+
+
+class ServiceError(Exception):
+    """An expected failure a user should see as a message, not as a 500."""
 
 
 def permission_denied(request, exception=None):

@@ -1,90 +1,73 @@
-"""Forms validate and convert input; they never write."""
+"""Form pieces every capability's forms share, and the audit trail's filter.
+
+Forms validate and convert input; they never write.
+"""
 
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth import authenticate
-from django.db.models import Q
-from django.utils import timezone
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from trial import access
-from trial.cpr import cpr_birth_date, parse_cpr
-from trial.models import (
-    Answer,
-    Consent,
-    CriterionAssessor,
-    InformationSheetVersion,
-    MyelomaStatus,
-    NotIncludedReason,
-    ScreeningDecision,
-    ScreeningForm,
-    ScreeningLogEntry,
-    Sex,
-    Site,
-    SiteMembership,
-    SurgicalAssessment,
-    User,
-)
-from trial.protocol.vertebrae import LEVEL_CHOICES
+from trial.audit import ReasonRequired
+from trial.models import User
 
 
-class LoginForm(forms.Form):
-    username = forms.CharField(label=_("Username"), max_length=150)
-    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, strip=False)
-    otp_token = forms.CharField(
-        label=_("Code from the authenticator app"),
-        required=False,
-        max_length=8,
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
-        help_text=_("Six digits. Leave empty only if you have not yet set up the app."),
-    )
+class DateInput(forms.DateInput):
+    input_type = "date"
 
-    def __init__(self, *args, request=None, **kwargs):
-        self.request = request
-        self.user: User | None = None
-        super().__init__(*args, **kwargs)
-        self.fields["username"].widget.attrs.update({"autofocus": True, "autocomplete": "username"})
-        self.fields["password"].widget.attrs["autocomplete"] = "current-password"
-
-    def clean(self):
-        cleaned = super().clean()
-        username, password = cleaned.get("username"), cleaned.get("password")
-        if username and password:
-            user = authenticate(self.request, username=username, password=password)
-            if user is None:
-                raise forms.ValidationError(
-                    _("Wrong username or password. Accounts are locked after repeated failures."),
-                    code="invalid_login",
-                )
-            if not user.role and not user.is_superuser:
-                raise forms.ValidationError(
-                    _("Your account has no role yet. Ask the coordinator."), code="no_role"
-                )
-            self.user = user
-        return cleaned
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
-class OTPConfirmForm(forms.Form):
-    otp_token = forms.CharField(
-        label=_("Code from the authenticator app"),
-        max_length=8,
-        widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
-        ),
-    )
+class ReasonForChangeMixin:
+    """Adds a required 'reason for change' when an existing record is edited (audit trail)."""
+
+    def add_reason_field(self, editing: bool) -> None:
+        if editing:
+            self.fields["reason"] = forms.CharField(
+                label=_("Reason for change"),
+                max_length=500,
+                help_text=_("Required: the audit trail records why a value was changed."),
+                widget=forms.TextInput(attrs={"autocomplete": "off"}),
+            )
 
 
-class ParticipantFilterForm(forms.Form):
-    q = forms.CharField(label=_("Trial number or initials"), required=False, max_length=20)
-    site = forms.ModelChoiceField(
-        label=_("Site"), queryset=Site.objects.none(), required=False, empty_label=_("All sites")
-    )
+def add_model_errors(form: forms.Form, instance) -> None:
+    """Show the model's own ``clean()`` errors on ``form``, with the form's other errors.
 
-    def __init__(self, *args, sites=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        if sites is not None:
-            self.fields["site"].queryset = sites
+    A rule that belongs to the model is stated once, in its ``clean()``; a plain form that
+    collects the same fields asks the model instead of restating the rule in other words.
+    Fields that already have an error keep only that one.
+    """
+    try:
+        instance.clean()
+    except ValidationError as exc:
+        for field, errors in exc.error_dict.items():
+            if field in form.fields and field not in form.errors:
+                form.add_error(field, errors)
+
+
+def apply_errors(form, exc: Exception) -> None:
+    """Show a service's refusal on the form: field errors on their fields, the rest on top."""
+    if isinstance(exc, ReasonRequired) and "reason" in form.fields:
+        form.add_error("reason", exc.messages)
+    elif isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            target = field if field in form.fields else None
+            for error in errors:
+                form.add_error(target, error.messages)
+    elif isinstance(exc, ValidationError):
+        form.add_error(None, exc.messages)
+    else:
+        form.add_error(None, str(exc))
+
+
+class VertebraPicker(forms.CheckboxSelectMultiple):
+    """Checkboxes T1-L5 drawn as a spine (static/css/screening.css)."""
+
+    template_name = "trial/widgets/vertebra_picker.html"
+    option_template_name = "trial/widgets/vertebra_option.html"
 
 
 class AuditFilterForm(forms.Form):
@@ -105,465 +88,3 @@ class AuditFilterForm(forms.Form):
         if start and end and start > end:
             raise forms.ValidationError(_("The start date is after the end date."))
         return cleaned
-
-
-# === Screening, eligibility, consent, referral, surgical assessment (issue 3) ===============
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs=attrs, format="%Y-%m-%d")
-
-
-def _age_on(born, day) -> int:
-    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
-
-
-class ReasonForChangeMixin:
-    """Adds a required 'reason for change' when an existing record is edited (audit trail)."""
-
-    def add_reason_field(self, editing: bool) -> None:
-        if editing:
-            self.fields["reason"] = forms.CharField(
-                label=_("Reason for change"),
-                max_length=500,
-                help_text=_("Required: the audit trail records why a value was changed."),
-                widget=forms.TextInput(attrs={"autocomplete": "off"}),
-            )
-
-
-def failed_criteria_field(known: list[str] | tuple[str, ...] = ()) -> forms.MultipleChoiceField:
-    """Tick boxes of the criteria in force, for a patient not eligible at screening; codes an
-    older entry already holds stay offered even if the criteria have changed since."""
-    from trial.selectors import _criterion_labels, current_criteria_version
-
-    version = current_criteria_version()
-    criteria = list(version.criteria.all()) if version else []
-    choices = [(c.code, f"{c.get_kind_display()}: {c.text()}") for c in criteria]
-    offered = {code for code, _label in choices}
-    missing = [code for code in known if code not in offered]
-    if missing:
-        labels = _criterion_labels()
-        choices += [(code, labels.get(code, code)) for code in missing]
-    return forms.MultipleChoiceField(
-        label=_("Why not eligible"),
-        choices=choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_(
-            "Tick each inclusion criterion not met and each exclusion criterion that applies."
-        ),
-    )
-
-
-def add_model_errors(form: forms.Form, instance) -> None:
-    """Show the model's own ``clean()`` errors on ``form``, with the form's other errors.
-
-    A rule that belongs to the model is stated once, in its ``clean()``; a plain form that
-    collects the same fields asks the model instead of restating the rule in other words.
-    Fields that already have an error keep only that one.
-    """
-    from django.core.exceptions import ValidationError
-
-    try:
-        instance.clean()
-    except ValidationError as exc:
-        for field, errors in exc.error_dict.items():
-            if field in form.fields and field not in form.errors:
-                form.add_error(field, errors)
-
-
-def _check_failed_criteria(form: forms.Form, cleaned: dict) -> None:
-    decision, failed = cleaned.get("decision"), cleaned.get("failed_criteria") or []
-    if decision == ScreeningDecision.NOT_ELIGIBLE and not failed:
-        form.add_error(
-            "failed_criteria", _("Tick the criteria that make the patient not eligible.")
-        )
-    elif decision and decision != ScreeningDecision.NOT_ELIGIBLE and failed:
-        form.add_error(
-            "failed_criteria", _("Criteria are ticked only for a patient who is not eligible.")
-        )
-
-
-class ScreeningLogEntryForm(forms.Form):
-    site = forms.ModelChoiceField(label=_("Site"), queryset=Site.objects.none(), empty_label=None)
-    screened_on = forms.DateField(label=_("Screening date"), widget=DateInput)
-    cpr = forms.CharField(
-        label=_("CPR number"),
-        max_length=11,
-        help_text=_(
-            "DDMMYY-SSSS. For a patient who is not included only a keyed digest is kept, "
-            "to warn about repeated screening."
-        ),
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
-    )
-    age = forms.IntegerField(
-        label=_("Age"),
-        required=False,
-        min_value=0,
-        max_value=130,
-        help_text=_("Leave empty to compute it from the CPR number."),
-    )
-    sex = forms.ChoiceField(label=_("Sex"), choices=Sex.choices)
-    myeloma_status = forms.ChoiceField(label=_("Myeloma status"), choices=MyelomaStatus.choices)
-    decision = forms.ChoiceField(
-        label=_("Decision"), choices=ScreeningDecision.choices, widget=forms.RadioSelect
-    )
-    reason = forms.CharField(
-        label=_("Reason when not included"),
-        required=False,
-        max_length=1000,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
-    full_name = forms.CharField(
-        label=_("Full name"),
-        required=False,
-        max_length=200,
-        help_text=_("Included patients only."),
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
-    )
-    initials = forms.CharField(
-        label=_("Initials"),
-        required=False,
-        max_length=4,
-        help_text=_("Included patients only; taken from the name when left empty."),
-    )
-    phone = forms.CharField(label=_("Phone"), required=False, max_length=20)
-    confirm_duplicate = forms.BooleanField(
-        label=_("Screen anyway: I have checked the earlier screening"), required=False
-    )
-
-    def __init__(self, *args, sites=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        if sites is not None:
-            self.fields["site"].queryset = sites
-        self.fields["screened_on"].initial = timezone.localdate()
-        self.fields["failed_criteria"] = failed_criteria_field()
-
-    def clean_cpr(self):
-        return parse_cpr(self.cleaned_data["cpr"])[0]
-
-    def clean_initials(self):
-        return self.cleaned_data["initials"].strip().upper()
-
-    def clean(self):
-        cleaned = super().clean()
-        cpr, screened_on = cleaned.get("cpr"), cleaned.get("screened_on")
-        if cpr and screened_on:
-            computed = _age_on(cpr_birth_date(cpr), screened_on)
-            age = cleaned.get("age")
-            if age is None:
-                cleaned["age"] = computed
-            elif abs(age - computed) > 1:
-                self.add_error(
-                    "age",
-                    _(
-                        "The age does not match the CPR number "
-                        "(%(age)s years on the screening date)."
-                    )
-                    % {"age": computed},
-                )
-        age = cleaned.get("age")
-        if age is not None and age < 18:
-            self.add_error("age", _("Only adults (18 years or older) can take part."))
-        if age is not None and age > 110:
-            self.add_error("age", _("Check the age: at most 110 years."))
-        # The reason for not including a patient is ScreeningLogEntry.clean()'s rule; the
-        # name of an included one is screening_log_entry_create's (the service's).
-        add_model_errors(
-            self,
-            ScreeningLogEntry(
-                decision=cleaned.get("decision") or "", reason=cleaned.get("reason") or ""
-            ),
-        )
-        _check_failed_criteria(self, cleaned)
-        return cleaned
-
-
-class ScreeningFormForm(ReasonForChangeMixin, forms.ModelForm):
-    class Meta:
-        model = ScreeningForm
-        fields = [
-            "myeloma_status",
-            "diagnosis_date",
-            "iss_stage",
-            "riss_stage",
-            "prior_lines",
-            "disease_status",
-            "bone_therapy",
-            "bone_therapy_start",
-            "paracetamol",
-            "nsaid",
-            "opioid",
-            "opioid_ome_mg_per_day",
-            "previous_spinal_radiotherapy",
-            "pain_onset_date",
-        ]
-        widgets = {
-            "diagnosis_date": DateInput,
-            "bone_therapy_start": DateInput,
-            "pain_onset_date": DateInput,
-        }
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.add_reason_field(editing=self.instance.pk is not None)
-        self.fields["opioid_ome_mg_per_day"].help_text = _(
-            "Only with an opioid: the total daily dose converted to oral morphine (1-2000 mg)."
-        )
-
-
-class EligibilityForm(ReasonForChangeMixin, forms.Form):
-    """One yes / no / not yet known answer per criterion the hematologist answers."""
-
-    assessed_on = forms.DateField(label=_("Assessed on"), widget=DateInput)
-
-    def __init__(self, *args, criteria, editing: bool = False, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.criteria = [c for c in criteria if c.assessed_by == CriterionAssessor.HEMATOLOGIST]
-        self.derived = [c for c in criteria if c.assessed_by != CriterionAssessor.HEMATOLOGIST]
-        self.fields["assessed_on"].initial = timezone.localdate()
-        for criterion in self.criteria:
-            self.fields[f"c_{criterion.code}"] = forms.ChoiceField(
-                label=criterion.text(),
-                choices=Answer.choices,
-                widget=forms.RadioSelect(attrs={"class": "form-check-inline"}),
-                help_text=criterion.get_kind_display(),
-            )
-        self.add_reason_field(editing=editing)
-
-    def clean_assessed_on(self):
-        day = self.cleaned_data["assessed_on"]
-        if day > timezone.localdate():
-            raise forms.ValidationError(_("The date cannot be in the future."))
-        return day
-
-    def criterion_fields(self):
-        return [(c, self[f"c_{c.code}"]) for c in self.criteria]
-
-    def answers(self) -> dict[str, str]:
-        return {c.code: self.cleaned_data[f"c_{c.code}"] for c in self.criteria}
-
-
-class ConsentForm(ReasonForChangeMixin, forms.ModelForm):
-    class Meta:
-        model = Consent
-        fields = [
-            "consent_date",
-            "information_sheet",
-            "taken_by",
-            "oral_information_given",
-            "written_information_given",
-        ]
-        widgets = {"consent_date": DateInput}
-
-    def __init__(self, *args, participant, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.instance.participant = participant
-        sheets = InformationSheetVersion.objects.filter(active=True)
-        if self.instance.information_sheet_id:
-            sheets = InformationSheetVersion.objects.filter(
-                Q(active=True) | Q(pk=self.instance.information_sheet_id)
-            )
-        self.fields["information_sheet"].queryset = sheets
-        self.fields["information_sheet"].empty_label = None
-        staff_ids = SiteMembership.objects.filter(
-            site_id=participant.site_id,
-            user__in=access.staff_for("consent_take"),
-        ).values("user_id")
-        self.fields["taken_by"].queryset = User.objects.filter(pk__in=staff_ids)
-        if self.instance.pk is None:
-            # The instance's empty values would otherwise win over the fields' initials.
-            self.initial["taken_by"] = user.pk
-            self.initial["consent_date"] = timezone.localdate()
-        self.add_reason_field(editing=self.instance.pk is not None)
-
-
-class ReferralForm(forms.Form):
-    referred_on = forms.DateField(label=_("Referred on"), widget=DateInput)
-    note = forms.CharField(
-        label=_("Note to the surgeon"),
-        required=False,
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["referred_on"].initial = timezone.localdate()
-
-
-YES_NO = [("no", _("No")), ("yes", _("Yes"))]
-
-
-def _yes(value) -> bool:
-    return value in (True, "yes", "True")
-
-
-class VertebraPicker(forms.CheckboxSelectMultiple):
-    """Checkboxes T1-L5 drawn as a spine (static/css/screening.css)."""
-
-    template_name = "trial/widgets/vertebra_picker.html"
-    option_template_name = "trial/widgets/vertebra_option.html"
-
-
-class SurgicalAssessmentForm(ReasonForChangeMixin, forms.ModelForm):
-    contraindication = forms.TypedChoiceField(
-        label=_("Contraindication to PVP"),
-        choices=YES_NO,
-        coerce=_yes,
-        widget=forms.RadioSelect,
-    )
-    planned_levels = forms.MultipleChoiceField(
-        label=_("Planned PVP levels"),
-        choices=LEVEL_CHOICES,
-        required=False,
-        widget=VertebraPicker,
-        help_text=_("1 to 4 vertebrae."),
-    )
-    earlier_fractures = forms.TypedChoiceField(
-        label=_("Earlier vertebral fractures that will not be treated"),
-        choices=YES_NO,
-        coerce=_yes,
-        widget=forms.RadioSelect,
-    )
-    earlier_fracture_levels = forms.MultipleChoiceField(
-        label=_("Levels of the earlier fractures"),
-        choices=LEVEL_CHOICES,
-        required=False,
-        widget=VertebraPicker,
-    )
-
-    class Meta:
-        model = SurgicalAssessment
-        fields = [
-            "assessed_on",
-            "contraindication",
-            "contraindication_details",
-            "planned_levels",
-            "earlier_fractures",
-            "earlier_fracture_levels",
-            "risk_information_given",
-        ]
-        widgets = {
-            "assessed_on": DateInput,
-            "contraindication_details": forms.Textarea(attrs={"rows": 2}),
-        }
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        editing = self.instance.pk is not None
-        if editing:
-            self.initial["contraindication"] = "yes" if self.instance.contraindication else "no"
-            self.initial["earlier_fractures"] = "yes" if self.instance.earlier_fractures else "no"
-        else:
-            self.initial["assessed_on"] = timezone.localdate()
-        self.add_reason_field(editing=editing)
-
-
-class NotIncludedForm(forms.Form):
-    reason_code = forms.ChoiceField(
-        label=_("Reason"), choices=NotIncludedReason.choices, widget=forms.RadioSelect
-    )
-    note = forms.CharField(
-        label=_("Details"),
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_(
-            "Kept with the participant. The CONSORT numbers count the reason above and, for "
-            "not eligible, the criteria failed in the eligibility checklist."
-        ),
-    )
-
-
-class CriteriaVersionForm(forms.Form):
-    effective_from = forms.DateField(label=_("In force from"), widget=DateInput)
-    note = forms.CharField(
-        label=_("What changes"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
-    )
-
-
-class SiteFilterForm(forms.Form):
-    site = forms.ModelChoiceField(
-        label=_("Site"), queryset=Site.objects.none(), required=False, empty_label=_("All sites")
-    )
-
-    def __init__(self, *args, sites=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        if sites is not None:
-            self.fields["site"].queryset = sites
-
-
-# --- screening edits (issue 3) ---
-
-
-class ScreeningLogEntryEditForm(forms.Form):
-    """Corrects a screening-log entry; the CPR digest, site and participant stay as logged."""
-
-    screened_on = forms.DateField(label=_("Screening date"), widget=DateInput)
-    age = forms.IntegerField(label=_("Age"), min_value=18, max_value=110)
-    sex = forms.ChoiceField(label=_("Sex"), choices=Sex.choices)
-    myeloma_status = forms.ChoiceField(label=_("Myeloma status"), choices=MyelomaStatus.choices)
-    decision = forms.ChoiceField(
-        label=_("Decision"), choices=ScreeningDecision.choices, widget=forms.RadioSelect
-    )
-    reason = forms.CharField(
-        label=_("Reason when not included"),
-        required=False,
-        max_length=1000,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
-    change_reason = forms.CharField(
-        label=_("Reason for change"),
-        max_length=100,
-        help_text=_("Required: the audit trail records why a value was changed."),
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
-    )
-
-    def __init__(self, *args, entry, **kwargs):
-        kwargs.setdefault(
-            "initial",
-            {
-                "screened_on": entry.screened_on,
-                "age": entry.age,
-                "sex": entry.sex,
-                "myeloma_status": entry.myeloma_status,
-                "decision": entry.decision,
-                "reason": entry.reason,
-                "failed_criteria": entry.failed_criteria,
-            },
-        )
-        super().__init__(*args, **kwargs)
-        self.entry = entry
-        self.fields["failed_criteria"] = failed_criteria_field(entry.failed_criteria or [])
-        # Before the change reason, in the order the page shows the fields.
-        self.order_fields([*[n for n in self.fields if n != "change_reason"], "change_reason"])
-
-    def clean_screened_on(self):
-        value = self.cleaned_data["screened_on"]
-        if value > timezone.localdate():
-            raise forms.ValidationError(_("The date cannot be in the future."))
-        return value
-
-    def clean(self):
-        cleaned = super().clean()
-        # The reason for not including a patient is ScreeningLogEntry.clean()'s rule.
-        add_model_errors(
-            self,
-            ScreeningLogEntry(
-                decision=cleaned.get("decision") or "", reason=cleaned.get("reason") or ""
-            ),
-        )
-        _check_failed_criteria(self, cleaned)
-        return cleaned
-
-
-class ReferralCancelForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason for cancelling"),
-        max_length=100,
-        help_text=_("For example: referred by mistake, or the patient was admitted elsewhere."),
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
-    )

@@ -1,4 +1,4 @@
-"""Cards on the central roles' home pages (issue 8): the dashboard, serious adverse events
+"""Cards on the central roles' home pages: the dashboard, serious adverse events
 waiting for acknowledgement, and the exports. Who sees a card follows the access matrix of the
 page it opens, so a card never links to a page its reader may not open."""
 

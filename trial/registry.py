@@ -3,7 +3,8 @@
 Each app registers its contributions in its ``AppConfig.ready()`` (or in a module imported
 from there), the way Django's admin autodiscovers ``admin.py``:
 
-- readiness checks: what still blocks randomisation (``trial.selectors.randomisation_blockers``);
+- readiness checks: what still blocks randomisation
+  (``trial.participants.selectors.randomisation_blockers``);
 - timeline providers: events for the participant page, in time order;
 - participant panels: template snippets on the participant page;
 - navigation entries per role;
@@ -169,7 +170,7 @@ class Registry:
 registry = Registry()
 
 
-# --- dashboard panels (issue 8) ---
+# --- dashboard panels ---
 # The coordinator's dashboard (trial.reports) shows panels that other apps contribute from a
 # module ``<app>/dashboard.py``, discovered like Django admin's ``admin.py`` by
 # ``autodiscover_dashboards()`` (called from trial.reports.register at start-up). The outcome

@@ -421,7 +421,7 @@ CELERY_BEAT_SCHEDULE["envelope-stock"] = {
     "schedule": 24 * 60 * 60,  # nightly safety net; each randomisation also checks its stratum
 }
 
-# --- exports (issue 8) -------------------------------------------------------------------
+# --- exports -------------------------------------------------------------------
 # Where rendered export ZIPs are kept (never served directly: the download view logs each
 # download), and how long before the nightly expiry deletes them.
 EXPORT_ROOT = Path(env.str("EXPORT_ROOT", default=str(Path(str(MEDIA_ROOT)) / "exports")))
@@ -432,7 +432,7 @@ CELERY_BEAT_SCHEDULE["exports-expire"] = {
     "task": "trial.exports_expire",
     "schedule": 60 * 60,  # hourly, so a file outlives its expiry by at most an hour
 }
-# --- end exports (issue 8) ---------------------------------------------------------------
+# --- end exports ---------------------------------------------------------------
 
 # --- hardening ----------------------------------------------------------------------------
 # "Screened before?" look-ups of a CPR number search every site's log: each is recorded

@@ -1,10 +1,13 @@
-"""Trial-wide Celery tasks. Tasks take ids, never model instances, and call services."""
+"""Trial-wide Celery tasks. Tasks take ids, never model instances, and call services.
+
+Each capability keeps its own tasks next to its services (trial.treatment.tasks,
+trial.exports.tasks) and imports them from its wiring, so a worker registers them too.
+"""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from trial.celery import MESSAGE_RETRY
 from trial.models import Participant
 
 
@@ -15,17 +18,6 @@ def participant_count(site_code: str | None = None) -> int:
     if site_code:
         qs = qs.filter(site__code=site_code)
     return qs.count()
-
-
-# --- treatment and clinical events (issue 7) ---
-
-
-@shared_task(name="trial.sae_notify", **MESSAGE_RETRY)
-def sae_notify(event_id: int) -> bool:
-    """E-mail the coordinators about a serious adverse event; a second run sends nothing."""
-    from trial.treatment.services import sae_notify as notify
-
-    return notify(event_id=event_id)
 
 
 @shared_task(name="trial.outbox_sweep", ignore_result=True)

@@ -5,22 +5,22 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from trial import views
-from trial.participants import views as events_views
+from trial.participants import views as participant_views
 from trial.screening import views as screening_views
 from trial.staff import views as staff_views
 from trial.treatment import views as treatment_views
 
 trial_patterns = (
     [
-        path("participants/", views.participant_list, name="participant_list"),
+        path("participants/", participant_views.participant_list, name="participant_list"),
         path(
             "participants/<str:trial_number>/",
-            views.participant_detail,
+            participant_views.participant_detail,
             name="participant_detail",
         ),
         path(
             "participants/<str:trial_number>/history/",
-            views.participant_history,
+            participant_views.participant_history,
             name="participant_history",
         ),
         path("audit/", views.audit_log, name="audit_log"),
@@ -38,7 +38,7 @@ trial_patterns = (
             staff_views.staff_second_factor_reset,
             name="staff_second_factor_reset",
         ),
-        # Screening path (issue 3)
+        # Screening path
         path("screening/", screening_views.screening_log, name="screening_log"),
         path("screening/new/", screening_views.screening_log_create, name="screening_log_create"),
         path(
@@ -93,19 +93,19 @@ trial_patterns = (
             screening_views.criteria_versions,
             name="criteria_versions",
         ),
-        # Death and withdrawal (issue 7)
+        # Death and withdrawal
         path(
             "participants/<str:trial_number>/death/",
-            events_views.death_record,
+            participant_views.death_record,
             name="death_record",
         ),
         path(
             "participants/<str:trial_number>/withdrawal/",
-            events_views.withdrawal_record,
+            participant_views.withdrawal_record,
             name="withdrawal_record",
         ),
-        path("sites/", views.site_list, name="site_list"),
-        # --- treatment and clinical events (issue 7) ---
+        path("sites/", staff_views.site_list, name="site_list"),
+        # --- treatment and clinical events ---
         path(
             "participants/<str:trial_number>/procedure/",
             treatment_views.procedure,
@@ -137,12 +137,12 @@ trial_patterns = (
             name="radiograph",
         ),
         path("serious-adverse-events/", treatment_views.sae_list, name="sae_list"),
-        # --- end treatment and clinical events (issue 7) ---
+        # --- end treatment and clinical events ---
     ],
     "trial",
 )
 
-# --- dashboard and outcome report (issue 8) ---
+# --- dashboard and outcome report ---
 from trial.reports import views as dashboard_views  # noqa: E402
 
 trial_patterns[0].extend(
@@ -152,9 +152,9 @@ trial_patterns[0].extend(
         path("reports/outcomes.pdf", dashboard_views.outcome_report_pdf, name="outcome_report_pdf"),
     ]
 )
-# --- end dashboard and outcome report (issue 8) ---
+# --- end dashboard and outcome report ---
 
-# --- exports (issue 8) ---
+# --- exports ---
 from trial.exports import views as export_views  # noqa: E402
 
 trial_patterns[0].extend(
@@ -167,7 +167,7 @@ trial_patterns[0].extend(
         ),
     ]
 )
-# --- end exports (issue 8) ---
+# --- end exports ---
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -1,23 +1,25 @@
-"""Views of the core: home pages, participants, audit trail, sites, health check.
+"""Views of the core: home pages, audit trail, health check.
 
 Who may open each view is decided by the matrix in trial/access.py (enforced by middleware);
-which participants they see, by trial.selectors.participants_for.
+which participants they see, by trial.participants.selectors.participants_for.
 """
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from trial import access, selectors
-from trial.audit import audit_entries
-from trial.forms import AuditFilterForm, ParticipantFilterForm
-from trial.models import Identity, Role, Site, SiteKind
+from trial import access
+from trial.audit import audit_entries, mask_identity_changes
+from trial.forms import AuditFilterForm
+from trial.models import Role
+from trial.participants.selectors import participants_for
 from trial.registry import registry
+from trial.screening.selectors import open_referrals_for
+from trial.staff.selectors import sites_for
 
 PAGE_SIZE = 50
 
@@ -69,14 +71,14 @@ HOME_TEMPLATES = {
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
-    participants = selectors.participants_for(user)
+    participants = participants_for(user)
     context = {
-        "sites": selectors.sites_for(user).order_by("kind", "code"),
+        "sites": sites_for(user).order_by("kind", "code"),
         "participant_count": participants.count(),
         "recent": participants.select_related("site").order_by("-created_at")[:10],
     }
     if access.can(user, "trial:surgical_assessment"):
-        referrals = selectors.open_referrals_for(user).order_by("referred_on", "id")
+        referrals = open_referrals_for(user).order_by("referred_on", "id")
         context["open_referrals"] = referrals[:PAGE_SIZE]
         context["open_referral_count"] = referrals.count()
     context["app_cards"] = registry.home_cards_for(user)
@@ -84,77 +86,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-@require_safe
-def participant_list(request: HttpRequest) -> HttpResponse:
-    sites = selectors.sites_for(request.user).filter(kind=SiteKind.HEMATOLOGY)
-    form = ParticipantFilterForm(request.GET or None, sites=sites)
-    qs = selectors.participants_for(request.user).select_related("site")
-    if form.is_valid():
-        qs = selectors.participant_search(qs, form.cleaned_data["q"])
-        if form.cleaned_data["site"]:
-            qs = qs.filter(site=form.cleaned_data["site"])
-    page = Paginator(qs.order_by("site__code", "sequence"), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    return render(request, "trial/participant_list.html", {"form": form, "page": page})
-
-
-@require_safe
-def participant_detail(request: HttpRequest, trial_number: str) -> HttpResponse:
-    participant = selectors.participant_get_for(request.user, trial_number)
-    can_see_identity = access.can_see_identity(request.user, participant)
-    identity = (
-        Identity.objects.filter(participant=participant).first() if can_see_identity else None
-    )
-    panels = []
-    for panel in registry.panels:
-        context = panel.context(request, participant)
-        if context:
-            panels.append({"template": panel.template, "context": context, "code": panel.code})
-    return render(
-        request,
-        "trial/participant_detail.html",
-        {
-            "participant": participant,
-            "identity": identity,
-            "can_see_identity": can_see_identity,
-            "panels": panels,
-            "timeline": selectors.participant_timeline(request.user, participant),
-        },
-    )
-
-
-@require_safe
-def participant_history(request: HttpRequest, trial_number: str) -> HttpResponse:
-    participant = selectors.participant_get_for(request.user, trial_number)
-    page_number = _page_number(request)
-    entries = audit_entries(
-        participant_id=participant.id, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE
-    )
-    if not access.can_see_identity(request.user, participant):
-        entries = _mask_identity_changes(entries)
-    return render(
-        request,
-        "trial/participant_history.html",
-        {
-            "participant": participant,
-            "entries": entries[:PAGE_SIZE],
-            "page_number": page_number,
-            "has_next": len(entries) > PAGE_SIZE,
-        },
-    )
-
-
-def _mask_identity_changes(entries):
-    """Audit rows of identifying data show values only to roles allowed to read them."""
-    label = str(Identity._meta.verbose_name)
-    for entry in entries:
-        if entry.model_label == label:
-            entry.changes = [(name, "•••", "•••") for name, _old, _new in entry.changes]
-    return entries
-
-
-def _page_number(request: HttpRequest) -> int:
+def page_number_from(request: HttpRequest) -> int:
     try:
         return max(1, min(int(request.GET.get("page", 1)), 1000))
     except (TypeError, ValueError):
@@ -164,7 +96,7 @@ def _page_number(request: HttpRequest) -> int:
 @require_safe
 def audit_log(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
-    page_number = _page_number(request)
+    page_number = page_number_from(request)
     entries: list = []
     filters: dict = {}
     participant_missing = False
@@ -172,7 +104,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data if request.GET else {}
         if data.get("participant"):
             participant = (
-                selectors.participants_for(request.user)
+                participants_for(request.user)
                 .filter(trial_number__iexact=data["participant"].strip())
                 .first()
             )
@@ -189,7 +121,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
                 **filters, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE
             )
             if not access.sees_identity_everywhere(request.user):
-                entries = _mask_identity_changes(entries)
+                entries = mask_identity_changes(entries)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -204,13 +136,3 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             "query": query.urlencode(),
         },
     )
-
-
-@require_safe
-def site_list(request: HttpRequest) -> HttpResponse:
-    sites = (
-        Site.objects.select_related("surgical_partner")
-        .prefetch_related("memberships__user")
-        .order_by("kind", "code")
-    )
-    return render(request, "trial/site_list.html", {"sites": sites})

@@ -1,4 +1,4 @@
-"""Browser journey of issue 8: the coordinator exports the demo trial, watches the progress
+"""Browser journey: the coordinator exports the demo trial, watches the progress
 bar and downloads the ZIP, then opens the dashboard and the outcome report as a PDF."""
 
 from __future__ import annotations

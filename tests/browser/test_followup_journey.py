@@ -1,4 +1,4 @@
-"""Browser journey of issue 6: a nurse opens this week's list, logs a no-answer, then a reached
+"""Browser journey: a nurse opens this week's list, logs a no-answer, then a reached
 call with VAS values, then records a death; the patient disappears from every list."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Browser journey of issue 5: the coordinator generates and downloads a batch; a hematologist
+"""Browser journey: the coordinator generates and downloads a batch; a hematologist
 randomises a ready participant and confirms the envelope; another site sees nothing of it."""
 
 from __future__ import annotations

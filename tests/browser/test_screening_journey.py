@@ -1,4 +1,4 @@
-"""The screening journey in Chromium, as issue 3 describes it.
+"""The screening journey in Chromium.
 
 A hematologist logs in, screens a patient, fills the screening form and the checklist, records
 consent and refers; the surgeon of the collaborating department logs in, sees the referral and

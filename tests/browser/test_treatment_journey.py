@@ -1,4 +1,4 @@
-"""Browser journey of issue 7: a surgeon records a two-level PVP with cement leakage at one
+"""Browser journey: a surgeon records a two-level PVP with cement leakage at one
 level; a nurse records a serious adverse event; the coordinator sees it on the SAE list and
 acknowledges it."""
 

@@ -121,7 +121,7 @@ def test_the_number_of_queries_does_not_grow_with_rows(
 
 
 def test_deceased_and_withdrawn_participants_never_appear(world, nurse):
-    from trial.services import death_record, withdrawal_record
+    from trial.participants.services import death_record, withdrawal_record
 
     today = local_today()
     dead, gone, alive = randomised(world.own, 3, start=20)

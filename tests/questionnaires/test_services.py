@@ -12,7 +12,7 @@ from questionnaires.models import Mode, QuestionnaireResponse, ResponseStatus
 from questionnaires.scoring import eq5d3l_index, odi_score
 from tests.questionnaires.factories import EQ5D_ANSWERS, ODI_ANSWERS, complete_visit
 from trial.audit import audit_entries
-from trial.services import ServiceError
+from trial.errors import ServiceError
 
 pytestmark = pytest.mark.django_db
 
@@ -148,7 +148,7 @@ def test_drafts_cannot_be_corrected(world):
 
 
 def test_readiness_blocks_until_baseline_is_submitted(world):
-    from trial.selectors import randomisation_blocker_details
+    from trial.participants.selectors import randomisation_blocker_details
 
     p = world.own_participant
     codes = [b.code for b in randomisation_blocker_details(p)]

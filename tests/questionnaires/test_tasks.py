@@ -148,7 +148,7 @@ def test_no_reminder_for_printed_letters(world):
 
 
 def test_no_link_is_sent_to_an_ended_participant(patient, world):
-    from trial.services import ServiceError
+    from trial.errors import ServiceError
 
     patient.status = ParticipantStatus.DECEASED
     patient.save()

@@ -124,7 +124,7 @@ def test_valid_tokens_do_not_count_against_the_throttle(world, client, settings)
 
 def test_no_link_for_a_participant_whose_follow_up_ended(world):
     participant = ParticipantFactory(site=world.own, status=ParticipantStatus.WITHDRAWN)
-    from trial.services import ServiceError
+    from trial.errors import ServiceError
 
     with pytest.raises(ServiceError):
         letter_link(participant)

@@ -15,7 +15,7 @@ from django.db.models import Max
 from randomization import services
 from tests.factories import ParticipantFactory, screening_complete
 from trial.models import Participant, Role
-from trial.selectors import randomisation_blockers
+from trial.participants.selectors import randomisation_blockers
 
 
 def make_ready(site, user, *, myeloma_status="known", levels=("L1",), earlier_fractures=False):

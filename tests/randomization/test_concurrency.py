@@ -16,7 +16,7 @@ from randomization import services
 from randomization.models import Allocation, Envelope
 from tests.randomization.conftest import make_batch, make_ready
 from trial.models import Role
-from trial.selectors import randomisation_blockers
+from trial.participants.selectors import randomisation_blockers
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

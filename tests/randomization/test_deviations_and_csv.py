@@ -13,8 +13,8 @@ from randomization.models import Allocation, AllocationListView, Arm, ProtocolDe
 from tests.conftest import verified_client
 from tests.randomization.conftest import make_batch, make_ready
 from trial import access
+from trial.errors import ServiceError
 from trial.models import Role
-from trial.services import ServiceError
 
 
 def _deviation(world, hematologist) -> ProtocolDeviation:

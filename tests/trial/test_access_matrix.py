@@ -40,23 +40,23 @@ CHECKED = [n for n in NAMED if not n.startswith("admin:")] + ["admin:index"]
 # How to fill a URL's arguments: own-site and other-site samples for each argument name.
 SAMPLES = {
     "trial_number": lambda w, own: (w.own_participant if own else w.other_participant).trial_number,
-    # Questionnaires (issue 4): a valid personal-link token of the participant, a visit code, an
+    # Questionnaires: a valid personal-link token of the participant, a visit code, an
     # instrument and a screen of the patient's path.
     "token": lambda w, own: _questionnaire_token(w.own_participant if own else w.other_participant),
     "visit_code": lambda w, own: "BL",
     "instrument": lambda w, own: "odi",
     "step": lambda w, own: 1,
-    # Screening (issue 3): a screening-log entry of the own or the other site.
+    # Screening: a screening-log entry of the own or the other site.
     "entry_id": lambda w, own: _screening_entry(w.own if own else w.other).pk,
-    # Randomisation (issue 5): an envelope batch of the own or the other site.
+    # Randomisation: an envelope batch of the own or the other site.
     "batch_id": lambda w, own: _envelope_batch(w.own if own else w.other),
-    # Follow-up (issue 6): an open contact of the own or the other site's participant.
+    # Follow-up: an open contact of the own or the other site's participant.
     "contact_id": lambda w, own: _contact(w.own_participant if own else w.other_participant),
-    # --- treatment and clinical events (issue 7): an adverse event of the participant, and
+    # --- treatment and clinical events: an adverse event of the participant, and
     # the kind of radiographic control.
     "ae_id": lambda w, own: _adverse_event(w.own_participant if own else w.other_participant),
     "control_kind": lambda w, own: "m12",
-    # --- exports (issue 8): a logged export run (central, so own and other are the same).
+    # --- exports: a logged export run (central, so own and other are the same).
     "run_id": lambda w, own: _export_run(w),
     # --- staff pages: a member of staff the coordinator may manage (staff are central), and
     # the account part of an invitation link (its token is the questionnaire sample above,

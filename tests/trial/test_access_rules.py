@@ -40,6 +40,8 @@ ALLOWED = {
     "trial/demo.py",
     "trial/screening/demo.py",
     "trial/treatment/demo.py",
+    "trial/staff/demo.py",
+    "trial/participants/demo.py",
     "trial/reports/demo.py",
     "trial/exports/demo.py",
     "randomization/demo.py",

@@ -15,9 +15,9 @@ from django.utils.translation import gettext
 from tests.conftest import verified_client
 from tests.factories import SiteFactory, UserFactory
 from trial.audit import ReasonRequired, audit_entries, audited_save
-from trial.demo import add_participants
 from trial.models import Identity, Role, SiteMembership, User
-from trial.services import identity_set
+from trial.participants.demo import add_participants
+from trial.participants.services import identity_set
 
 
 def _identity(participant, user, **kwargs):
@@ -110,7 +110,7 @@ def test_entries_show_old_and_new_values_and_the_reason(world):
 
 
 def test_entries_show_choice_labels(world):
-    from trial.services import participant_status_set
+    from trial.participants.services import participant_status_set
 
     participant_status_set(
         participant=world.own_participant, status="withdrawn", user=None, reason="Patient asked"

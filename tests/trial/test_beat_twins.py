@@ -20,9 +20,9 @@ from randomization import tasks as rtasks
 from randomization.models import DeviationKind, ProtocolDeviation
 from tests.factories import IdentityFactory
 from tests.randomization.conftest import make_batch
-from trial import tasks as ttasks
 from trial.celery import MESSAGE_RETRY
 from trial.models import Role
+from trial.treatment import tasks as ttasks
 
 # Beat job -> its command. A beat job added without a twin fails the first test.
 TWINS = {

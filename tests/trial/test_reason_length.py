@@ -12,9 +12,9 @@ from questionnaires.models import QuestionnaireResponse
 from tests.conftest import verified_client
 from tests.questionnaires.factories import ODI_ANSWERS, complete_visit
 from trial.audit import ReasonRequired, require_reason
+from trial.errors import ServiceError
 from trial.exports import services as export_services
 from trial.models import ExportRun, Role
-from trial.services import ServiceError
 
 
 def test_the_one_check_trims_and_counts(settings):

@@ -14,7 +14,6 @@ from django.db import transaction
 from tests.conftest import private_files
 from trial.audit import audited_models
 from trial.cpr import cpr_sex, validate_cpr
-from trial.demo import DEMO_PASSWORD, add_participants
 from trial.models import (
     Identity,
     Participant,
@@ -25,6 +24,8 @@ from trial.models import (
     SiteMembership,
     User,
 )
+from trial.participants.demo import add_participants
+from trial.staff.demo import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 

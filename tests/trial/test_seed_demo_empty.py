@@ -7,8 +7,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from trial.demo import add_participants
 from trial.models import Site
+from trial.participants.demo import add_participants
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,7 @@ def test_it_refuses_a_negative_count():
 
 
 def test_adding_participants_needs_hematology_sites():
-    from trial.services import ServiceError
+    from trial.errors import ServiceError
 
     with pytest.raises(ServiceError):
         add_participants(5)

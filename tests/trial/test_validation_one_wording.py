@@ -13,8 +13,8 @@ from django.utils.html import escape
 
 from tests.conftest import verified_client
 from tests.factories import SurgicalAssessmentFactory, ensure_default_criteria, randomised
-from trial import services
 from trial.models import Procedure, Role, ScreeningLogEntry
+from trial.screening import services
 from trial.treatment import services as tservices
 
 BIOPSY = "Give the biopsy result, or 'pending' while it is awaited."

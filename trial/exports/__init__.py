@@ -1,4 +1,4 @@
-"""Exports (issue 8): the exporter registry, the export formats and the export log.
+"""Exports: the exporter registry, the export formats and the export log.
 
 - ``registry``: what an exporter is and the list of them (every app registers its own from
   ``<app>/exports.py``); ``trial_exporters`` and ``treatment_exporters`` are the trial's.

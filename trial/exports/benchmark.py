@@ -1,4 +1,4 @@
-"""Benchmark of the exports (issue 8): `python manage.py benchmark exports --participants N`.
+"""Benchmark of the exports: `python manage.py benchmark exports --participants N`.
 
 Creates (once, with set-based SQL on PostgreSQL) N randomised participants with complete
 follow-up streams: screening form, surgical assessment, allocation, every questionnaire of

@@ -1,4 +1,4 @@
-"""The codebook of an export (issue 8): every variable of every file, as CSV and as PDF."""
+"""The codebook of an export: every variable of every file, as CSV and as PDF."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The export log (issue 8): one ExportRun per export, with its format and status.
+"""The export log: one ExportRun per export, with its format and status.
 
 The models belong to the trial app (app label "trial", tables ``trial_export*``); trial.models
 imports them so that Django finds them. They refer to the user through AUTH_USER_MODEL and

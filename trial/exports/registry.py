@@ -1,4 +1,4 @@
-"""The exporter registry (issue 8): what an exporter is, and the list of them.
+"""The exporter registry: what an exporter is, and the list of them.
 
 An *exporter* is a small registered class that describes one form (a table of the trial's
 data): its variables for the codebook and a ``rows()`` generator streaming the records with a

@@ -1,4 +1,4 @@
-"""Writes around exports (issue 8): request, render, download and expiry of an ExportRun.
+"""Writes around exports: request, render, download and expiry of an ExportRun.
 
 The run is the export log. Rendering claims the run with a conditional update, so a task
 delivered twice renders once; an expected failure (ExportError) becomes the run's message.
@@ -23,6 +23,10 @@ from trial.exports.models import ExportFormat, ExportRun, ExportStatus
 from trial.exports.registry import autodiscover
 from trial.exports.writer import ExportError, ExportSpec, write_export
 from trial.models import User
+
+# The Celery name of trial.exports.tasks.export_render. The services enqueue by name, so that
+# they need not import the task module (which imports them).
+EXPORT_RENDER_TASK = "trial.export_render"
 
 logger = logging.getLogger(__name__)
 
@@ -66,10 +70,9 @@ def export_request(
         )
         run.full_clean()
         run.save()
-        from trial.exports.tasks import export_render
         from trial.outbox.services import task_enqueue
 
-        task_enqueue(name=export_render.name, args=[str(run.id)])
+        task_enqueue(name=EXPORT_RENDER_TASK, args=[str(run.id)])
     return run
 
 

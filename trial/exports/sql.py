@@ -1,4 +1,4 @@
-"""Long CSV files written by PostgreSQL itself (issue 8, performance).
+"""Long CSV files written by PostgreSQL itself (for speed).
 
 A form in long format has one line per participant, visit, item and value: for a full trial
 that is tens of millions of lines, and building them one by one in Python is many times slower

@@ -1,4 +1,4 @@
-"""What an export contains (issue 8): its tables, one per form of the registry plus the wide
+"""What an export contains: its tables, one per form of the registry plus the wide
 analysis file, and how a value is written as text.
 
 The wide analysis file (one row per participant) is a merge of participant-sorted streams, so

@@ -1,4 +1,4 @@
-"""Treatment exporters (issue 8 over issue 7's models): procedures, treated levels, usual care,
+"""Treatment exporters (over the treatment models): procedures, treated levels, usual care,
 crossovers, adverse events and radiographic controls.
 
 Each is described by its model and fields; variable types, labels and allowed values come

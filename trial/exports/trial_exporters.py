@@ -1,4 +1,4 @@
-"""The trial app's own exporters (issue 8): participants, screening, eligibility, consent,
+"""The trial app's own exporters: participants, screening, eligibility, consent,
 surgical assessment, deaths, withdrawals and identity, and the trial's columns of the wide
 analysis file. Imported by ``trial.exports.register()``; treatment's exporters live in
 trial.exports.treatment_exporters."""
@@ -25,7 +25,7 @@ from trial.exports.registry import (
     register,
 )
 from trial.exports.sql import JsonListLength, JsonListText, SqlSource
-from trial.services import SCREENING_FORM_FIELDS
+from trial.screening.services import SCREENING_FORM_FIELDS
 
 
 def _bool(value: bool | None) -> int | None:

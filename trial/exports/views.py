@@ -1,4 +1,4 @@
-"""Export pages (issue 8): start an export, follow its progress, download the ZIP.
+"""Export pages: start an export, follow its progress, download the ZIP.
 
 Access is decided in trial/access.py (coordinators and data managers start exports, monitors
 read the log); identified exports are refused by the service for anyone but data managers.

@@ -1,4 +1,4 @@
-"""The whole export (issue 8): one ZIP holding a README, the tables in the chosen format
+"""The whole export: one ZIP holding a README, the tables in the chosen format
 (trial.exports.formats) and the codebook (trial.exports.codebook).
 """
 

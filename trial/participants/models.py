@@ -147,7 +147,8 @@ class DeathRelation(models.TextChoices):
 
 
 class Death(models.Model):
-    """A participant's death. Recording it stops every contact at once (trial.services)."""
+    """A participant's death. Recording it stops every contact at once
+    (trial.participants.services)."""
 
     participant = models.OneToOneField(
         Participant, on_delete=models.PROTECT, related_name="death", verbose_name=_("participant")

@@ -1,6 +1,9 @@
-"""Death and withdrawal: the two records that end a participant's follow-up at once.
+"""The participant pages: the list, a participant's page and history, and death and
+withdrawal, the two records that end a participant's follow-up at once.
 
-The forms only validate and convert; ``trial.services.death_record`` / ``withdrawal_record``
+Which participants a user sees is decided by ``trial.participants.selectors.participants_for``.
+The death and withdrawal forms only validate and convert;
+``trial.participants.services.death_record`` / ``withdrawal_record``
 decide, lock the participant and stop every contact in the same transaction. The follow-up
 call log offers the same two services from the nurse's call form.
 """
@@ -10,26 +13,95 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
-from trial import access, selectors, services
-from trial.forms import DateInput
+from trial import access
+from trial.audit import audit_entries, mask_identity_changes
+from trial.forms import DateInput, apply_errors
 from trial.http import AuthedHttpRequest
 from trial.models import (
     Death,
     DeathRelation,
+    Identity,
     Participant,
     ParticipantStatus,
+    SiteKind,
     Withdrawal,
     WithdrawalInitiator,
 )
-from trial.registry import TimelineEvent
-from trial.screening.views import _apply_errors
+from trial.participants import selectors, services
+from trial.participants.forms import ParticipantFilterForm
+from trial.registry import TimelineEvent, registry
+from trial.staff.selectors import sites_for
+from trial.views import PAGE_SIZE, page_number_from
+
+
+@require_safe
+def participant_list(request: HttpRequest) -> HttpResponse:
+    sites = sites_for(request.user).filter(kind=SiteKind.HEMATOLOGY)
+    form = ParticipantFilterForm(request.GET or None, sites=sites)
+    qs = selectors.participants_for(request.user).select_related("site")
+    if form.is_valid():
+        qs = selectors.participant_search(qs, form.cleaned_data["q"])
+        if form.cleaned_data["site"]:
+            qs = qs.filter(site=form.cleaned_data["site"])
+    page = Paginator(qs.order_by("site__code", "sequence"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "trial/participant_list.html", {"form": form, "page": page})
+
+
+@require_safe
+def participant_detail(request: HttpRequest, trial_number: str) -> HttpResponse:
+    participant = selectors.participant_get_for(request.user, trial_number)
+    can_see_identity = access.can_see_identity(request.user, participant)
+    identity = (
+        Identity.objects.filter(participant=participant).first() if can_see_identity else None
+    )
+    panels = []
+    for panel in registry.panels:
+        context = panel.context(request, participant)
+        if context:
+            panels.append({"template": panel.template, "context": context, "code": panel.code})
+    return render(
+        request,
+        "trial/participant_detail.html",
+        {
+            "participant": participant,
+            "identity": identity,
+            "can_see_identity": can_see_identity,
+            "panels": panels,
+            "timeline": selectors.participant_timeline(request.user, participant),
+        },
+    )
+
+
+@require_safe
+def participant_history(request: HttpRequest, trial_number: str) -> HttpResponse:
+    participant = selectors.participant_get_for(request.user, trial_number)
+    page_number = page_number_from(request)
+    entries = audit_entries(
+        participant_id=participant.id, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE
+    )
+    if not access.can_see_identity(request.user, participant):
+        entries = mask_identity_changes(entries)
+    return render(
+        request,
+        "trial/participant_history.html",
+        {
+            "participant": participant,
+            "entries": entries[:PAGE_SIZE],
+            "page_number": page_number,
+            "has_next": len(entries) > PAGE_SIZE,
+        },
+    )
+
 
 GET_POST = require_http_methods(["GET", "POST"])
 
@@ -100,7 +172,7 @@ def death_record(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
         try:
             services.death_record(participant=participant, user=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(
                 request,
@@ -133,7 +205,7 @@ def withdrawal_record(request: AuthedHttpRequest, trial_number: str) -> HttpResp
                 participant=participant, user=request.user, **form.cleaned_data
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(
                 request,

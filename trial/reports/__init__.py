@@ -1,4 +1,4 @@
-"""Reports (issue 8): the coordinator's dashboard and the outcome report.
+"""Reports: the coordinator's dashboard and the outcome report.
 
 - ``dashboard``: the trial's own dashboard panels (recruitment, CONSORT flow, SAEs).
 - ``outcomes``: the CONSORT flow and the outcome report's data and tables.

@@ -1,4 +1,4 @@
-"""The trial's panels of the coordinator's dashboard (issue 8).
+"""The trial's panels of the coordinator's dashboard.
 
 The dashboard is a list of panels from trial.registry.dashboard: this module defines the
 trial's own (recruitment, CONSORT flow, serious adverse events), which ``register_panels()``

@@ -16,9 +16,9 @@ import logging
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from trial import services
 from trial.audit import audited_save
 from trial.models import Death, Participant, ParticipantStatus, Withdrawal
+from trial.participants import services
 from trial.registry import dashboard
 
 logger = logging.getLogger(__name__)

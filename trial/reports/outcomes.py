@@ -24,11 +24,11 @@ from django.apps import apps
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from trial import selectors
 from trial.models import Participant, Sex, Site
 from trial.protocol import active_schedule
 from trial.registry import dashboard
 from trial.reports import statistics
+from trial.screening import selectors
 from trial.treatment.selectors import annotate_as_treated
 
 PVP, CONSERVATIVE = "pvp", "conservative"
@@ -220,7 +220,7 @@ def _leakage(missing: list[str], site: Site | None) -> statistics.Proportion | N
     treatment work lands; until then the treated levels are counted here.
     """
     try:
-        from trial.treatment import selectors as treatment_selectors  # the treatment work (issue 7)
+        from trial.treatment import selectors as treatment_selectors
 
         rates = getattr(treatment_selectors, "leakage_rates", None)
     except ImportError:

@@ -1,4 +1,4 @@
-"""Report pages (issue 8): the coordinator's dashboard and the outcome report, on screen and
+"""Report pages: the coordinator's dashboard and the outcome report, on screen and
 as PDF. The panels come from trial.registry.dashboard; the figures from trial.reports.outcomes.
 """
 

@@ -21,7 +21,7 @@ import random
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
-from trial import services
+from trial import audit
 from trial.audit import audited_save
 from trial.cpr import fake_cpr
 from trial.models import (
@@ -46,7 +46,8 @@ from trial.models import (
     SurgicalAssessment,
     User,
 )
-from trial.selectors import current_criteria_version
+from trial.screening import services as screening_services
+from trial.screening.selectors import current_criteria_version
 
 STEPS = ("logged", "form", "checklist", "consent", "referred", "ready")
 
@@ -105,7 +106,7 @@ def seed_screening(context: dict) -> None:
     rng = random.Random(20261125)
     today = timezone.localdate()
     _admin_permissions(users)
-    from trial.demo import BASE_STATES
+    from trial.participants.demo import BASE_STATES
 
     for site in Site.objects.filter(kind=SiteKind.HEMATOLOGY, active=True).order_by("code"):
         if site.screening_log.exists():
@@ -140,7 +141,7 @@ def seed_screening(context: dict) -> None:
             born = dt.date(rng.randint(1935, 1980), rng.randint(1, 12), rng.randint(1, 28))
             sex = rng.choice("FM")
             screened_on = today - dt.timedelta(days=10 + 25 * i)
-            services.screening_log_entry_create(
+            screening_services.screening_log_entry_create(
                 site=site,
                 user=hematologist,
                 screened_on=screened_on,
@@ -178,11 +179,11 @@ def _age(born: dt.date, day: dt.date) -> int:
 
 
 def _screen_new(site, hematologist, surgeon, step, rng, today) -> None:
-    from trial.demo import PersonMaker, _clean_initials
+    from trial.participants.demo import PersonMaker, _clean_initials
 
     person = PersonMaker(rng, seed=rng.randint(0, 10**6))()
     screened_on = today - dt.timedelta(days=6)
-    entry = services.screening_log_entry_create(
+    entry = screening_services.screening_log_entry_create(
         site=site,
         user=hematologist,
         screened_on=screened_on,
@@ -205,13 +206,13 @@ def _screen_not_eligible(site, hematologist, surgeon, rng, today) -> None:
     participant = site.participants.order_by("-sequence").first()
     answers = _answers_all_met(current_criteria_version())
     answers["pain_within_3_months"] = "no"
-    services.eligibility_record(
+    screening_services.eligibility_record(
         participant=participant,
         user=hematologist,
         answers=answers,
         assessed_on=today - dt.timedelta(days=5),
     )
-    services.participant_not_included(
+    screening_services.participant_not_included(
         participant=participant,
         user=hematologist,
         reason_code=NotIncludedReason.NOT_ELIGIBLE,
@@ -223,7 +224,7 @@ def _screen_referral_cancelled(site, hematologist, surgeon, rng, today) -> None:
     """Referred by mistake before the consent was complete: the referral is cancelled."""
     _screen_new(site, hematologist, surgeon, "referred", rng, today)
     participant = site.participants.order_by("-sequence").first()
-    services.referral_cancel(
+    screening_services.referral_cancel(
         participant=participant, user=hematologist, reason="Henvist ved en fejl (forkert afsnit)"
     )
 
@@ -234,7 +235,7 @@ def _screen_existing(participant, hematologist, surgeon, step, today) -> None:
     _advance(participant, hematologist, surgeon, step, today)
 
 
-def _log_existing(participant, user, screened_on, *, save=services.audited_save) -> None:
+def _log_existing(participant, user, screened_on, *, save=audit.audited_save) -> None:
     identity = getattr(participant, "identity", None)
     born_year = participant.year_of_birth
     entry = ScreeningLogEntry(
@@ -244,7 +245,7 @@ def _log_existing(participant, user, screened_on, *, save=services.audited_save)
         sex=participant.sex,
         myeloma_status="known",
         decision=ScreeningDecision.INCLUDED,
-        cpr_digest=services.cpr_digest(identity.cpr) if identity else "",
+        cpr_digest=screening_services.cpr_digest(identity.cpr) if identity else "",
         participant=participant,
         created_by=user,
     )
@@ -281,11 +282,11 @@ def _advance(participant, hematologist, surgeon, step, today) -> None:
     """Take a participant in screening along the path up to ``step``, through the services."""
     index = STEPS.index(step)
     if index >= 1:
-        services.screening_form_record(
+        screening_services.screening_form_record(
             participant=participant, user=hematologist, data=_form_data(today, start_days=6)
         )
     if index >= 2:
-        services.eligibility_record(
+        screening_services.eligibility_record(
             participant=participant,
             user=hematologist,
             answers=_answers_all_met(current_criteria_version()),
@@ -297,7 +298,7 @@ def _advance(participant, hematologist, surgeon, step, today) -> None:
             raise RuntimeError(
                 "The demo needs an information sheet in use; the migrations add one."
             )
-        services.consent_record(
+        screening_services.consent_record(
             participant=participant,
             user=hematologist,
             consent_date=today - dt.timedelta(days=4),
@@ -307,14 +308,14 @@ def _advance(participant, hematologist, surgeon, step, today) -> None:
             written_information_given=True,
         )
     if index >= 4:
-        services.referral_create(
+        screening_services.referral_create(
             participant=participant,
             user=hematologist,
             referred_on=today - dt.timedelta(days=3),
             note="Ny smertefuld fraktur i L1; MR viser ingen medullær kompression.",
         )
     if index >= 5:
-        services.surgical_assessment_record(
+        screening_services.surgical_assessment_record(
             participant=participant,
             user=surgeon,
             assessed_on=today - dt.timedelta(days=1),
@@ -336,7 +337,7 @@ def _contraindicated(participant, hematologist, surgeon, today) -> None:
     participant.refresh_from_db()
     _log_existing(participant, hematologist, today - dt.timedelta(days=6))
     _advance(participant, hematologist, surgeon, "referred", today)
-    services.surgical_assessment_record(
+    screening_services.surgical_assessment_record(
         participant=participant,
         user=surgeon,
         assessed_on=today - dt.timedelta(days=1),

@@ -18,9 +18,10 @@ from trial.models import (
     ScreeningLogEntry,
     SurgicalAssessment,
 )
+from trial.participants.selectors import randomisation_blocker_details
 from trial.protocol.vertebrae import LEVELS
 from trial.registry import TimelineEvent
-from trial.selectors import eligibility_result, randomisation_blocker_details
+from trial.screening.selectors import eligibility_result
 
 # The links of the summary panel, by URL name; shown only to roles the matrix lets write.
 ACTIONS = (

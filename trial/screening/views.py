@@ -20,21 +20,9 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
-from trial import access, selectors, services
-from trial.audit import ReasonRequired
-from trial.forms import (
-    ConsentForm,
-    CriteriaVersionForm,
-    EligibilityForm,
-    NotIncludedForm,
-    ReferralCancelForm,
-    ReferralForm,
-    ScreeningFormForm,
-    ScreeningLogEntryEditForm,
-    ScreeningLogEntryForm,
-    SiteFilterForm,
-    SurgicalAssessmentForm,
-)
+from trial import access
+from trial.errors import ServiceError
+from trial.forms import apply_errors
 from trial.http import AuthedHttpRequest
 from trial.models import (
     Consent,
@@ -49,29 +37,31 @@ from trial.models import (
     SiteKind,
     SurgicalAssessment,
 )
+from trial.participants import selectors as participant_selectors
 from trial.screening import lookups
+from trial.screening import selectors as screening_selectors
+from trial.screening import services as screening_services
+from trial.screening.forms import (
+    ConsentForm,
+    CriteriaVersionForm,
+    EligibilityForm,
+    NotIncludedForm,
+    ReferralCancelForm,
+    ReferralForm,
+    ScreeningFormForm,
+    ScreeningLogEntryEditForm,
+    ScreeningLogEntryForm,
+    SiteFilterForm,
+    SurgicalAssessmentForm,
+)
+from trial.staff import selectors as staff_selectors
 
 PAGE_SIZE = 50
 GET_POST = require_http_methods(["GET", "HEAD", "POST"])
 
 
-def _apply_errors(form, exc: Exception) -> None:
-    """Show a service's refusal on the form: field errors on their fields, the rest on top."""
-    if isinstance(exc, ReasonRequired) and "reason" in form.fields:
-        form.add_error("reason", exc.messages)
-    elif isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            target = field if field in form.fields else None
-            for error in errors:
-                form.add_error(target, error.messages)
-    elif isinstance(exc, ValidationError):
-        form.add_error(None, exc.messages)
-    else:
-        form.add_error(None, str(exc))
-
-
 def _screening_participant(request: AuthedHttpRequest, trial_number: str) -> Participant:
-    return selectors.participant_get_for(request.user, trial_number)
+    return participant_selectors.participant_get_for(request.user, trial_number)
 
 
 def _not_in_screening(request: AuthedHttpRequest, participant: Participant) -> HttpResponse:
@@ -96,9 +86,11 @@ def _form_page(request, participant, form, *, title: str, template="trial/screen
 
 @require_safe
 def screening_log(request: AuthedHttpRequest) -> HttpResponse:
-    sites = selectors.sites_for(request.user).filter(kind=SiteKind.HEMATOLOGY)
+    sites = staff_selectors.sites_for(request.user).filter(kind=SiteKind.HEMATOLOGY)
     form = SiteFilterForm(request.GET or None, sites=sites)
-    qs = selectors.screening_entries_for(request.user).select_related("site", "participant")
+    qs = screening_selectors.screening_entries_for(request.user).select_related(
+        "site", "participant"
+    )
     if form.is_valid() and form.cleaned_data["site"]:
         qs = qs.filter(site=form.cleaned_data["site"])
     page = Paginator(qs.order_by("-screened_on", "-id"), PAGE_SIZE).get_page(
@@ -121,7 +113,7 @@ def screening_log(request: AuthedHttpRequest) -> HttpResponse:
 
 @GET_POST
 def screening_log_create(request: AuthedHttpRequest) -> HttpResponse:
-    sites = selectors.sites_for(request.user).filter(kind=SiteKind.HEMATOLOGY, active=True)
+    sites = staff_selectors.sites_for(request.user).filter(kind=SiteKind.HEMATOLOGY, active=True)
     form = ScreeningLogEntryForm(request.POST or None, sites=sites)
     duplicates = []
     status = 200
@@ -132,11 +124,11 @@ def screening_log_create(request: AuthedHttpRequest) -> HttpResponse:
                 # The look-up across sites is recorded and throttled (trial.screening.lookups);
                 # the service checks again inside its transaction.
                 earlier = lookups.earlier_screenings(
-                    user=request.user, digest=services.cpr_digest(data["cpr"])
+                    user=request.user, digest=screening_services.cpr_digest(data["cpr"])
                 )
                 if earlier:
-                    raise services.DuplicateScreening(earlier)
-            entry = services.screening_log_entry_create(
+                    raise screening_services.DuplicateScreening(earlier)
+            entry = screening_services.screening_log_entry_create(
                 site=data["site"],
                 user=request.user,
                 screened_on=data["screened_on"],
@@ -155,10 +147,10 @@ def screening_log_create(request: AuthedHttpRequest) -> HttpResponse:
         except lookups.LookupThrottled as exc:
             form.add_error(None, str(exc))
             status = 429
-        except services.DuplicateScreening as exc:
-            duplicates = selectors.screening_duplicates(request.user, exc.entries)
-        except (services.ServiceError, ValidationError) as exc:
-            _apply_errors(form, exc)
+        except screening_services.DuplicateScreening as exc:
+            duplicates = screening_selectors.screening_duplicates(request.user, exc.entries)
+        except (ServiceError, ValidationError) as exc:
+            apply_errors(form, exc)
         else:
             registered = entry.participant
             if registered is not None:
@@ -180,11 +172,13 @@ def screening_log_create(request: AuthedHttpRequest) -> HttpResponse:
 
 @require_safe
 def screening_log_detail(request: AuthedHttpRequest, entry_id: int) -> HttpResponse:
-    entry = selectors.screening_entry_get_for(request.user, entry_id)
+    entry = screening_selectors.screening_entry_get_for(request.user, entry_id)
     participant = None
     if entry.participant_id:
         participant = (
-            selectors.participants_for(request.user).filter(pk=entry.participant_id).first()
+            participant_selectors.participants_for(request.user)
+            .filter(pk=entry.participant_id)
+            .first()
         )
     return render(
         request,
@@ -194,7 +188,7 @@ def screening_log_detail(request: AuthedHttpRequest, entry_id: int) -> HttpRespo
             "participant": participant,
             "history": _entry_history(entry),
             "can_edit": access.can(request.user, "trial:screening_log_edit"),
-            "failed_criteria": selectors.criterion_labels_for(entry.failed_criteria),
+            "failed_criteria": screening_selectors.criterion_labels_for(entry.failed_criteria),
         },
     )
 
@@ -220,18 +214,18 @@ def _entry_history(entry) -> list[dict]:
 
 @GET_POST
 def screening_log_edit(request: AuthedHttpRequest, entry_id: int) -> HttpResponse:
-    entry = selectors.screening_entry_get_for(request.user, entry_id)
+    entry = screening_selectors.screening_entry_get_for(request.user, entry_id)
     form = ScreeningLogEntryEditForm(request.POST or None, entry=entry)
     if request.method == "POST" and form.is_valid():
         try:
-            _entry, changed = services.screening_log_entry_update(
+            _entry, changed = screening_services.screening_log_entry_update(
                 entry=entry,
                 user=request.user,
                 data=form.cleaned_data,
                 reason=form.cleaned_data["change_reason"],
             )
-        except (services.ServiceError, ValidationError) as exc:
-            _apply_errors(form, exc)
+        except (ServiceError, ValidationError) as exc:
+            apply_errors(form, exc)
         else:
             if changed:
                 messages.success(request, _("The screening-log entry is corrected."))
@@ -259,14 +253,14 @@ def screening_form(request: AuthedHttpRequest, trial_number: str) -> HttpRespons
     form = ScreeningFormForm(request.POST or None, instance=instance, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.screening_form_record(
+            screening_services.screening_form_record(
                 participant=participant,
                 user=request.user,
                 data=form.cleaned_data,
                 reason=form.cleaned_data.get("reason", ""),
             )
-        except (services.ServiceError, ValidationError) as exc:
-            _apply_errors(form, exc)
+        except (ServiceError, ValidationError) as exc:
+            apply_errors(form, exc)
         else:
             messages.success(request, _("The screening form is saved."))
             return redirect(participant)
@@ -278,7 +272,7 @@ def eligibility(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
     participant = _screening_participant(request, trial_number)
     if participant.status != ParticipantStatus.SCREENING:
         return _not_in_screening(request, participant)
-    version = selectors.current_criteria_version()
+    version = screening_selectors.current_criteria_version()
     if version is None:
         messages.error(request, _("No eligibility criteria are in force. Ask the coordinator."))
         return redirect(participant)
@@ -295,15 +289,15 @@ def eligibility(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.eligibility_record(
+            screening_services.eligibility_record(
                 participant=participant,
                 user=request.user,
                 answers=form.answers(),
                 assessed_on=form.cleaned_data["assessed_on"],
                 reason=form.cleaned_data.get("reason", ""),
             )
-        except (services.ServiceError, ValidationError) as exc:
-            _apply_errors(form, exc)
+        except (ServiceError, ValidationError) as exc:
+            apply_errors(form, exc)
         else:
             messages.success(request, _("The eligibility checklist is saved."))
             return redirect(participant)
@@ -334,7 +328,7 @@ def consent(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.consent_record(
+            screening_services.consent_record(
                 participant=participant,
                 user=request.user,
                 consent_date=data["consent_date"],
@@ -344,8 +338,8 @@ def consent(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
                 written_information_given=data["written_information_given"],
                 reason=data.get("reason", ""),
             )
-        except (services.ServiceError, ValidationError) as exc:
-            _apply_errors(form, exc)
+        except (ServiceError, ValidationError) as exc:
+            apply_errors(form, exc)
         else:
             messages.success(request, _("Consent is recorded."))
             return redirect(participant)
@@ -360,14 +354,14 @@ def referral_create(request: AuthedHttpRequest, trial_number: str) -> HttpRespon
     form = ReferralForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            referral = services.referral_create(
+            referral = screening_services.referral_create(
                 participant=participant,
                 user=request.user,
                 referred_on=form.cleaned_data["referred_on"],
                 note=form.cleaned_data["note"],
             )
-        except (services.ServiceError, ValidationError) as exc:
-            _apply_errors(form, exc)
+        except (ServiceError, ValidationError) as exc:
+            apply_errors(form, exc)
         else:
             messages.success(
                 request,
@@ -403,11 +397,11 @@ def referral_cancel(request: AuthedHttpRequest, trial_number: str) -> HttpRespon
     form = ReferralCancelForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.referral_cancel(
+            screening_services.referral_cancel(
                 participant=participant, user=request.user, reason=form.cleaned_data["reason"]
             )
-        except (services.ServiceError, ValidationError) as exc:
-            _apply_errors(form, exc)
+        except (ServiceError, ValidationError) as exc:
+            apply_errors(form, exc)
         else:
             messages.success(
                 request,
@@ -477,7 +471,7 @@ def surgical_assessment(request: AuthedHttpRequest, trial_number: str) -> HttpRe
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.surgical_assessment_record(
+            screening_services.surgical_assessment_record(
                 participant=participant,
                 user=request.user,
                 assessed_on=data["assessed_on"],
@@ -489,8 +483,8 @@ def surgical_assessment(request: AuthedHttpRequest, trial_number: str) -> HttpRe
                 risk_information_given=data["risk_information_given"],
                 reason=data.get("reason", ""),
             )
-        except (services.ServiceError, ValidationError) as exc:
-            _apply_errors(form, exc)
+        except (ServiceError, ValidationError) as exc:
+            apply_errors(form, exc)
         else:
             messages.success(request, _("The surgical assessment is saved."))
             return redirect(participant)
@@ -514,14 +508,14 @@ def not_included(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
     form = NotIncludedForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.participant_not_included(
+            screening_services.participant_not_included(
                 participant=participant,
                 user=request.user,
                 reason_code=form.cleaned_data["reason_code"],
                 note=form.cleaned_data["note"],
             )
-        except (services.ServiceError, ValidationError) as exc:
-            _apply_errors(form, exc)
+        except (ServiceError, ValidationError) as exc:
+            apply_errors(form, exc)
         else:
             messages.success(request, _("The participant is recorded as not included."))
             return redirect(participant)
@@ -533,20 +527,20 @@ def not_included(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
 
 @require_safe
 def referral_list(request: AuthedHttpRequest) -> HttpResponse:
-    referrals = selectors.open_referrals_for(request.user).order_by("referred_on", "id")
+    referrals = screening_selectors.open_referrals_for(request.user).order_by("referred_on", "id")
     page = Paginator(referrals, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "trial/screening/referral_list.html", {"page": page})
 
 
 @require_safe
 def consort(request: AuthedHttpRequest) -> HttpResponse:
-    sites = selectors.sites_for(request.user).filter(kind=SiteKind.HEMATOLOGY)
+    sites = staff_selectors.sites_for(request.user).filter(kind=SiteKind.HEMATOLOGY)
     form = SiteFilterForm(request.GET or None, sites=sites)
     site = form.cleaned_data["site"] if form.is_valid() else None
     return render(
         request,
         "trial/screening/consort.html",
-        {"form": form, "counts": selectors.consort_counts(site), "site": site},
+        {"form": form, "counts": screening_selectors.consort_counts(site), "site": site},
     )
 
 
@@ -555,13 +549,13 @@ def criteria_versions(request: AuthedHttpRequest) -> HttpResponse:
     form = CriteriaVersionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            version = services.criteria_version_create(
+            version = screening_services.criteria_version_create(
                 user=request.user,
                 effective_from=form.cleaned_data["effective_from"],
                 note=form.cleaned_data["note"],
             )
-        except (services.ServiceError, ValidationError) as exc:
-            _apply_errors(form, exc)
+        except (ServiceError, ValidationError) as exc:
+            apply_errors(form, exc)
         else:
             messages.success(
                 request,
@@ -579,7 +573,7 @@ def criteria_versions(request: AuthedHttpRequest) -> HttpResponse:
         {
             "form": form,
             "versions": versions,
-            "current": selectors.current_criteria_version(),
+            "current": screening_selectors.current_criteria_version(),
             "can_create": access.can(request.user, "trial:criteria_versions"),
         },
     )

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from trial.registry import DemoStep, NavItem, Panel, Registry
 from trial.screening import demo, panels
-from trial.selectors import _screening_blockers
+from trial.screening.selectors import _screening_blockers
 
 
 def register(registry: Registry) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib.auth import authenticate
 from django.utils.translation import gettext_lazy as _
 
 from trial.access import STAFF_ASSIGNABLE_ROLES
 from trial.audit import require_reason
-from trial.models import Role, Site
+from trial.models import Role, Site, User
 
 
 def _role_choices():
@@ -83,3 +84,49 @@ class OTPEnrolForm(forms.Form):
         if not self.user.check_password(password):
             raise forms.ValidationError(_("The password is wrong."), code="wrong_password")
         return password
+
+
+class LoginForm(forms.Form):
+    username = forms.CharField(label=_("Username"), max_length=150)
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, strip=False)
+    otp_token = forms.CharField(
+        label=_("Code from the authenticator app"),
+        required=False,
+        max_length=8,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+        help_text=_("Six digits. Leave empty only if you have not yet set up the app."),
+    )
+
+    def __init__(self, *args, request=None, **kwargs):
+        self.request = request
+        self.user: User | None = None
+        super().__init__(*args, **kwargs)
+        self.fields["username"].widget.attrs.update({"autofocus": True, "autocomplete": "username"})
+        self.fields["password"].widget.attrs["autocomplete"] = "current-password"
+
+    def clean(self):
+        cleaned = super().clean()
+        username, password = cleaned.get("username"), cleaned.get("password")
+        if username and password:
+            user = authenticate(self.request, username=username, password=password)
+            if user is None:
+                raise forms.ValidationError(
+                    _("Wrong username or password. Accounts are locked after repeated failures."),
+                    code="invalid_login",
+                )
+            if not user.role and not user.is_superuser:
+                raise forms.ValidationError(
+                    _("Your account has no role yet. Ask the coordinator."), code="no_role"
+                )
+            self.user = user
+        return cleaned
+
+
+class OTPConfirmForm(forms.Form):
+    otp_token = forms.CharField(
+        label=_("Code from the authenticator app"),
+        max_length=8,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )

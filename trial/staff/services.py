@@ -23,8 +23,8 @@ from django_otp import devices_for_user
 
 from trial.access import role_assignable_on_staff_pages, role_enters_admin, staff_may_manage
 from trial.audit import ReasonRequired, audited_delete, audited_save, require_reason
+from trial.errors import ServiceError
 from trial.models import Site, SiteMembership, User
-from trial.services import ServiceError
 
 # A deactivated account's password: unusable (Django's "!" prefix) and, unlike an invited
 # account's, marked, so that the two inactive states are told apart.

@@ -33,12 +33,18 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from trial import access
 from trial.access import staff_may_manage
-from trial.forms import LoginForm, OTPConfirmForm
+from trial.errors import ServiceError
 from trial.http import AuthedHttpRequest
-from trial.models import SiteMembership, User
-from trial.services import ServiceError
+from trial.models import Site, SiteMembership, User
 from trial.staff import services as staff_services
-from trial.staff.forms import OTPEnrolForm, StaffInviteForm, StaffReasonForm, StaffUpdateForm
+from trial.staff.forms import (
+    LoginForm,
+    OTPConfirmForm,
+    OTPEnrolForm,
+    StaffInviteForm,
+    StaffReasonForm,
+    StaffUpdateForm,
+)
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -336,3 +342,13 @@ class WelcomeView(auth_views.PasswordResetConfirmView):
 
 
 welcome = WelcomeView.as_view()
+
+
+@require_safe
+def site_list(request: HttpRequest) -> HttpResponse:
+    sites = (
+        Site.objects.select_related("surgical_partner")
+        .prefetch_related("memberships__user")
+        .order_by("kind", "code")
+    )
+    return render(request, "trial/site_list.html", {"sites": sites})

@@ -1,9 +1,9 @@
-"""Writes for treatment and clinical events (issue 7): PVP procedure per vertebra, usual care,
+"""Writes for treatment and clinical events: PVP procedure per vertebra, usual care,
 crossover, adverse events and the radiographic controls.
 
 Each service locks the participant, decides, validates (``full_clean``) and saves through
 ``trial.audit.audited_save``, so every change leaves a history row with the user and, after
-the first save, the reason. Death and withdrawal live in ``trial.services``.
+the first save, the reason. Death and withdrawal live in ``trial.participants.services``.
 """
 
 from __future__ import annotations
@@ -462,11 +462,15 @@ def adverse_event_refusal(participant: Participant) -> str | None:
     return None
 
 
+# The Celery name of trial.treatment.tasks.sae_notify. The services enqueue by name, so that
+# they need not import the task module (which imports them).
+SAE_NOTIFY_TASK = "trial.sae_notify"
+
+
 def _enqueue_sae_notice(event: AdverseEvent) -> None:
     from trial.outbox.services import task_enqueue
-    from trial.tasks import sae_notify
 
-    task_enqueue(name=sae_notify.name, args=[event.pk])
+    task_enqueue(name=SAE_NOTIFY_TASK, args=[event.pk])
 
 
 def _ae_errors(participant: Participant, event: AdverseEvent) -> dict[str, list[str]]:

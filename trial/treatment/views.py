@@ -16,7 +16,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from trial import access, selectors
+from trial import access
+from trial.forms import apply_errors
 from trial.http import AuthedHttpRequest
 from trial.models import (
     AdverseEvent,
@@ -26,7 +27,7 @@ from trial.models import (
     RadiographKind,
     UsualCare,
 )
-from trial.screening.views import _apply_errors
+from trial.participants import selectors
 from trial.treatment import selectors as tselectors
 from trial.treatment import services as tservices
 from trial.treatment.forms import (
@@ -112,7 +113,7 @@ def procedure(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
                 reason=data.get("reason", ""),
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("The PVP procedure is saved."))
             return _to_panel(participant)
@@ -155,7 +156,7 @@ def usual_care(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
                 **values,
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("Usual care is saved."))
             return _to_panel(participant)
@@ -197,7 +198,7 @@ def crossover(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
                 override_reason=form.cleaned_data.get("override_reason", ""),
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(
                 request,
@@ -248,7 +249,7 @@ def adverse_event_create(request: AuthedHttpRequest, trial_number: str) -> HttpR
                 participant=participant, user=request.user, **form.values()
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             if event.serious:
                 messages.success(
@@ -284,7 +285,7 @@ def adverse_event_edit(request: AuthedHttpRequest, trial_number: str, ae_id: int
                 **form.values(),
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("The adverse event is updated."))
             return _to_panel(participant, "adverse-events")
@@ -325,7 +326,7 @@ def radiograph(request: AuthedHttpRequest, trial_number: str, control_kind: str)
                 **form.values(),
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("The radiographic control is saved."))
             return _to_panel(participant)

@@ -4,7 +4,9 @@ timeline, the SAE list and the demo step."""
 from django.utils.translation import gettext_lazy as _
 
 from trial.registry import DemoStep, NavItem, Panel, Registry
-from trial.treatment import demo, panels
+
+# tasks: imported so that a worker, which loads the wiring at start-up, registers them.
+from trial.treatment import demo, panels, tasks  # noqa: F401
 
 
 def register(registry: Registry) -> None:

@@ -9,8 +9,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from randomization import blocks, services
 from randomization.strata import STRATA
+from trial.errors import ServiceError
 from trial.models import Site, User
-from trial.services import ServiceError
 
 
 class Command(BaseCommand):

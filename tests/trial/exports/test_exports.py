@@ -1,4 +1,4 @@
-"""Exports (issue 8): every format read back by an independent reader and compared with the
+"""Exports: every format read back by an independent reader and compared with the
 database; no identifying data in a default export; who may export what; constant queries."""
 
 from __future__ import annotations

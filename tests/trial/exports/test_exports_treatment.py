@@ -1,4 +1,4 @@
-"""Treatment exporters (issue 8 over issue 7's models): treated vertebrae and adverse events
+"""Treatment exporters (over the treatment models): treated vertebrae and adverse events
 read back from the long CSV and the Stata file, and compared with the database."""
 
 from __future__ import annotations

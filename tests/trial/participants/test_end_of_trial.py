@@ -13,8 +13,8 @@ from django.utils import timezone, translation
 from followup.models import Contact
 from tests.clock import FIXED_DAY
 from tests.factories import allocate
-from trial import services
 from trial.models import Death, ParticipantStatus, Role, Withdrawal
+from trial.participants import services
 from trial.registry import registry
 
 # Dates here are computed before the code under test asks the clock: both see FIXED_DAY.

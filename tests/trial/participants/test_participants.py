@@ -18,9 +18,10 @@ from tests.factories import (
     UserFactory,
 )
 from trial.access import can_see_identity
+from trial.errors import ServiceError
 from trial.models import Participant, Role
-from trial.selectors import participant_get_for, participants_for
-from trial.services import ServiceError, identity_set, participant_create
+from trial.participants.selectors import participant_get_for, participants_for
+from trial.participants.services import identity_set, participant_create
 
 
 def _create(site, user=None, **kwargs):

@@ -10,8 +10,8 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from tests.conftest import verified_client
-from trial import services
 from trial.models import EligibilityCriteriaVersion, Role
+from trial.screening import services
 
 
 @pytest.mark.parametrize("day", [dt.date(9999, 1, 1), dt.date(2041, 1, 1)])

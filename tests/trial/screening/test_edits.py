@@ -1,4 +1,4 @@
-"""Corrections of screening-log entries and cancellation of referrals (issue 3): the site's
+"""Corrections of screening-log entries and cancellation of referrals: the site's
 hematologist only, always with a reason, always audited."""
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from django.utils import timezone, translation
 
 from tests.conftest import verified_client
 from tests.factories import ReferralFactory, ScreeningLogEntryFactory
-from trial import services
+from trial.errors import ServiceError
 from trial.models import ReferralStatus, Role, ScreeningLogEntry
-from trial.selectors import open_referrals_for
+from trial.screening import services as screening_services
+from trial.screening.selectors import open_referrals_for
 
 
 @pytest.fixture(autouse=True)
@@ -73,7 +74,9 @@ def test_a_correction_needs_a_reason(world, hema):
     entry.refresh_from_db()
     assert entry.age == 70 and entry.history.count() == 1
     with pytest.raises(ValidationError):
-        services.screening_log_entry_update(entry=entry, user=hema, data={"age": 75}, reason=" ")
+        screening_services.screening_log_entry_update(
+            entry=entry, user=hema, data={"age": 75}, reason=" "
+        )
 
 
 def test_a_correction_is_validated_and_never_half_saved(world, hema):
@@ -98,10 +101,10 @@ def test_an_included_patients_decision_cannot_be_changed_here(world, hema):
         site=world.own, decision="included", reason="", participant=world.own_participant
     )
     with pytest.raises(ValidationError):
-        services.screening_log_entry_update(
+        screening_services.screening_log_entry_update(
             entry=entry, user=hema, data={"decision": "declined", "reason": "x"}, reason="r"
         )
-    entry, changed = services.screening_log_entry_update(
+    entry, changed = screening_services.screening_log_entry_update(
         entry=entry, user=hema, data={"age": 80, "decision": "included"}, reason="age"
     )
     assert changed and ScreeningLogEntry.objects.get(pk=entry.pk).age == 80
@@ -160,8 +163,8 @@ def test_the_hematologist_cancels_an_open_referral(world, hema):
 
 def test_cancelling_needs_an_open_referral_and_the_sites_hematologist(world, hema):
     participant = world.own_participant
-    with pytest.raises(services.ServiceError):
-        services.referral_cancel(participant=participant, user=hema, reason="x")
+    with pytest.raises(ServiceError):
+        screening_services.referral_cancel(participant=participant, user=hema, reason="x")
     ReferralFactory(participant=participant)
     url = reverse("trial:referral_cancel", args=[participant.trial_number])
     for role in (Role.NURSE, Role.SURGEON, Role.COORDINATOR, Role.MONITOR):

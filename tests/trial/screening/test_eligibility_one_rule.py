@@ -11,9 +11,9 @@ from tests.factories import (
     SurgicalAssessmentFactory,
     eligibility_all_met,
 )
-from trial import services
 from trial.models import Role
-from trial.selectors import consort_counts, criterion_verdicts, eligibility_result
+from trial.screening import services
+from trial.screening.selectors import consort_counts, criterion_verdicts, eligibility_result
 
 # Failing answers, and whether the surgeon finds a contraindication or too many levels.
 CASES = [

@@ -1,5 +1,5 @@
 """A patient not eligible at screening is logged with the criteria they fail, so the CONSORT
-"not eligible" box is broken down by criterion from the log too (issue 3, item 8)."""
+"not eligible" box is broken down by criterion from the log too."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from django.utils import timezone, translation
 from tests.conftest import verified_client
 from tests.factories import ScreeningLogEntryFactory
 from tests.trial.screening.conftest import CPR, screen
-from trial import services
 from trial.models import Role, ScreeningLogEntry
-from trial.selectors import CONSORT_UNCODED_AT_SCREENING, consort_counts
+from trial.screening import services
+from trial.screening.selectors import CONSORT_UNCODED_AT_SCREENING, consort_counts
 
 # The helpers' dates count from FIXED_DAY: the code under test sees that day too.
 pytestmark = pytest.mark.usefixtures("fixed_day")

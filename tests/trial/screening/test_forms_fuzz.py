@@ -183,7 +183,7 @@ def test_screening_form(world, hema, data, edit):
 @FUZZ
 @given(data=st.data())
 def test_eligibility_form(world, hema, data):
-    from trial.selectors import current_criteria_version
+    from trial.screening.selectors import current_criteria_version
 
     codes = list(current_criteria_version().criteria.values_list("code", flat=True))
     fields = {f"c_{code}": ["yes", "no", "unknown"] for code in codes}

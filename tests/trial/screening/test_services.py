@@ -1,4 +1,5 @@
-"""Services of the screening path (trial/services.py): rules, messages and the audit trail."""
+"""Services of the screening path (trial/screening/services.py): rules, messages and the
+audit trail."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from tests.factories import (
     ensure_default_criteria,
     screening_complete,
 )
-from trial import services
+from trial.errors import ServiceError
 from trial.models import (
     Consent,
     EligibilityAssessment,
@@ -41,12 +42,9 @@ from trial.models import (
     ScreeningLogEntry,
     SurgicalAssessment,
 )
-from trial.selectors import (
-    consort_counts,
-    current_criteria_version,
-    eligibility_result,
-    randomisation_blocker_details,
-)
+from trial.participants.selectors import randomisation_blocker_details
+from trial.screening import services as screening_services
+from trial.screening.selectors import consort_counts, current_criteria_version, eligibility_result
 
 
 @pytest.fixture(autouse=True)
@@ -87,7 +85,7 @@ def log(world, **kw):
         "full_name": "Karen Marie Hansen",
     }
     data.update(kw)
-    return services.screening_log_entry_create(**data)
+    return screening_services.screening_log_entry_create(**data)
 
 
 # --- screening log --------------------------------------------------------------------------
@@ -104,15 +102,15 @@ def test_an_included_patient_becomes_a_participant_with_identity(world):
 
 def test_the_log_keeps_only_a_keyed_digest_of_the_cpr(world, settings):
     entry = log(world, decision="declined", reason="No", full_name="")
-    assert entry.cpr_digest == services.cpr_digest("1705501234")  # normalised first
+    assert entry.cpr_digest == screening_services.cpr_digest("1705501234")  # normalised first
     assert "1705501234" not in entry.cpr_digest and CPR not in entry.cpr_digest
     settings.SECRET_KEY = "another-key-another-key-another-key-another-key"
-    assert services.cpr_digest(CPR) != entry.cpr_digest  # keyed, not a plain hash
+    assert screening_services.cpr_digest(CPR) != entry.cpr_digest  # keyed, not a plain hash
 
 
 def test_a_repeat_raises_duplicate_until_confirmed(world):
     first = log(world, decision="declined", reason="No", full_name="")
-    with pytest.raises(services.DuplicateScreening) as caught:
+    with pytest.raises(screening_services.DuplicateScreening) as caught:
         log(world, site=world.other, user=world.outsider, decision="declined", reason="No")
     assert caught.value.entries == [first]
     log(world, decision="declined", reason="No", full_name="", duplicate_confirmed=True)
@@ -172,7 +170,7 @@ def test_the_screening_form_rules_have_clear_messages(world, change, field, word
     from django.utils import translation
 
     with translation.override("en"), pytest.raises(ValidationError) as caught:
-        services.screening_form_record(
+        screening_services.screening_form_record(
             participant=world.own_participant,
             user=world.users[Role.HEMATOLOGIST],
             data={**FORM, **change},
@@ -183,7 +181,7 @@ def test_the_screening_form_rules_have_clear_messages(world, change, field, word
 
 
 def test_new_myeloma_may_have_pain_before_the_diagnosis(world):
-    form = services.screening_form_record(
+    form = screening_services.screening_form_record(
         participant=world.own_participant,
         user=world.users[Role.HEMATOLOGIST],
         data={**FORM, "myeloma_status": "new", "pain_onset_date": ago(420)},
@@ -193,12 +191,14 @@ def test_new_myeloma_may_have_pain_before_the_diagnosis(world):
 
 def test_a_correction_needs_a_reason_and_is_audited(world):
     user = world.users[Role.HEMATOLOGIST]
-    services.screening_form_record(participant=world.own_participant, user=user, data=FORM)
+    screening_services.screening_form_record(
+        participant=world.own_participant, user=user, data=FORM
+    )
     with pytest.raises(ValidationError):
-        services.screening_form_record(
+        screening_services.screening_form_record(
             participant=world.own_participant, user=user, data={**FORM, "prior_lines": 3}
         )
-    form = services.screening_form_record(
+    form = screening_services.screening_form_record(
         participant=world.own_participant, user=user, data={**FORM, "prior_lines": 3}, reason="Typo"
     )
     latest = form.history.first()
@@ -216,13 +216,15 @@ def test_answers_are_stored_against_the_version_in_force(world):
     user = world.users[Role.HEMATOLOGIST]
     v1 = current_criteria_version()
     answers = {c.code: "yes" for c in v1.criteria.filter(assessed_by="hematologist")}
-    first = services.eligibility_record(
+    first = screening_services.eligibility_record(
         participant=world.own_participant, user=user, answers=answers, assessed_on=TODAY
     )
     assert first.version == v1
 
     coordinator = world.users[Role.COORDINATOR]
-    v2 = services.criteria_version_create(user=coordinator, effective_from=TODAY, note="New")
+    v2 = screening_services.criteria_version_create(
+        user=coordinator, effective_from=TODAY, note="New"
+    )
     assert v2.version == v1.version + 1
     assert list(v2.criteria.values_list("code", flat=True)) == list(
         v1.criteria.values_list("code", flat=True)
@@ -239,7 +241,7 @@ def test_answers_are_stored_against_the_version_in_force(world):
     assert first.version == v1 and first.answers == answers  # old answers unchanged
 
     other = ParticipantFactory(site=world.own, sequence=50)
-    second = services.eligibility_record(
+    second = screening_services.eligibility_record(
         participant=other, user=user, answers={**answers, "new_rule": "no"}, assessed_on=TODAY
     )
     assert second.version == v2
@@ -247,7 +249,7 @@ def test_answers_are_stored_against_the_version_in_force(world):
 
 def test_a_future_version_is_not_yet_in_force(world):
     v1 = current_criteria_version()
-    services.criteria_version_create(
+    screening_services.criteria_version_create(
         user=world.users[Role.COORDINATOR], effective_from=TODAY + dt.timedelta(days=30), note="x"
     )
     assert current_criteria_version() == v1
@@ -255,7 +257,7 @@ def test_a_future_version_is_not_yet_in_force(world):
 
 def test_a_new_version_cannot_start_before_the_last(world):
     with pytest.raises(ValidationError):
-        services.criteria_version_create(
+        screening_services.criteria_version_create(
             user=world.users[Role.COORDINATOR], effective_from=dt.date(2000, 1, 1), note="x"
         )
     assert EligibilityCriteriaVersion.objects.count() == 1
@@ -263,7 +265,7 @@ def test_a_new_version_cannot_start_before_the_last(world):
 
 def test_answers_must_belong_to_the_version(world):
     with pytest.raises(ValidationError):
-        services.eligibility_record(
+        screening_services.eligibility_record(
             participant=world.own_participant,
             user=world.users[Role.HEMATOLOGIST],
             answers={"made_up": "yes"},
@@ -277,7 +279,7 @@ def test_the_derived_result_lists_failing_criteria(world):
     version = current_criteria_version()
     answers = {c.code: "yes" for c in version.criteria.filter(assessed_by="hematologist")}
     answers["questionnaires_language"] = "no"
-    services.eligibility_record(
+    screening_services.eligibility_record(
         participant=world.own_participant, user=user, answers=answers, assessed_on=TODAY
     )
     result = eligibility_result(world.own_participant)
@@ -300,7 +302,7 @@ def consent(world, participant, **kw):
         "written_information_given": True,
     }
     data.update(kw)
-    return services.consent_record(**data)
+    return screening_services.consent_record(**data)
 
 
 def test_consent_before_the_screening_date_is_refused(world):
@@ -339,7 +341,7 @@ def test_an_inactive_information_sheet_is_refused(world):
 
 
 def refer(world, participant=None):
-    return services.referral_create(
+    return screening_services.referral_create(
         participant=participant or world.own_participant,
         user=world.users[Role.HEMATOLOGIST],
         referred_on=TODAY,
@@ -358,13 +360,13 @@ def assess(world, participant=None, user=None, **kw):
         "risk_information_given": True,
     }
     data.update(kw)
-    return services.surgical_assessment_record(**data)
+    return screening_services.surgical_assessment_record(**data)
 
 
 def test_the_referral_goes_to_the_surgical_partner_once(world):
     referral = refer(world)
     assert referral.surgical_site == world.own.surgical_partner
-    with pytest.raises(services.ServiceError):
+    with pytest.raises(ServiceError):
         refer(world)
     assert Referral.objects.count() == 1
 
@@ -372,7 +374,7 @@ def test_the_referral_goes_to_the_surgical_partner_once(world):
 def test_a_site_without_surgical_partner_cannot_refer(world):
     type(world.own).objects.filter(pk=world.own.pk).update(surgical_partner=None)
     world.own_participant.site.refresh_from_db()
-    with pytest.raises(services.ServiceError):
+    with pytest.raises(ServiceError):
         refer(world)
 
 
@@ -413,13 +415,13 @@ def test_the_assessment_rules(world, change, field):
 def test_only_the_collaborating_department_assesses(world):
     refer(world)
     stranger = UserFactory(username="s2", role=Role.SURGEON, sites=[world.other.surgical_partner])
-    with pytest.raises(services.ServiceError):
+    with pytest.raises(ServiceError):
         assess(world, user=stranger)
     assert not SurgicalAssessment.objects.exists()
 
 
 def test_no_assessment_without_a_referral(world):
-    with pytest.raises(services.ServiceError):
+    with pytest.raises(ServiceError):
         assess(world)
 
 
@@ -436,7 +438,7 @@ def test_a_contraindication_ends_as_not_included_and_a_correction_reopens(world)
 
 def test_not_included_cancels_the_open_referral(world):
     refer(world)
-    services.participant_not_included(
+    screening_services.participant_not_included(
         participant=world.own_participant,
         user=world.users[Role.HEMATOLOGIST],
         reason_code="declined",
@@ -505,7 +507,7 @@ def test_consort_counts_not_eligible_patients_by_failed_criterion_code(world):
         assessment = eligibility_all_met(participant, hema)
         assessment.answers.update(answers)
         assessment.save()
-        services.participant_not_included(
+        screening_services.participant_not_included(
             participant=participant, user=hema, reason_code="not_eligible", note="free text"
         )
         return participant
@@ -546,7 +548,7 @@ def test_the_consort_page_shows_the_criterion_codes(world):
     assessment = eligibility_all_met(participant, hema)
     assessment.answers["adult_myeloma"] = "no"
     assessment.save()
-    services.participant_not_included(
+    screening_services.participant_not_included(
         participant=participant, user=hema, reason_code="not_eligible", note="under 18"
     )
     client = verified_client(world.users[Role.COORDINATOR])

@@ -32,7 +32,7 @@ from trial.models import (
     ScreeningLogEntry,
     SurgicalAssessment,
 )
-from trial.selectors import randomisation_blocker_details
+from trial.participants.selectors import randomisation_blocker_details
 
 
 @pytest.fixture(autouse=True)
@@ -61,7 +61,7 @@ SCREENING_FORM = {
 
 
 def eligibility_post(participant):
-    from trial.selectors import current_criteria_version
+    from trial.screening.selectors import current_criteria_version
 
     data = {"assessed_on": d(2)}
     for c in current_criteria_version().criteria.filter(assessed_by="hematologist"):
@@ -199,7 +199,7 @@ def test_a_repeat_at_another_site_shows_only_the_date(world):
 
 
 def test_the_coordinator_sees_the_link_to_any_earlier_screening(world):
-    from trial import selectors
+    from trial.screening import selectors
 
     entry = ScreeningLogEntryFactory(site=world.other)
     [earlier] = selectors.screening_duplicates(world.users[Role.COORDINATOR], [entry])

@@ -17,7 +17,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.conftest import verified_client
 from tests.factories import UserFactory
-from trial.admin import MatrixAdminMixin
+from trial.admin_matrix import MatrixAdminMixin
 from trial.models import Role, User
 
 SUPERUSER = "superuser"

@@ -1,4 +1,4 @@
-"""Leakage rates per vertebra and per patient, and the as-treated arm (issue 7)."""
+"""Leakage rates per vertebra and per patient, and the as-treated arm."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Treatment services: PVP procedure, crossover rule, usual care, adverse events and the SAE
-e-mail, radiographic controls (issue 7)."""
+e-mail, radiographic controls."""
 
 from __future__ import annotations
 
@@ -335,7 +335,7 @@ def test_a_serious_adverse_event_emails_the_coordinators_once_after_commit(
     assert AdverseEvent.objects.get(pk=event.pk).sae_notified_at is not None
 
     # A retry or a duplicate delivery sends nothing more.
-    from trial.tasks import sae_notify
+    from trial.treatment.tasks import sae_notify
 
     assert sae_notify.delay(event.pk).get() is False
     assert tservices.sae_notify(event_id=event.pk) is False

@@ -1,5 +1,5 @@
 """Treatment pages: who may record what, site scoping, form validation, the SAE list and the
-participant page (issue 7)."""
+participant page."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""CSV (issue 8): each form in long format (participant, visit, item, value), by PostgreSQL's
+"""CSV: each form in long format (participant, visit, item, value), by PostgreSQL's
 COPY where it can (trial.exports.sql), and the analysis file in wide format."""
 
 from __future__ import annotations

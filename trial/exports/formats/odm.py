@@ -1,4 +1,4 @@
-"""CDISC ODM 1.3.2 (issue 8): one XML file written with ``lxml.etree.xmlfile`` element by
+"""CDISC ODM 1.3.2: one XML file written with ``lxml.etree.xmlfile`` element by
 element, one SubjectData per participant holding every form."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Stata (issue 8): one .dta per table with variable and value labels, written by the
+"""Stata: one .dta per table with variable and value labels, written by the
 streaming writer (trial.exports.stata_writer), which spools to disk rather than memory."""
 
 from __future__ import annotations

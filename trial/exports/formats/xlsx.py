@@ -1,4 +1,4 @@
-"""XLSX (issue 8): one sheet per table (openpyxl write_only), and the codebook sheet."""
+"""XLSX: one sheet per table (openpyxl write_only), and the codebook sheet."""
 
 from __future__ import annotations
 

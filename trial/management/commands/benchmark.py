@@ -2,7 +2,7 @@
 
 Runs the benchmark module of an app (``<app>/benchmark.py`` with ``run(stdout, **options)``)
 and prints its figures; the README quotes them. Not a test: nothing here asserts a time.
-``exports`` is the benchmark of the full export (issue 8), trial/exports/benchmark.py.
+``exports`` is the benchmark of the full export, trial/exports/benchmark.py.
 """
 
 import importlib

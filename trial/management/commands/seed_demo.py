@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from trial.demo import DEMO_PASSWORD, seed_demo
-from trial.services import ServiceError
+from trial.demo import seed_demo
+from trial.errors import ServiceError
+from trial.staff.demo import DEMO_PASSWORD
 
 
 class Command(BaseCommand):

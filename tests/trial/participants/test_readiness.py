@@ -1,4 +1,4 @@
-"""trial.selectors.randomisation_blockers: what stands between a participant and
+"""trial.participants.selectors.randomisation_blockers: what stands between a participant and
 randomisation, in words."""
 
 from tests.factories import (
@@ -11,8 +11,9 @@ from tests.factories import (
     screening_complete,
 )
 from trial.models import Role
+from trial.participants.selectors import randomisation_blocker_details
 from trial.registry import registry
-from trial.selectors import eligibility_result, randomisation_blocker_details
+from trial.screening.selectors import eligibility_result
 
 
 def codes(participant):
@@ -64,6 +65,6 @@ def test_more_than_four_planned_levels_block(world):
 
 
 def test_the_screening_check_is_registered_once():
-    from trial.selectors import _screening_blockers
+    from trial.screening.selectors import _screening_blockers
 
     assert sum(1 for _, fn in registry.readiness_checks if fn is _screening_blockers) == 1
