@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_smoke import assert_no_csp_errors, device_code, log_in
+from tests.browser.conftest import assert_no_csp_errors, device_code, log_in
 from tests.factories import ensure_default_criteria
 from trial.models import Participant, User
 

@@ -21,7 +21,7 @@ def test_the_coordinator_opens_the_dashboard_and_the_report_pdf(
 ):
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from tests.browser.test_smoke import assert_no_csp_errors, device_code, log_in
+    from tests.browser.conftest import assert_no_csp_errors, device_code, log_in
 
     coordinator = staff[Role.COORDINATOR]
     _randomised(world.own, 3, arm="pvp", user=coordinator)

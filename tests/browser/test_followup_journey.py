@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from followup.models import CallLog, Contact
 from questionnaires.models import QuestionnaireResponse
-from tests.browser.test_smoke import assert_no_csp_errors, device_code, log_in
+from tests.browser.conftest import assert_no_csp_errors, device_code, log_in
 from tests.followup.conftest import open_contact, randomised
 from trial.models import ParticipantStatus, Role
 from trial.protocol.schedule import local_today

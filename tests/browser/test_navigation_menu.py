@@ -7,7 +7,7 @@ import pytest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
-from tests.browser.test_smoke import assert_no_csp_errors, device_code, log_in
+from tests.browser.conftest import assert_no_csp_errors, device_code, log_in
 from trial.models import Role
 
 pytestmark = pytest.mark.browser

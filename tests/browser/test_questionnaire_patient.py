@@ -19,7 +19,7 @@ from playwright.sync_api import Page, expect
 
 from questionnaires.models import QuestionnaireResponse, ResponseStatus
 from questionnaires.scoring import eq5d3l_index, odi_score
-from tests.browser.test_smoke import assert_no_csp_errors, device_code, log_in
+from tests.browser.conftest import assert_no_csp_errors, device_code, log_in
 from tests.questionnaires.factories import letter_link
 from trial.models import Role
 

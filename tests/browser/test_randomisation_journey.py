@@ -8,7 +8,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
 from randomization.models import Allocation
-from tests.browser.test_smoke import assert_no_csp_errors, device_code, log_in
+from tests.browser.conftest import assert_no_csp_errors, device_code, log_in
 from tests.randomization.conftest import make_ready
 from trial.models import Role
 

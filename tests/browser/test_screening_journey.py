@@ -16,7 +16,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_smoke import PASSWORD, assert_no_csp_errors, device_code, log_in
+from tests.browser.conftest import PASSWORD, assert_no_csp_errors, device_code, log_in
 from tests.factories import ensure_default_criteria
 from trial.models import (
     Consent,

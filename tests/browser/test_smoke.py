@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import base64
 import re
-import time
 
 import pytest
-from django.utils import translation
-from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
@@ -20,58 +17,16 @@ from trial.models import Role
 
 pytestmark = pytest.mark.browser
 
-from tests.browser.conftest import PASSWORD  # noqa: E402
-
-
-def totp_code(key: bytes, *, step: int = 30, t0: int = 0, digits: int = 6, drift: int = 0) -> str:
-    """The code an authenticator app shows now, as the user types it (leading zeros kept)."""
-    totp = TOTP(key, step, t0, digits, drift)
-    totp.time = time.time()
-    return f"{totp.token():0{digits}d}"
-
-
-def device_code(device: TOTPDevice) -> str:
-    device.refresh_from_db()
-    return totp_code(
-        device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=device.drift
-    )
-
-
-def danish(text) -> str:
-    """``text`` (a message id or a lazy label) as the Danish interface shows it."""
-    with translation.override("da"):
-        return translation.gettext(str(text)) if isinstance(text, str) else str(text)
-
-
-def english(text) -> str:
-    with translation.override("en"):
-        return translation.gettext(str(text)) if isinstance(text, str) else str(text)
-
-
-def assert_styled(page: Page) -> None:
-    """Bootstrap's CSS and JS and our own stylesheet are loaded and applied."""
-    navbar = page.locator("nav.navbar")
-    expect(navbar).to_have_css("display", "flex")  # Bootstrap
-    expect(navbar).to_have_css("background-color", "rgb(31, 78, 121)")  # .bg-vertebra
-    assert page.evaluate("typeof window.bootstrap") == "object", "Bootstrap's JS did not load"
-
-
-def assert_no_csp_errors(console_errors: list[str]) -> None:
-    csp = [text for text in console_errors if "Content Security Policy" in text]
-    assert not csp, "content-security-policy violations:\n" + "\n".join(csp)
-
-
-def submit_main_form(page: Page) -> None:
-    # The header has a form of its own (language switch); the page's form is in <main>.
-    page.locator("main form button[type=submit]").click()
-
-
-def log_in(page: Page, base_url: str, username: str, code: str = "") -> None:
-    page.goto(f"{base_url}/account/login/")
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("#id_otp_token").fill(code)
-    submit_main_form(page)
+from tests.browser.conftest import (  # noqa: E402
+    PASSWORD,
+    assert_no_csp_errors,
+    assert_styled,
+    danish,
+    device_code,
+    english,
+    log_in,
+    submit_main_form,
+)
 
 
 @pytest.mark.parametrize("role", list(Role), ids=[r.value for r in Role])
