@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import translation
 
 from questionnaires import services as questionnaire_services
 from questionnaires.models import QuestionnaireResponse
@@ -15,6 +16,14 @@ from trial.audit import ReasonRequired, require_reason
 from trial.errors import ServiceError
 from trial.exports import services as export_services
 from trial.models import ExportRun, Role
+
+
+@pytest.fixture(autouse=True)
+def _in_english(settings):
+    # The messages are asserted in English; the interface's default language is Danish.
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 def test_the_one_check_trims_and_counts(settings):

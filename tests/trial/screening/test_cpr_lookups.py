@@ -5,10 +5,20 @@ from __future__ import annotations
 
 import pytest
 from django.core.cache import cache
+from django.utils import translation
 
 from tests.conftest import verified_client
 from tests.trial.screening.conftest import CPR, screen
 from trial.models import CprLookup, Role, ScreeningLogEntry
+
+
+@pytest.fixture(autouse=True)
+def _in_english(settings):
+    # The messages are asserted in English; the interface's default language is Danish.
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
 
 OTHER_CPR = "170550-1236"  # another woman born the same day
 

@@ -8,10 +8,19 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import translation
 
 from tests.conftest import verified_client
 from trial.models import EligibilityCriteriaVersion, Role
 from trial.screening import services
+
+
+@pytest.fixture(autouse=True)
+def _in_english(settings):
+    # The messages are asserted in English; the interface's default language is Danish.
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.mark.parametrize("day", [dt.date(9999, 1, 1), dt.date(2041, 1, 1)])
