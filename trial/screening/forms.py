@@ -28,6 +28,7 @@ from trial.models import (
     User,
 )
 from trial.protocol.vertebrae import LEVEL_CHOICES
+from trial.screening.services import SCREENING_FORM_FIELDS
 
 
 def _age_on(born, day) -> int:
@@ -168,22 +169,8 @@ class ScreeningLogEntryForm(forms.Form):
 class ScreeningFormForm(ReasonForChangeMixin, forms.ModelForm):
     class Meta:
         model = ScreeningForm
-        fields = [
-            "myeloma_status",
-            "diagnosis_date",
-            "iss_stage",
-            "riss_stage",
-            "prior_lines",
-            "disease_status",
-            "bone_therapy",
-            "bone_therapy_start",
-            "paracetamol",
-            "nsaid",
-            "opioid",
-            "opioid_ome_mg_per_day",
-            "previous_spinal_radiotherapy",
-            "pain_onset_date",
-        ]
+        # The fields the service records, declared once there.
+        fields = list(SCREENING_FORM_FIELDS)
         widgets = {
             "diagnosis_date": DateInput,
             "bone_therapy_start": DateInput,
