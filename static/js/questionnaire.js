@@ -7,6 +7,15 @@
   // --- Autosave: every change is posted to the form's own URL with autosave=1 ---------------
   // Saves run one after another, and a Next/Previous waits for them, so that the server sees
   // the answers in the order they were given.
+  // An answer that was not saved must be noticed on a phone: the quiet grey line becomes a
+  // warning box, and goes back to grey once a save succeeds.
+  function showProblem(status, problem) {
+    status.classList.toggle("text-muted", !problem);
+    status.classList.toggle("alert", problem);
+    status.classList.toggle("alert-warning", problem);
+    status.setAttribute("role", problem ? "alert" : "status");
+  }
+
   function saver(form) {
     var status = form.querySelector("[data-autosave-status]");
     var queue = Promise.resolve();
@@ -35,13 +44,17 @@
                 status.textContent = saved
                   ? status.dataset.saved
                   : closed ? status.dataset.closed : status.dataset.failed;
+                showProblem(status, !saved);
               }
               form.dataset.saved = saved ? "1" : "0";
               if (closed) form.dataset.closed = "1";
             });
         })
         .catch(function () {
-          if (status) status.textContent = status.dataset.failed;
+          if (status) {
+            status.textContent = status.dataset.failed;
+            showProblem(status, true);
+          }
           form.dataset.saved = "0";
         });
     }

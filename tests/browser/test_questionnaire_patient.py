@@ -9,6 +9,7 @@ and sees the scores on the participant page. Screenshots go to test-artifacts/.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -286,6 +287,9 @@ def test_an_answer_after_the_link_was_revoked_says_not_saved(world, live_server,
     question.locator("input[type=radio]").nth(2).check()
     status = page.locator("[data-autosave-status]")
     expect(status).to_have_text(status.get_attribute("data-closed"))
+    # Shown as a warning the patient cannot miss, announced to a screen reader.
+    expect(status).to_have_class(re.compile(r"\balert-warning\b"))
+    expect(status).to_have_attribute("role", "alert")
     page.wait_for_function(
         "() => document.querySelector('form[data-autosave]').dataset.saved === '0'"
     )
