@@ -212,6 +212,8 @@ CONTENT_SECURITY_POLICY = {
 # --- Internationalisation ----------------------------------------------------------------
 LANGUAGE_CODE = "da"
 LANGUAGES = [("da", _("Danish")), ("en", _("English"))]
+# English dates are British with a 24-hour clock, never US (see trial/formats/).
+FORMAT_MODULE_PATH = ["trial.formats"]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Europe/Copenhagen"
 USE_I18N = True
