@@ -426,7 +426,9 @@ def _enqueue_delivery(link_id: int) -> None:
 def link_url(token: str) -> str:
     from django.urls import reverse
 
-    return settings.SITE_URL + reverse("questionnaires:patient_start", args=[token])
+    return settings.SITE_URL + reverse(
+        "questionnaires:patient_start", args=[tokens.link_text(token)]
+    )
 
 
 def link_deliver(*, link_id: int) -> bool:

@@ -18,7 +18,8 @@ import re
 from typing import Any
 
 # A path segment after /q/ that could be a token; its first 4 characters are kept. Tokens are
-# 43 URL-safe base64 characters; anything of 16 or more is treated as one (a truncated or
+# 32 characters in hyphenated groups (43 URL-safe base64 characters for links of the earlier
+# format); anything of 16 or more is treated as one (a truncated or
 # mistyped token is still private). The token-less pages (/q/submit/, /q/vas/1/) have shorter
 # segments and stay readable.
 _TOKEN_IN_PATH = re.compile(r"(/q/)([A-Za-z0-9_-]{4})([A-Za-z0-9_-]{12,})")

@@ -21,8 +21,71 @@ pytestmark = pytest.mark.django_db
 def test_a_token_has_at_least_128_random_bits():
     token = tokens.token_new()
     assert tokens.TOKEN_BYTES * 8 >= 128
-    assert len(token) == 43 and tokens.token_well_formed(token)
+    assert len(token) == 32 and tokens.token_well_formed(token)
     assert len({tokens.token_new() for _ in range(1000)}) == 1000
+    # Every bit is used: all 32 letters of the alphabet turn up, and nothing else.
+    drawn = "".join(tokens.token_new() for _ in range(200))
+    assert set(drawn) == set(tokens.ALPHABET)
+
+
+def test_a_token_has_no_character_a_reader_could_mistake_or_a_printer_could_break_at():
+    for _ in range(200):
+        token = tokens.token_new()
+        assert not set(token) & set("ILOU-_ abcdefghijklmnopqrstuvwxyz"), token
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "{grouped}",  # as printed and sent
+        "{token}",  # typed without the hyphens
+        "{lower}",  # typed in lower case
+        "{spaced}",  # groups typed with spaces
+        "{misread}",  # 0 read as O, 1 read as I or l
+        "{broken}",  # a letter whose line broke after a hyphen, typed with a line break
+    ],
+)
+def test_a_token_typed_as_people_type_it_opens_the_link(world, client, typed):
+    _link, token = letter_link(world.own_participant)
+    grouped = tokens.link_text(token)
+    assert grouped.count("-") == 7 and all(len(g) == 4 for g in grouped.split("-"))
+    variants = {
+        "grouped": grouped,
+        "token": token,
+        "lower": grouped.lower(),
+        "spaced": grouped.replace("-", " "),
+        "misread": token.replace("0", "O").replace("1", "l"),
+        "broken": grouped.replace("-", "-\n", 1),
+    }
+    typed = typed.format(**variants)
+    assert tokens.token_canonical(typed) == token
+    response = client.get(reverse("questionnaires:patient_start", args=[typed]))
+    assert response.status_code == 302, typed
+    assert response.url == reverse("questionnaires:patient_home")
+
+
+def test_links_sent_before_the_new_format_still_open(world, client):
+    """A 43-character URL-safe token (the earlier format, hyphen and all) still opens its link."""
+    import secrets
+
+    legacy = secrets.token_urlsafe(32)
+    while "-" not in legacy:  # make sure the hyphen is kept as part of such a token
+        legacy = secrets.token_urlsafe(32)
+    link, _token = letter_link(world.own_participant)
+    QuestionnaireLink.objects.filter(pk=link.pk).update(token_hash=tokens.token_hash(legacy))
+    assert tokens.token_canonical(legacy) == legacy
+    response = client.get(reverse("questionnaires:patient_start", args=[legacy]))
+    assert response.status_code == 302
+    # ... and a near miss of it does not.
+    near = legacy.replace("-", "", 1)
+    assert client.get(reverse("questionnaires:patient_start", args=[near])).status_code == 404
+
+
+def test_the_address_sent_shows_the_token_in_groups(settings):
+    settings.SITE_URL = "https://vertebra.example.dk"
+    token = tokens.token_new()
+    url = services.link_url(token)
+    assert url == "https://vertebra.example.dk/q/" + tokens.link_text(token) + "/"
 
 
 def test_only_the_hash_of_the_token_is_stored(world):

@@ -3,11 +3,14 @@ on the participant page and the list of links waiting for answers."""
 
 from __future__ import annotations
 
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
 from django.core import mail
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_otp.oath import TOTP
@@ -109,6 +112,17 @@ def test_the_letter_is_a_pdf_and_the_printing_is_recorded(world, login):
     link = QuestionnaireLink.objects.get()
     assert link.sent_via == "letter" and link.created_by == nurse and link.token_hash
     assert link.history.first().history_user == nurse
+    # The patient types the address as the letter prints it, across its line break.
+    text = subprocess.run(
+        ["pdftotext", "-raw", "-", "-"], input=response.content, capture_output=True, check=True
+    ).stdout.decode()
+    after = text.split("/q/", 1)[1]
+    printed = re.match(r"[0-9A-Z\-\s]+", after).group(0)
+    groups = re.findall(r"[0-9A-Z]+", printed)
+    assert len(groups) == 8 and all(len(g) == 4 for g in groups), printed  # no group split
+    typed = "".join(printed.split())
+    opened = Client().get(reverse("questionnaires:patient_start", args=[typed]))
+    assert opened.status_code == 302
 
 
 def test_revoking_the_links_of_a_visit(world, login, client):

@@ -92,3 +92,15 @@ def test_gunicorn_config_uses_the_scrubbing_logger(capsys):
 @pytest.mark.parametrize("source", ["Dockerfile", "docker-compose.yml"])
 def test_the_web_server_is_started_with_the_config(source):
     assert "--config gunicorn.conf.py" in (BASE_DIR / source).read_text().replace('", "', " ")
+
+
+def test_a_token_in_printed_groups_is_scrubbed_too():
+    from questionnaires import services, tokens
+
+    token = tokens.token_new()
+    path = services.link_url(token).split("://", 1)[-1]
+    line = f'"GET /{path.split("/", 1)[1]} HTTP/1.1" 302'
+    scrubbed = scrub(line)
+    assert token[:4] in scrubbed
+    for group in tokens.link_text(token).split("-")[1:]:
+        assert group not in scrubbed
