@@ -14,7 +14,7 @@ format:
 	@.venv/bin/ruff format . && .venv/bin/ruff check --fix .
 
 messages:  ## extract translatable strings into locale/*/LC_MESSAGES/django.po
-	@.venv/bin/python manage.py makemessages -l da -l en --no-obsolete --ignore '.venv/*' --ignore 'staticfiles/*'
+	@.venv/bin/python manage.py makemessages -l da -l en --no-obsolete --ignore '.venv/*' --ignore 'staticfiles/*' --ignore 'tests/*'
 
 vendor:  ## refresh static/vendor from the npm registry (versions in package.json)
 	@bash scripts/vendor_assets.sh

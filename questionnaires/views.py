@@ -315,6 +315,8 @@ def _patient_step(
             "form": form,
             "wording": wording,
             "show_intro": step == 1,
+            # Nothing comes before the first screen: its Previous is shown disabled.
+            "is_first": index == 0,
             "questions": _questions(screen, form, answers),
             "previous_url": channel.url("step", previous.instrument, previous.step)
             if previous
@@ -453,6 +455,16 @@ def tablet_done(request: HttpRequest) -> HttpResponse:
     return channel if isinstance(channel, HttpResponse) else _patient_done(request, channel)
 
 
+def _tablet_exit_refusal(user, *, device_checked: bool) -> str:
+    """Why the kiosk stays locked, in words the member of staff can act on: a mistyped
+    password is not the same as a colleague from another department."""
+    if user is None:
+        if device_checked:
+            return _("Wrong username, password or code. Please try again.")
+        return _("Wrong username or password. Please try again.")
+    return _("Only staff of this participant's department can end the session.")
+
+
 @_patient_page
 @require_http_methods(["GET", "HEAD", "POST"])
 def tablet_exit(request: HttpRequest) -> HttpResponse:
@@ -485,7 +497,7 @@ def tablet_exit(request: HttpRequest) -> HttpResponse:
                 otp_login(request, device)
             messages.success(request, _("The tablet session has ended."))
             return redirect("questionnaires:staff_overview", participant.trial_number)
-        form.add_error(None, _("Only staff of this participant's department can end the session."))
+        form.add_error(None, _tablet_exit_refusal(user, device_checked=settings.TRIAL_REQUIRE_2FA))
     return render(
         request,
         "questionnaires/patient/tablet_exit.html",

@@ -3,6 +3,8 @@ every page in Danish by default and in English on request."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -44,7 +46,12 @@ def test_each_screen_saves_and_moves_on(world, client, token):
     assert response["Location"] == _url(token, "step", "odi", 1)
     odi = QuestionnaireResponse.objects.get(instrument_code="odi")
     assert odi.answers == {"odi_1": 2, "odi_2": 4} and odi.mode == "link"
-    # Previous on the first screen goes back to the start page, not forward.
+    # The first screen's Previous is shown disabled (nothing comes before it) ...
+    first = client.get(_url(token, "step", "odi", 1)).content.decode()
+    second = client.get(_url(token, "step", "odi", 2)).content.decode()
+    assert re.search(r'data-testid="previous"[^>]*\bdisabled\b', first)
+    assert not re.search(r'data-testid="previous"[^>]*\bdisabled\b', second)
+    # ... and without JavaScript a posted Previous there goes back to the start page.
     assert client.post(_url(token, "step", "odi", 1), {"previous": "1"})["Location"] == _url(
         token, "start"
     )

@@ -13,6 +13,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
+from django.utils.html import escape
+from django.utils.translation import gettext
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -156,6 +159,13 @@ def test_the_tablet_kiosk_needs_staff_to_leave(world, login):
     bad = client.post(exit_url, {"username": nurse.username, "password": "wrong-one-123"})
     assert bad.status_code == 200
     assert TabletSession.objects.get().ended_at is None
+    # ... and says what went wrong: not "only this department's staff" to the nurse herself.
+    # (The kiosk speaks the participant's language, Danish here.)
+    with translation.override("da"):
+        wrong = escape(gettext("Wrong username, password or code. Please try again."))
+        not_here = escape(gettext("Only staff of this participant's department can end the session."))
+    assert wrong != "Wrong username, password or code. Please try again."  # it is translated
+    assert wrong in bad.content.decode() and not_here not in bad.content.decode()
     # Staff of another site cannot end it either.
     device = TOTPDevice.objects.create(user=world.outsider, name="x", confirmed=True)
     outsider = client.post(
@@ -163,6 +173,7 @@ def test_the_tablet_kiosk_needs_staff_to_leave(world, login):
         {"username": "outsider", "password": "correct-horse-battery-9", "otp_token": _totp(device)},
     )
     assert outsider.status_code == 200 and TabletSession.objects.get().ended_at is None
+    assert not_here in outsider.content.decode() and wrong not in outsider.content.decode()
     device = TOTPDevice.objects.create(user=nurse, name="y", confirmed=True)
     ok = client.post(
         exit_url,
