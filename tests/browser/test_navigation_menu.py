@@ -25,6 +25,16 @@ def test_the_coordinator_opens_a_menu_and_reaches_the_deviations_page(
     nav = page.locator("nav.navbar ul.navbar-nav").first
     first, last = nav.locator(":scope > li").first, nav.locator(":scope > li").last
     assert first.bounding_box()["y"] == last.bounding_box()["y"]  # one line at 1280 px
+    # ... and so are the account menu and the language switch (in Danish, the longer labels).
+    account = page.get_by_test_id("account-controls").bounding_box()
+    assert account["y"] < last.bounding_box()["y"] + last.bounding_box()["height"]
+    assert page.locator("nav.navbar").bounding_box()["height"] < 70
+    # The account menu names who is logged in, with the role; logging out is in it.
+    menu_button = page.get_by_test_id("account-menu").locator("button").first
+    menu_button.click()
+    expect(page.get_by_test_id("whoami")).to_be_visible()
+    expect(page.get_by_test_id("whoami")).to_contain_text(coordinator.get_full_name())
+    menu_button.click()
 
     group = page.get_by_test_id("nav-group-randomisation")
     menu = group.locator(".dropdown-menu")

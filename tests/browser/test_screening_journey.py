@@ -81,6 +81,7 @@ def login(page: Page, base: str, user) -> None:
 
 
 def logout(page: Page) -> None:
+    page.get_by_test_id("account-menu").locator("button").first.click()
     page.locator("nav form[action$='/account/logout/'] button").click()
 
 
