@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -297,15 +297,6 @@ class ConsortCounts:
     ready: int | None = 0
     randomised: int = 0
 
-    @property
-    def not_eligible_reasons(self) -> list[tuple[str, int]]:
-        """(label, count) pairs of ``not_eligible_by_criterion`` (for simple templates)."""
-        return [(row["label"], row["count"]) for row in self.not_eligible_by_criterion]
-
-    @property
-    def other_reasons(self) -> list[tuple[str, int]]:
-        return []  # "other" is one coded reason; its notes are free text, not counted
-
     def as_dict(self) -> dict:
         from dataclasses import asdict
 
@@ -434,7 +425,15 @@ def consort_counts(site: Site | None = None, *, count_ready: bool = True) -> Con
     ]
 
     counts.referred = participants.filter(referrals__isnull=False).distinct().count()
-    counts.contraindicated = participants.filter(surgical_assessment__contraindication=True).count()
+    # Every patient not included for a surgical contraindication: found at the assessment, or
+    # ended with that coded reason (the box and the table of coded reasons then agree).
+    counts.contraindicated = participants.filter(
+        Q(surgical_assessment__contraindication=True)
+        | Q(
+            status=ParticipantStatus.NOT_INCLUDED,
+            not_included_reason=NotIncludedReason.CONTRAINDICATED,
+        )
+    ).count()
     if count_ready:
         screening = list(participants.filter(status=ParticipantStatus.SCREENING))
         counts.in_screening = len(screening)
