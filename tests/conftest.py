@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from hypothesis import settings as hypothesis_settings
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from hypothesis import settings as hypothesis_settings
 
 from tests import clock
 from tests.factories import (
