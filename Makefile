@@ -9,6 +9,7 @@ test:  ## ruff, migrations check, SQLite fast suite, full suite on PostgreSQL, b
 
 lint:
 	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/lint-imports
+	@.venv/bin/mypy trial randomization questionnaires followup
 
 format:
 	@.venv/bin/ruff format . && .venv/bin/ruff check --fix .

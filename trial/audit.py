@@ -133,9 +133,7 @@ def audited_update(queryset: models.QuerySet, *, user, reason: str, **values) ->
 
 
 @transaction.atomic
-def model_update(
-    *, instance: models.Model, data: dict[str, Any], user, reason: str
-) -> tuple[models.Model, bool]:
+def model_update(*, instance: _M, data: dict[str, Any], user, reason: str) -> tuple[_M, bool]:
     """Set the given fields, and save with an audit reason only if something changed."""
     changed = []
     for name, value in data.items():

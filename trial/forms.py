@@ -23,6 +23,8 @@ class DateInput(forms.DateInput):
 class ReasonForChangeMixin:
     """Adds a required 'reason for change' when an existing record is edited (audit trail)."""
 
+    fields: dict[str, forms.Field]  # the form's, which this mixin comes before
+
     def add_reason_field(self, editing: bool) -> None:
         if editing:
             self.fields["reason"] = forms.CharField(
@@ -83,7 +85,9 @@ class AuditFilterForm(forms.Form):
     )
 
     def clean(self):
-        cleaned = super().clean()
+        # Form.clean() returns cleaned_data; the stubs allow None, the dict itself does not.
+        super().clean()
+        cleaned = self.cleaned_data
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
         if start and end and start > end:
             raise forms.ValidationError(_("The start date is after the end date."))

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_safe
 from trial import access
 from trial.audit import audit_entries, mask_identity_changes
 from trial.forms import AuditFilterForm
+from trial.http import AuthedHttpRequest
 from trial.models import Role
 from trial.participants.selectors import participants_for
 from trial.registry import registry
@@ -58,7 +59,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
     )
 
 
-HOME_TEMPLATES = {
+HOME_TEMPLATES: dict[str, str] = {
     Role.HEMATOLOGIST: "trial/home/hematologist.html",
     Role.SURGEON: "trial/home/surgeon.html",
     Role.NURSE: "trial/home/nurse.html",
@@ -69,7 +70,7 @@ HOME_TEMPLATES = {
 
 
 @require_safe
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedHttpRequest) -> HttpResponse:
     user = request.user
     participants = participants_for(user)
     context = {
@@ -94,7 +95,7 @@ def page_number_from(request: HttpRequest) -> int:
 
 
 @require_safe
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log(request: AuthedHttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
     page_number = page_number_from(request)
     entries: list = []

@@ -35,6 +35,7 @@ def test_views_taking_the_typed_request_are_never_public():
     assert "trial:screening_log" in typed
     assert "trial:sae_list" in typed
     assert "account:otp_setup" in typed
+    assert {"home", "trial:audit_log", "trial:participant_list"} <= typed.keys()
     # ... and the other apps' staff pages, while the patient's pages stay untyped.
     apps = {view.__module__.split(".")[0] for view in typed.values()}
     assert {"trial", "randomization", "questionnaires", "followup"} <= apps

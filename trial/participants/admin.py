@@ -15,7 +15,7 @@ class ParticipantAdmin(MatrixAdminMixin, SimpleHistoryAdmin):
     list_filter = ("site", "status")
     search_fields = ("trial_number",)
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):

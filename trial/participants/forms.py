@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -17,4 +19,5 @@ class ParticipantFilterForm(forms.Form):
     def __init__(self, *args, sites=None, **kwargs):
         super().__init__(*args, **kwargs)
         if sites is not None:
-            self.fields["site"].queryset = sites
+            # Form.fields is typed as plain Field; this one is the ModelChoiceField declared above.
+            cast(forms.ModelChoiceField, self.fields["site"]).queryset = sites

@@ -14,7 +14,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -43,7 +43,7 @@ from trial.views import PAGE_SIZE, page_number_from
 
 
 @require_safe
-def participant_list(request: HttpRequest) -> HttpResponse:
+def participant_list(request: AuthedHttpRequest) -> HttpResponse:
     sites = sites_for(request.user).filter(kind=SiteKind.HEMATOLOGY)
     form = ParticipantFilterForm(request.GET or None, sites=sites)
     qs = selectors.participants_for(request.user).select_related("site")
@@ -58,7 +58,7 @@ def participant_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-def participant_detail(request: HttpRequest, trial_number: str) -> HttpResponse:
+def participant_detail(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
     participant = selectors.participant_get_for(request.user, trial_number)
     can_see_identity = access.can_see_identity(request.user, participant)
     identity = (
@@ -83,7 +83,7 @@ def participant_detail(request: HttpRequest, trial_number: str) -> HttpResponse:
 
 
 @require_safe
-def participant_history(request: HttpRequest, trial_number: str) -> HttpResponse:
+def participant_history(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
     participant = selectors.participant_get_for(request.user, trial_number)
     page_number = page_number_from(request)
     entries = audit_entries(

@@ -42,7 +42,7 @@ class EligibilityCriteriaVersionAdmin(MatrixAdminMixin, SimpleHistoryAdmin):
     inlines = [EligibilityCriterionInline]
     readonly_fields = ("version",)
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request, obj=None):
         return False  # new versions are copies of the last one: the Eligibility criteria page
 
     def has_change_permission(self, request, obj=None):

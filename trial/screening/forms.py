@@ -3,6 +3,8 @@ assessment. Forms validate and convert input; they never write."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.db.models import Q
 from django.utils import timezone
@@ -122,7 +124,8 @@ class ScreeningLogEntryForm(forms.Form):
     def __init__(self, *args, sites=None, **kwargs):
         super().__init__(*args, **kwargs)
         if sites is not None:
-            self.fields["site"].queryset = sites
+            # Form.fields is typed as plain Field; this one is the ModelChoiceField declared above.
+            cast(forms.ModelChoiceField, self.fields["site"]).queryset = sites
         self.fields["screened_on"].initial = timezone.localdate()
         self.fields["failed_criteria"] = failed_criteria_field()
 
@@ -133,7 +136,9 @@ class ScreeningLogEntryForm(forms.Form):
         return self.cleaned_data["initials"].strip().upper()
 
     def clean(self):
-        cleaned = super().clean()
+        # Form.clean() returns cleaned_data; the stubs allow None, the dict itself does not.
+        super().clean()
+        cleaned = self.cleaned_data
         cpr, screened_on = cleaned.get("cpr"), cleaned.get("screened_on")
         if cpr and screened_on:
             computed = _age_on(cpr_birth_date(cpr), screened_on)
@@ -237,13 +242,16 @@ class ConsentForm(ReasonForChangeMixin, forms.ModelForm):
             sheets = InformationSheetVersion.objects.filter(
                 Q(active=True) | Q(pk=self.instance.information_sheet_id)
             )
-        self.fields["information_sheet"].queryset = sheets
-        self.fields["information_sheet"].empty_label = None
+        # Form.fields is typed as plain Field; the model's foreign keys make ModelChoiceFields.
+        sheet_field = cast(forms.ModelChoiceField, self.fields["information_sheet"])
+        sheet_field.queryset = sheets
+        sheet_field.empty_label = None
         staff_ids = SiteMembership.objects.filter(
             site_id=participant.site_id,
             user__in=access.staff_for("consent_take"),
         ).values("user_id")
-        self.fields["taken_by"].queryset = User.objects.filter(pk__in=staff_ids)
+        taken_by_field = cast(forms.ModelChoiceField, self.fields["taken_by"])
+        taken_by_field.queryset = User.objects.filter(pk__in=staff_ids)
         if self.instance.pk is None:
             # The instance's empty values would otherwise win over the fields' initials.
             self.initial["taken_by"] = user.pk
@@ -356,7 +364,8 @@ class SiteFilterForm(forms.Form):
     def __init__(self, *args, sites=None, **kwargs):
         super().__init__(*args, **kwargs)
         if sites is not None:
-            self.fields["site"].queryset = sites
+            # Form.fields is typed as plain Field; this one is the ModelChoiceField declared above.
+            cast(forms.ModelChoiceField, self.fields["site"]).queryset = sites
 
 
 # --- screening edits ---
@@ -411,7 +420,9 @@ class ScreeningLogEntryEditForm(forms.Form):
         return value
 
     def clean(self):
-        cleaned = super().clean()
+        # Form.clean() returns cleaned_data; the stubs allow None, the dict itself does not.
+        super().clean()
+        cleaned = self.cleaned_data
         # The reason for not including a patient is ScreeningLogEntry.clean()'s rule.
         add_model_errors(
             self,

@@ -17,6 +17,7 @@ from trial.models import (
     CriterionKind,
     EligibilityAssessment,
     EligibilityCriteriaVersion,
+    EligibilityCriterion,
     Participant,
     ParticipantStatus,
     Referral,
@@ -53,7 +54,9 @@ def current_criteria_version() -> EligibilityCriteriaVersion | None:
     )
 
 
-def criterion_verdicts(assessment, surgical, *, has_consent: bool) -> list[tuple[object, str]]:
+def criterion_verdicts(
+    assessment, surgical, *, has_consent: bool
+) -> list[tuple[EligibilityCriterion, str]]:
     """The one evaluation of the eligibility criteria: each criterion of the version the
     participant was assessed against, with its verdict.
 
@@ -63,7 +66,7 @@ def criterion_verdicts(assessment, surgical, *, has_consent: bool) -> list[tuple
     surgical assessment and the consent criterion from the consent record, so they can never
     disagree with those records.
     """
-    verdicts: list[tuple[object, str]] = []
+    verdicts: list[tuple[EligibilityCriterion, str]] = []
     for criterion in assessment.version.criteria.all():
         if criterion.assessed_by == CriterionAssessor.SURGEON:
             if surgical is None:
@@ -323,8 +326,6 @@ def _failed_criterion_codes(assessment, surgical) -> list[str]:
 
 def _criterion_labels() -> dict[str, str]:
     """Each criterion code's text in the active language, from the newest version using it."""
-    from trial.models import EligibilityCriterion
-
     labels: dict[str, str] = {}
     for criterion in EligibilityCriterion.objects.select_related("version").order_by(
         "-version__version"

@@ -53,7 +53,8 @@ class UserAdmin(MatrixAdminMixin, SimpleHistoryAdmin, BaseUserAdmin):
     list_filter = ("role", "is_active", "memberships__site")
     inlines = [MembershipInline]
     fieldsets = (
-        *BaseUserAdmin.fieldsets,
+        # django-stubs gives UserAdmin the ModelAdmin's "fieldsets or None"; Django's is a tuple.
+        *BaseUserAdmin.fieldsets,  # type: ignore[misc]
         (_("Trial role"), {"fields": ("role",)}),
     )
     add_fieldsets = (
@@ -116,7 +117,7 @@ class TOTPDeviceAdmin(MatrixAdminMixin, BaseTOTPDeviceAdmin):
 
 class StaticDeviceAdmin(MatrixAdminMixin, BaseStaticDeviceAdmin):
     # Static tokens are one-time backup codes: as secret as a key, so never listed.
-    inlines = []
+    inlines = ()
 
 
 _reregister(Group, GroupAdmin)

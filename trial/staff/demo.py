@@ -67,7 +67,7 @@ DEMO_USERS = [
 ]
 
 # Django admin permissions for the roles that maintain sites and staff.
-ADMIN_PERMISSIONS = {
+ADMIN_PERMISSIONS: dict[str, list[str]] = {
     Role.COORDINATOR: [
         "view_site",
         "add_site",

@@ -29,7 +29,9 @@ def _sites_field():
 def _reason_field(label):
     return forms.CharField(
         label=label,
-        validators=[require_reason],  # REASON_MIN_LENGTH, read when the form is checked
+        # REASON_MIN_LENGTH, read when the form is checked. Django ignores what a validator
+        # returns; django-stubs wants None, require_reason returns the trimmed reason.
+        validators=[require_reason],  # type: ignore[list-item]
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
@@ -105,7 +107,9 @@ class LoginForm(forms.Form):
         self.fields["password"].widget.attrs["autocomplete"] = "current-password"
 
     def clean(self):
-        cleaned = super().clean()
+        # Form.clean() returns cleaned_data; the stubs allow None, the dict itself does not.
+        super().clean()
+        cleaned = self.cleaned_data
         username, password = cleaned.get("username"), cleaned.get("password")
         if username and password:
             user = authenticate(self.request, username=username, password=password)

@@ -106,6 +106,7 @@ def otp_setup(request: AuthedHttpRequest) -> HttpResponse:
     if confirmed and request.user.is_verified():
         return redirect("home")
     device = confirmed or _pending_device(user)
+    form: OTPConfirmForm | OTPEnrolForm
     if device.confirmed:
         form = OTPConfirmForm(request.POST or None)
     else:  # enrolling a new app (first login, or after a reset) needs the password again
