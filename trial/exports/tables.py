@@ -132,7 +132,16 @@ def tables_for(exporter_id: str, *, identified: bool) -> list[Table]:
         ) from None
     if cls.identifying and not identified:
         raise ExportError(_("This export holds identifying data; ask for an identified export."))
-    return [form_table(cls(), identified=identified)]
+    tables = [form_table(cls(), identified=identified)]
+    if identified and not cls.identifying:
+        # An identified export of one form carries what it says: the identifying data of its
+        # participants comes with it, as in the full export, keyed by the same trial numbers.
+        tables += [
+            form_table(e, identified=True)
+            for e in registry.exporters(identified=True)
+            if e.identifying
+        ]
+    return tables
 
 
 def text(value: Any) -> str:

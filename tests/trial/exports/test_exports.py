@@ -269,6 +269,17 @@ def test_no_identifying_data_in_any_byte_of_a_default_export(world, trial_data, 
     assert b"Zylberstein" in identified
 
 
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "stata", "odm"])
+def test_an_identified_export_of_one_form_carries_the_identifying_data(
+    world, trial_data, tmp_path, fmt
+):
+    IdentityFactory(participant=trial_data[0], **IDENTIFYING)
+    one_form = _all_bytes(render(fmt, tmp_path, identified=True, exporter="participants"))
+    assert b"Zylberstein" in one_form and trial_data[0].trial_number.encode() in one_form
+    # ... and never without identification.
+    assert b"Zylberstein" not in _all_bytes(render(fmt, tmp_path, exporter="participants"))
+
+
 def test_coordinators_cannot_ask_for_an_identified_export(world):
     with pytest.raises(PermissionDenied):
         export_services.export_request(
