@@ -109,6 +109,7 @@ def test_the_message_tasks_share_the_retry_policy():
     for task in (
         qtasks.link_deliver_task,
         rtasks.deviation_notify,
+        rtasks.envelope_stock_check,
         ttasks.sae_notify,
         stasks.staff_invitation_send,
     ):
@@ -119,7 +120,7 @@ def test_the_message_tasks_share_the_retry_policy():
 
 def test_tasks_whose_service_cannot_be_retried_declare_no_retry():
     # Their services claim before sending or record failures themselves (see the tasks).
-    for task in (rtasks.envelope_stock_check, rtasks.batch_pdf_render):
+    for task in (rtasks.batch_pdf_render,):
         assert not getattr(task, "autoretry_for", ()), task.name
 
 

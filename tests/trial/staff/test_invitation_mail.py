@@ -3,11 +3,8 @@ never fails the coordinator's request or loses the message, and it goes out once
 
 from __future__ import annotations
 
-import smtplib
-
 import pytest
 from django.core import mail
-from django.core.mail.backends import locmem
 from django.urls import reverse
 from django.utils import translation
 
@@ -18,29 +15,6 @@ from trial.outbox.models import PendingTask
 from trial.staff import tasks
 
 ADDRESS = "karen.blixen@example.org"
-
-
-class MailServer(locmem.EmailBackend):
-    """The test's mail server: refuses the next ``refusals`` messages, counting attempts."""
-
-    DOWN = 10**6
-    refusals = 0
-    attempts = 0
-
-    def send_messages(self, messages):
-        type(self).attempts += 1
-        if type(self).refusals > 0:
-            type(self).refusals -= 1
-            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
-        return super().send_messages(messages)
-
-
-@pytest.fixture
-def mail_server(settings):
-    settings.EMAIL_BACKEND = f"{__name__}.{MailServer.__qualname__}"
-    MailServer.refusals, MailServer.attempts = MailServer.DOWN, 0
-    yield MailServer
-    MailServer.refusals, MailServer.attempts = 0, 0
 
 
 @pytest.fixture
