@@ -410,8 +410,10 @@ def envelope_stock_alerts_send(*, stock_id: int | None = None) -> int:
 
     Once per crossing: the alert is claimed with a conditional update on
     ``low_stock_alerted_at``, so running this twice (or in two workers) sends one e-mail; the
-    mark is cleared when the stock is back at or above the threshold (a new batch).
-    Returns the number of alerts sent.
+    mark is cleared when the stock is back at or above the threshold (a new batch). Claim and
+    send share a transaction: when the mail server refuses, the claim is undone and the error
+    reaches the caller (the task retries, the command fails), so the alert stays pending for
+    the next run instead of being marked sent and lost. Returns the number of alerts sent.
     """
     threshold = settings.RANDOMISATION_STOCK_THRESHOLD
     stocks = StratumStock.objects.select_related("site")
@@ -424,15 +426,25 @@ def envelope_stock_alerts_send(*, stock_id: int | None = None) -> int:
             if stock.low_stock_alerted_at is not None:
                 StratumStock.objects.filter(pk=stock.pk).update(low_stock_alerted_at=None)
             continue
+        if _stock_alert_send(stock, remaining=remaining, threshold=threshold):
+            sent += 1
+    return sent
+
+
+def _stock_alert_send(stock: StratumStock, *, remaining: int, threshold: int) -> bool:
+    """Claim and send one stock alert in one transaction; False when already claimed. The
+    claim's row lock is held until the mail is handed over, so a concurrent run waits and
+    then finds it claimed."""
+    with transaction.atomic():
         claimed = StratumStock.objects.filter(pk=stock.pk, low_stock_alerted_at=None).update(
             low_stock_alerted_at=timezone.now()
         )
         if claimed != 1:
-            continue
+            return False
         recipients = coordinator_emails()
         if not recipients:
             logger.warning("Low envelope stock %s but no coordinator address", stock)
-            continue
+            return False
         with translation.override(settings.LANGUAGE_CODE):
             subject = _("VERTEBRA: %(remaining)d envelopes left for %(site)s %(stratum)s") % {
                 "remaining": remaining,
@@ -452,8 +464,7 @@ def envelope_stock_alerts_send(*, stock_id: int | None = None) -> int:
                 "url": settings.SITE_URL.rstrip("/") + "/randomisation/envelopes/",
             }
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
-        sent += 1
-    return sent
+    return True
 
 
 def deviation_notice_send(*, deviation_id: int) -> bool:

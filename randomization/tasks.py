@@ -8,9 +8,9 @@ from randomization import services
 from trial.celery import MESSAGE_RETRY
 
 
-# No retry: the service claims each alert before sending it, so a retry after a failed send
-# would find it claimed and send nothing. Twin: ``manage.py envelope_stock_check``.
-@shared_task(name="randomization.envelope_stock_check")
+# The service claims each alert in the transaction that sends it, so a retry after a refused
+# send sends the alerts still pending and none twice. Twin: ``manage.py envelope_stock_check``.
+@shared_task(name="randomization.envelope_stock_check", **MESSAGE_RETRY)
 def envelope_stock_check(stock_id: int | None = None) -> int:
     """Tell the coordinator about low envelope stock (once per crossing of the threshold)."""
     return services.envelope_stock_alerts_send(stock_id=stock_id)

@@ -78,6 +78,18 @@ def fixed_day():
         yield clock.FIXED_DAY
 
 
+@pytest.fixture
+def mail_server(settings):
+    """The mail server is down (every message refused with an SMTP error) until the test sets
+    ``mail_server.refusals = 0``; ``mail_server.attempts`` counts the tries."""
+    from tests.mail_server import MailServer
+
+    settings.EMAIL_BACKEND = "tests.mail_server.MailServer"
+    MailServer.refusals, MailServer.attempts = MailServer.DOWN, 0
+    yield MailServer
+    MailServer.refusals, MailServer.attempts = 0, 0
+
+
 @dataclass
 class World:
     own: object

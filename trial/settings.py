@@ -262,6 +262,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A running worker that loses Redis (a restart, a recreated container) reconnects by itself and
+# consumes again, without limit: Celery's default gives up after 100 tries and the worker
+# exits. Publishing from the web is not affected (no publish retries, see below);
+# tests/celery/test_redis_restart.py restarts Redis under a worker.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # Publishing happens inside a user's request (after its commit): with the broker down it must
 # fail within a second or two, not retry for ~20 s. The job itself is safe in the outbox
 # (trial.outbox), whose sweeper publishes it again; so no publish retries here.

@@ -5,8 +5,10 @@ as the test."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -51,9 +53,14 @@ def _database_url() -> str:
 
 
 def start_worker(
-    queue: str, name: str, redis: str, extra_env: dict[str, str] | None = None
+    queue: str,
+    name: str,
+    redis: str,
+    extra_env: dict[str, str] | None = None,
+    log: Path | None = None,
 ) -> subprocess.Popen:
-    """One solo-pool worker consuming only ``queue`` (``extra_env``: e.g. where it writes)."""
+    """One solo-pool worker consuming only ``queue`` (``extra_env``: e.g. where it writes;
+    ``log``: a file for its output at info level, to show in a failing assertion)."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
@@ -63,12 +70,15 @@ def start_worker(
     }
     command = [
         sys.executable, "-m", "celery", "-A", "trial", "worker", "-Q", queue,
-        "--pool", "solo", "--without-gossip", "--without-mingle", "-l", "warning",
-        "-n", f"{name}@%h",
+        "--pool", "solo", "--without-gossip", "--without-mingle",
+        "-l", "info" if log else "warning", "-n", f"{name}@%h",
     ]  # fmt: skip
-    return subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    output = log.open("ab") if log else subprocess.DEVNULL
+    try:
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    finally:
+        if log:
+            output.close()  # the child holds its own copy
 
 
 def stop_worker(process: subprocess.Popen) -> None:
@@ -77,3 +87,53 @@ def stop_worker(process: subprocess.Popen) -> None:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+class OwnRedis:
+    """A throwaway redis-server on a free port (never the shared 6379), stopped and started
+    again on the same port by the test that owns it."""
+
+    def __init__(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        import redis
+
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                redis.Redis.from_url(self.url, socket_connect_timeout=1).ping()
+                return
+            except redis.RedisError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+def web_app(redis: str, settings, monkeypatch):
+    """The web side as in production, publishing to ``redis`` (not eagerly): a Celery app of
+    the test's own, read from the test's settings, that the outbox publishes with."""
+    from celery import Celery
+
+    from trial.outbox import services as outbox
+
+    settings.CELERY_BROKER_URL = settings.CELERY_RESULT_BACKEND = redis
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    web = Celery("web", set_as_current=False)  # shared tasks must keep the real app
+    web.config_from_object("django.conf:settings", namespace="CELERY")
+    monkeypatch.setattr(outbox, "celery_app", lambda: web)
+    return web

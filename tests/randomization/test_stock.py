@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import smtplib
+
+import pytest
+
 from randomization import services
 from randomization.models import StratumStock
 from randomization.tasks import envelope_stock_check
@@ -56,3 +60,29 @@ def test_the_coordinator_is_told_once_per_crossing(
 def test_the_nightly_check_is_scheduled(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["envelope-stock"]
     assert entry["task"] == "randomization.envelope_stock_check"
+
+
+def test_an_alert_the_mail_server_refused_stays_pending_and_goes_out_once_later(
+    world, coordinator, mail_server, mailoutbox, settings
+):
+    settings.RANDOMISATION_STOCK_THRESHOLD = 4
+    make_batch(world.own, "A1N", 3)
+
+    # The mail server is down: the run fails loudly and the alert is not marked sent.
+    with pytest.raises(smtplib.SMTPException):
+        services.envelope_stock_alerts_send()
+    assert StratumStock.objects.get(site=world.own, stratum="A1N").low_stock_alerted_at is None
+    assert _alerts(mailoutbox) == []
+
+    # The task retries (at once when eager; a worker waits for the backoff) and the alert
+    # goes out when the server takes it again.
+    mail_server.refusals = 1
+    assert envelope_stock_check.apply(throw=False).get() == 1
+    assert mail_server.attempts == 3
+    assert len(_alerts(mailoutbox)) == 1
+    assert StratumStock.objects.get(site=world.own, stratum="A1N").low_stock_alerted_at
+
+    # Later runs find it sent: one e-mail in all.
+    assert services.envelope_stock_alerts_send() == 0
+    assert envelope_stock_check.apply().get() == 0
+    assert len(_alerts(mailoutbox)) == 1

@@ -22,6 +22,7 @@ from tests.factories import IdentityFactory
 from tests.randomization.conftest import make_batch
 from trial.celery import MESSAGE_RETRY
 from trial.models import Role
+from trial.staff import tasks as stasks
 from trial.treatment import tasks as ttasks
 
 # Beat job -> its command. A beat job added without a twin fails the first test.
@@ -105,7 +106,13 @@ def test_exports_expire_deletes_expired_files(world, settings, django_capture_on
 
 
 def test_the_message_tasks_share_the_retry_policy():
-    for task in (qtasks.link_deliver_task, rtasks.deviation_notify, ttasks.sae_notify):
+    for task in (
+        qtasks.link_deliver_task,
+        rtasks.deviation_notify,
+        rtasks.envelope_stock_check,
+        ttasks.sae_notify,
+        stasks.staff_invitation_send,
+    ):
         assert task.autoretry_for == MESSAGE_RETRY["autoretry_for"], task.name
         assert task.max_retries == MESSAGE_RETRY["max_retries"], task.name
         assert task.retry_backoff == MESSAGE_RETRY["retry_backoff"], task.name
@@ -113,7 +120,7 @@ def test_the_message_tasks_share_the_retry_policy():
 
 def test_tasks_whose_service_cannot_be_retried_declare_no_retry():
     # Their services claim before sending or record failures themselves (see the tasks).
-    for task in (rtasks.envelope_stock_check, rtasks.batch_pdf_render):
+    for task in (rtasks.batch_pdf_render,):
         assert not getattr(task, "autoretry_for", ()), task.name
 
 

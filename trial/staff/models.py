@@ -116,6 +116,11 @@ class User(AbstractUser):
         blank=True,
         verbose_name=_("sites"),
     )
+    # When the invitation e-mail was handed to the mail server; set once, by the task that
+    # sends it (trial.staff.services.staff_invitation_send), so a retry never sends it twice.
+    invitation_sent_at = models.DateTimeField(
+        _("invitation e-mailed"), null=True, blank=True, editable=False
+    )
 
     # Password hashes and login times are not clinical history and would only add noise.
     # Password hashes must never be copied into the trail, and login times are not history.

@@ -15,6 +15,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.crypto import get_random_string
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
@@ -22,13 +23,23 @@ from django.utils.translation import gettext as _
 from django_otp import devices_for_user
 
 from trial.access import role_assignable_on_staff_pages, role_enters_admin, staff_may_manage
-from trial.audit import ReasonRequired, audited_delete, audited_save, require_reason
+from trial.audit import (
+    ReasonRequired,
+    audited_delete,
+    audited_save,
+    audited_update,
+    require_reason,
+)
 from trial.errors import ServiceError
 from trial.models import Site, SiteMembership, User
 
 # A deactivated account's password: unusable (Django's "!" prefix) and, unlike an invited
 # account's, marked, so that the two inactive states are told apart.
 DEACTIVATED_PASSWORD_PREFIX = "!deactivated:"  # noqa: S105 - a marker, not a password
+
+# The task that e-mails an invitation (trial.staff.tasks), named here so that the service
+# enqueues it without importing the tasks module, which imports this one.
+INVITATION_SEND_TASK = "trial.staff_invitation_send"
 
 
 def _check_reason(reason: str) -> str:
@@ -69,7 +80,14 @@ def invitation_url(user: User) -> str:
 def staff_invite(
     *, actor: User, first_name: str, last_name: str, email: str, role: str, sites: list[Site]
 ) -> User:
-    """Create an inactive account without a password and e-mail its set-password link."""
+    """Create an inactive account without a password and queue the e-mail with its link.
+
+    The e-mail goes through the outbox in the same transaction: a mail server (or broker) that
+    is down delays the invitation instead of failing the request or losing the message, and
+    the task retries until the server takes it (``staff_invitation_send``).
+    """
+    from trial.outbox.services import task_enqueue
+
     _check_role(role)
     email = email.strip().lower()
     if User.objects.filter(username__iexact=email).exists() or (
@@ -89,25 +107,50 @@ def staff_invite(
         user.set_unusable_password()
         audited_save(user, user=actor, reason=_("Invited"))
         _set_sites(user, sites, actor=actor)
-    send_mail(
-        _("Your VERTEBRA account"),
-        _(
-            "%(inviter)s has created a VERTEBRA account for you (role: %(role)s).\n\n"
-            "Choose your password here; the link works once and for %(days)d days:\n%(url)s\n\n"
-            "Your user name is %(username)s. At your first login you set up an authenticator "
-            "app as second factor."
-        )
-        % {
-            "inviter": actor.get_full_name() or actor.username,
-            "role": user.get_role_display(),
-            "days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400),
-            "url": invitation_url(user),
-            "username": user.username,
-        },
-        settings.DEFAULT_FROM_EMAIL,
-        [user.email],
-    )
+        task_enqueue(name=INVITATION_SEND_TASK, args=[user.pk, actor.pk])
     return user
+
+
+def staff_invitation_send(*, user_id: int, inviter_id: int) -> bool:
+    """E-mail an invited staff member the link to choose a password, exactly once.
+
+    The account is claimed by a conditional update of ``invitation_sent_at`` (with a row in
+    the staff history); a second run (a retry after success, a duplicate delivery) finds it
+    claimed and sends nothing. Claim and send share a transaction: when the mail server
+    refuses, the claim is undone and the exception reaches the task, whose retry sends again.
+    An invitation withdrawn before the e-mail went out is not sent.
+    """
+    user = User.objects.filter(pk=user_id).first()
+    if user is None or not invitation_pending(user):
+        return False
+    with transaction.atomic():
+        claimed = audited_update(
+            User.objects.filter(pk=user_id, invitation_sent_at__isnull=True),
+            user=None,
+            reason="invitation e-mailed",
+            invitation_sent_at=timezone.now(),
+        )
+        if claimed != 1:
+            return False
+        inviter = User.objects.filter(pk=inviter_id).first()
+        inviter_name = (inviter.get_full_name() or inviter.username) if inviter else ""
+        with translation.override(settings.LANGUAGE_CODE):
+            subject = _("Your VERTEBRA account")
+            body = _(
+                "%(inviter)s has created a VERTEBRA account for you (role: %(role)s).\n\n"
+                "Choose your password here; the link works once and for %(days)d days:\n"
+                "%(url)s\n\n"
+                "Your user name is %(username)s. At your first login you set up an "
+                "authenticator app as second factor."
+            ) % {
+                "inviter": inviter_name,
+                "role": user.get_role_display(),
+                "days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400),
+                "url": invitation_url(user),
+                "username": user.username,
+            }
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
+        return True
 
 
 def invitation_pending(user: User) -> bool:

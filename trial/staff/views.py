@@ -218,7 +218,9 @@ def staff_invite(request: AuthedHttpRequest) -> HttpResponse:
             _show_error(form, exc)
         else:
             messages.success(
-                request, _("%(name)s is invited by e-mail.") % {"name": user.get_full_name()}
+                request,
+                _("%(name)s is invited; the e-mail with the link is queued and goes out shortly.")
+                % {"name": user.get_full_name()},
             )
             return redirect("trial:staff_list")
     return render(

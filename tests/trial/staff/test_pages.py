@@ -93,8 +93,12 @@ def test_the_list_is_paginated(world, coordinator):
 # --- invitation -------------------------------------------------------------------------------
 
 
-def test_an_invitation_creates_an_inactive_account_and_mails_a_one_time_link(world, coordinator):
-    response = _invite(coordinator, world)
+def test_an_invitation_creates_an_inactive_account_and_mails_a_one_time_link(
+    world, coordinator, django_capture_on_commit_callbacks
+):
+    # The e-mail goes through the outbox: it is sent after the invitation commits.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _invite(coordinator, world)
     assert response.status_code == 302
     user = User.objects.get(username="karen.blixen@example.org")
     assert (user.role, user.is_active, user.has_usable_password()) == (Role.NURSE, False, False)
@@ -126,8 +130,11 @@ def test_an_invitation_creates_an_inactive_account_and_mails_a_one_time_link(wor
     assert again.status_code == 200 and not again.context["validlink"]
 
 
-def test_a_link_dies_when_the_invitation_is_withdrawn(world, coordinator):
-    _invite(coordinator, world)
+def test_a_link_dies_when_the_invitation_is_withdrawn(
+    world, coordinator, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        _invite(coordinator, world)
     user = User.objects.get(username="karen.blixen@example.org")
     path = re.search(r"/account/welcome/\S+/", mail.outbox[0].body).group(0)
     response = coordinator.post(
