@@ -651,6 +651,7 @@ def outcome_report(site: Site | None = None) -> dict:
     data = outcome_data(site)
     leakage = data.leakage
     itt = analysis(data, ITT)
+    flow = consort_flow(site, data)
     return {
         "data": data,
         "arm_labels": [data.arm_labels.get(arm, arm) for arm in ARMS],
@@ -661,9 +662,9 @@ def outcome_report(site: Site | None = None) -> dict:
         "leakage": leakage,
         "leakage_text": _n_pct_slash(leakage) if leakage else None,
         "primary_visit": data.primary_visit,
-        "primary_measure_label": measure_labels().get(data.primary_measure or "", ""),
+        "primary_measure_label": flow.primary_measure_label,
         "excluded_no_data": sum(1 for s in data.subjects if not s.data_use_allowed),
-        "flow": consort_flow(site, data),
+        "flow": flow,
         "generated_at": timezone.localtime(),
         "missing": data.missing,
     }
