@@ -416,11 +416,18 @@ def _delivery_token() -> _DeliveryToken:
     return {"token_hash": tokens.token_hash(tokens.token_from_seed(seed)), "delivery_seed": seed}
 
 
+# The Celery names of the link tasks in questionnaires.tasks (the names Celery gave them from
+# their module when they were first queued). The services enqueue by name, so that they need not
+# import the task module (which imports them); queued messages and outbox rows refer to these
+# names, so they never change.
+LINK_DELIVER_TASK = "questionnaires.tasks.link_deliver_task"
+LINK_REMIND_TASK = "questionnaires.tasks.link_remind_task"
+
+
 def _enqueue_delivery(link_id: int) -> None:
-    from questionnaires.tasks import link_deliver_task
     from trial.outbox.services import task_enqueue
 
-    task_enqueue(name=link_deliver_task.name, args=[link_id])
+    task_enqueue(name=LINK_DELIVER_TASK, args=[link_id])
 
 
 def link_url(token: str) -> str:

@@ -6,16 +6,17 @@ from celery import shared_task
 from django.db import transaction
 
 from questionnaires import selectors, services
+from questionnaires.services import LINK_DELIVER_TASK, LINK_REMIND_TASK
 from trial.celery import MESSAGE_RETRY
 from trial.outbox.services import task_enqueue
 
 
-@shared_task(**MESSAGE_RETRY)
+@shared_task(name=LINK_DELIVER_TASK, **MESSAGE_RETRY)
 def link_deliver_task(link_id: int) -> bool:
     return services.link_deliver(link_id=link_id)
 
 
-@shared_task
+@shared_task(name=LINK_REMIND_TASK)
 def link_remind_task(link_id: int) -> bool:
     return services.link_remind(link_id=link_id)
 
@@ -28,5 +29,5 @@ def link_reminders_send() -> int:
     ids = selectors.links_due_for_reminder()
     with transaction.atomic():  # one outbox row per link (its one reminder), all or none
         for link_id in ids:
-            task_enqueue(name=link_remind_task.name, args=[link_id])
+            task_enqueue(name=LINK_REMIND_TASK, args=[link_id])
     return len(ids)

@@ -201,11 +201,18 @@ def batch_print_request(*, batch: EnvelopeBatch, user: User, language: str = "")
     return record
 
 
+# The Celery names of the tasks in randomization.tasks. The services enqueue by name, so that
+# they need not import the task module (which imports them); queued messages and outbox rows
+# refer to these names, so they never change.
+BATCH_PDF_RENDER_TASK = "randomization.batch_pdf_render"
+ENVELOPE_STOCK_CHECK_TASK = "randomization.envelope_stock_check"
+DEVIATION_NOTIFY_TASK = "randomization.deviation_notify"
+
+
 def _enqueue_batch_pdf(print_id: int) -> None:
-    from randomization.tasks import batch_pdf_render
     from trial.outbox.services import task_enqueue
 
-    task_enqueue(name=batch_pdf_render.name, args=[print_id])
+    task_enqueue(name=BATCH_PDF_RENDER_TASK, args=[print_id])
 
 
 def batch_pdf_path(record: BatchPrint) -> Path:
@@ -332,14 +339,13 @@ def participant_randomize(*, participant: Participant, user: User) -> Allocation
 
 
 def _enqueue_stock_check(stock_id: int, allocation_id: int) -> None:
-    from randomization.tasks import envelope_stock_check
     from trial.outbox.services import task_enqueue
 
     # One check per randomisation (the stratum's stock is checked again after each one).
     task_enqueue(
-        name=envelope_stock_check.name,
+        name=ENVELOPE_STOCK_CHECK_TASK,
         args=[stock_id],
-        dedup_key=f"{envelope_stock_check.name}:allocation:{allocation_id}",
+        dedup_key=f"{ENVELOPE_STOCK_CHECK_TASK}:allocation:{allocation_id}",
     )
 
 
@@ -386,10 +392,9 @@ def allocation_confirm(*, allocation: Allocation, user: User, serial: str, arm: 
 
 
 def _enqueue_deviation_notice(deviation_id: int) -> None:
-    from randomization.tasks import deviation_notify
     from trial.outbox.services import task_enqueue
 
-    task_enqueue(name=deviation_notify.name, args=[deviation_id])
+    task_enqueue(name=DEVIATION_NOTIFY_TASK, args=[deviation_id])
 
 
 # --- telling the coordinator ---------------------------------------------------------------

@@ -8,6 +8,8 @@ import random
 
 import factory
 
+from followup.models import Contact, ContactStatus
+from questionnaires.models import QuestionnaireResponse, ResponseStatus
 from randomization.models import Allocation, Envelope, EnvelopeBatch
 from trial.cpr import fake_cpr
 from trial.models import (
@@ -340,3 +342,69 @@ def allocate(participant, randomised_at: dt.datetime, arm: str = "pvp", user=Non
 
 def _user():
     return UserFactory(username="randomiser")
+
+
+# Outcome data as the dashboard and the outcome report read it: submitted questionnaires and
+# follow-up contacts, written directly (the report tests are about the analysis, not entry).
+
+
+def outcome_scores(participant, visit, odi, vas=(50, 40), eq5d="0.500"):
+    """Submitted ODI, VAS (back, leg) and EQ-5D-3L responses of ``participant`` at ``visit``
+    (no VAS response when ``vas`` is None)."""
+    from django.utils import timezone
+
+    now = timezone.now()
+    common = {
+        "participant": participant,
+        "visit_code": visit,
+        "instrument_version": "1",
+        "mode": "phone",
+        "status": ResponseStatus.SUBMITTED,
+        "submitted_at": now,
+    }
+    QuestionnaireResponse.objects.create(
+        instrument_code="odi", scores={"odi_score": str(odi)}, **common
+    )
+    if vas is not None:
+        QuestionnaireResponse.objects.create(
+            instrument_code="vas", answers={"vas_back": vas[0], "vas_leg": vas[1]}, **common
+        )
+    QuestionnaireResponse.objects.create(
+        instrument_code="eq5d3l", scores={"eq5d_index": eq5d}, **common
+    )
+
+
+def outcome_contact(participant, visit, day0, day, status=ContactStatus.DONE):
+    """The follow-up contact for ``visit``, ``day`` days after randomisation on ``day0``."""
+    from django.utils import timezone
+
+    target = day0 + dt.timedelta(days=day)
+    return Contact.objects.create(
+        participant=participant,
+        visit_code=visit,
+        anchor="randomisation",
+        anchor_date=day0,
+        target_date=target,
+        window_opens=target - dt.timedelta(days=3),
+        window_closes=target + dt.timedelta(days=3),
+        status=status,
+        completed_at=timezone.now() if status == ContactStatus.DONE else None,
+    )
+
+
+def randomised_with_outcomes(site, n, *, arm, start=100, days_ago=200, user=None):
+    """n participants randomised ``days_ago``, with baseline and W4 scores (ODI 60 at baseline,
+    40 at W4 for PVP and 50 otherwise) and a W4 contact done."""
+    from django.utils import timezone
+
+    participants = []
+    day0 = timezone.localdate() - dt.timedelta(days=days_ago)
+    at = timezone.make_aware(dt.datetime.combine(day0, dt.time(10)))
+    for i in range(n):
+        p = ParticipantFactory(site=site, sequence=start + i)
+        allocate(p, at, arm=arm, user=user)
+        outcome_scores(p, "BL", 60)
+        outcome_scores(p, "W4", 40 if arm == "pvp" else 50)
+        outcome_contact(p, "W4", day0, 28)
+        participants.append(p)
+    return participants

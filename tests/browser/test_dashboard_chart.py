@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from tests.trial.reports.test_dashboard import _randomised
+from tests.factories import randomised_with_outcomes
 from trial.models import Role
 
 pytestmark = pytest.mark.browser
@@ -24,8 +24,8 @@ def test_the_coordinator_opens_the_dashboard_and_the_report_pdf(
     from tests.browser.conftest import assert_no_csp_errors, device_code, log_in
 
     coordinator = staff[Role.COORDINATOR]
-    _randomised(world.own, 3, arm="pvp", user=coordinator)
-    _randomised(world.other, 3, arm="conservative", start=200, user=coordinator)
+    randomised_with_outcomes(world.own, 3, arm="pvp", user=coordinator)
+    randomised_with_outcomes(world.other, 3, arm="conservative", start=200, user=coordinator)
     device = TOTPDevice.objects.create(user=coordinator, name="app", confirmed=True)
     log_in(page, live_server.url, coordinator.username, device_code(device))
     page.wait_for_url(f"{live_server.url}/")

@@ -16,11 +16,13 @@ from django.utils import timezone
 from questionnaires import services as qservices
 from questionnaires import tasks as qtasks
 from questionnaires.models import QuestionnaireLink, SentVia
+from randomization import services as rservices
 from randomization import tasks as rtasks
 from randomization.models import DeviationKind, ProtocolDeviation
 from tests.factories import IdentityFactory
 from tests.randomization.conftest import make_batch
 from trial.celery import MESSAGE_RETRY
+from trial.celery import app as celery_app
 from trial.models import Role
 from trial.staff import tasks as stasks
 from trial.treatment import tasks as ttasks
@@ -116,6 +118,32 @@ def test_the_message_tasks_share_the_retry_policy():
         assert task.autoretry_for == MESSAGE_RETRY["autoretry_for"], task.name
         assert task.max_retries == MESSAGE_RETRY["max_retries"], task.name
         assert task.retry_backoff == MESSAGE_RETRY["retry_backoff"], task.name
+
+
+def test_the_services_enqueue_the_names_the_tasks_are_registered_under():
+    # The services queue tasks by name (they do not import the task modules); a name that
+    # drifted from its task would leave outbox rows no worker runs. The names are the ones
+    # queued messages and outbox rows already carry, so they are spelt out here.
+    queued = {
+        qservices.LINK_DELIVER_TASK: "questionnaires.tasks.link_deliver_task",
+        qservices.LINK_REMIND_TASK: "questionnaires.tasks.link_remind_task",
+        rservices.BATCH_PDF_RENDER_TASK: "randomization.batch_pdf_render",
+        rservices.ENVELOPE_STOCK_CHECK_TASK: "randomization.envelope_stock_check",
+        rservices.DEVIATION_NOTIFY_TASK: "randomization.deviation_notify",
+    }
+    assert queued == {name: name for name in queued.values()}
+    registered = {
+        task.name
+        for task in (
+            qtasks.link_deliver_task,
+            qtasks.link_remind_task,
+            rtasks.batch_pdf_render,
+            rtasks.envelope_stock_check,
+            rtasks.deviation_notify,
+        )
+    }
+    assert registered == set(queued)
+    assert registered <= set(celery_app.tasks)
 
 
 def test_tasks_whose_service_cannot_be_retried_declare_no_retry():

@@ -167,3 +167,75 @@ def test_the_full_name_rule_has_one_wording_on_the_page_and_from_the_service(wor
     messages = _service_messages(_create(world, full_name=" "), "full_name")
     assert messages == [FULL_NAME]
     assert not ScreeningLogEntry.objects.exists()
+
+
+# --- the screening log's age ------------------------------------------------------------------
+
+AGE_MESSAGES = {
+    17: "Only adults (18 years or older) can take part.",
+    111: "Check the age: at most 110 years.",
+}
+
+
+def _cpr_aged(age: int, on: dt.date) -> str:
+    """A CPR number of someone ``age`` years old on ``on`` (born that day, ``age`` years before;
+    the seventh digit gives the century: 4 for 2000-2036, 0 for the 1900s)."""
+    born = on.replace(year=on.year - age)
+    return f"{born:%d%m%y}-{4 if born.year >= 2000 else 0}123"
+
+
+@pytest.mark.parametrize("age", [17, 18, 110, 111])
+def test_the_age_rule_has_one_wording_in_both_log_forms_and_the_model(
+    world, fixed_day, settings, age
+):
+    from trial.models import Site
+    from trial.screening.forms import ScreeningLogEntryEditForm, ScreeningLogEntryForm
+
+    settings.LANGUAGE_CODE = "en"
+    screened_on = fixed_day - dt.timedelta(days=3)
+    entry = _create(world, decision="declined", full_name="", reason="Did not want to")()
+    common = {
+        "screened_on": screened_on.isoformat(),
+        "age": str(age),
+        "sex": "F",
+        "myeloma_status": "known",
+        "decision": "declined",
+        "reason": "Did not want to",
+    }
+    new = {**common, "site": world.own.pk, "cpr": _cpr_aged(age, screened_on)}
+    sites = Site.objects.filter(pk=world.own.pk)
+    hematologist = world.users[Role.HEMATOLOGIST]
+    with translation.override("en"):
+        forms = {
+            "create": ScreeningLogEntryForm(new, sites=sites),
+            # The age left empty: the create form takes it from the CPR number.
+            "create, age from the CPR number": ScreeningLogEntryForm(
+                {**new, "age": ""}, sites=sites
+            ),
+            "edit": ScreeningLogEntryEditForm(
+                {**common, "change_reason": "Age was wrong"}, entry=entry
+            ),
+        }
+        said = {name: form.errors.get("age", []) for name, form in forms.items()}
+        model = ScreeningLogEntry(
+            site=world.own,
+            screened_on=screened_on,
+            age=age,
+            sex="F",
+            myeloma_status="known",
+            decision="declined",
+            reason="Did not want to",
+            created_by=hematologist,
+        )
+        try:
+            model.full_clean(exclude=["participant"])
+        except ValidationError as error:
+            said["model"] = [str(m) for m in error.message_dict.get("age", [])]
+        else:
+            said["model"] = []
+    expected = [AGE_MESSAGES[age]] if age in AGE_MESSAGES else []
+    assert said == dict.fromkeys(said, expected)
+    if not expected:
+        assert all(form.is_valid() for form in forms.values()), {
+            name: form.errors for name, form in forms.items()
+        }

@@ -61,6 +61,17 @@ COLLECT_ITEMS: Final[Mapping[str, str]] = {
     RADIOGRAPHS_STANDING: gettext_noop("Standing radiographs"),
 }
 
+# The outcome measures a schedule may name as its primary outcome, each with the collect item
+# that yields it: the measure is scored from what the primary visit collects (the EQ-5D-3L index
+# from the EQ-5D-3L questionnaire), so a primary visit that does not collect it is a schedule
+# error, not a primary analysis of empty columns. The codes are those of the outcome report.
+PRIMARY_MEASURES: Final[Mapping[str, str]] = {
+    "odi": ODI,
+    "vas_back": VAS_BACK,
+    "vas_leg": VAS_LEG,
+    "eq5d_index": EQ5D3L,
+}
+
 TRIAL_TIME_ZONE: Final = "Europe/Copenhagen"
 
 WindowStatus = Literal["planned", "due", "missed"]
@@ -181,6 +192,7 @@ _VISIT_REQUIRED: Final = frozenset(
 )
 _VISIT_OPTIONAL: Final = frozenset({"arms", "primary", "contact_kind"})
 _SCHEDULE_REQUIRED: Final = frozenset({"code", "label", "visits"})
+_SCHEDULE_OPTIONAL: Final = frozenset({"primary_measure"})
 
 
 def _checked_keys(
@@ -200,9 +212,13 @@ def _checked_keys(
 
 @dataclass(frozen=True)
 class Schedule:
+    """A protocol's visits and its primary outcome: ``primary_measure`` (a key of
+    PRIMARY_MEASURES) at the one visit marked ``primary`` (VERTEBRA: the ODI at W4)."""
+
     code: str
     label: str
     visits: tuple[VisitDefinition, ...]
+    primary_measure: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.code, str) or not self.code.strip():
@@ -237,6 +253,49 @@ class Schedule:
                 "export variables"
             )
         object.__setattr__(self, "visits", visits)
+        self._check_primary_outcome()
+
+    def _check_primary_outcome(self) -> None:
+        # The outcome report, its PDF and the dashboard name the primary outcome from here; a
+        # schedule that leaves it ambiguous must not start.
+        where = f"schedule {self.code!r}"
+        primary = [visit for visit in self.visits if visit.primary]
+        if len(primary) > 1:
+            raise ValueError(
+                f"{where}: only one visit may be primary, got "
+                f"{', '.join(visit.code for visit in primary)}"
+            )
+        if self.primary_measure is None:
+            if primary:
+                raise ValueError(
+                    f"{where}: visit {primary[0].code!r} is primary, so the schedule must name "
+                    f"its primary_measure (one of {', '.join(PRIMARY_MEASURES)})"
+                )
+            return
+        # A JSON list would be unhashable: test the type before looking it up.
+        if (
+            not isinstance(self.primary_measure, str)
+            or self.primary_measure not in PRIMARY_MEASURES
+        ):
+            raise ValueError(
+                f"{where}: unknown primary_measure {self.primary_measure!r}; "
+                f"expected one of {', '.join(PRIMARY_MEASURES)}"
+            )
+        if not primary:
+            raise ValueError(
+                f"{where}: primary_measure {self.primary_measure!r} needs a visit marked primary"
+            )
+        item = PRIMARY_MEASURES[self.primary_measure]
+        if item not in primary[0].collects:
+            raise ValueError(
+                f"{where}: primary_measure {self.primary_measure!r} needs {item!r}, which the "
+                f"primary visit {primary[0].code!r} does not collect"
+            )
+
+    @property
+    def primary_visit(self) -> VisitDefinition | None:
+        """The visit of the primary outcome (at most one; see primary_measure)."""
+        return next((visit for visit in self.visits if visit.primary), None)
 
     def visit(self, code: str) -> VisitDefinition:
         for visit in self.visits:
@@ -248,12 +307,13 @@ class Schedule:
         return {
             "code": self.code,
             "label": self.label,
+            "primary_measure": self.primary_measure,
             "visits": [visit.to_dict() for visit in self.visits],
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Schedule":
-        fields = _checked_keys(data, _SCHEDULE_REQUIRED, frozenset(), "schedule")
+        fields = _checked_keys(data, _SCHEDULE_REQUIRED, _SCHEDULE_OPTIONAL, "schedule")
         raw_visits = fields["visits"]
         if not isinstance(raw_visits, list):
             raise ValueError(f"schedule {fields['code']!r}: visits must be a list")
@@ -266,7 +326,12 @@ class Schedule:
                 raise ValueError(
                     f"schedule {fields['code']!r}, visit #{position}: {error}"
                 ) from None
-        return cls(code=fields["code"], label=fields["label"], visits=tuple(visits))
+        return cls(
+            code=fields["code"],
+            label=fields["label"],
+            visits=tuple(visits),
+            primary_measure=fields.get("primary_measure"),
+        )
 
 
 def load_schedule(path: str | os.PathLike[str]) -> Schedule:

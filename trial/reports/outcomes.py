@@ -99,6 +99,8 @@ class OutcomeData:
     arm_labels: dict[str, str]
     leakage: statistics.Proportion | None
     missing: list[str]  # what could not be wired (models or sources not there yet)
+    # The primary outcome's measure, a key of measure_labels(): the schedule's, never assumed.
+    primary_measure: str | None = None
 
     @property
     def primary_visit(self) -> str | None:
@@ -122,6 +124,7 @@ def outcome_data(site: Site | None = None) -> OutcomeData:
     if contacts is None:
         missing.append("followup: contacts source")
         contacts = []
+    schedule = active_schedule()
     visits = [
         {
             "code": v.code,
@@ -130,7 +133,7 @@ def outcome_data(site: Site | None = None) -> OutcomeData:
             "primary": v.primary,
             "collects": v.collects,
         }
-        for v in active_schedule().visits
+        for v in schedule.visits
     ]
     arm_labels = dashboard.report_source("arm_labels") or {PVP: "PVP", CONSERVATIVE: "Usual care"}
 
@@ -210,6 +213,7 @@ def outcome_data(site: Site | None = None) -> OutcomeData:
         arm_labels=arm_labels,
         leakage=_leakage(missing, site),
         missing=missing,
+        primary_measure=schedule.primary_measure,
     )
 
 
@@ -282,6 +286,11 @@ class ConsortFlow:
     arms: list[ArmFlow]
     followed_visits: list[tuple[str, str]]  # (code, label) of the visits counted
     primary_visit: str | None
+    primary_measure: str | None = None
+
+    @property
+    def primary_measure_label(self) -> str:
+        return measure_labels().get(self.primary_measure or "", "")
 
     @property
     def randomised(self) -> int:
@@ -297,7 +306,7 @@ def consort_flow(site: Site | None = None, data: OutcomeData | None = None) -> C
     """
     data = data or outcome_data(site)
     wanted = _report_visits(data)
-    primary = data.primary_visit
+    primary, measure = data.primary_visit, data.primary_measure
     arms = {arm: ArmFlow(arm, data.arm_labels.get(arm, arm)) for arm in ARMS}
     for s in data.subjects:
         flow = arms.setdefault(s.arm, ArmFlow(s.arm, data.arm_labels.get(s.arm, s.arm)))
@@ -309,7 +318,12 @@ def consort_flow(site: Site | None = None, data: OutcomeData | None = None) -> C
         flow.died += s.died_on is not None
         flow.withdrawn += s.withdrawn_on is not None
         flow.withdrawn_no_data += not s.data_use_allowed
-        if s.data_use_allowed and primary and s.scores.get(primary, {}).get("odi") is not None:
+        if (
+            s.data_use_allowed
+            and primary
+            and measure
+            and s.scores.get(primary, {}).get(measure) is not None
+        ):
             flow.analysed += 1
     for flow in arms.values():
         flow.followed = [(code, label, flow.followed_up.get(code, 0)) for code, label in wanted]
@@ -318,6 +332,7 @@ def consort_flow(site: Site | None = None, data: OutcomeData | None = None) -> C
         arms=list(arms.values()),
         followed_visits=wanted,
         primary_visit=primary,
+        primary_measure=measure,
     )
 
 
@@ -525,8 +540,9 @@ class Comparison:
 
 
 def between_arms(data: OutcomeData, by: str = ITT) -> list[Comparison]:
-    """PVP minus conservative at the primary visit (ODI there is the primary outcome), with a
-    95% CI from Welch's t (see trial.reports.statistics for why Welch)."""
+    """PVP minus conservative at the primary visit for every measure, the schedule's primary
+    measure marked (VERTEBRA: the ODI), with a 95% CI from Welch's t (see
+    trial.reports.statistics for why Welch)."""
     primary = data.primary_visit
     if primary is None:
         return []
@@ -553,7 +569,7 @@ def between_arms(data: OutcomeData, by: str = ITT) -> list[Comparison]:
                 "hi": _num(diff.ci_high, places),
                 "p": _p(diff.p),
             }
-        result.append(Comparison(measure, label, measure == "odi", diff, text))
+        result.append(Comparison(measure, label, measure == data.primary_measure, diff, text))
     return result
 
 
@@ -635,6 +651,7 @@ def outcome_report(site: Site | None = None) -> dict:
     data = outcome_data(site)
     leakage = data.leakage
     itt = analysis(data, ITT)
+    flow = consort_flow(site, data)
     return {
         "data": data,
         "arm_labels": [data.arm_labels.get(arm, arm) for arm in ARMS],
@@ -645,8 +662,9 @@ def outcome_report(site: Site | None = None) -> dict:
         "leakage": leakage,
         "leakage_text": _n_pct_slash(leakage) if leakage else None,
         "primary_visit": data.primary_visit,
+        "primary_measure_label": flow.primary_measure_label,
         "excluded_no_data": sum(1 for s in data.subjects if not s.data_use_allowed),
-        "flow": consort_flow(site, data),
+        "flow": flow,
         "generated_at": timezone.localtime(),
         "missing": data.missing,
     }

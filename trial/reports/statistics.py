@@ -9,9 +9,10 @@ Which tests, and why:
 
 * change from baseline within an arm: a paired t-test (``scipy.stats.ttest_rel``) over the
   participants who answered at both visits, as in Table 2 of the Danish case series;
-* the between-arm difference (the primary outcome, ODI at 4 weeks): Welch's t-test and its 95%
-  confidence interval (``scipy.stats.ttest_ind(equal_var=False)``). Welch does not assume that
-  the two arms have the same variance, which cannot be taken for granted when one arm is
+* the between-arm difference (the primary outcome: the schedule's primary measure at its primary
+  visit, in VERTEBRA the ODI at 4 weeks): Welch's t-test and its 95% confidence interval
+  (``scipy.stats.ttest_ind(equal_var=False)``). Welch does not assume that the two arms have
+  the same variance, which cannot be taken for granted when one arm is
   operated and the arms may end up unequal in size (deaths, withdrawals); when the variances
   are equal it gives practically the pooled answer, so it costs nothing to use it by default;
 * survival: the Kaplan-Meier estimate (``scipy.stats.ecdf`` on right-censored data).

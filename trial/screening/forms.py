@@ -3,7 +3,7 @@ assessment. Forms validate and convert input; they never write."""
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from django import forms
 from django.db.models import Q
@@ -30,6 +30,7 @@ from trial.models import (
     User,
 )
 from trial.protocol.vertebrae import LEVEL_CHOICES
+from trial.screening.models import AGE_MAX, AGE_MIN
 from trial.screening.services import SCREENING_FORM_FIELDS
 
 
@@ -73,24 +74,16 @@ def _check_failed_criteria(form: forms.Form, cleaned: dict) -> None:
         )
 
 
-class ScreeningLogEntryForm(forms.Form):
-    site = forms.ModelChoiceField(label=_("Site"), queryset=Site.objects.none(), empty_label=None)
+class _ScreeningLogEntryFields(forms.Form):
+    """The fields a screening-log entry is logged and corrected with, and their rules, which are
+    the model's: the age bounds and their words (ScreeningLogEntry.age's validators), the
+    screening date and the reason for not including (ScreeningLogEntry.clean())."""
+
     screened_on = forms.DateField(label=_("Screening date"), widget=DateInput)
-    cpr = forms.CharField(
-        label=_("CPR number"),
-        max_length=11,
-        help_text=_(
-            "DDMMYY-SSSS. For a patient who is not included only a keyed digest is kept, "
-            "to warn about repeated screening."
-        ),
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
-    )
+    # The bounds are checked by the model's validators in clean(), with the model's words; the
+    # browser is told them too.
     age = forms.IntegerField(
-        label=_("Age"),
-        required=False,
-        min_value=0,
-        max_value=130,
-        help_text=_("Leave empty to compute it from the CPR number."),
+        label=_("Age"), widget=forms.NumberInput(attrs={"min": AGE_MIN, "max": AGE_MAX})
     )
     sex = forms.ChoiceField(label=_("Sex"), choices=Sex.choices)
     myeloma_status = forms.ChoiceField(label=_("Myeloma status"), choices=MyelomaStatus.choices)
@@ -102,6 +95,35 @@ class ScreeningLogEntryForm(forms.Form):
         required=False,
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def _check_entry(self, cleaned: dict) -> None:
+        age = cleaned.get("age")
+        if age is not None and "age" not in self.errors:
+            try:
+                ScreeningLogEntry._meta.get_field("age").run_validators(age)
+            except forms.ValidationError as error:
+                self.add_error("age", error)
+        # The date may be missing (its own field error); the model's clean() then skips it.
+        values: dict[str, Any] = {
+            "screened_on": cleaned.get("screened_on"),
+            "decision": cleaned.get("decision") or "",
+            "reason": cleaned.get("reason") or "",
+        }
+        add_model_errors(self, ScreeningLogEntry(**values))
+        _check_failed_criteria(self, cleaned)
+
+
+class ScreeningLogEntryForm(_ScreeningLogEntryFields):
+    site = forms.ModelChoiceField(label=_("Site"), queryset=Site.objects.none(), empty_label=None)
+    cpr = forms.CharField(
+        label=_("CPR number"),
+        max_length=11,
+        help_text=_(
+            "DDMMYY-SSSS. For a patient who is not included only a keyed digest is kept, "
+            "to warn about repeated screening."
+        ),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     full_name = forms.CharField(
         label=_("Full name"),
@@ -121,12 +143,30 @@ class ScreeningLogEntryForm(forms.Form):
         label=_("Screen anyway: I have checked the earlier screening"), required=False
     )
 
+    field_order = [
+        "site",
+        "screened_on",
+        "cpr",
+        "age",
+        "sex",
+        "myeloma_status",
+        "decision",
+        "reason",
+        "full_name",
+        "initials",
+        "phone",
+        "confirm_duplicate",
+    ]
+
     def __init__(self, *args, sites=None, **kwargs):
         super().__init__(*args, **kwargs)
         if sites is not None:
             # Form.fields is typed as plain Field; this one is the ModelChoiceField declared above.
             cast(forms.ModelChoiceField, self.fields["site"]).queryset = sites
         self.fields["screened_on"].initial = timezone.localdate()
+        # Logged from the CPR number when left empty (clean()).
+        self.fields["age"].required = False
+        self.fields["age"].help_text = _("Leave empty to compute it from the CPR number.")
         self.fields["failed_criteria"] = failed_criteria_field()
 
     def clean_cpr(self):
@@ -154,20 +194,9 @@ class ScreeningLogEntryForm(forms.Form):
                     )
                     % {"age": computed},
                 )
-        age = cleaned.get("age")
-        if age is not None and age < 18:
-            self.add_error("age", _("Only adults (18 years or older) can take part."))
-        if age is not None and age > 110:
-            self.add_error("age", _("Check the age: at most 110 years."))
-        # The reason for not including a patient is ScreeningLogEntry.clean()'s rule; the
-        # name of an included one is screening_log_entry_create's (the service's).
-        add_model_errors(
-            self,
-            ScreeningLogEntry(
-                decision=cleaned.get("decision") or "", reason=cleaned.get("reason") or ""
-            ),
-        )
-        _check_failed_criteria(self, cleaned)
+        # The age bounds, the screening date and the reason for not including a patient are
+        # the model's rules; the name of an included one is screening_log_entry_create's.
+        self._check_entry(cleaned)
         return cleaned
 
 
@@ -371,22 +400,9 @@ class SiteFilterForm(forms.Form):
 # --- screening edits ---
 
 
-class ScreeningLogEntryEditForm(forms.Form):
+class ScreeningLogEntryEditForm(_ScreeningLogEntryFields):
     """Corrects a screening-log entry; the CPR digest, site and participant stay as logged."""
 
-    screened_on = forms.DateField(label=_("Screening date"), widget=DateInput)
-    age = forms.IntegerField(label=_("Age"), min_value=18, max_value=110)
-    sex = forms.ChoiceField(label=_("Sex"), choices=Sex.choices)
-    myeloma_status = forms.ChoiceField(label=_("Myeloma status"), choices=MyelomaStatus.choices)
-    decision = forms.ChoiceField(
-        label=_("Decision"), choices=ScreeningDecision.choices, widget=forms.RadioSelect
-    )
-    reason = forms.CharField(
-        label=_("Reason when not included"),
-        required=False,
-        max_length=1000,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
     change_reason = forms.CharField(
         label=_("Reason for change"),
         max_length=100,
@@ -413,24 +429,11 @@ class ScreeningLogEntryEditForm(forms.Form):
         # Before the change reason, in the order the page shows the fields.
         self.order_fields([*[n for n in self.fields if n != "change_reason"], "change_reason"])
 
-    def clean_screened_on(self):
-        value = self.cleaned_data["screened_on"]
-        if value > timezone.localdate():
-            raise forms.ValidationError(_("The date cannot be in the future."))
-        return value
-
     def clean(self):
         # Form.clean() returns cleaned_data; the stubs allow None, the dict itself does not.
         super().clean()
         cleaned = self.cleaned_data
-        # The reason for not including a patient is ScreeningLogEntry.clean()'s rule.
-        add_model_errors(
-            self,
-            ScreeningLogEntry(
-                decision=cleaned.get("decision") or "", reason=cleaned.get("reason") or ""
-            ),
-        )
-        _check_failed_criteria(self, cleaned)
+        self._check_entry(cleaned)
         return cleaned
 
 

@@ -16,6 +16,18 @@ from trial.participants.models import Participant, ParticipantStatus, Sex
 from trial.staff.models import Site, SiteKind, User
 from trial.validation import _check_in_trial_period, _check_not_future, _raise
 
+# The age rule of the screening log, stated once: the model's validators (run by the service's
+# full_clean and the admin) hold the bounds and the words, and both log forms
+# (trial.screening.forms) run the same validators, so every path refuses an age alike.
+AGE_MIN = 18
+AGE_MAX = 110
+AGE_VALIDATORS = (
+    MinValueValidator(
+        AGE_MIN, message=_("Only adults (%(limit_value)s years or older) can take part.")
+    ),
+    MaxValueValidator(AGE_MAX, message=_("Check the age: at most %(limit_value)s years.")),
+)
+
 
 class MyelomaStatus(models.TextChoices):
     NEW = "new", _("Newly diagnosed myeloma")
@@ -66,9 +78,7 @@ class ScreeningLogEntry(models.Model):
         verbose_name=_("site"),
     )
     screened_on = models.DateField(_("screening date"))
-    age = models.PositiveSmallIntegerField(
-        _("age"), validators=[MinValueValidator(18), MaxValueValidator(110)]
-    )
+    age = models.PositiveSmallIntegerField(_("age"), validators=list(AGE_VALIDATORS))
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
     myeloma_status = models.CharField(
         _("myeloma status"), max_length=10, choices=MyelomaStatus.choices

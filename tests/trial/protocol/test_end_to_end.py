@@ -203,6 +203,9 @@ def test_the_demo_runs_on_the_kyphoplasty_schedule_everywhere(kyphoplasty):
     assert report_pdf.status_code == 200
     pages["trial:outcome_report_pdf"] = pdf_text(report_pdf.content)
     assert "D15" in pages["trial:outcome_report"]
+    # Its primary outcome is the schedule's: the back-pain VAS at D15, not VERTEBRA's ODI.
+    assert '<tr data-measure="vas_back" class="fw-semibold">' in pages["trial:outcome_report"]
+    assert '<tr data-measure="odi" class="fw-semibold">' not in pages["trial:outcome_report"]
 
     leaks = {
         name: found

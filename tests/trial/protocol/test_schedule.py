@@ -2,6 +2,7 @@
 window arithmetic in the trial's local calendar. Pure Python: runs without Django settings."""
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,27 @@ def test_week_four_is_the_only_primary_visit_and_adds_odi_and_eq5d() -> None:
     assert [visit.code for visit in VERTEBRA_SCHEDULE.visits if visit.primary] == ["W4"]
     for week in (1, 2, 3, 5, 12):
         assert set(VERTEBRA_SCHEDULE.visit(f"W{week}").collects) == WEEKLY_ITEMS
+
+
+def test_each_schedule_states_its_primary_outcome() -> None:
+    # VERTEBRA: the ODI at week 4; the kyphoplasty example: the back-pain VAS at D15.
+    assert (VERTEBRA_SCHEDULE.primary_measure, VERTEBRA_SCHEDULE.primary_visit.code) == (
+        "odi",
+        "W4",
+    )
+    kyphoplasty = bundled_schedule("kyphoplasty_example")
+    # Its primary visit collects no ODI: the primary outcome there is the back-pain VAS.
+    assert "odi" not in kyphoplasty.visit("D15").collects
+    assert (kyphoplasty.primary_measure, kyphoplasty.primary_visit.code) == ("vas_back", "D15")
+
+
+def test_a_schedule_without_a_primary_visit_needs_no_primary_measure() -> None:
+    schedule = Schedule.from_dict(_schedule())
+    assert (schedule.primary_measure, schedule.primary_visit) == (None, None)
+    eq5d = Schedule.from_dict(
+        {**_schedule(_visit(primary=True, collects=["eq5d3l"])), "primary_measure": "eq5d_index"}
+    )
+    assert (eq5d.primary_measure, eq5d.primary_visit.code) == ("eq5d_index", "V1")
 
 
 def test_three_and_twelve_month_visits() -> None:
@@ -337,6 +359,32 @@ def test_direct_construction_normalises_lists_to_tuples() -> None:
         ({"code": "x", "label": "X"}, r"schedule is missing required key\(s\): visits"),
         ({"code": "x", "label": "X", "visits": {}}, "visits must be a list"),
         ({"code": "", "label": "X", "visits": [_visit()]}, "schedule code must be a non-empty"),
+        (
+            _schedule(_visit(code="A", primary=True), _visit(code="B", primary=True)),
+            "only one visit may be primary, got A, B",
+        ),
+        (_schedule(_visit(primary=True)), "visit 'V1' is primary, so the schedule must name"),
+        (
+            {**_schedule(_visit(primary=True)), "primary_measure": "sf12"},
+            "unknown primary_measure 'sf12'",
+        ),
+        (
+            {**_schedule(_visit(primary=True)), "primary_measure": ["odi"]},
+            r"unknown primary_measure \['odi'\]",
+        ),
+        ({**_schedule(_visit()), "primary_measure": "vas_back"}, "needs a visit marked primary"),
+        (
+            {**_schedule(_visit(primary=True, collects=["vas_back"])), "primary_measure": "odi"},
+            "primary_measure 'odi' needs 'odi', which the primary visit 'V1' does not collect",
+        ),
+        (
+            {
+                **_schedule(_visit(primary=True, collects=["vas_back"])),
+                "primary_measure": "eq5d_index",
+            },
+            "needs 'eq5d3l', which the primary visit 'V1' does not collect",
+        ),
+        ({**_schedule(), "primery_measure": "odi"}, r"unknown key\(s\): primery_measure"),
     ],
 )
 def test_invalid_schedules_are_rejected_with_a_clear_message(
@@ -433,11 +481,29 @@ visits = st.builds(
     window_after=st.integers(min_value=0, max_value=90),
     collects=st.lists(st.sampled_from(sorted(COLLECT_ITEMS)), min_size=1, unique=True).map(tuple),
     arms=st.none() | st.just(("pvp",)),
-    primary=st.booleans(),
+    primary=st.just(False),
     contact_kind=st.sampled_from(sched.CONTACT_KINDS),
 )
-schedules = st.lists(visits, min_size=1, max_size=8, unique_by=lambda visit: visit.code).map(
-    lambda items: Schedule(code="generated", label="Generated", visits=tuple(items))
+
+
+def _generated_schedule(items: list[VisitDefinition], pick: int | None) -> Schedule:
+    # At most one primary visit, and then a primary measure it collects (Schedule's rule).
+    measure = None
+    if pick is not None:
+        chosen = items[pick % len(items)]
+        measures = [m for m, item in sched.PRIMARY_MEASURES.items() if item in chosen.collects]
+        if measures:
+            measure = measures[0]
+            items = [replace(v, primary=True) if v is chosen else v for v in items]
+    return Schedule(
+        code="generated", label="Generated", visits=tuple(items), primary_measure=measure
+    )
+
+
+schedules = st.builds(
+    _generated_schedule,
+    st.lists(visits, min_size=1, max_size=8, unique_by=lambda visit: visit.code),
+    st.none() | st.integers(min_value=0, max_value=7),
 )
 anchor_dates = st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 12, 31))
 

@@ -65,6 +65,17 @@ def test_an_invalid_json_file_is_a_clear_configuration_error(settings, tmp_path)
         check_schedule_setting()
 
 
+def test_a_primary_measure_the_primary_visit_does_not_collect_stops_the_start(settings, tmp_path):
+    # The kyphoplasty example's primary visit collects the back-pain VAS, not the ODI.
+    data = bundled_schedule("kyphoplasty_example").to_dict()
+    data["primary_measure"] = "odi"
+    path = tmp_path / "odi_at_d15.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    settings.FOLLOWUP_SCHEDULE = str(path)
+    with pytest.raises(ImproperlyConfigured, match=r"primary visit 'D15' does not collect"):
+        check_schedule_setting()
+
+
 def test_the_cache_follows_the_setting(settings, tmp_path):
     path = tmp_path / "mine.json"
     path.write_text(schedule_to_json(bundled_schedule("vertebra")), encoding="utf-8")

@@ -11,10 +11,15 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from followup.models import Contact, ContactStatus
-from questionnaires.models import QuestionnaireResponse, ResponseStatus
+from followup.models import ContactStatus
 from tests.conftest import verified_client
-from tests.factories import ParticipantFactory, allocate
+from tests.factories import (
+    ParticipantFactory,
+    allocate,
+    outcome_contact,
+    outcome_scores,
+    randomised_with_outcomes,
+)
 from trial.models import Crossover, Death, ParticipantStatus, Role, Withdrawal
 from trial.reports import outcomes
 
@@ -39,61 +44,12 @@ def test_it_is_the_coordinators_first_navigation_entry(world):
     assert response.context["nav_items"][0]["name"] == "trial:dashboard"
 
 
-def _score(participant, visit, odi, vas=(50, 40), eq5d="0.500"):
-    now = timezone.now()
-    common = {
-        "participant": participant,
-        "visit_code": visit,
-        "instrument_version": "1",
-        "mode": "phone",
-        "status": ResponseStatus.SUBMITTED,
-        "submitted_at": now,
-    }
-    QuestionnaireResponse.objects.create(
-        instrument_code="odi", scores={"odi_score": str(odi)}, **common
-    )
-    QuestionnaireResponse.objects.create(
-        instrument_code="vas", answers={"vas_back": vas[0], "vas_leg": vas[1]}, **common
-    )
-    QuestionnaireResponse.objects.create(
-        instrument_code="eq5d3l", scores={"eq5d_index": eq5d}, **common
-    )
-
-
-def _contact(participant, visit, day0, day, status=ContactStatus.DONE):
-    target = day0 + dt.timedelta(days=day)
-    return Contact.objects.create(
-        participant=participant,
-        visit_code=visit,
-        anchor="randomisation",
-        anchor_date=day0,
-        target_date=target,
-        window_opens=target - dt.timedelta(days=3),
-        window_closes=target + dt.timedelta(days=3),
-        status=status,
-        completed_at=timezone.now() if status == ContactStatus.DONE else None,
-    )
-
-
-def _randomised(site, n, *, arm, start=100, days_ago=200, user=None):
-    """n participants randomised ``days_ago``, with baseline and W4 scores and a W4 contact."""
-    participants = []
-    day0 = timezone.localdate() - dt.timedelta(days=days_ago)
-    at = timezone.make_aware(dt.datetime.combine(day0, dt.time(10)))
-    for i in range(n):
-        p = ParticipantFactory(site=site, sequence=start + i)
-        allocate(p, at, arm=arm, user=user)
-        _score(p, "BL", 60)
-        _score(p, "W4", 40 if arm == "pvp" else 50)
-        _contact(p, "W4", day0, 28)
-        participants.append(p)
-    return participants
-
-
 def test_the_consort_flow_counts_known_data(world):
     user = world.users[Role.COORDINATOR]
-    pvp = _randomised(world.own, 3, arm="pvp", user=user)
-    conservative = _randomised(world.other, 2, arm="conservative", start=200, user=user)
+    pvp = randomised_with_outcomes(world.own, 3, arm="pvp", user=user)
+    conservative = randomised_with_outcomes(
+        world.other, 2, arm="conservative", start=200, user=user
+    )
     today = timezone.localdate()
     Crossover.objects.create(
         participant=conservative[0], crossover_date=today, reason="pain", recorded_by=user
@@ -108,7 +64,7 @@ def test_the_consort_flow_counts_known_data(world):
         data_use_allowed=False,
         recorded_by=user,
     )
-    _contact(pvp[1], "M3", today - dt.timedelta(days=200), 91)
+    outcome_contact(pvp[1], "M3", today - dt.timedelta(days=200), 91)
 
     flow = outcomes.consort_flow()
     arms = {a.arm: a for a in flow.arms}
@@ -128,10 +84,11 @@ def test_the_consort_flow_counts_known_data(world):
     assert 'data-row="crossed_over"' in page
 
 
-def test_the_outcome_report_compares_the_arms_at_4_weeks(world):
+def test_the_outcome_report_compares_the_arms_at_4_weeks(world, settings):
+    settings.LANGUAGE_CODE = "en"
     user = world.users[Role.COORDINATOR]
-    _randomised(world.own, 3, arm="pvp", user=user)
-    _randomised(world.other, 3, arm="conservative", start=200, user=user)
+    randomised_with_outcomes(world.own, 3, arm="pvp", user=user)
+    randomised_with_outcomes(world.other, 3, arm="conservative", start=200, user=user)
     report = outcomes.outcome_report()
     primary = next(c for c in report["comparisons"] if c.primary)
     assert primary.measure == "odi"
@@ -143,6 +100,54 @@ def test_the_outcome_report_compares_the_arms_at_4_weeks(world):
     assert "Baseline characteristics" in page
     # Numbers are localised (Danish by default: a decimal comma).
     assert "40,0 ± 0,0 (3)" in page or "40.0 ± 0.0 (3)" in page
+    assert "* ODI (0-100) at this visit is the primary outcome." in page
+    with translation.override("en"):
+        dashboard = verified_client(user).get(reverse("trial:dashboard")).content.decode()
+    assert "Analysed (primary outcome: ODI (0-100) at W4)" in dashboard
+
+
+def test_with_the_kyphoplasty_schedule_the_primary_analysis_is_the_back_pain_vas_at_d15(
+    world, settings
+):
+    # The kyphoplasty example's primary visit, D15, collects the back-pain VAS and no ODI: its
+    # schedule names the VAS as the primary measure, and every reader follows it.
+    settings.FOLLOWUP_SCHEDULE = "kyphoplasty_example"
+    settings.LANGUAGE_CODE = "en"
+    user = world.users[Role.COORDINATOR]
+    day0 = timezone.localdate() - dt.timedelta(days=200)
+    at = timezone.make_aware(dt.datetime.combine(day0, dt.time(10)))
+    # (arm, ODI at D15, back-pain VAS at D15): the ODI points the other way, so a report still
+    # analysing the ODI would give +10, not -40.
+    answers = [("pvp", 50, 20), ("pvp", 50, 30), ("conservative", 40, 60), ("conservative", 40, 70)]
+    for sequence, (arm, odi, back) in enumerate(answers, start=100):
+        participant = ParticipantFactory(site=world.own, sequence=sequence)
+        allocate(participant, at, arm=arm, user=user)
+        outcome_scores(participant, "BL", 60, vas=(70, 40))
+        outcome_scores(participant, "D15", odi, vas=(back, 40))
+    # An ODI at D15 but no VAS: not analysed for the primary outcome.
+    no_vas = ParticipantFactory(site=world.own, sequence=200)
+    allocate(no_vas, at, arm="conservative", user=user)
+    outcome_scores(no_vas, "D15", 40, vas=None)
+
+    report = outcomes.outcome_report()
+    assert report["primary_visit"] == "D15"
+    (primary,) = [c for c in report["comparisons"] if c.primary]
+    assert primary.measure == "vas_back"
+    assert primary.result.difference == pytest.approx(25 - 65)
+    odi = next(c for c in report["comparisons"] if c.measure == "odi")
+    assert odi.result.difference == pytest.approx(50 - 40)
+    flow = report["flow"]
+    assert (flow.primary_visit, flow.primary_measure) == ("D15", "vas_back")
+    assert [a.analysed for a in flow.arms] == [2, 2]
+
+    client = verified_client(user)
+    with translation.override("en"):
+        page = client.get(reverse("trial:outcome_report")).content.decode()
+        dashboard = client.get(reverse("trial:dashboard")).content.decode()
+    assert "* Back pain VAS (0-100) at this visit is the primary outcome." in page
+    assert "ODI (0-100) at this visit" not in page
+    assert '<tr data-measure="vas_back" class="fw-semibold">' in page
+    assert "Analysed (primary outcome: Back pain VAS (0-100) at D15)" in dashboard
 
 
 def _dashboard_queries(client) -> int:
@@ -155,22 +160,24 @@ def _dashboard_queries(client) -> int:
 def test_the_dashboard_runs_the_same_number_of_queries_for_5_and_50_participants(world):
     user = world.users[Role.COORDINATOR]
     client = verified_client(user)
-    _randomised(world.own, 5, arm="pvp", user=user)
+    randomised_with_outcomes(world.own, 5, arm="pvp", user=user)
     with_5 = _dashboard_queries(client)
-    _randomised(world.own, 45, arm="conservative", start=300, user=user)
+    randomised_with_outcomes(world.own, 45, arm="conservative", start=300, user=user)
     # Overdue contacts too, so that list is exercised.
     for p in outcomes.Participant.objects.filter(status=ParticipantStatus.RANDOMISED)[:10]:
-        _contact(p, "W8", timezone.localdate() - dt.timedelta(days=60), 56, ContactStatus.DUE)
+        outcome_contact(
+            p, "W8", timezone.localdate() - dt.timedelta(days=60), 56, ContactStatus.DUE
+        )
     with_50 = _dashboard_queries(client)
     assert with_5 == with_50
 
 
 def test_the_outcome_report_data_take_a_constant_number_of_queries(world):
     user = world.users[Role.COORDINATOR]
-    _randomised(world.own, 5, arm="pvp", user=user)
+    randomised_with_outcomes(world.own, 5, arm="pvp", user=user)
     with CaptureQueriesContext(connection) as five:
         outcomes.outcome_report()
-    _randomised(world.other, 45, arm="conservative", start=300, user=user)
+    randomised_with_outcomes(world.other, 45, arm="conservative", start=300, user=user)
     with CaptureQueriesContext(connection) as fifty:
         outcomes.outcome_report()
     assert len(five) == len(fifty)
@@ -178,8 +185,8 @@ def test_the_outcome_report_data_take_a_constant_number_of_queries(world):
 
 def test_the_pdf_renders(world):
     user = world.users[Role.DATA_MANAGER]
-    _randomised(world.own, 3, arm="pvp", user=user)
-    _randomised(world.other, 3, arm="conservative", start=200, user=user)
+    randomised_with_outcomes(world.own, 3, arm="pvp", user=user)
+    randomised_with_outcomes(world.other, 3, arm="conservative", start=200, user=user)
     response = verified_client(user).get(reverse("trial:outcome_report_pdf"))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
@@ -201,7 +208,7 @@ def test_it_lists_serious_adverse_events_until_acknowledged(world):
     from trial.models import AdverseEvent
 
     user = world.users[Role.COORDINATOR]
-    (participant,) = _randomised(world.own, 1, arm="pvp", user=user)
+    (participant,) = randomised_with_outcomes(world.own, 1, arm="pvp", user=user)
     common = {
         "participant": participant,
         "onset_date": timezone.localdate(),
@@ -225,7 +232,7 @@ def test_the_report_gives_cement_leakage_per_treated_vertebra(world):
     from trial.models import Procedure, ProcedureLevel
 
     user = world.users[Role.COORDINATOR]
-    first, second = _randomised(world.own, 2, arm="pvp", user=user)
+    first, second = randomised_with_outcomes(world.own, 2, arm="pvp", user=user)
     # 3 vertebrae treated in two patients, one with leakage: 1/3 (33.3 %).
     for participant, levels in ((first, [("L1", True), ("L2", False)]), (second, [("T12", False)])):
         procedure = Procedure.objects.create(

@@ -139,3 +139,10 @@ def test_kaplan_meier_is_not_carried_beyond_the_longest_follow_up():
     # Without deaths, the curve is 1 up to the longest follow-up and unknown after it.
     assert statistics.kaplan_meier([5, 9], [False, False], [9, 10])[0].survival == 1.0
     assert statistics.kaplan_meier([5, 9], [False, False], [9, 10])[1].not_reached
+
+
+def test_every_primary_measure_a_schedule_may_name_is_a_measure_of_the_report():
+    from trial.protocol.schedule import PRIMARY_MEASURES
+
+    assert set(PRIMARY_MEASURES) <= set(outcomes.MEASURES)
+    assert set(PRIMARY_MEASURES) <= set(outcomes.measure_labels())
