@@ -1,4 +1,4 @@
-"""URLs of the questionnaires app. Every name must also be in trial/access.py's MATRIX.
+"""URLs of the questionnaires app. Every name must also be in trial/access_matrix.py's MATRIX.
 
 Patients: /q/<token>/, then the token-less /q/... (personal link) and /tablet/... (clinic
 tablet, bound to a session a member of staff started). Staff:
