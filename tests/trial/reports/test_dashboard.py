@@ -15,8 +15,9 @@ from followup.models import Contact, ContactStatus
 from questionnaires.models import QuestionnaireResponse, ResponseStatus
 from tests.conftest import verified_client
 from tests.factories import ParticipantFactory, allocate
-from trial.models import Crossover, Death, ParticipantStatus, Role, Withdrawal
+from trial.models import Crossover, Death, Participant, ParticipantStatus, Role, Withdrawal
 from trial.reports import outcomes
+from trial.reports.consort_flow import consort_flow
 
 URLS = ("trial:dashboard", "trial:outcome_report", "trial:outcome_report_pdf")
 
@@ -110,7 +111,7 @@ def test_the_consort_flow_counts_known_data(world):
     )
     _contact(pvp[1], "M3", today - dt.timedelta(days=200), 91)
 
-    flow = outcomes.consort_flow()
+    flow = consort_flow()
     arms = {a.arm: a for a in flow.arms}
     assert flow.primary_visit == "W4"
     assert [code for code, _label in flow.followed_visits] == ["W4", "M3", "M12"]
@@ -159,7 +160,7 @@ def test_the_dashboard_runs_the_same_number_of_queries_for_5_and_50_participants
     with_5 = _dashboard_queries(client)
     _randomised(world.own, 45, arm="conservative", start=300, user=user)
     # Overdue contacts too, so that list is exercised.
-    for p in outcomes.Participant.objects.filter(status=ParticipantStatus.RANDOMISED)[:10]:
+    for p in Participant.objects.filter(status=ParticipantStatus.RANDOMISED)[:10]:
         _contact(p, "W8", timezone.localdate() - dt.timedelta(days=60), 56, ContactStatus.DUE)
     with_50 = _dashboard_queries(client)
     assert with_5 == with_50
