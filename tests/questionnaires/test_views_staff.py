@@ -281,12 +281,12 @@ def test_no_link_or_tablet_is_offered_after_follow_up_ended(world, login):
 
 
 def test_revoking_all_links_of_a_visit_at_once_is_audited(world, login, client):
-    from questionnaires import services as q_services
+    from questionnaires import links as q_links
 
     p = world.own_participant
     nurse = world.users[Role.NURSE]
     tokens = [letter_link(p)[1] for _ in range(3)]
-    other_visit_link, _other_token = q_services.link_issue_letter(
+    other_visit_link, _other_token = q_links.link_issue_letter(
         participant=p, visit_code="W4", user=None
     )
     url = reverse("questionnaires:staff_revoke", args=[p.trial_number, "BL"])

@@ -138,7 +138,7 @@ def _screening_entry(site):
 
 
 def _questionnaire_token(participant) -> str:
-    from questionnaires.services import link_issue_letter
+    from questionnaires.links import link_issue_letter
 
     _link, token = link_issue_letter(participant=participant, visit_code="BL", user=None)
     return token

@@ -13,7 +13,7 @@ from django.core.mail.backends import locmem
 from django.core.management import call_command, get_commands
 from django.utils import timezone
 
-from questionnaires import services as qservices
+from questionnaires import links as qlinks
 from questionnaires import tasks as qtasks
 from questionnaires.models import QuestionnaireLink, SentVia
 from randomization import tasks as rtasks
@@ -53,7 +53,7 @@ def test_questionnaire_reminders_sends_each_due_reminder_once(
 ):
     IdentityFactory(participant=world.own_participant, email="pt@example.dk")
     with django_capture_on_commit_callbacks(execute=True):
-        link = qservices.link_send(
+        link = qlinks.link_send(
             participant=world.own_participant,
             visit_code="BL",
             user=world.users[Role.NURSE],
