@@ -291,6 +291,7 @@ def call_log_record(
 
 
 def _visit_items_record(*, contact: Contact, call: CallLog, items: VisitItemsInput, user) -> None:
+    from questionnaires import links as questionnaire_links
     from questionnaires import services as questionnaire_services
     from questionnaires.models import Mode
     from trial.protocol.visits import visit_instruments
@@ -314,7 +315,7 @@ def _visit_items_record(*, contact: Contact, call: CallLog, items: VisitItemsInp
     if items.send_link_via:
         if not due:
             raise ServiceError(_("This visit collects no questionnaires to send."))
-        questionnaire_services.link_send(
+        questionnaire_links.link_send(
             participant=contact.participant,
             visit_code=contact.visit_code,
             user=user,

@@ -1,4 +1,4 @@
-"""URLs of the followup app. Every name must also be in trial/access.py's MATRIX."""
+"""URLs of the followup app. Every name must also be in trial/access_matrix.py's MATRIX."""
 
 from django.urls import path
 

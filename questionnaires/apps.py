@@ -14,7 +14,7 @@ class QuestionnairesConfig(AppConfig):
 
         @registry.on_participant_ended
         def revoke_links(*, participant, reason, user=None):
-            from questionnaires.services import participant_links_revoke
+            from questionnaires.links import participant_links_revoke
 
             participant_links_revoke(participant=participant, reason=reason, user=user)
 

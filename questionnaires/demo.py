@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 
-from questionnaires import services
+from questionnaires import links, services
 from questionnaires.instruments import get_instrument
 from questionnaires.models import Mode, QuestionnaireLink, QuestionnaireResponse
 from trial.models import Identity, Participant, ParticipantStatus
@@ -115,7 +115,7 @@ def seed_questionnaires(context: dict) -> None:
             screening_seen += 1
             if screening_seen % 2 == 1:
                 # Started on a personal link, half-way through the ODI.
-                services.link_issue_letter(
+                links.link_issue_letter(
                     participant=participant, visit_code=visits.BASELINE, user=nurse
                 )
                 answers = _answers("odi", severity, rng)
@@ -127,6 +127,6 @@ def seed_questionnaires(context: dict) -> None:
                     mode=Mode.LINK,
                 )
             elif Identity.objects.filter(participant=participant).exclude(email="").exists():
-                services.link_send(
+                links.link_send(
                     participant=participant, visit_code=visits.BASELINE, user=nurse, via="email"
                 )

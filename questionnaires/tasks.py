@@ -5,20 +5,20 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import transaction
 
-from questionnaires import selectors, services
-from questionnaires.services import LINK_DELIVER_TASK, LINK_REMIND_TASK
+from questionnaires import links, selectors
+from questionnaires.links import LINK_DELIVER_TASK, LINK_REMIND_TASK
 from trial.celery import MESSAGE_RETRY
 from trial.outbox.services import task_enqueue
 
 
 @shared_task(name=LINK_DELIVER_TASK, **MESSAGE_RETRY)
 def link_deliver_task(link_id: int) -> bool:
-    return services.link_deliver(link_id=link_id)
+    return links.link_deliver(link_id=link_id)
 
 
 @shared_task(name=LINK_REMIND_TASK)
 def link_remind_task(link_id: int) -> bool:
-    return services.link_remind(link_id=link_id)
+    return links.link_remind(link_id=link_id)
 
 
 @shared_task

@@ -1,4 +1,4 @@
-"""URLs of the questionnaires app. Every name must also be in trial/access.py's MATRIX.
+"""URLs of the questionnaires app. Every name must also be in trial/access_matrix.py's MATRIX.
 
 Patients: /q/<token>/, then the token-less /q/... (personal link) and /tablet/... (clinic
 tablet, bound to a session a member of staff started). Staff:
@@ -7,54 +7,54 @@ tablet, bound to a session a member of staff started). Staff:
 
 from django.urls import path
 
-from questionnaires import views
+from questionnaires.views import patient, staff
 
 app_name = "questionnaires"
 
 urlpatterns = [
     # The patient's personal link: /q/<token>/ remembers the link in the browser session and
     # redirects to the token-less pages, so the token stays out of history and Referer.
-    path("q/", views.patient_home, name="patient_home"),
-    path("q/submit/", views.patient_submit, name="patient_submit"),
-    path("q/done/", views.patient_done, name="patient_done"),
-    path("q/<str:token>/", views.patient_start, name="patient_start"),
-    path("q/<str:instrument>/<int:step>/", views.patient_step, name="patient_step"),
+    path("q/", patient.patient_home, name="patient_home"),
+    path("q/submit/", patient.patient_submit, name="patient_submit"),
+    path("q/done/", patient.patient_done, name="patient_done"),
+    path("q/<str:token>/", patient.patient_start, name="patient_start"),
+    path("q/<str:instrument>/<int:step>/", patient.patient_step, name="patient_step"),
     # The clinic tablet.
-    path("tablet/", views.tablet_start, name="tablet_start"),
-    path("tablet/submit/", views.tablet_submit, name="tablet_submit"),
-    path("tablet/done/", views.tablet_done, name="tablet_done"),
-    path("tablet/exit/", views.tablet_exit, name="tablet_exit"),
-    path("tablet/<str:instrument>/<int:step>/", views.tablet_step, name="tablet_step"),
+    path("tablet/", patient.tablet_start, name="tablet_start"),
+    path("tablet/submit/", patient.tablet_submit, name="tablet_submit"),
+    path("tablet/done/", patient.tablet_done, name="tablet_done"),
+    path("tablet/exit/", patient.tablet_exit, name="tablet_exit"),
+    path("tablet/<str:instrument>/<int:step>/", patient.tablet_step, name="tablet_step"),
     # Staff.
-    path("questionnaires/", views.link_list, name="link_list"),
+    path("questionnaires/", staff.link_list, name="link_list"),
     path(
         "participants/<str:trial_number>/questionnaires/",
-        views.staff_overview,
+        staff.staff_overview,
         name="staff_overview",
     ),
     path(
         "participants/<str:trial_number>/questionnaires/<str:visit_code>/send/",
-        views.staff_send,
+        staff.staff_send,
         name="staff_send",
     ),
     path(
         "participants/<str:trial_number>/questionnaires/<str:visit_code>/revoke/",
-        views.staff_revoke,
+        staff.staff_revoke,
         name="staff_revoke",
     ),
     path(
         "participants/<str:trial_number>/questionnaires/<str:visit_code>/tablet/",
-        views.staff_tablet,
+        staff.staff_tablet,
         name="staff_tablet",
     ),
     path(
         "participants/<str:trial_number>/questionnaires/<str:visit_code>/<str:instrument>/enter/",
-        views.staff_enter,
+        staff.staff_enter,
         name="staff_enter",
     ),
     path(
         "participants/<str:trial_number>/questionnaires/<str:visit_code>/<str:instrument>/correct/",
-        views.staff_correct,
+        staff.staff_correct,
         name="staff_correct",
     ),
 ]

@@ -1,4 +1,4 @@
-"""URLs of the randomization app. Every name must also be in trial/access.py's MATRIX."""
+"""URLs of the randomization app. Every name must also be in trial/access_matrix.py's MATRIX."""
 
 from django.urls import path
 

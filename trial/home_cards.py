@@ -7,12 +7,12 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils.translation import gettext, ngettext
 
-from trial import access
+from trial import access, access_matrix
 from trial.registry import HomeCard, registry
 
 
 def _readers(view_name: str) -> frozenset[str]:
-    rule = access.MATRIX[view_name]
+    rule = access_matrix.MATRIX[view_name]
     return rule.roles | rule.read_roles
 
 

@@ -40,13 +40,15 @@ from trial.screening.models import (  # noqa: F401 - re-exported
     InformationSheetVersion,
     ISSStage,
     MyelomaStatus,
-    Referral,
-    ReferralStatus,
     ScreeningDecision,
     ScreeningForm,
     ScreeningLogEntry,
-    SurgicalAssessment,
     screening_date,
+)
+from trial.screening.referral_models import (  # noqa: F401 - re-exported
+    Referral,
+    ReferralStatus,
+    SurgicalAssessment,
 )
 from trial.staff.models import (  # noqa: F401 - re-exported
     CENTRAL_ROLES,

@@ -1,4 +1,4 @@
-"""The project's URLs. Every name here must also appear in trial/access.py."""
+"""The project's URLs. Every name here must also appear in trial/access_matrix.py."""
 
 from django.contrib import admin
 from django.urls import include, path

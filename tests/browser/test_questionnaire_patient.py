@@ -271,7 +271,7 @@ def test_next_during_a_slow_autosave_keeps_the_last_answer(world, live_server, p
 def test_an_answer_after_the_link_was_revoked_says_not_saved(world, live_server, phone):
     """The nurse revokes the link while the patient has a screen open: the next autosave is
     refused (410) and the page says the questionnaire is closed, never "Saved"."""
-    from questionnaires import services
+    from questionnaires import links
 
     cache.clear()
     link, token = letter_link(world.own_participant)
@@ -283,7 +283,7 @@ def test_an_answer_after_the_link_was_revoked_says_not_saved(world, live_server,
     first = question.locator("input[type=radio]").nth(1)
     first.check()
     _saved(page)
-    services.link_revoke(link=link, user=world.users[Role.NURSE], reason="wrong person")
+    links.link_revoke(link=link, user=world.users[Role.NURSE], reason="wrong person")
     question.locator("input[type=radio]").nth(2).check()
     status = page.locator("[data-autosave-status]")
     expect(status).to_have_text(status.get_attribute("data-closed"))

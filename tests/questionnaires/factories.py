@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from questionnaires import services
+from questionnaires import links, services
 from questionnaires.models import Mode
 
 ODI_ANSWERS = {f"odi_{n}": 3 for n in range(1, 11)}  # 30 / 50 -> 60.0
@@ -19,7 +19,7 @@ BASELINE_ANSWERS = {"odi": ODI_ANSWERS, "vas": VAS_ANSWERS, "eq5d3l": EQ5D_ANSWE
 
 
 def letter_link(participant, *, visit_code="BL", user=None, language="da"):
-    return services.link_issue_letter(
+    return links.link_issue_letter(
         participant=participant, visit_code=visit_code, user=user, language=language
     )
 

@@ -10,7 +10,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from questionnaires import selectors, services, tasks, tokens
+from questionnaires import links, selectors, tasks, tokens
 from questionnaires.models import Mode, QuestionnaireLink, SentVia
 from questionnaires.sms import LocmemSmsBackend
 from tests.factories import IdentityFactory
@@ -19,7 +19,7 @@ from trial.models import ParticipantStatus
 
 pytestmark = pytest.mark.django_db
 
-URL = re.compile(r"http://\S+/q/([A-Za-z0-9_-]{43})/")
+URL = re.compile(r"http://\S+/q/([0-9A-Z]{4}(?:-[0-9A-Z]{4}){7})/")
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def patient(world):
 
 
 def _send(patient, world, via=SentVia.EMAIL, language="da"):
-    return services.link_send(
+    return links.link_send(
         participant=patient, visit_code="BL", user=world.users["nurse"], via=via, language=language
     )
 
@@ -65,7 +65,7 @@ def test_the_email_is_in_the_links_language(patient, world, django_capture_on_co
 def test_delivering_twice_sends_once(patient, world, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         link = _send(patient, world)
-    assert services.link_deliver(link_id=link.pk) is False
+    assert links.link_deliver(link_id=link.pk) is False
     assert len(mail.outbox) == 1
 
 
@@ -108,7 +108,7 @@ def test_one_reminder_after_the_set_days_and_never_twice(
     # Running again (beat every hour, or a task retried) sends nothing more.
     with django_capture_on_commit_callbacks(execute=True):
         assert tasks.link_reminders_send() == 0
-        assert services.link_remind(link_id=link.pk) is False
+        assert links.link_remind(link_id=link.pk) is False
     assert len(mail.outbox) == 2
     # Both the first link and the reminder's open the questionnaire.
     tokens = [URL.search(m.body).group(1) for m in mail.outbox]
@@ -130,12 +130,12 @@ def test_no_reminder_after_submission_death_withdrawal_revocation_or_expiry(
         )
         patient.save()
     elif case == "revoked":
-        services.link_revoke(link=link, user=world.users["nurse"], reason="wrong address")
+        links.link_revoke(link=link, user=world.users["nurse"], reason="wrong address")
     elif case == "expired":
         QuestionnaireLink.objects.filter(pk=link.pk).update(expires_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
         assert tasks.link_reminders_send() == 0
-        assert services.link_remind(link_id=link.pk) is False
+        assert links.link_remind(link_id=link.pk) is False
     assert len(mail.outbox) == 1
 
 
@@ -192,12 +192,12 @@ def test_a_failed_send_can_be_retried_with_a_fresh_token(
 
     monkeypatch.setattr(messaging, "send_link", broken)
     with pytest.raises(OSError):
-        services.link_deliver(link_id=link.pk)
+        links.link_deliver(link_id=link.pk)
     link.refresh_from_db()
     assert link.sent_at is None and link.delivery_seed  # unclaimed again, seed kept
     minted = link.token_hash
     monkeypatch.undo()
-    assert services.link_deliver(link_id=link.pk) is True
+    assert links.link_deliver(link_id=link.pk) is True
     assert len(mail.outbox) == 1
     token = URL.search(mail.outbox[0].body).group(1)
     assert tokens.token_hash(token) == minted  # the retry sends the token of the request
@@ -211,7 +211,7 @@ def test_a_seed_that_no_longer_gives_the_token_gets_a_fresh_one(
     with django_capture_on_commit_callbacks(execute=False):
         link = _send(patient, world)
     settings.SECRET_KEY = settings.SECRET_KEY + "-rotated"
-    assert services.link_deliver(link_id=link.pk) is True
+    assert links.link_deliver(link_id=link.pk) is True
     token = URL.search(mail.outbox[0].body).group(1)
     link.refresh_from_db()
     assert link.token_hash == tokens.token_hash(token) and link.delivery_seed == ""
@@ -223,8 +223,8 @@ def test_a_link_made_before_tokens_were_minted_in_the_request_is_still_delivered
     with django_capture_on_commit_callbacks(execute=False):
         link = _send(patient, world)
     QuestionnaireLink.objects.filter(pk=link.pk).update(token_hash=None, delivery_seed="")
-    assert services.link_deliver(link_id=link.pk) is True
+    assert links.link_deliver(link_id=link.pk) is True
     token = URL.search(mail.outbox[0].body).group(1)
     link.refresh_from_db()
     assert link.token_hash == tokens.token_hash(token)
-    assert services.link_deliver(link_id=link.pk) is False
+    assert links.link_deliver(link_id=link.pk) is False

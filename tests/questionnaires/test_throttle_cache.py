@@ -45,7 +45,7 @@ def test_the_throttle_counts_across_two_cache_clients_sharing_redis(settings, mo
     """Two RedisCache clients stand for two gunicorn workers: guesses spread over both are
     counted together, and the limit reached through one closes the door in the other."""
     require_redis(REDIS)
-    from questionnaires import views
+    from questionnaires.views import patient as views
 
     settings.QUESTIONNAIRE_TOKEN_THROTTLE_LIMIT = 5
     worker_a = RedisCache(REDIS, {"KEY_PREFIX": "vertebra-test-throttle"})

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from questionnaires import selectors, services, tokens
+from questionnaires import links, selectors, tokens
 from questionnaires.models import QuestionnaireLink
 from tests.factories import ParticipantFactory
 from tests.questionnaires.factories import letter_link
@@ -84,7 +84,7 @@ def test_links_sent_before_the_new_format_still_open(world, client):
 def test_the_address_sent_shows_the_token_in_groups(settings):
     settings.SITE_URL = "https://vertebra.example.dk"
     token = tokens.token_new()
-    url = services.link_url(token)
+    url = links.link_url(token)
     assert url == "https://vertebra.example.dk/q/" + tokens.link_text(token) + "/"
 
 
@@ -138,7 +138,7 @@ def test_bad_tokens_all_get_the_same_friendly_page(world, client, case):
             expires_at=timezone.now() - dt.timedelta(seconds=1)
         )
     elif case == "revoked":
-        services.link_revoke(link=link, user=world.users["nurse"], reason="sent to wrong address")
+        links.link_revoke(link=link, user=world.users["nurse"], reason="sent to wrong address")
     elif case == "deceased":
         world.own_participant.status = ParticipantStatus.DECEASED
         world.own_participant.save()
@@ -195,9 +195,9 @@ def test_no_link_for_a_participant_whose_follow_up_ended(world):
 
 def test_baseline_links_expire_14_days_after_issue_follow_up_after_the_window(world):
     now = timezone.now()
-    assert services.link_expiry(visit_code="BL", issued_at=now) == now + dt.timedelta(days=14)
+    assert links.link_expiry(visit_code="BL", issued_at=now) == now + dt.timedelta(days=14)
     closes = dt.date(2027, 3, 10)
-    expiry = services.link_expiry(visit_code="M3", issued_at=now, window_closes=closes)
+    expiry = links.link_expiry(visit_code="M3", issued_at=now, window_closes=closes)
     local = timezone.localtime(expiry)
     assert local.date() == dt.date(2027, 3, 25) and local.hour == 0
 

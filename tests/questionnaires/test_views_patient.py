@@ -197,10 +197,10 @@ def test_without_an_opened_link_the_pages_open_nothing(world, client):
 
 
 def test_a_link_revoked_while_open_stops_the_session_too(world, client, token):
-    from questionnaires import services
+    from questionnaires import links
 
     link = world.own_participant.questionnaire_links.get()
-    services.link_revoke(link=link, user=world.users["nurse"], reason="wrong person")
+    links.link_revoke(link=link, user=world.users["nurse"], reason="wrong person")
     response = client.get(reverse("questionnaires:patient_step", args=["odi", 1]))
     assert response.status_code == 404
     assert "questionnaire_link" not in client.session
@@ -210,10 +210,10 @@ def test_an_autosave_after_the_link_was_revoked_answers_410_in_json(world, clien
     """The page's script shows "Saved" only for a JSON ``saved``; a revoked link's autosave
     gets 410 Gone, the first time (link refused) and every time after (session forgotten),
     never the friendly 200 page the script used to take for a save."""
-    from questionnaires import services
+    from questionnaires import links
 
     link = world.own_participant.questionnaire_links.get()
-    services.link_revoke(link=link, user=world.users["nurse"], reason="wrong person")
+    links.link_revoke(link=link, user=world.users["nurse"], reason="wrong person")
     url = reverse("questionnaires:patient_step", args=["vas", 1])
     for _attempt in range(2):
         response = client.post(url, {"vas_back": "63", "autosave": "1"})

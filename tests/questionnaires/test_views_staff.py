@@ -163,7 +163,9 @@ def test_the_tablet_kiosk_needs_staff_to_leave(world, login):
     # (The kiosk speaks the participant's language, Danish here.)
     with translation.override("da"):
         wrong = escape(gettext("Wrong username, password or code. Please try again."))
-        not_here = escape(gettext("Only staff of this participant's department can end the session."))
+        not_here = escape(
+            gettext("Only staff of this participant's department can end the session.")
+        )
     assert wrong != "Wrong username, password or code. Please try again."  # it is translated
     assert wrong in bad.content.decode() and not_here not in bad.content.decode()
     # Staff of another site cannot end it either.
@@ -306,12 +308,12 @@ def test_no_link_or_tablet_is_offered_after_follow_up_ended(world, login):
 
 
 def test_revoking_all_links_of_a_visit_at_once_is_audited(world, login, client):
-    from questionnaires import services as q_services
+    from questionnaires import links as q_links
 
     p = world.own_participant
     nurse = world.users[Role.NURSE]
     tokens = [letter_link(p)[1] for _ in range(3)]
-    other_visit_link, _other_token = q_services.link_issue_letter(
+    other_visit_link, _other_token = q_links.link_issue_letter(
         participant=p, visit_code="W4", user=None
     )
     url = reverse("questionnaires:staff_revoke", args=[p.trial_number, "BL"])

@@ -12,7 +12,7 @@ from randomization import services
 from randomization.models import Allocation, AllocationListView, Arm, ProtocolDeviation
 from tests.conftest import verified_client
 from tests.randomization.conftest import make_batch, make_ready
-from trial import access
+from trial import access_matrix
 from trial.errors import ServiceError
 from trial.models import Role
 
@@ -152,11 +152,11 @@ def test_the_coordinator_downloads_the_csv_when_the_trial_allows(world, settings
     make_batch(world.own, "A1N", 4)
     url = reverse("randomization:allocation_list_csv")
     coordinator = world.users[Role.COORDINATOR]
-    rule = access.MATRIX["randomization:allocation_list_csv"]
-    widened = access.Rule(
+    rule = access_matrix.MATRIX["randomization:allocation_list_csv"]
+    widened = access_matrix.Rule(
         kind=rule.kind, roles=rule.roles | {Role.COORDINATOR}, description=rule.description
     )
-    monkeypatch.setitem(access.MATRIX, "randomization:allocation_list_csv", widened)
+    monkeypatch.setitem(access_matrix.MATRIX, "randomization:allocation_list_csv", widened)
     settings.RANDOMISATION_COORDINATOR_SEES_ALLOCATIONS = False
     assert verified_client(coordinator).get(url).status_code == 403  # the view checks too
     settings.RANDOMISATION_COORDINATOR_SEES_ALLOCATIONS = True

@@ -20,7 +20,7 @@ from randomization.models import (
 from randomization.pdf import LABELS_PER_SHEET
 from tests.conftest import verified_client
 from tests.randomization.conftest import make_batch, make_ready
-from trial import access
+from trial import access_matrix
 from trial.models import Role
 
 
@@ -217,11 +217,11 @@ def test_the_coordinator_sees_the_allocation_list_when_the_trial_allows(
 ):
     url = reverse("randomization:allocation_list")
     coordinator = world.users[Role.COORDINATOR]
-    rule = access.MATRIX["randomization:allocation_list"]
-    widened = access.Rule(
+    rule = access_matrix.MATRIX["randomization:allocation_list"]
+    widened = access_matrix.Rule(
         kind=rule.kind, roles=rule.roles | {Role.COORDINATOR}, description=rule.description
     )
-    monkeypatch.setitem(access.MATRIX, "randomization:allocation_list", widened)
+    monkeypatch.setitem(access_matrix.MATRIX, "randomization:allocation_list", widened)
     settings.RANDOMISATION_COORDINATOR_SEES_ALLOCATIONS = False
     assert verified_client(coordinator).get(url).status_code == 403  # the view checks too
     settings.RANDOMISATION_COORDINATOR_SEES_ALLOCATIONS = True

@@ -107,7 +107,7 @@ def test_a_bulk_update_needs_a_reason():
 
 @pytest.mark.django_db
 def test_the_sae_notice_is_in_the_events_trail(settings, mailoutbox):
-    from trial.treatment.services import sae_notify
+    from trial.treatment.adverse_events import sae_notify
 
     UserFactory(role=Role.COORDINATOR, email="coordinator@example.org")
     event = AdverseEventFactory(serious=True)

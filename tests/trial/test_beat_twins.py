@@ -13,7 +13,7 @@ from django.core.mail.backends import locmem
 from django.core.management import call_command, get_commands
 from django.utils import timezone
 
-from questionnaires import services as qservices
+from questionnaires import links as qlinks
 from questionnaires import tasks as qtasks
 from questionnaires.models import QuestionnaireLink, SentVia
 from randomization import services as rservices
@@ -56,7 +56,7 @@ def test_questionnaire_reminders_sends_each_due_reminder_once(
 ):
     IdentityFactory(participant=world.own_participant, email="pt@example.dk")
     with django_capture_on_commit_callbacks(execute=True):
-        link = qservices.link_send(
+        link = qlinks.link_send(
             participant=world.own_participant,
             visit_code="BL",
             user=world.users[Role.NURSE],
@@ -125,8 +125,8 @@ def test_the_services_enqueue_the_names_the_tasks_are_registered_under():
     # drifted from its task would leave outbox rows no worker runs. The names are the ones
     # queued messages and outbox rows already carry, so they are spelt out here.
     queued = {
-        qservices.LINK_DELIVER_TASK: "questionnaires.tasks.link_deliver_task",
-        qservices.LINK_REMIND_TASK: "questionnaires.tasks.link_remind_task",
+        qlinks.LINK_DELIVER_TASK: "questionnaires.tasks.link_deliver_task",
+        qlinks.LINK_REMIND_TASK: "questionnaires.tasks.link_remind_task",
         rservices.BATCH_PDF_RENDER_TASK: "randomization.batch_pdf_render",
         rservices.ENVELOPE_STOCK_CHECK_TASK: "randomization.envelope_stock_check",
         rservices.DEVIATION_NOTIFY_TASK: "randomization.deviation_notify",

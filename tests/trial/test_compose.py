@@ -157,7 +157,7 @@ def test_the_client_address_comes_from_the_proxy_header(settings, rf):
     request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 192.0.2.7")
     # django-axes and the questionnaire throttle agree: the entry the proxy appended.
     assert get_client_ip_address(request) == "192.0.2.7"
-    from questionnaires.views import _client_ip
+    from questionnaires.views.patient import _client_ip
 
     assert _client_ip(request) == "192.0.2.7"
     settings.QUESTIONNAIRE_CLIENT_IP_HEADER = ""

@@ -95,10 +95,10 @@ def test_the_web_server_is_started_with_the_config(source):
 
 
 def test_a_token_in_printed_groups_is_scrubbed_too():
-    from questionnaires import services, tokens
+    from questionnaires import links, tokens
 
     token = tokens.token_new()
-    path = services.link_url(token).split("://", 1)[-1]
+    path = links.link_url(token).split("://", 1)[-1]
     line = f'"GET /{path.split("/", 1)[1]} HTTP/1.1" 302'
     scrubbed = scrub(line)
     assert token[:4] in scrubbed

@@ -1,7 +1,9 @@
 """Reports: the coordinator's dashboard and the outcome report.
 
 - ``dashboard``: the trial's own dashboard panels (recruitment, CONSORT flow, SAEs).
-- ``outcomes``: the CONSORT flow and the outcome report's data and tables.
+- ``outcome_data``: the report's data, one ``Subject`` per randomised participant.
+- ``consort_flow``: the CONSORT flow (outcome report and dashboard).
+- ``outcomes``: the outcome report's tables, intention to treat and as treated.
 - ``statistics``: the pure statistical functions the report uses.
 - ``views``: the dashboard and outcome-report pages; ``demo``: their ``seed_demo`` step.
 """

@@ -16,15 +16,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from trial.registry import DashboardPanel, dashboard
-from trial.reports import outcomes
+from trial.reports.consort_flow import consort_flow
+from trial.reports.outcome_data import OutcomeData, Subject, optional_model, outcome_data
 
 SAES_SHOWN = 25
 
 
-def _outcome_data(request) -> outcomes.OutcomeData:
+def _outcome_data(request) -> OutcomeData:
     """Gathered once per request and shared by the panels that need it."""
     if not hasattr(request, "_dashboard_outcome_data"):
-        request._dashboard_outcome_data = outcomes.outcome_data()
+        request._dashboard_outcome_data = outcome_data()
     return request._dashboard_outcome_data
 
 
@@ -40,7 +41,7 @@ def _months(first: dt.date, last: dt.date) -> list[dt.date]:
     return months
 
 
-def recruitment_chart(subjects: list[outcomes.Subject], today: dt.date) -> dict:
+def recruitment_chart(subjects: list[Subject], today: dt.date) -> dict:
     """Cumulative number randomised per site and month, for Chart.js (via json_script)."""
     if not subjects:
         return {}
@@ -80,12 +81,12 @@ def recruitment_context(request) -> dict:
 
 
 def consort_context(request) -> dict:
-    return {"flow": outcomes.consort_flow(data=_outcome_data(request))}
+    return {"flow": consort_flow(data=_outcome_data(request))}
 
 
 def sae_context(request) -> dict:
     """Serious adverse events nobody has acknowledged yet, oldest onset first (two queries)."""
-    model = outcomes.optional_model("trial", "AdverseEvent")
+    model = optional_model("trial", "AdverseEvent")
     if model is None:
         return {"missing": True}
     qs = model.objects.filter(serious=True, acknowledged_at__isnull=True)

@@ -29,6 +29,7 @@ from trial.models import (
     SurgicalAssessment,
     User,
 )
+from trial.treatment import adverse_events
 from trial.treatment import services as tservices
 
 logger = logging.getLogger(__name__)
@@ -207,7 +208,7 @@ def _adverse_events(participants, nurse, coordinator, today) -> None:
         if day0 is None:  # every participant here is randomised; tells the checker so
             continue
         try:
-            event = tservices.adverse_event_record(
+            event = adverse_events.adverse_event_record(
                 participant=participant,
                 user=nurse,
                 description=description + " (demo)",
@@ -223,4 +224,4 @@ def _adverse_events(participants, nurse, coordinator, today) -> None:
             continue
         if serious and relation == AERelation.NOT_RELATED:
             # One serious event already acknowledged, the other left for the coordinator.
-            tservices.sae_acknowledge(event=event, user=coordinator)
+            adverse_events.sae_acknowledge(event=event, user=coordinator)

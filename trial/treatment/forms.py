@@ -23,7 +23,8 @@ from trial.models import (
     UsualCare,
 )
 from trial.protocol.vertebrae import LEVEL_CHOICES, LEVELS
-from trial.treatment.services import AE_FIELDS, RADIOGRAPH_FIELDS, USUAL_CARE_FIELDS
+from trial.treatment.adverse_events import AE_FIELDS
+from trial.treatment.services import RADIOGRAPH_FIELDS, USUAL_CARE_FIELDS
 
 YES_NO = [("no", _("No")), ("yes", _("Yes"))]
 YES_NO_UNKNOWN = [("no", _("No")), ("yes", _("Yes")), ("unknown", _("Not known"))]

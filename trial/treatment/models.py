@@ -1,6 +1,7 @@
 """Treatment and clinical events: PVP procedure per vertebra, usual care, crossover, adverse
-events and the radiographic controls. Rules live in trial/treatment/services.py; the analysts'
-figures (leakage per vertebra and per patient, as-treated arm) in trial/treatment/selectors.py.
+events and the radiographic controls. Rules live in trial/treatment/services.py (adverse
+events: adverse_events.py); the analysts' figures (leakage per vertebra and per patient,
+as-treated arm) in trial/treatment/selectors.py.
 
 Defined here, registered under the ``trial`` app label (re-exported from trial/models.py).
 """

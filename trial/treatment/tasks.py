@@ -9,11 +9,11 @@ from __future__ import annotations
 from celery import shared_task
 
 from trial.celery import MESSAGE_RETRY
-from trial.treatment import services
-from trial.treatment.services import SAE_NOTIFY_TASK
+from trial.treatment import adverse_events
+from trial.treatment.adverse_events import SAE_NOTIFY_TASK
 
 
 @shared_task(name=SAE_NOTIFY_TASK, **MESSAGE_RETRY)
 def sae_notify(event_id: int) -> bool:
     """E-mail the coordinators about a serious adverse event; a second run sends nothing."""
-    return services.sae_notify(event_id=event_id)
+    return adverse_events.sae_notify(event_id=event_id)

@@ -28,6 +28,7 @@ from trial.models import (
     UsualCare,
 )
 from trial.participants import selectors
+from trial.treatment import adverse_events
 from trial.treatment import selectors as tselectors
 from trial.treatment import services as tservices
 from trial.treatment.forms import (
@@ -233,7 +234,7 @@ def crossover(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
 @GET_POST
 def adverse_event_create(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
     participant = selectors.participant_get_for(request.user, trial_number)
-    refusal = tservices.adverse_event_refusal(participant)
+    refusal = adverse_events.adverse_event_refusal(participant)
     if not access.can(request.user, "trial:adverse_event_create") or refusal:
         return _read_page(
             request,
@@ -245,7 +246,7 @@ def adverse_event_create(request: AuthedHttpRequest, trial_number: str) -> HttpR
     form = AdverseEventForm(request.POST or None, instance=AdverseEvent(participant=participant))
     if request.method == "POST" and form.is_valid():
         try:
-            event = tservices.adverse_event_record(
+            event = adverse_events.adverse_event_record(
                 participant=participant, user=request.user, **form.values()
             )
         except ValidationError as exc:
@@ -278,7 +279,7 @@ def adverse_event_edit(request: AuthedHttpRequest, trial_number: str, ae_id: int
     form = AdverseEventForm(request.POST or None, instance=event)
     if request.method == "POST" and form.is_valid():
         try:
-            tservices.adverse_event_update(
+            adverse_events.adverse_event_update(
                 event=event,
                 user=request.user,
                 reason=form.cleaned_data.get("reason", ""),
@@ -355,7 +356,7 @@ def sae_list(request: AuthedHttpRequest) -> HttpResponse:
     if request.method == "POST":
         event = get_object_or_404(events, pk=request.POST.get("ae_id") or 0)
         try:
-            tservices.sae_acknowledge(event=event, user=request.user)
+            adverse_events.sae_acknowledge(event=event, user=request.user)
         except ValidationError as exc:
             messages.warning(request, " ".join(exc.messages))
         else:

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from questionnaires import selectors, services
+from questionnaires import links, selectors
 
 
 class Command(BaseCommand):
@@ -12,5 +12,5 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         # The beat task enqueues one task per link; here the same service runs in this process.
         due = selectors.links_due_for_reminder()
-        sent = sum(services.link_remind(link_id=link_id) for link_id in due)
+        sent = sum(links.link_remind(link_id=link_id) for link_id in due)
         self.stdout.write(f"{sent} reminders sent ({len(due)} links were due)")

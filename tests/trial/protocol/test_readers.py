@@ -9,7 +9,7 @@ import pytest
 from questionnaires.exports import analysis_variables
 from trial.exports.formats.odm import ENROLMENT, _odm_events
 from trial.protocol import bundled_schedule, visits
-from trial.reports.outcomes import _report_visits, outcome_data
+from trial.reports.outcome_data import _report_visits, outcome_data
 
 KYPHOPLASTY = [v.code for v in bundled_schedule("kyphoplasty_example").visits]
 

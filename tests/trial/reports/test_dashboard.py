@@ -20,8 +20,9 @@ from tests.factories import (
     outcome_scores,
     randomised_with_outcomes,
 )
-from trial.models import Crossover, Death, ParticipantStatus, Role, Withdrawal
+from trial.models import Crossover, Death, Participant, ParticipantStatus, Role, Withdrawal
 from trial.reports import outcomes
+from trial.reports.consort_flow import consort_flow
 
 URLS = ("trial:dashboard", "trial:outcome_report", "trial:outcome_report_pdf")
 
@@ -66,7 +67,7 @@ def test_the_consort_flow_counts_known_data(world):
     )
     outcome_contact(pvp[1], "M3", today - dt.timedelta(days=200), 91)
 
-    flow = outcomes.consort_flow()
+    flow = consort_flow()
     arms = {a.arm: a for a in flow.arms}
     assert flow.primary_visit == "W4"
     assert [code for code, _label in flow.followed_visits] == ["W4", "M3", "M12"]
@@ -164,7 +165,7 @@ def test_the_dashboard_runs_the_same_number_of_queries_for_5_and_50_participants
     with_5 = _dashboard_queries(client)
     randomised_with_outcomes(world.own, 45, arm="conservative", start=300, user=user)
     # Overdue contacts too, so that list is exercised.
-    for p in outcomes.Participant.objects.filter(status=ParticipantStatus.RANDOMISED)[:10]:
+    for p in Participant.objects.filter(status=ParticipantStatus.RANDOMISED)[:10]:
         outcome_contact(
             p, "W8", timezone.localdate() - dt.timedelta(days=60), 56, ContactStatus.DUE
         )

@@ -8,6 +8,7 @@ import math
 import pytest
 
 from trial.reports import outcomes, statistics
+from trial.reports.outcome_data import Subject
 
 
 def test_it_gives_mean_and_sample_sd():
@@ -100,7 +101,7 @@ def test_the_case_series_leakage_reads_as_in_its_table_1():
     assert statistics.Proportion(0, 0).percent is None
 
 
-def _subject(**kwargs) -> outcomes.Subject:
+def _subject(**kwargs) -> Subject:
     defaults = {
         "pk": 1,
         "trial_number": "AAR-001",
@@ -111,7 +112,7 @@ def _subject(**kwargs) -> outcomes.Subject:
         "sex": "F",
         "age": 70,
     }
-    return outcomes.Subject(**(defaults | kwargs))
+    return Subject(**(defaults | kwargs))
 
 
 def test_survival_time_is_censored_at_the_last_contact_or_the_withdrawal():

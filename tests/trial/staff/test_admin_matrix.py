@@ -83,8 +83,9 @@ def _samples(world) -> dict:
     """One object of every model registered on the admin site."""
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 
+    from questionnaires.links import link_issue_letter
     from questionnaires.models import QuestionnaireResponse
-    from questionnaires.services import link_issue_letter, tablet_session_start
+    from questionnaires.services import tablet_session_start
     from randomization.models import AllocationListView, BatchPrint
     from randomization.services import envelope_batch_generate
     from trial.models import EligibilityCriteriaVersion, InformationSheetVersion

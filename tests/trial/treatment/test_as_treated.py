@@ -29,6 +29,7 @@ from trial.exports import sql as export_sql
 from trial.exports.tables import analysis_table, form_table
 from trial.models import Crossover, Participant, Role
 from trial.reports import outcomes
+from trial.reports.outcome_data import outcome_data
 from trial.treatment.selectors import annotate_as_treated, as_treated_arm
 
 pytestmark = pytest.mark.django_db
@@ -136,7 +137,7 @@ def test_every_place_agrees_on_the_as_treated_arm(world, scenarios):
         )
     )
     wide, form = _wide_values(), _form_values()
-    subjects = {s.pk: s.as_treated for s in outcomes.outcome_data().subjects}
+    subjects = {s.pk: s.as_treated for s in outcome_data().subjects}
     for participant in Participant.objects.filter(pk__in=scenarios):
         scenario = scenarios[participant.pk]
         expected = scenario.expected

@@ -26,6 +26,7 @@ from trial.models import (
     Role,
     UsualCare,
 )
+from trial.treatment import adverse_events
 from trial.treatment import services as tservices
 
 pytestmark = pytest.mark.django_db
@@ -301,7 +302,7 @@ def _ae(participant, user, **overrides):
         "resolved_on": None,
     }
     values.update(overrides)
-    return tservices.adverse_event_record(participant=participant, user=user, **values)
+    return adverse_events.adverse_event_record(participant=participant, user=user, **values)
 
 
 @pytest.fixture
@@ -338,7 +339,7 @@ def test_a_serious_adverse_event_emails_the_coordinators_once_after_commit(
     from trial.treatment.tasks import sae_notify
 
     assert sae_notify.delay(event.pk).get() is False
-    assert tservices.sae_notify(event_id=event.pk) is False
+    assert adverse_events.sae_notify(event_id=event.pk) is False
     assert len(mail.outbox) == 1
 
 
@@ -375,12 +376,12 @@ def test_a_non_serious_event_sends_nothing_until_it_becomes_serious(
     assert len(mail.outbox) == 0
 
     with django_capture_on_commit_callbacks(execute=True):
-        tservices.adverse_event_update(
+        adverse_events.adverse_event_update(
             event=event, user=nurse, reason="Admitted to hospital", serious=True
         )
     assert len(mail.outbox) == 1
     with django_capture_on_commit_callbacks(execute=True):
-        tservices.adverse_event_update(
+        adverse_events.adverse_event_update(
             event=event, user=nurse, reason="Better", outcome="recovered", resolved_on=_today()
         )
     assert len(mail.outbox) == 1
@@ -409,14 +410,14 @@ def test_only_the_coordinator_acknowledges_and_only_once(world):
     participant = randomised(world.own_participant, arm="pvp", days_ago=5)
     event = _ae(participant, world.users[Role.NURSE])
     with pytest.raises(ValidationError):
-        tservices.sae_acknowledge(event=event, user=world.users[Role.DATA_MANAGER])
+        adverse_events.sae_acknowledge(event=event, user=world.users[Role.DATA_MANAGER])
     coordinator = world.users[Role.COORDINATOR]
-    tservices.sae_acknowledge(event=event, user=coordinator)
+    adverse_events.sae_acknowledge(event=event, user=coordinator)
     event.refresh_from_db()
     assert event.acknowledged_by == coordinator
     assert event.history.first().history_user == coordinator
     with pytest.raises(ValidationError):
-        tservices.sae_acknowledge(event=event, user=coordinator)
+        adverse_events.sae_acknowledge(event=event, user=coordinator)
 
 
 # --- radiographic controls ----------------------------------------------------------------
