@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from trial import access
+from trial.concurrency import form_version, version_field_add
 from trial.forms import apply_errors
 from trial.http import AuthedHttpRequest
 from trial.models import (
@@ -95,6 +96,7 @@ def procedure(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
         procedure=existing,
         default_facility=surgical_site.name if surgical_site else "",
     )
+    version_field_add(form, existing)
     if request.method == "POST" and procedure_forms_valid(form, level_forms):
         data = form.cleaned_data
         try:
@@ -111,6 +113,7 @@ def procedure(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
                 discharge_date=data["discharge_date"],
                 levels=[level_forms[code].as_row() for code in data["levels"]],
                 reason=data.get("reason", ""),
+                version=form_version(form),
             )
         except ValidationError as exc:
             apply_errors(form, exc)
@@ -146,6 +149,7 @@ def usual_care(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
     form = UsualCareForm(
         request.POST or None, instance=existing or UsualCare(participant=participant)
     )
+    version_field_add(form, existing)
     if request.method == "POST" and form.is_valid():
         values = {name: form.cleaned_data[name] for name in UsualCareForm.Meta.fields}
         try:
@@ -153,6 +157,7 @@ def usual_care(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
                 participant=participant,
                 user=request.user,
                 reason=form.cleaned_data.get("reason", ""),
+                version=form_version(form),
                 **values,
             )
         except ValidationError as exc:
@@ -188,6 +193,7 @@ def crossover(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
         return _read_page(request, participant, title=_("Crossover to PVP"), message=refusal or "")
     may_override = access.can(request.user, "crossover_allow_early")
     form = CrossoverForm(request.POST or None, may_override=may_override)
+    version_field_add(form, None)  # recorded once: the page is only offered before that
     if request.method == "POST" and form.is_valid():
         try:
             tservices.crossover_record(
@@ -196,6 +202,7 @@ def crossover(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
                 crossover_date=form.cleaned_data["crossover_date"],
                 reason=form.cleaned_data["reason"],
                 override_reason=form.cleaned_data.get("override_reason", ""),
+                version=form_version(form),
             )
         except ValidationError as exc:
             apply_errors(form, exc)
@@ -276,12 +283,14 @@ def adverse_event_edit(request: AuthedHttpRequest, trial_number: str, ae_id: int
     if not access.can(request.user, "trial:adverse_event_edit"):
         return _read_page(request, participant, title=_("Adverse events"), panel="adverse-events")
     form = AdverseEventForm(request.POST or None, instance=event)
+    version_field_add(form, event)
     if request.method == "POST" and form.is_valid():
         try:
             tservices.adverse_event_update(
                 event=event,
                 user=request.user,
                 reason=form.cleaned_data.get("reason", ""),
+                version=form_version(form),
                 **form.values(),
             )
         except ValidationError as exc:
@@ -316,6 +325,7 @@ def radiograph(request: AuthedHttpRequest, trial_number: str, control_kind: str)
         request.POST or None,
         instance=existing or RadiographicControl(participant=participant, kind=control_kind),
     )
+    version_field_add(form, existing)
     if request.method == "POST" and form.is_valid():
         try:
             tservices.radiograph_record(
@@ -323,6 +333,7 @@ def radiograph(request: AuthedHttpRequest, trial_number: str, control_kind: str)
                 user=request.user,
                 kind=control_kind,
                 reason=form.cleaned_data.get("reason", ""),
+                version=form_version(form),
                 **form.values(),
             )
         except ValidationError as exc:
