@@ -220,7 +220,7 @@ def call_log_record(
     items: VisitItemsInput | None = None,
     death: DeathInput | None = None,
     withdrawal: WithdrawalInput | None = None,
-    version: str | None = None,
+    loaded_version: str | None = None,
 ) -> CallLog:
     """Log one call of a contact: the attempt is counted, and by outcome the visit's items are
     stored (reached), or the death or withdrawal is recorded (which cancels every open contact
@@ -228,14 +228,14 @@ def call_log_record(
     is refused, nothing of the call is kept.
 
     Raises ServiceError (or django's ValidationError from trial.participants.services) with a
-    message. ``version`` is the version of the contact the call form was loaded with: a call
+    message. ``loaded_version`` is the version of the contact the call form was loaded with: a call
     another nurse logged meanwhile is shown to this one (ConcurrentChange) instead of being
     followed by a second call record, or by a refusal that drops what this nurse typed.
     """
     from trial.participants import services as trial_services
 
     contact = Contact.objects.select_for_update().select_related("participant").get(pk=contact.pk)
-    if version is not None and version != version_of(contact):
+    if loaded_version is not None and loaded_version != version_of(contact):
         raise _call_conflict(contact)
     if contact.status not in OPEN_STATUSES:
         raise ServiceError(

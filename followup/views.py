@@ -127,7 +127,7 @@ def call_log(request: AuthedHttpRequest, contact_id: int) -> HttpResponse:
                 items=form.items(),
                 death=form.death(),
                 withdrawal=form.withdrawal(),
-                version=form_version(form),
+                loaded_version=form_version(form),
             )
         except ConcurrentChange as exc:
             form_conflict_show(form, exc)

@@ -238,11 +238,11 @@ def response_enter(
     mode: str,
     user: User,
     language: str = "da",
-    version: str | None = None,
+    loaded_version: str | None = None,
 ) -> QuestionnaireResponse:
     """Staff enter a whole instrument for the patient (by phone or from paper) and submit it.
 
-    ``version`` is the version of the response the entry form was loaded with
+    ``loaded_version`` is the version of the response the entry form was loaded with
     (trial.concurrency): when someone else saved answers meanwhile, by phone or through the
     patient's link, nothing is overwritten and ConcurrentChange shows their answers.
     """
@@ -262,7 +262,10 @@ def response_enter(
     first = response is None
     if response is not None:
         version_check(
-            response, version, final=response.is_submitted, values=response_values(response)
+            response,
+            loaded_version,
+            final=response.is_submitted,
+            values=response_values(response),
         )
     if response is None:
         response = QuestionnaireResponse(
@@ -324,7 +327,7 @@ def response_correct(
     answers: dict,
     user: User,
     reason: str,
-    version: str | None = None,
+    loaded_version: str | None = None,
 ) -> QuestionnaireResponse:
     """Correct a submitted response: a reason is required, scores are recomputed, all audited.
 
@@ -335,7 +338,7 @@ def response_correct(
     except ReasonRequired as exc:
         raise ServiceError(exc.messages[0]) from None
     response = QuestionnaireResponse.objects.select_for_update().get(pk=response.pk)
-    version_check(response, version, values=response_values(response))
+    version_check(response, loaded_version, values=response_values(response))
     if not response.is_submitted:
         raise ServiceError(_("Only submitted answers are corrected; drafts are still open."))
     try:

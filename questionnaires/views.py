@@ -688,7 +688,7 @@ def staff_enter(
                 mode=form.cleaned_data["mode"],
                 user=request.user,
                 language=translation.get_language(),
-                version=form_version(form),
+                loaded_version=form_version(form),
             )
         except ServiceError as error:
             apply_errors(form, error)
@@ -735,7 +735,7 @@ def staff_correct(
                 answers=form.answers(),
                 user=request.user,
                 reason=form.cleaned_data["reason"],
-                version=form_version(form),
+                loaded_version=form_version(form),
             )
         except ServiceError as error:
             apply_errors(form, error)

@@ -36,7 +36,9 @@ from trial.errors import ServiceError
 
 VERSION_FIELD = "version"
 
-# Columns that say nothing to the person comparing values: keys, links and stamps.
+# Columns never shown next to a form: keys, links and stamps that say nothing to the person
+# comparing values, and secrets that must never reach a page (a staff account's password hash,
+# a link's token digest or seed).
 _HIDDEN_FIELDS = {
     "id",
     "participant",
@@ -44,8 +46,13 @@ _HIDDEN_FIELDS = {
     "call",
     "created_at",
     "updated_at",
+    "last_login",
+    "password",
+    "is_superuser",
+    "key",
     "cpr_digest",
     "token_hash",
+    "delivery_seed",
 }
 
 

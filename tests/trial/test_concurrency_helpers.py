@@ -104,3 +104,15 @@ def test_a_page_saved_after_someone_else_saved_it_shows_both(world):
         "vas_back": 11,
         "vas_leg": 21,
     }
+
+
+def test_a_conflict_never_shows_secrets(world):
+    """A staff account that lost a race (two invitations of one username) is shown without its
+    password hash or stamps."""
+    user = world.users[Role.NURSE]
+    user.set_password("a long enough password")
+    user.save()
+    shown = ConcurrentChange.of(user).values
+    labels = {label.lower() for label, _value in shown}
+    assert "password" not in labels and "last login" not in labels
+    assert not any(user.password in value for _label, value in shown)

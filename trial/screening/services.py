@@ -189,15 +189,15 @@ def screening_form_record(
     user: User,
     data: dict,
     reason: str = "",
-    version: str | None = None,
+    loaded_version: str | None = None,
 ) -> ScreeningForm:
     """Record or correct the screening form (a correction needs a reason).
 
-    ``version`` here and in the other record services is the version of the record the page
+    ``loaded_version`` here and in the other record services is the version of the record the page
     was loaded with (trial.concurrency): a save based on an older one is refused."""
     _require_screening(participant)
     form = ScreeningForm.objects.select_for_update().filter(participant=participant).first()
-    version_check(form, version)
+    version_check(form, loaded_version)
     if form is None:
         form = ScreeningForm(participant=participant, completed_by=user)
     for name in SCREENING_FORM_FIELDS:
@@ -214,7 +214,7 @@ def eligibility_record(
     answers: dict[str, str],
     assessed_on: dt.date,
     reason: str = "",
-    version: str | None = None,
+    loaded_version: str | None = None,
 ) -> EligibilityAssessment:
     """Store the hematologist's answers against the criteria version in force today."""
     from trial.screening.selectors import current_criteria_version
@@ -226,7 +226,7 @@ def eligibility_record(
     assessment = (
         EligibilityAssessment.objects.select_for_update().filter(participant=participant).first()
     )
-    version_check(assessment, version)
+    version_check(assessment, loaded_version)
     if assessment is None:
         assessment = EligibilityAssessment(participant=participant)
     assessment.version = version
@@ -247,12 +247,12 @@ def consent_record(
     oral_information_given: bool,
     written_information_given: bool,
     reason: str = "",
-    version: str | None = None,
+    loaded_version: str | None = None,
 ) -> Consent:
     """Record consent; refused before the screening date and once randomised (Consent.clean)."""
     participant = Participant.objects.select_for_update().get(pk=participant.pk)
     consent = Consent.objects.select_for_update().filter(participant=participant).first()
-    version_check(consent, version)
+    version_check(consent, loaded_version)
     if consent is None:
         if not information_sheet.active:
             raise ValidationError(
@@ -320,7 +320,7 @@ def surgical_assessment_record(
     earlier_fracture_levels: list[str],
     risk_information_given: bool,
     reason: str = "",
-    version: str | None = None,
+    loaded_version: str | None = None,
 ) -> SurgicalAssessment:
     """Record (or correct) the surgeon's assessment and close the referral.
 
@@ -334,7 +334,7 @@ def surgical_assessment_record(
         .filter(participant=participant)
         .first()
     )
-    version_check(assessment, version)
+    version_check(assessment, loaded_version)
     if assessment is None:
         _require_screening(participant)
         referral = (
@@ -462,7 +462,12 @@ SCREENING_LOG_EDITABLE = (
 
 @transaction.atomic
 def screening_log_entry_update(
-    *, entry: ScreeningLogEntry, user: User, data: dict, reason: str, version: str | None = None
+    *,
+    entry: ScreeningLogEntry,
+    user: User,
+    data: dict,
+    reason: str,
+    loaded_version: str | None = None,
 ) -> tuple[ScreeningLogEntry, bool]:
     """Correct a screening-log entry, with the reason for the change (audited).
 
@@ -474,7 +479,7 @@ def screening_log_entry_update(
     from trial.audit import model_update
 
     entry = ScreeningLogEntry.objects.select_for_update().get(pk=entry.pk)
-    version_check(entry, version)
+    version_check(entry, loaded_version)
     reason = reason.strip()
     if not reason:
         raise ValidationError({"change_reason": _("Give a reason for the change.")})

@@ -225,7 +225,7 @@ def screening_log_edit(request: AuthedHttpRequest, entry_id: int) -> HttpRespons
                 user=request.user,
                 data=form.cleaned_data,
                 reason=form.cleaned_data["change_reason"],
-                version=form_version(form),
+                loaded_version=form_version(form),
             )
         except (ServiceError, ValidationError) as exc:
             apply_errors(form, exc)
@@ -262,7 +262,7 @@ def screening_form(request: AuthedHttpRequest, trial_number: str) -> HttpRespons
                 user=request.user,
                 data=form.cleaned_data,
                 reason=form.cleaned_data.get("reason", ""),
-                version=form_version(form),
+                loaded_version=form_version(form),
             )
         except (ServiceError, ValidationError) as exc:
             apply_errors(form, exc)
@@ -301,7 +301,7 @@ def eligibility(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
                 answers=form.answers(),
                 assessed_on=form.cleaned_data["assessed_on"],
                 reason=form.cleaned_data.get("reason", ""),
-                version=form_version(form),
+                loaded_version=form_version(form),
             )
         except (ServiceError, ValidationError) as exc:
             apply_errors(form, exc)
@@ -345,7 +345,7 @@ def consent(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
                 oral_information_given=data["oral_information_given"],
                 written_information_given=data["written_information_given"],
                 reason=data.get("reason", ""),
-                version=form_version(form),
+                loaded_version=form_version(form),
             )
         except (ServiceError, ValidationError) as exc:
             apply_errors(form, exc)
@@ -492,7 +492,7 @@ def surgical_assessment(request: AuthedHttpRequest, trial_number: str) -> HttpRe
                 earlier_fracture_levels=data["earlier_fracture_levels"],
                 risk_information_given=data["risk_information_given"],
                 reason=data.get("reason", ""),
-                version=form_version(form),
+                loaded_version=form_version(form),
             )
         except (ServiceError, ValidationError) as exc:
             apply_errors(form, exc)

@@ -178,20 +178,20 @@ def procedure_record(
     discharge_date: dt.date | None = None,
     levels: list[dict[str, Any]],
     reason: str = "",
-    version: str | None = None,
+    loaded_version: str | None = None,
 ) -> Procedure:
     """Record (or correct, with a reason) the participant's PVP and its treated vertebrae.
 
     ``levels``: one dict per vertebra with ``level``, ``cement_volume_ml``, ``leakage``,
     ``leakage_sites`` (values of LeakageSite) and ``posterior_wall_defect`` (True/False/None).
     A correction replaces the set of levels: rows no longer given are deleted (with history).
-    ``version`` here and in the other record services is the version of the record the page
+    ``loaded_version`` here and in the other record services is the version of the record the page
     was loaded with (trial.concurrency): a save based on an older one is refused.
     """
     participant = _locked(participant)
     procedure = Procedure.objects.filter(participant=participant).first()
     # Under the participant's lock: the procedure cannot change between this check and the save.
-    version_check(procedure, version)
+    version_check(procedure, loaded_version)
     refusal = procedure_refusal(participant)
     if refusal:
         raise TreatmentError(refusal)
@@ -307,13 +307,13 @@ def usual_care_record(
     participant: Participant,
     user: User,
     reason: str = "",
-    version: str | None = None,
+    loaded_version: str | None = None,
     **values: Any,
 ) -> UsualCare:
     """Record the usual care of a conservative-arm participant, or update it with a reason;
     the history keeps every earlier version."""
     participant = _locked(participant)
-    version_check(UsualCare.objects.filter(participant=participant).first(), version)
+    version_check(UsualCare.objects.filter(participant=participant).first(), loaded_version)
     refusal = usual_care_refusal(participant)
     if refusal:
         raise TreatmentError(refusal)
@@ -376,7 +376,7 @@ def crossover_record(
     crossover_date: dt.date,
     reason: str,
     override_reason: str = "",
-    version: str | None = None,
+    loaded_version: str | None = None,
 ) -> Crossover:
     """Record a conservative-arm participant's change to PVP.
 
@@ -387,7 +387,9 @@ def crossover_record(
     """
     participant = _locked(participant)
     # Recorded once: a crossover saved by someone else meanwhile is shown, not refused blankly.
-    version_check(Crossover.objects.filter(participant=participant).first(), version, final=True)
+    version_check(
+        Crossover.objects.filter(participant=participant).first(), loaded_version, final=True
+    )
     refusal = crossover_refusal(participant)
     if refusal:
         raise TreatmentError(refusal)
@@ -528,7 +530,7 @@ def adverse_event_update(
     event: AdverseEvent,
     user: User,
     reason: str,
-    version: str | None = None,
+    loaded_version: str | None = None,
     **values: Any,
 ) -> AdverseEvent:
     """Correct or follow up an adverse event (outcome, resolved date), with a reason. An event
@@ -537,7 +539,7 @@ def adverse_event_update(
     if unknown:
         raise TypeError(f"Unknown adverse-event fields: {sorted(unknown)}")
     event = AdverseEvent.objects.select_for_update().get(pk=event.pk)
-    version_check(event, version)
+    version_check(event, loaded_version)
     was_serious = event.serious
     for name, value in values.items():
         setattr(event, name, value.strip() if isinstance(value, str) else value)
@@ -664,13 +666,14 @@ def radiograph_record(
     user: User,
     kind: str,
     reason: str = "",
-    version: str | None = None,
+    loaded_version: str | None = None,
     **values: Any,
 ) -> RadiographicControl:
     """Record (or correct, with a reason) the surgical control or the 12-month X-ray."""
     participant = _locked(participant)
     version_check(
-        RadiographicControl.objects.filter(participant=participant, kind=kind).first(), version
+        RadiographicControl.objects.filter(participant=participant, kind=kind).first(),
+        loaded_version,
     )
     refusal = radiograph_refusal(participant, kind)
     if refusal:

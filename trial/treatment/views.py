@@ -113,7 +113,7 @@ def procedure(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
                 discharge_date=data["discharge_date"],
                 levels=[level_forms[code].as_row() for code in data["levels"]],
                 reason=data.get("reason", ""),
-                version=form_version(form),
+                loaded_version=form_version(form),
             )
         except ValidationError as exc:
             apply_errors(form, exc)
@@ -157,7 +157,7 @@ def usual_care(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
                 participant=participant,
                 user=request.user,
                 reason=form.cleaned_data.get("reason", ""),
-                version=form_version(form),
+                loaded_version=form_version(form),
                 **values,
             )
         except ValidationError as exc:
@@ -202,7 +202,7 @@ def crossover(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
                 crossover_date=form.cleaned_data["crossover_date"],
                 reason=form.cleaned_data["reason"],
                 override_reason=form.cleaned_data.get("override_reason", ""),
-                version=form_version(form),
+                loaded_version=form_version(form),
             )
         except ValidationError as exc:
             apply_errors(form, exc)
@@ -290,7 +290,7 @@ def adverse_event_edit(request: AuthedHttpRequest, trial_number: str, ae_id: int
                 event=event,
                 user=request.user,
                 reason=form.cleaned_data.get("reason", ""),
-                version=form_version(form),
+                loaded_version=form_version(form),
                 **form.values(),
             )
         except ValidationError as exc:
@@ -333,7 +333,7 @@ def radiograph(request: AuthedHttpRequest, trial_number: str, control_kind: str)
                 user=request.user,
                 kind=control_kind,
                 reason=form.cleaned_data.get("reason", ""),
-                version=form_version(form),
+                loaded_version=form_version(form),
                 **form.values(),
             )
         except ValidationError as exc:
