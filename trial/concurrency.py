@@ -29,6 +29,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, models
+from django.http import QueryDict
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -245,7 +246,7 @@ def _unique_lookups(instance: models.Model) -> list[tuple[dict[str, Any], models
     for names, condition in sets:
         values = {}
         for name in names:
-            attname = opts.get_field(name).attname
+            attname = getattr(opts.get_field(name), "attname", name)
             values[attname] = getattr(instance, attname)
         if any(v is None for v in values.values()):
             continue
@@ -301,6 +302,11 @@ def form_conflict_show(form: forms.BaseForm, conflict: ConcurrentChange) -> None
     form.add_error(None, conflict.message_text())
     form.conflict = conflict  # type: ignore[attr-defined]
     if VERSION_FIELD in form.fields and form.is_bound and not conflict.final:
-        data = form.data.copy()
-        data[form.add_prefix(VERSION_FIELD)] = conflict.version
-        form.data = data
+        key = form.add_prefix(VERSION_FIELD)
+        # A QueryDict keeps the multi-valued entries (ticked boxes) as the user posted them.
+        if isinstance(form.data, QueryDict):
+            data = form.data.copy()
+            data[key] = conflict.version
+            form.data = data
+        else:
+            form.data = {**form.data, key: conflict.version}
