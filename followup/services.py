@@ -30,6 +30,7 @@ from followup.models import (
     WeeklyList,
 )
 from trial.audit import audited_save, audited_update
+from trial.concurrency import ConcurrentChange, person, values_of, version_of
 from trial.errors import ServiceError
 from trial.models import ENDED_STATUSES, Participant, ParticipantStatus
 from trial.protocol.schedule import active_schedule, local_today
@@ -219,6 +220,7 @@ def call_log_record(
     items: VisitItemsInput | None = None,
     death: DeathInput | None = None,
     withdrawal: WithdrawalInput | None = None,
+    loaded_version: str | None = None,
 ) -> CallLog:
     """Log one call of a contact: the attempt is counted, and by outcome the visit's items are
     stored (reached), or the death or withdrawal is recorded (which cancels every open contact
@@ -226,11 +228,15 @@ def call_log_record(
     is refused, nothing of the call is kept.
 
     Raises ServiceError (or django's ValidationError from trial.participants.services) with a
-    message.
+    message. ``loaded_version`` is the version of the contact the call form was loaded with: a call
+    another nurse logged meanwhile is shown to this one (ConcurrentChange) instead of being
+    followed by a second call record, or by a refusal that drops what this nurse typed.
     """
     from trial.participants import services as trial_services
 
     contact = Contact.objects.select_for_update().select_related("participant").get(pk=contact.pk)
+    if loaded_version is not None and loaded_version != version_of(contact):
+        raise _call_conflict(contact)
     if contact.status not in OPEN_STATUSES:
         raise ServiceError(
             _("This contact is %(status)s; calls are logged on planned or due contacts only.")
@@ -288,6 +294,25 @@ def call_log_record(
             initiated_by=withdrawal.initiated_by,
         )
     return call
+
+
+def _call_conflict(contact: Contact) -> ConcurrentChange:
+    """The newest call of ``contact`` (and the visit's items, if it completed the visit), as the
+    other nurse logged it."""
+    call = contact.calls.select_related("called_by").order_by("-called_at", "-id").first()
+    if call is None:  # changed by the scheduler, not by a call: show the contact itself
+        return ConcurrentChange.of(contact, final=contact.status not in OPEN_STATUSES)
+    values = values_of(call)
+    items = VisitItems.objects.filter(contact=contact, call=call).first()
+    if items is not None:
+        values += values_of(items)
+    return ConcurrentChange(
+        who=person(call.called_by),
+        when=call.called_at,
+        values=values,
+        version=version_of(contact),
+        final=contact.status not in OPEN_STATUSES,
+    )
 
 
 def _visit_items_record(*, contact: Contact, call: CallLog, items: VisitItemsInput, user) -> None:

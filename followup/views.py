@@ -21,6 +21,7 @@ from followup.forms import CallLogForm, SiteFilterForm
 from followup.models import CallOutcome, ContactStatus
 from questionnaires.models import QuestionnaireResponse, ResponseStatus
 from trial import access
+from trial.concurrency import ConcurrentChange, form_conflict_show, form_version, version_field_add
 from trial.errors import ServiceError
 from trial.http import AuthedHttpRequest
 from trial.models import SiteKind
@@ -113,26 +114,29 @@ def call_log(request: AuthedHttpRequest, contact_id: int) -> HttpResponse:
         conservative_arm=conservative,
         today=local_today(),
     )
+    version_field_add(form, contact)
     if request.method == "POST" and form.is_valid():
-        if contact.status not in (ContactStatus.PLANNED, ContactStatus.DUE):
-            form.add_error(None, _("This contact is no longer open."))
+        # The service decides whether the contact is still open, under its lock: a call another
+        # nurse logged since this page was loaded is shown next to this nurse's entries.
+        try:
+            call = services.call_log_record(
+                contact=contact,
+                user=request.user,
+                outcome=form.cleaned_data["outcome"],
+                notes=form.cleaned_data["notes"],
+                items=form.items(),
+                death=form.death(),
+                withdrawal=form.withdrawal(),
+                loaded_version=form_version(form),
+            )
+        except ConcurrentChange as exc:
+            form_conflict_show(form, exc)
+        except ValidationError as exc:
+            _add_validation_errors(form, exc)
+        except ServiceError as exc:
+            form.add_error(None, str(exc))
         else:
-            try:
-                call = services.call_log_record(
-                    contact=contact,
-                    user=request.user,
-                    outcome=form.cleaned_data["outcome"],
-                    notes=form.cleaned_data["notes"],
-                    items=form.items(),
-                    death=form.death(),
-                    withdrawal=form.withdrawal(),
-                )
-            except ValidationError as exc:
-                _add_validation_errors(form, exc)
-            except ServiceError as exc:
-                form.add_error(None, str(exc))
-            else:
-                return _after_call(request, call, form)
+            return _after_call(request, call, form)
     rows = selectors.rows_for(request.user, [contact])
     return render(
         request,

@@ -7,7 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,6 +21,7 @@ from questionnaires.models import (
 )
 from questionnaires.scoring import ScoringOptions
 from trial.audit import ReasonRequired, audited_save, model_update, require_reason
+from trial.concurrency import ConcurrentChange, version_check
 from trial.errors import ServiceError
 from trial.models import ENDED_STATUSES, Participant, User
 from trial.protocol import visits
@@ -85,8 +86,9 @@ def response_save_answers(
     """Merge some answers into the draft of one instrument (autosave and each screen's Next).
 
     A ``None`` removes an answer (the patient cleared it). A submitted response is locked.
-    Two first saves at the same moment (an autosave racing the Next button) both try to create
-    the draft; the loser of the unique constraint simply merges into the winner's row.
+    Two first saves at the same moment (an autosave racing the Next button, or the link open
+    in two tabs) both try to create the draft; the loser of the unique constraint merges its
+    answers into the winner's row, so neither loses an answer.
     """
 
     def attempt() -> QuestionnaireResponse:
@@ -102,7 +104,7 @@ def response_save_answers(
 
     try:
         return attempt()
-    except IntegrityError:
+    except ConcurrentChange:
         return attempt()
 
 
@@ -151,7 +153,6 @@ def _response_save_answers(
     return response
 
 
-@transaction.atomic
 def visit_submit(
     *,
     participant: Participant,
@@ -163,7 +164,30 @@ def visit_submit(
     """Submit every questionnaire of a visit: scores computed, answers locked from now on.
 
     An instrument the patient never opened is submitted with no answers (missing, not guessed).
+    Two submissions at once (a double click, two tabs) that both create an empty response:
+    the loser starts again, finds the winner's responses submitted and leaves them as they are.
     """
+
+    def attempt() -> list[QuestionnaireResponse]:
+        return _visit_submit(
+            participant=participant, visit_code=visit_code, mode=mode, language=language, user=user
+        )
+
+    try:
+        return attempt()
+    except ConcurrentChange:
+        return attempt()
+
+
+@transaction.atomic
+def _visit_submit(
+    *,
+    participant: Participant,
+    visit_code: str,
+    mode: str,
+    language: str,
+    user: User | None,
+) -> list[QuestionnaireResponse]:
     _check_visit(visit_code)
     now = timezone.now()
     submitted = []
@@ -207,8 +231,14 @@ def response_enter(
     mode: str,
     user: User,
     language: str = "da",
+    loaded_version: str | None = None,
 ) -> QuestionnaireResponse:
-    """Staff enter a whole instrument for the patient (by phone or from paper) and submit it."""
+    """Staff enter a whole instrument for the patient (by phone or from paper) and submit it.
+
+    ``loaded_version`` is the version of the response the entry form was loaded with
+    (trial.concurrency): when someone else saved answers meanwhile, by phone or through the
+    patient's link, nothing is overwritten and ConcurrentChange shows their answers.
+    """
     if mode not in (Mode.PHONE, Mode.PAPER):
         raise ServiceError(_("Staff enter answers by phone or from paper."))
     _check_visit(visit_code, instrument_code)
@@ -223,6 +253,13 @@ def response_enter(
         .first()
     )
     first = response is None
+    if response is not None:
+        version_check(
+            response,
+            loaded_version,
+            final=response.is_submitted,
+            values=response_values(response),
+        )
     if response is None:
         response = QuestionnaireResponse(
             participant=participant,
@@ -241,20 +278,60 @@ def response_enter(
     response.status = ResponseStatus.SUBMITTED
     response.submitted_at = timezone.now()
     response.scores = _scores_for(instrument_code, response.answers)
-    audited_save(response, user=user, reason="" if first else f"entered by staff ({mode})")
+    try:
+        audited_save(response, user=user, reason="" if first else f"entered by staff ({mode})")
+    except ConcurrentChange:
+        # Entered by someone else at the same moment: show their answers, item by item.
+        winner = QuestionnaireResponse.objects.get(
+            participant=participant, visit_code=visit_code, instrument_code=instrument_code
+        )
+        raise ConcurrentChange.of(
+            winner, final=winner.is_submitted, values=response_values(winner)
+        ) from None
     return response
+
+
+def response_values(response: QuestionnaireResponse) -> list[tuple[str, str]]:
+    """A response's answers as (question, answer) for the person comparing them with theirs."""
+    from django.utils import translation
+
+    from questionnaires.instruments import WordingError, load_wording
+
+    try:
+        wording = load_wording(response.instrument_code, translation.get_language() or "da")
+    except WordingError:
+        wording = None
+    rows = []
+    for code, value in response.answers.items():
+        label = code
+        shown = str(value)
+        item = wording.items.get(code) if wording is not None else None
+        if item is not None:
+            label = f"{code}: {item.text}"
+            shown = str(item.choices.get(value, value)) if item.choices else shown
+        rows.append((label, shown))
+    return rows
 
 
 @transaction.atomic
 def response_correct(
-    *, response: QuestionnaireResponse, answers: dict, user: User, reason: str
+    *,
+    response: QuestionnaireResponse,
+    answers: dict,
+    user: User,
+    reason: str,
+    loaded_version: str | None = None,
 ) -> QuestionnaireResponse:
-    """Correct a submitted response: a reason is required, scores are recomputed, all audited."""
+    """Correct a submitted response: a reason is required, scores are recomputed, all audited.
+
+    ``version`` (trial.concurrency) keeps a second correction made from the same page from
+    silently undoing the first."""
     try:
         reason = require_reason(reason)
     except ReasonRequired as exc:
         raise ServiceError(exc.messages[0]) from None
     response = QuestionnaireResponse.objects.select_for_update().get(pk=response.pk)
+    version_check(response, loaded_version, values=response_values(response))
     if not response.is_submitted:
         raise ServiceError(_("Only submitted answers are corrected; drafts are still open."))
     try:

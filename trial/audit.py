@@ -13,11 +13,13 @@ from typing import Any, TypeVar
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from simple_history.utils import get_history_model_for_model
+
+from trial.concurrency import unique_conflict
 
 # audited_save hands back the instance it was given, with the same type for the caller.
 _M = TypeVar("_M", bound=models.Model)
@@ -79,7 +81,16 @@ def audited_save(
     if validate:
         instance.full_clean()
     _stamp(instance, user=user, reason=reason)
-    instance.save(update_fields=update_fields)
+    try:
+        # A savepoint, so that losing a race for a unique row leaves the caller's transaction
+        # usable: the conflict is reported with the row that won (trial.concurrency).
+        with transaction.atomic():
+            instance.save(update_fields=update_fields)
+    except IntegrityError as exc:
+        conflict = unique_conflict(instance, exc)
+        if conflict is None:
+            raise
+        raise conflict from exc
     return instance
 
 

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from trial.audit import ReasonRequired
+from trial.concurrency import ConcurrentChange, form_conflict_show
 from trial.models import User
 
 
@@ -51,8 +52,11 @@ def add_model_errors(form: forms.Form, instance) -> None:
 
 
 def apply_errors(form, exc: Exception) -> None:
-    """Show a service's refusal on the form: field errors on their fields, the rest on top."""
-    if isinstance(exc, ReasonRequired) and "reason" in form.fields:
+    """Show a service's refusal on the form: field errors on their fields, the rest on top;
+    a concurrent save with the other person's values next to the form."""
+    if isinstance(exc, ConcurrentChange):
+        form_conflict_show(form, exc)
+    elif isinstance(exc, ReasonRequired) and "reason" in form.fields:
         form.add_error("reason", exc.messages)
     elif isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
         for field, errors in exc.error_dict.items():

@@ -30,7 +30,9 @@ from questionnaires.views.patient import (
     _wording,
 )
 from trial import access
+from trial.concurrency import form_version, version_field_add
 from trial.errors import ServiceError
+from trial.forms import apply_errors
 from trial.http import AuthedHttpRequest
 from trial.models import ENDED_STATUSES
 from trial.participants import selectors as trial_selectors
@@ -215,6 +217,7 @@ def staff_enter(
         labels=_instrument_labels(instrument),
         initial={**initial, "mode": Mode.PHONE},
     )
+    version_field_add(form, response)
     locked = response is not None and response.is_submitted
     if request.method == "POST" and form.is_valid() and not locked:
         try:
@@ -226,9 +229,10 @@ def staff_enter(
                 mode=form.cleaned_data["mode"],
                 user=request.user,
                 language=translation.get_language(),
+                loaded_version=form_version(form),
             )
         except ServiceError as error:
-            form.add_error(None, str(error))
+            apply_errors(form, error)
         else:
             messages.success(request, _("The answers are saved and submitted."))
             return redirect("questionnaires:staff_overview", participant.trial_number)
@@ -263,6 +267,7 @@ def staff_correct(
         labels=_instrument_labels(instrument),
         initial=dict(response.answers) if response else {},
     )
+    version_field_add(form, response)
     # "response is not None" repeats what "submitted" implies, for the type checker.
     if request.method == "POST" and submitted and response is not None and form.is_valid():
         try:
@@ -271,9 +276,10 @@ def staff_correct(
                 answers=form.answers(),
                 user=request.user,
                 reason=form.cleaned_data["reason"],
+                loaded_version=form_version(form),
             )
         except ServiceError as error:
-            form.add_error(None, str(error))
+            apply_errors(form, error)
         else:
             messages.success(request, _("The correction is saved with its reason."))
             return redirect("questionnaires:staff_overview", participant.trial_number)

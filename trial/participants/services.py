@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from trial.audit import audited_save
+from trial.concurrency import ConcurrentChange
 from trial.cpr import normalise_cpr
 from trial.errors import ServiceError
 from trial.models import (
@@ -142,10 +143,11 @@ def death_record(
 ) -> Death:
     """Record a death and stop every contact of the participant in the same transaction."""
     participant = Participant.objects.select_for_update().get(pk=participant.pk)
-    if (
-        participant.status == ParticipantStatus.DECEASED
-        or Death.objects.filter(participant=participant).exists()
-    ):
+    recorded = Death.objects.filter(participant=participant).first()
+    if recorded is not None:
+        # Recorded by someone else while this form was filled in: show theirs, keep ours.
+        raise ConcurrentChange.of(recorded, final=True)
+    if participant.status == ParticipantStatus.DECEASED:
         raise ValidationError(
             _("The death of %(number)s is already recorded.") % {"number": participant.trial_number}
         )
@@ -202,6 +204,9 @@ def withdrawal_record(
     not included instead, which is how CONSORT counts them.
     """
     participant = Participant.objects.select_for_update().get(pk=participant.pk)
+    recorded = Withdrawal.objects.filter(participant=participant).first()
+    if recorded is not None:
+        raise ConcurrentChange.of(recorded, final=True)
     if participant.status not in WITHDRAWABLE_STATUSES:
         if participant.status == ParticipantStatus.SCREENING:
             message = _(

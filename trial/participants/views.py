@@ -164,7 +164,9 @@ def _event_page(request, participant, form, *, title: str, lead: str) -> HttpRes
 @GET_POST
 def death_record(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
     participant = selectors.participant_get_for(request.user, trial_number)
-    if Death.objects.filter(participant=participant).exists():
+    # A post goes on to the service even so: if the death was recorded while this form was
+    # filled in, the page shows what was recorded next to the entries instead of dropping them.
+    if request.method != "POST" and Death.objects.filter(participant=participant).exists():
         messages.info(request, _("The death of this participant is already recorded."))
         return redirect(participant)
     form = DeathForm(request.POST or None, initial={"date_of_death": timezone.localdate()})
@@ -195,7 +197,7 @@ def death_record(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
 @GET_POST
 def withdrawal_record(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
     participant = selectors.participant_get_for(request.user, trial_number)
-    if Withdrawal.objects.filter(participant=participant).exists():
+    if request.method != "POST" and Withdrawal.objects.filter(participant=participant).exists():
         messages.info(request, _("The withdrawal of this participant is already recorded."))
         return redirect(participant)
     form = WithdrawalForm(request.POST or None, initial={"withdrawn_on": timezone.localdate()})

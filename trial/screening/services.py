@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from trial import access
 from trial.audit import audited_save
+from trial.concurrency import serialize_on, version_check
 from trial.cpr import normalise_cpr
 from trial.errors import ServiceError
 from trial.models import (
@@ -90,6 +91,9 @@ def screening_log_entry_create(
     from trial.cpr import cpr_birth_date
 
     digest = cpr_digest(cpr)
+    # Two people logging the same patient at the same moment: the second waits here, then
+    # finds the first's entry and is warned of it like any earlier screening.
+    serialize_on(f"screening-cpr:{digest}")
     if not duplicate_confirmed:
         earlier = list(ScreeningLogEntry.objects.filter(cpr_digest=digest).select_related("site"))
         if earlier:
@@ -180,11 +184,20 @@ _SCREENING_FORM_FLAGS = frozenset(
 
 @transaction.atomic
 def screening_form_record(
-    *, participant: Participant, user: User, data: dict, reason: str = ""
+    *,
+    participant: Participant,
+    user: User,
+    data: dict,
+    reason: str = "",
+    loaded_version: str | None = None,
 ) -> ScreeningForm:
-    """Record or correct the screening form (a correction needs a reason)."""
+    """Record or correct the screening form (a correction needs a reason).
+
+    ``loaded_version`` here and in the other record services is the version of the record the page
+    was loaded with (trial.concurrency): a save based on an older one is refused."""
     _require_screening(participant)
     form = ScreeningForm.objects.select_for_update().filter(participant=participant).first()
+    version_check(form, loaded_version)
     if form is None:
         form = ScreeningForm(participant=participant, completed_by=user)
     for name in SCREENING_FORM_FIELDS:
@@ -201,6 +214,7 @@ def eligibility_record(
     answers: dict[str, str],
     assessed_on: dt.date,
     reason: str = "",
+    loaded_version: str | None = None,
 ) -> EligibilityAssessment:
     """Store the hematologist's answers against the criteria version in force today."""
     from trial.screening.selectors import current_criteria_version
@@ -212,6 +226,7 @@ def eligibility_record(
     assessment = (
         EligibilityAssessment.objects.select_for_update().filter(participant=participant).first()
     )
+    version_check(assessment, loaded_version)
     if assessment is None:
         assessment = EligibilityAssessment(participant=participant)
     assessment.version = version
@@ -232,10 +247,12 @@ def consent_record(
     oral_information_given: bool,
     written_information_given: bool,
     reason: str = "",
+    loaded_version: str | None = None,
 ) -> Consent:
     """Record consent; refused before the screening date and once randomised (Consent.clean)."""
     participant = Participant.objects.select_for_update().get(pk=participant.pk)
-    consent = Consent.objects.filter(participant=participant).first()
+    consent = Consent.objects.select_for_update().filter(participant=participant).first()
+    version_check(consent, loaded_version)
     if consent is None:
         if not information_sheet.active:
             raise ValidationError(
@@ -303,6 +320,7 @@ def surgical_assessment_record(
     earlier_fracture_levels: list[str],
     risk_information_given: bool,
     reason: str = "",
+    loaded_version: str | None = None,
 ) -> SurgicalAssessment:
     """Record (or correct) the surgeon's assessment and close the referral.
 
@@ -316,6 +334,7 @@ def surgical_assessment_record(
         .filter(participant=participant)
         .first()
     )
+    version_check(assessment, loaded_version)
     if assessment is None:
         _require_screening(participant)
         referral = (
@@ -443,7 +462,12 @@ SCREENING_LOG_EDITABLE = (
 
 @transaction.atomic
 def screening_log_entry_update(
-    *, entry: ScreeningLogEntry, user: User, data: dict, reason: str
+    *,
+    entry: ScreeningLogEntry,
+    user: User,
+    data: dict,
+    reason: str,
+    loaded_version: str | None = None,
 ) -> tuple[ScreeningLogEntry, bool]:
     """Correct a screening-log entry, with the reason for the change (audited).
 
@@ -455,6 +479,7 @@ def screening_log_entry_update(
     from trial.audit import model_update
 
     entry = ScreeningLogEntry.objects.select_for_update().get(pk=entry.pk)
+    version_check(entry, loaded_version)
     reason = reason.strip()
     if not reason:
         raise ValidationError({"change_reason": _("Give a reason for the change.")})

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from trial import access
+from trial.concurrency import form_version, version_field_add
 from trial.errors import ServiceError
 from trial.forms import apply_errors
 from trial.http import AuthedHttpRequest
@@ -216,6 +217,7 @@ def _entry_history(entry) -> list[dict]:
 def screening_log_edit(request: AuthedHttpRequest, entry_id: int) -> HttpResponse:
     entry = screening_selectors.screening_entry_get_for(request.user, entry_id)
     form = ScreeningLogEntryEditForm(request.POST or None, entry=entry)
+    version_field_add(form, entry)
     if request.method == "POST" and form.is_valid():
         try:
             _entry, changed = screening_services.screening_log_entry_update(
@@ -223,6 +225,7 @@ def screening_log_edit(request: AuthedHttpRequest, entry_id: int) -> HttpRespons
                 user=request.user,
                 data=form.cleaned_data,
                 reason=form.cleaned_data["change_reason"],
+                loaded_version=form_version(form),
             )
         except (ServiceError, ValidationError) as exc:
             apply_errors(form, exc)
@@ -251,6 +254,7 @@ def screening_form(request: AuthedHttpRequest, trial_number: str) -> HttpRespons
     else:
         initial = {}
     form = ScreeningFormForm(request.POST or None, instance=instance, initial=initial)
+    version_field_add(form, existing)
     if request.method == "POST" and form.is_valid():
         try:
             screening_services.screening_form_record(
@@ -258,6 +262,7 @@ def screening_form(request: AuthedHttpRequest, trial_number: str) -> HttpRespons
                 user=request.user,
                 data=form.cleaned_data,
                 reason=form.cleaned_data.get("reason", ""),
+                loaded_version=form_version(form),
             )
         except (ServiceError, ValidationError) as exc:
             apply_errors(form, exc)
@@ -287,6 +292,7 @@ def eligibility(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
         editing=existing is not None,
         initial=initial,
     )
+    version_field_add(form, existing)
     if request.method == "POST" and form.is_valid():
         try:
             screening_services.eligibility_record(
@@ -295,6 +301,7 @@ def eligibility(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
                 answers=form.answers(),
                 assessed_on=form.cleaned_data["assessed_on"],
                 reason=form.cleaned_data.get("reason", ""),
+                loaded_version=form_version(form),
             )
         except (ServiceError, ValidationError) as exc:
             apply_errors(form, exc)
@@ -325,6 +332,7 @@ def consent(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
     form = ConsentForm(
         request.POST or None, instance=instance, participant=participant, user=request.user
     )
+    version_field_add(form, instance)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -337,6 +345,7 @@ def consent(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
                 oral_information_given=data["oral_information_given"],
                 written_information_given=data["written_information_given"],
                 reason=data.get("reason", ""),
+                loaded_version=form_version(form),
             )
         except (ServiceError, ValidationError) as exc:
             apply_errors(form, exc)
@@ -468,6 +477,7 @@ def surgical_assessment(request: AuthedHttpRequest, trial_number: str) -> HttpRe
         request.POST or None,
         instance=existing or SurgicalAssessment(participant=participant, referral=referral),
     )
+    version_field_add(form, existing)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -482,6 +492,7 @@ def surgical_assessment(request: AuthedHttpRequest, trial_number: str) -> HttpRe
                 earlier_fracture_levels=data["earlier_fracture_levels"],
                 risk_information_given=data["risk_information_given"],
                 reason=data.get("reason", ""),
+                loaded_version=form_version(form),
             )
         except (ServiceError, ValidationError) as exc:
             apply_errors(form, exc)

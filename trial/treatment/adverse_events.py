@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from trial import access
 from trial.audit import audited_save, audited_update
+from trial.concurrency import version_check
 from trial.models import AdverseEvent, Participant, User
 from trial.treatment.services import (
     TreatmentError,
@@ -98,7 +99,12 @@ def adverse_event_record(*, participant: Participant, user: User, **values: Any)
 
 @transaction.atomic
 def adverse_event_update(
-    *, event: AdverseEvent, user: User, reason: str, **values: Any
+    *,
+    event: AdverseEvent,
+    user: User,
+    reason: str,
+    loaded_version: str | None = None,
+    **values: Any,
 ) -> AdverseEvent:
     """Correct or follow up an adverse event (outcome, resolved date), with a reason. An event
     that becomes serious is notified like a new one."""
@@ -106,6 +112,7 @@ def adverse_event_update(
     if unknown:
         raise TypeError(f"Unknown adverse-event fields: {sorted(unknown)}")
     event = AdverseEvent.objects.select_for_update().get(pk=event.pk)
+    version_check(event, loaded_version)
     was_serious = event.serious
     for name, value in values.items():
         setattr(event, name, value.strip() if isinstance(value, str) else value)

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from trial import access
 from trial.audit import audited_delete, audited_save
+from trial.concurrency import version_check
 from trial.models import (
     Crossover,
     LeakageSite,
@@ -171,18 +172,23 @@ def procedure_record(
     discharge_date: dt.date | None = None,
     levels: list[dict[str, Any]],
     reason: str = "",
+    loaded_version: str | None = None,
 ) -> Procedure:
     """Record (or correct, with a reason) the participant's PVP and its treated vertebrae.
 
     ``levels``: one dict per vertebra with ``level``, ``cement_volume_ml``, ``leakage``,
     ``leakage_sites`` (values of LeakageSite) and ``posterior_wall_defect`` (True/False/None).
     A correction replaces the set of levels: rows no longer given are deleted (with history).
+    ``loaded_version`` here and in the other record services is the version of the record the page
+    was loaded with (trial.concurrency): a save based on an older one is refused.
     """
     participant = _locked(participant)
+    procedure = Procedure.objects.filter(participant=participant).first()
+    # Under the participant's lock: the procedure cannot change between this check and the save.
+    version_check(procedure, loaded_version)
     refusal = procedure_refusal(participant)
     if refusal:
         raise TreatmentError(refusal)
-    procedure = Procedure.objects.filter(participant=participant).first()
     editing = procedure is not None
     if editing and not reason.strip():
         raise ValidationError({"reason": _("Give a reason for the change.")})
@@ -291,11 +297,17 @@ def usual_care_refusal(participant: Participant) -> str | None:
 
 @transaction.atomic
 def usual_care_record(
-    *, participant: Participant, user: User, reason: str = "", **values: Any
+    *,
+    participant: Participant,
+    user: User,
+    reason: str = "",
+    loaded_version: str | None = None,
+    **values: Any,
 ) -> UsualCare:
     """Record the usual care of a conservative-arm participant, or update it with a reason;
     the history keeps every earlier version."""
     participant = _locked(participant)
+    version_check(UsualCare.objects.filter(participant=participant).first(), loaded_version)
     refusal = usual_care_refusal(participant)
     if refusal:
         raise TreatmentError(refusal)
@@ -358,6 +370,7 @@ def crossover_record(
     crossover_date: dt.date,
     reason: str,
     override_reason: str = "",
+    loaded_version: str | None = None,
 ) -> Crossover:
     """Record a conservative-arm participant's change to PVP.
 
@@ -367,6 +380,10 @@ def crossover_record(
     procedure that follows (trial.treatment.selectors).
     """
     participant = _locked(participant)
+    # Recorded once: a crossover saved by someone else meanwhile is shown, not refused blankly.
+    version_check(
+        Crossover.objects.filter(participant=participant).first(), loaded_version, final=True
+    )
     refusal = crossover_refusal(participant)
     if refusal:
         raise TreatmentError(refusal)
@@ -465,10 +482,20 @@ def radiograph_refusal(participant: Participant, kind: str) -> str | None:
 
 @transaction.atomic
 def radiograph_record(
-    *, participant: Participant, user: User, kind: str, reason: str = "", **values: Any
+    *,
+    participant: Participant,
+    user: User,
+    kind: str,
+    reason: str = "",
+    loaded_version: str | None = None,
+    **values: Any,
 ) -> RadiographicControl:
     """Record (or correct, with a reason) the surgical control or the 12-month X-ray."""
     participant = _locked(participant)
+    version_check(
+        RadiographicControl.objects.filter(participant=participant, kind=kind).first(),
+        loaded_version,
+    )
     refusal = radiograph_refusal(participant, kind)
     if refusal:
         raise TreatmentError(refusal)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from trial import access
+from trial.concurrency import form_version, version_field_add
 from trial.forms import apply_errors
 from trial.http import AuthedHttpRequest
 from trial.models import (
@@ -96,6 +97,7 @@ def procedure(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
         procedure=existing,
         default_facility=surgical_site.name if surgical_site else "",
     )
+    version_field_add(form, existing)
     if request.method == "POST" and procedure_forms_valid(form, level_forms):
         data = form.cleaned_data
         try:
@@ -112,6 +114,7 @@ def procedure(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
                 discharge_date=data["discharge_date"],
                 levels=[level_forms[code].as_row() for code in data["levels"]],
                 reason=data.get("reason", ""),
+                loaded_version=form_version(form),
             )
         except ValidationError as exc:
             apply_errors(form, exc)
@@ -147,6 +150,7 @@ def usual_care(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
     form = UsualCareForm(
         request.POST or None, instance=existing or UsualCare(participant=participant)
     )
+    version_field_add(form, existing)
     if request.method == "POST" and form.is_valid():
         values = {name: form.cleaned_data[name] for name in UsualCareForm.Meta.fields}
         try:
@@ -154,6 +158,7 @@ def usual_care(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
                 participant=participant,
                 user=request.user,
                 reason=form.cleaned_data.get("reason", ""),
+                loaded_version=form_version(form),
                 **values,
             )
         except ValidationError as exc:
@@ -189,6 +194,7 @@ def crossover(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
         return _read_page(request, participant, title=_("Crossover to PVP"), message=refusal or "")
     may_override = access.can(request.user, "crossover_allow_early")
     form = CrossoverForm(request.POST or None, may_override=may_override)
+    version_field_add(form, None)  # recorded once: the page is only offered before that
     if request.method == "POST" and form.is_valid():
         try:
             tservices.crossover_record(
@@ -197,6 +203,7 @@ def crossover(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
                 crossover_date=form.cleaned_data["crossover_date"],
                 reason=form.cleaned_data["reason"],
                 override_reason=form.cleaned_data.get("override_reason", ""),
+                loaded_version=form_version(form),
             )
         except ValidationError as exc:
             apply_errors(form, exc)
@@ -277,12 +284,14 @@ def adverse_event_edit(request: AuthedHttpRequest, trial_number: str, ae_id: int
     if not access.can(request.user, "trial:adverse_event_edit"):
         return _read_page(request, participant, title=_("Adverse events"), panel="adverse-events")
     form = AdverseEventForm(request.POST or None, instance=event)
+    version_field_add(form, event)
     if request.method == "POST" and form.is_valid():
         try:
             adverse_events.adverse_event_update(
                 event=event,
                 user=request.user,
                 reason=form.cleaned_data.get("reason", ""),
+                loaded_version=form_version(form),
                 **form.values(),
             )
         except ValidationError as exc:
@@ -317,6 +326,7 @@ def radiograph(request: AuthedHttpRequest, trial_number: str, control_kind: str)
         request.POST or None,
         instance=existing or RadiographicControl(participant=participant, kind=control_kind),
     )
+    version_field_add(form, existing)
     if request.method == "POST" and form.is_valid():
         try:
             tservices.radiograph_record(
@@ -324,6 +334,7 @@ def radiograph(request: AuthedHttpRequest, trial_number: str, control_kind: str)
                 user=request.user,
                 kind=control_kind,
                 reason=form.cleaned_data.get("reason", ""),
+                loaded_version=form_version(form),
                 **form.values(),
             )
         except ValidationError as exc:

@@ -13,6 +13,7 @@ from django.utils import timezone, translation
 from followup.models import Contact
 from tests.clock import FIXED_DAY
 from tests.factories import allocate
+from trial.concurrency import ConcurrentChange
 from trial.models import Death, ParticipantStatus, Role, Withdrawal
 from trial.participants import services
 from trial.registry import registry
@@ -105,8 +106,12 @@ def test_a_failing_hook_leaves_neither_the_death_nor_cancelled_contacts(world, r
 def test_a_death_is_recorded_only_once(world, randomised):
     kwargs = {"user": world.users[Role.NURSE], "date_of_death": TODAY, "relation": "myeloma"}
     services.death_record(participant=randomised, **kwargs)
-    with pytest.raises(ValidationError, match="already recorded"):
+    # Told as a death recorded meanwhile, with who recorded it (trial.concurrency).
+    with pytest.raises(ConcurrentChange) as twice:
         services.death_record(participant=randomised, **kwargs)
+    assert twice.value.final and twice.value.who == world.users[Role.NURSE].get_full_name()
+    assert isinstance(twice.value, ValidationError)
+    assert Death.objects.count() == 1
 
 
 @pytest.mark.parametrize(
