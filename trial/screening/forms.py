@@ -10,7 +10,14 @@ from django.utils.translation import gettext_lazy as _
 
 from trial import access
 from trial.cpr import cpr_birth_date, parse_cpr
-from trial.forms import DateInput, ReasonForChangeMixin, VertebraPicker, add_model_errors
+from trial.forms import (
+    DateField,
+    DateInput,
+    ReasonForChangeMixin,
+    VertebraPicker,
+    add_model_errors,
+    model_formfield,
+)
 from trial.models import (
     Answer,
     Consent,
@@ -73,7 +80,7 @@ def _check_failed_criteria(form: forms.Form, cleaned: dict) -> None:
 
 class ScreeningLogEntryForm(forms.Form):
     site = forms.ModelChoiceField(label=_("Site"), queryset=Site.objects.none(), empty_label=None)
-    screened_on = forms.DateField(label=_("Screening date"), widget=DateInput)
+    screened_on = DateField(label=_("Screening date"), widget=DateInput)
     cpr = forms.CharField(
         label=_("CPR number"),
         max_length=11,
@@ -168,6 +175,7 @@ class ScreeningLogEntryForm(forms.Form):
 
 class ScreeningFormForm(ReasonForChangeMixin, forms.ModelForm):
     class Meta:
+        formfield_callback = model_formfield
         model = ScreeningForm
         # The fields the service records, declared once there.
         fields = list(SCREENING_FORM_FIELDS)
@@ -188,7 +196,7 @@ class ScreeningFormForm(ReasonForChangeMixin, forms.ModelForm):
 class EligibilityForm(ReasonForChangeMixin, forms.Form):
     """One yes / no / not yet known answer per criterion the hematologist answers."""
 
-    assessed_on = forms.DateField(label=_("Assessed on"), widget=DateInput)
+    assessed_on = DateField(label=_("Assessed on"), widget=DateInput)
 
     def __init__(self, *args, criteria, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -219,6 +227,7 @@ class EligibilityForm(ReasonForChangeMixin, forms.Form):
 
 class ConsentForm(ReasonForChangeMixin, forms.ModelForm):
     class Meta:
+        formfield_callback = model_formfield
         model = Consent
         fields = [
             "consent_date",
@@ -252,7 +261,7 @@ class ConsentForm(ReasonForChangeMixin, forms.ModelForm):
 
 
 class ReferralForm(forms.Form):
-    referred_on = forms.DateField(label=_("Referred on"), widget=DateInput)
+    referred_on = DateField(label=_("Referred on"), widget=DateInput)
     note = forms.CharField(
         label=_("Note to the surgeon"),
         required=False,
@@ -300,6 +309,7 @@ class SurgicalAssessmentForm(ReasonForChangeMixin, forms.ModelForm):
     )
 
     class Meta:
+        formfield_callback = model_formfield
         model = SurgicalAssessment
         fields = [
             "assessed_on",
@@ -342,7 +352,7 @@ class NotIncludedForm(forms.Form):
 
 
 class CriteriaVersionForm(forms.Form):
-    effective_from = forms.DateField(label=_("In force from"), widget=DateInput)
+    effective_from = DateField(label=_("In force from"), widget=DateInput)
     note = forms.CharField(
         label=_("What changes"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -365,7 +375,7 @@ class SiteFilterForm(forms.Form):
 class ScreeningLogEntryEditForm(forms.Form):
     """Corrects a screening-log entry; the CPR digest, site and participant stay as logged."""
 
-    screened_on = forms.DateField(label=_("Screening date"), widget=DateInput)
+    screened_on = DateField(label=_("Screening date"), widget=DateInput)
     age = forms.IntegerField(label=_("Age"), min_value=18, max_value=110)
     sex = forms.ChoiceField(label=_("Sex"), choices=Sex.choices)
     myeloma_status = forms.ChoiceField(label=_("Myeloma status"), choices=MyelomaStatus.choices)
