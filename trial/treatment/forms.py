@@ -351,3 +351,8 @@ class RadiographForm(ReasonForChangeMixin, forms.ModelForm):
     def values(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.Meta.fields}
 
+
+class SaeAcknowledgeForm(forms.Form):
+    """The acknowledge button of the SAE list: which event."""
+
+    ae_id = forms.IntegerField(min_value=1)
