@@ -1,6 +1,8 @@
 """Every ModelAdmin of the project asks the permission matrix, through this mixin."""
 
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 
 from trial.access import admin_may
 
@@ -34,4 +36,11 @@ class MatrixAdminMixin:
         # refused user could tell existing ids from missing ones; ask first.
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
+        # simple-history filters its table by the id as given: one that cannot be a primary
+        # key of the model (a word where a number belongs) names no object, and is a 404
+        # rather than the ValueError of the query.
+        try:
+            self.model._meta.pk.to_python(unquote(object_id))
+        except ValidationError as exc:
+            raise Http404 from exc
         return super().history_view(request, object_id, extra_context)
