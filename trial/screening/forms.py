@@ -352,7 +352,9 @@ class NotIncludedForm(forms.Form):
 
 
 class CriteriaVersionForm(forms.Form):
-    effective_from = DateField(label=_("In force from"), widget=DateInput)
+    # Not the shared DateField: the version's own check (TRIAL_PERIOD_START..END, in its
+    # model) is narrower than the plausible years and its message says why a date is refused.
+    effective_from = forms.DateField(label=_("In force from"), widget=DateInput)
     note = forms.CharField(
         label=_("What changes"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
