@@ -36,11 +36,23 @@ class MatrixAdminMixin:
         # refused user could tell existing ids from missing ones; ask first.
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
-        # simple-history filters its table by the id as given: one that cannot be a primary
-        # key of the model (a word where a number belongs) names no object, and is a 404
-        # rather than the ValueError of the query.
-        try:
-            self.model._meta.pk.to_python(unquote(object_id))
-        except ValidationError as exc:
-            raise Http404 from exc
+        _pk_or_404(self.model, object_id)
         return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        _pk_or_404(self.model, object_id)
+        history = getattr(self.model, self.model._meta.simple_history_manager_attribute)
+        _pk_or_404(history.model, version_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+def _pk_or_404(model, value) -> None:
+    """simple-history filters its tables by the ids in the URL as given: one that cannot be a
+    primary key of the model (a word where a number belongs) names nothing, and is a 404
+    rather than the ValueError of the query."""
+    try:
+        model._meta.pk.to_python(unquote(value))
+    except ValidationError as exc:
+        raise Http404 from exc

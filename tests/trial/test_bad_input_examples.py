@@ -129,3 +129,12 @@ def test_the_admin_history_of_an_id_that_cannot_exist_is_not_found(world, object
     for client in (_client(root), _client(User.objects.get(pk=coordinator.pk))):
         response = client.get(f"/admin/trial/site/{object_id}/history/")
         assert response.status_code == 404
+
+
+@pytest.mark.parametrize("object_id, version_id", [("abc", "1"), ("1", "abc"), ("1", "%C3%28")])
+def test_a_past_version_page_of_ids_that_cannot_exist_is_not_found(world, object_id, version_id):
+    from trial.models import User
+
+    root = User.objects.create_superuser("root-example", "root@vertebra.invalid", "x" * 16)
+    response = _client(root).get(f"/admin/trial/site/{object_id}/history/{version_id}/")
+    assert response.status_code == 404
