@@ -113,6 +113,7 @@ def _samples() -> dict[str, list]:
     """Valid values of every path parameter, taken from the demo trial: a few of each kind, in
     different states, so that pages show the forms of those states."""
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+    from django.contrib import admin
     from django.contrib.auth.models import Group
     from django.contrib.contenttypes.models import ContentType
     from django.utils.encoding import force_bytes
@@ -157,6 +158,10 @@ def _samples() -> dict[str, list]:
     AllocationListView.objects.create(user=nurse, what="list")
     BatchPrint.objects.create(batch=batch, user=nurse)
     InformationSheetVersion.objects.get_or_create(label="v-bad-input", dated="2026-01-01")
+    for model in admin.site._registry:
+        first = model._default_manager.order_by("pk").first()
+        if hasattr(model, "history") and first is not None and not first.history.exists():
+            first.save()  # a past version (rows of migrations have none) for its history page
     site = Site.objects.order_by("pk").first()
     ae = AdverseEvent.objects.filter(participant__site__code="AAR").first()
     return {
