@@ -10,11 +10,10 @@ from django.utils.translation import gettext_lazy as _
 from followup.models import CallOutcome
 from followup.services import DeathInput, VisitItemsInput, WithdrawalInput
 from questionnaires.instruments import get_instrument
+from trial.forms import DateField
 from trial.models import DeathRelation, Site, WithdrawalInitiator
 from trial.protocol.schedule import ADVERSE_EVENTS, CROSSOVER, PAIN_MEDICATION
 
-# ISO in and out, as <input type="date"> needs whatever the interface language.
-DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 YES_NO = [("", "—"), ("yes", _("Yes")), ("no", _("No"))]
 SEND_CHOICES = [
     ("", _("Taken by phone now (or not at this call)")),
@@ -97,10 +96,9 @@ class CallLogForm(forms.Form):
                 label=_("Questionnaires"), choices=SEND_CHOICES, required=False
             )
         # Death and withdrawal are asked in the same form, shown by outcome (js/screening.js).
-        f["date_of_death"] = forms.DateField(
+        f["date_of_death"] = DateField(
             label=_("Date of death"),
             required=False,
-            widget=DATE,
         )
         f["death_relation"] = forms.ChoiceField(
             label=_("Death related to"),
@@ -109,11 +107,10 @@ class CallLogForm(forms.Form):
             required=False,
         )
         f["death_cause"] = forms.CharField(label=_("Cause of death (if known)"), required=False)
-        f["withdrawn_on"] = forms.DateField(
+        f["withdrawn_on"] = DateField(
             label=_("Date of withdrawal"),
             required=False,
             initial=today,
-            widget=DATE,
         )
         f["withdrawal_reason"] = forms.CharField(label=_("Reason for withdrawal"), required=False)
         f["data_use_allowed"] = forms.ChoiceField(

@@ -6,12 +6,11 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.dateparse import parse_date
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
@@ -23,6 +22,7 @@ from questionnaires.models import QuestionnaireResponse, ResponseStatus
 from trial import access
 from trial.concurrency import ConcurrentChange, form_conflict_show, form_version, version_field_add
 from trial.errors import ServiceError
+from trial.forms import DateField
 from trial.http import AuthedHttpRequest
 from trial.models import SiteKind
 from trial.protocol.schedule import active_schedule, local_today
@@ -219,12 +219,16 @@ def _after_call(request: AuthedHttpRequest, call, form) -> HttpResponse:
 
 def _week_param(request: AuthedHttpRequest):
     value = request.GET.get("week")
-    try:
-        day = parse_date(value) if value else None
-    except ValueError:
-        day = None
     # Without a week asked for: the current week, i.e. the list that was sent this Monday.
-    return selectors.week_start_of(day or local_today())
+    if not value:
+        return selectors.week_start_of(local_today())
+    # The pages' own links always send a plausible ISO date; anything else (year 1 or 9999,
+    # whose Monday or next week is out of Python's range) is refused, not guessed at.
+    try:
+        day = DateField().clean(value)
+    except ValidationError as exc:
+        raise BadRequest("week must be a date") from exc
+    return selectors.week_start_of(day)
 
 
 @require_safe

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 
 from trial.access import admin_may
 
@@ -49,6 +51,28 @@ class MatrixAdminMixin(_AdminBase):
         # refused user could tell existing ids from missing ones; ask first.
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
+        _pk_or_404(self.model, object_id)
         # Only a ModelAdmin has a history page (an inline has none): mypy cannot see the
         # ModelAdmin this mixin is placed before.
         return super().history_view(request, object_id, extra_context)  # type: ignore[misc]
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        _pk_or_404(self.model, object_id)
+        history = getattr(self.model, self.model._meta.simple_history_manager_attribute)
+        _pk_or_404(history.model, version_id)
+        # As history_view: only a ModelAdmin has this page.
+        return super().history_form_view(  # type: ignore[misc]
+            request, object_id, version_id, extra_context
+        )
+
+
+def _pk_or_404(model, value) -> None:
+    """simple-history filters its tables by the ids in the URL as given: one that cannot be a
+    primary key of the model (a word where a number belongs) names nothing, and is a 404
+    rather than the ValueError of the query."""
+    try:
+        model._meta.pk.to_python(unquote(value))
+    except ValidationError as exc:
+        raise Http404 from exc

@@ -8,6 +8,10 @@ class ServiceError(Exception):
     """An expected failure a user should see as a message, not as a 500."""
 
 
+def bad_request(request, exception=None):
+    return render(request, "errors/400.html", status=400)
+
+
 def permission_denied(request, exception=None):
     return render(request, "errors/403.html", status=403)
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from trial.audit import ReasonRequired
 from trial.concurrency import ConcurrentChange, form_conflict_show
 from trial.models import User
+from trial.validation import validate_plausible_date
 
 
 class DateInput(forms.DateInput):
@@ -19,6 +20,25 @@ class DateInput(forms.DateInput):
 
     def __init__(self, attrs=None):
         super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class DateField(forms.DateField):
+    """The date field of every form: a date picker, and only years a person can mean
+    (trial.validation.EARLIEST_DATE..LATEST_DATE), so that year 1 or 9999 is an error on the
+    page, never an overflow in a later check."""
+
+    widget = DateInput
+    default_validators = [validate_plausible_date]
+
+
+def model_formfield(db_field, **kwargs):
+    """``Meta.formfield_callback`` of the model forms: their date fields are ``DateField``."""
+    from django.db import models
+
+    if isinstance(db_field, models.DateField) and not isinstance(db_field, models.DateTimeField):
+        kwargs.setdefault("form_class", DateField)
+        kwargs.setdefault("widget", DateInput)
+    return db_field.formfield(**kwargs)
 
 
 class ReasonForChangeMixin:
@@ -81,12 +101,8 @@ class AuditFilterForm(forms.Form):
     user = forms.ModelChoiceField(
         label=_("User"), queryset=User.objects.all(), required=False, empty_label=_("Anyone")
     )
-    date_from = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date_from = DateField(label=_("From"), required=False)
+    date_to = DateField(label=_("To"), required=False)
 
     def clean(self):
         # Form.clean() returns cleaned_data; the stubs allow None, the dict itself does not.

@@ -181,6 +181,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler400 = "trial.errors.bad_request"
 handler403 = "trial.errors.permission_denied"
 handler404 = "trial.errors.page_not_found"
 handler500 = "trial.errors.server_error"

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from trial import access
 from trial.audit import audit_entries, mask_identity_changes
-from trial.forms import DateInput, apply_errors
+from trial.forms import DateField, DateInput, apply_errors
 from trial.http import AuthedHttpRequest
 from trial.models import (
     Death,
@@ -120,7 +120,7 @@ def yes_no_field(label, help_text="") -> forms.TypedChoiceField:
 
 
 class DeathForm(forms.Form):
-    date_of_death = forms.DateField(label=gettext_lazy("Date of death"), widget=DateInput())
+    date_of_death = DateField(label=gettext_lazy("Date of death"), widget=DateInput())
     relation = forms.ChoiceField(
         label=gettext_lazy("Related to"), choices=[("", "---------"), *DeathRelation.choices]
     )
@@ -138,7 +138,7 @@ class DeathForm(forms.Form):
 
 
 class WithdrawalForm(forms.Form):
-    withdrawn_on = forms.DateField(label=gettext_lazy("Date of withdrawal"), widget=DateInput())
+    withdrawn_on = DateField(label=gettext_lazy("Date of withdrawal"), widget=DateInput())
     initiated_by = forms.ChoiceField(
         label=gettext_lazy("Withdrawn by"),
         choices=WithdrawalInitiator.choices,

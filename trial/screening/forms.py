@@ -12,7 +12,14 @@ from django.utils.translation import gettext_lazy as _
 
 from trial import access
 from trial.cpr import cpr_birth_date, parse_cpr
-from trial.forms import DateInput, ReasonForChangeMixin, VertebraPicker, add_model_errors
+from trial.forms import (
+    DateField,
+    DateInput,
+    ReasonForChangeMixin,
+    VertebraPicker,
+    add_model_errors,
+    model_formfield,
+)
 from trial.models import (
     Answer,
     Consent,
@@ -79,7 +86,7 @@ class _ScreeningLogEntryFields(forms.Form):
     the model's: the age bounds and their words (ScreeningLogEntry.age's validators), the
     screening date and the reason for not including (ScreeningLogEntry.clean())."""
 
-    screened_on = forms.DateField(label=_("Screening date"), widget=DateInput)
+    screened_on = DateField(label=_("Screening date"), widget=DateInput)
     # The bounds are checked by the model's validators in clean(), with the model's words; the
     # browser is told them too.
     age = forms.IntegerField(
@@ -202,6 +209,7 @@ class ScreeningLogEntryForm(_ScreeningLogEntryFields):
 
 class ScreeningFormForm(ReasonForChangeMixin, forms.ModelForm):
     class Meta:
+        formfield_callback = model_formfield
         model = ScreeningForm
         # The fields the service records, declared once there.
         fields = list(SCREENING_FORM_FIELDS)
@@ -222,7 +230,7 @@ class ScreeningFormForm(ReasonForChangeMixin, forms.ModelForm):
 class EligibilityForm(ReasonForChangeMixin, forms.Form):
     """One yes / no / not yet known answer per criterion the hematologist answers."""
 
-    assessed_on = forms.DateField(label=_("Assessed on"), widget=DateInput)
+    assessed_on = DateField(label=_("Assessed on"), widget=DateInput)
 
     def __init__(self, *args, criteria, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -253,6 +261,7 @@ class EligibilityForm(ReasonForChangeMixin, forms.Form):
 
 class ConsentForm(ReasonForChangeMixin, forms.ModelForm):
     class Meta:
+        formfield_callback = model_formfield
         model = Consent
         fields = [
             "consent_date",
@@ -289,7 +298,7 @@ class ConsentForm(ReasonForChangeMixin, forms.ModelForm):
 
 
 class ReferralForm(forms.Form):
-    referred_on = forms.DateField(label=_("Referred on"), widget=DateInput)
+    referred_on = DateField(label=_("Referred on"), widget=DateInput)
     note = forms.CharField(
         label=_("Note to the surgeon"),
         required=False,
@@ -337,6 +346,7 @@ class SurgicalAssessmentForm(ReasonForChangeMixin, forms.ModelForm):
     )
 
     class Meta:
+        formfield_callback = model_formfield
         model = SurgicalAssessment
         fields = [
             "assessed_on",
@@ -379,6 +389,8 @@ class NotIncludedForm(forms.Form):
 
 
 class CriteriaVersionForm(forms.Form):
+    # Not the shared DateField: the version's own check (TRIAL_PERIOD_START..END, in its
+    # model) is narrower than the plausible years and its message says why a date is refused.
     effective_from = forms.DateField(label=_("In force from"), widget=DateInput)
     note = forms.CharField(
         label=_("What changes"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})

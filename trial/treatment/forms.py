@@ -10,7 +10,14 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from trial.forms import DateInput, ReasonForChangeMixin, VertebraPicker, add_model_errors
+from trial.forms import (
+    DateField,
+    DateInput,
+    ReasonForChangeMixin,
+    VertebraPicker,
+    add_model_errors,
+    model_formfield,
+)
 from trial.models import (
     CEMENT_VOLUME_MAX_ML,
     CEMENT_VOLUME_MIN_ML,
@@ -53,7 +60,7 @@ def _initial_yes_no(value) -> str | None:
 
 
 class ProcedureForm(ReasonForChangeMixin, forms.Form):
-    procedure_date = forms.DateField(label=_("Date of procedure"), widget=DateInput)
+    procedure_date = DateField(label=_("Date of procedure"), widget=DateInput)
     facility = forms.CharField(
         label=_("Facility"), max_length=200, help_text=_("Hospital and department.")
     )
@@ -82,7 +89,7 @@ class ProcedureForm(ReasonForChangeMixin, forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-    discharge_date = forms.DateField(label=_("Date of discharge"), required=False, widget=DateInput)
+    discharge_date = DateField(label=_("Date of discharge"), required=False, widget=DateInput)
 
     def __init__(self, *args, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -219,6 +226,7 @@ def procedure_forms_valid(form: ProcedureForm, level_forms: dict[str, LevelForm]
 
 class UsualCareForm(ReasonForChangeMixin, forms.ModelForm):
     class Meta:
+        formfield_callback = model_formfield
         model = UsualCare
         fields = list(USUAL_CARE_FIELDS)
         widgets = {"assessed_on": DateInput, "note": forms.Textarea(attrs={"rows": 2})}
@@ -235,7 +243,7 @@ class UsualCareForm(ReasonForChangeMixin, forms.ModelForm):
 
 
 class CrossoverForm(forms.Form):
-    crossover_date = forms.DateField(label=_("Date of crossover decision"), widget=DateInput)
+    crossover_date = DateField(label=_("Date of crossover decision"), widget=DateInput)
     reason = forms.CharField(
         label=_("Reason for crossover"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -269,6 +277,7 @@ class AdverseEventForm(ReasonForChangeMixin, forms.ModelForm):
     )
 
     class Meta:
+        formfield_callback = model_formfield
         model = AdverseEvent
         # The service accepts exactly these; one list, so form and service cannot drift.
         fields = list(AE_FIELDS)
@@ -320,6 +329,7 @@ class RadiographForm(ReasonForChangeMixin, forms.ModelForm):
     )
 
     class Meta:
+        formfield_callback = model_formfield
         model = RadiographicControl
         fields = list(RADIOGRAPH_FIELDS)
         widgets = {
@@ -341,3 +351,9 @@ class RadiographForm(ReasonForChangeMixin, forms.ModelForm):
 
     def values(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+
+class SaeAcknowledgeForm(forms.Form):
+    """The acknowledge button of the SAE list: which event."""
+
+    ae_id = forms.IntegerField(min_value=1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import BadRequest, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -36,6 +36,7 @@ from trial.treatment.forms import (
     AdverseEventForm,
     CrossoverForm,
     RadiographForm,
+    SaeAcknowledgeForm,
     UsualCareForm,
     picked_levels,
     procedure_forms,
@@ -365,7 +366,11 @@ def radiograph(request: AuthedHttpRequest, trial_number: str, control_kind: str)
 def sae_list(request: AuthedHttpRequest) -> HttpResponse:
     events = tselectors.serious_adverse_events(request.user)
     if request.method == "POST":
-        event = get_object_or_404(events, pk=request.POST.get("ae_id") or 0)
+        form = SaeAcknowledgeForm(request.POST)
+        if not form.is_valid():
+            # The list's buttons always send an event's number: anything else is not ours.
+            raise BadRequest("ae_id must be the number of an adverse event")
+        event = get_object_or_404(events, pk=form.cleaned_data["ae_id"])
         try:
             adverse_events.sae_acknowledge(event=event, user=request.user)
         except ValidationError as exc:
