@@ -1,7 +1,8 @@
 """Reads of the randomisation app: stock, batches, allocations, the verification report.
 
 Concealment rule: nothing here hands the arm of an unused envelope to a page, except
-``allocation_list`` (data managers; coordinators if the trial allows) and the batch PDF.
+``allocation_list`` (data managers; coordinators if the trial allows) and the batch PDF; and
+the arm of a used envelope is shown only once the allocation is revealed (``revealed_q``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,47 @@ from randomization.models import Allocation, Arm, Envelope, EnvelopeBatch, Proto
 from randomization.strata import STRATA
 from trial import access
 from trial.models import Site, SiteKind, User
+
+# === Concealment: is the allocation revealed? ==============================================
+# Between "Randomise now" and the confirmation of the opened envelope the allocation exists
+# (the envelope is taken, in serial order) but its arm is shown nowhere: the clinician types
+# the arm printed on the card, and a screen that already said it would make that check a copy.
+# This section is the one home of the rule. Every reader of an allocation's arm goes through
+# it: this app directly; ``trial`` (the treatment panel and services, the as-treated
+# expression, the audit trail) and ``followup`` through ``trial.registry.concealment``, which
+# apps.py fills with these functions, because ``trial`` may not import this app. For the
+# statistician an allocation not yet revealed counts as not randomised yet: it is left out of
+# exports, the arm balance and the outcome report until the envelope is confirmed.
+
+
+def revealed_q(path: str = "") -> Q:
+    """Allocations whose arm may be shown, as a filter on a query that reaches the allocation
+    by ``path``: ``""`` on Allocation, ``"allocation__"`` on Participant,
+    ``"participant__allocation__"`` on a model pointing at a participant."""
+    return Q(**{f"{path}confirmed_at__isnull": False})
+
+
+def allocation_revealed(allocation: Allocation | None) -> bool:
+    """May this allocation's arm be shown (on a page, in an export, a count, an e-mail)?"""
+    return allocation is not None and allocation.confirmed_at is not None
+
+
+def revealed_arm(allocation: Allocation | None) -> str | None:
+    """The allocated arm, or None before the allocation is revealed (or without one)."""
+    return allocation.arm if allocation is not None and allocation_revealed(allocation) else None
+
+
+def revealed_allocations() -> QuerySet[Allocation]:
+    return Allocation.objects.filter(revealed_q())
+
+
+def concealed_allocation_ids(ids) -> set[int]:
+    """Of these allocation ids, those whose arm is not revealed yet (for the audit trail)."""
+    return set(
+        Allocation.objects.filter(pk__in=list(ids))
+        .exclude(revealed_q())
+        .values_list("pk", flat=True)
+    )
 
 
 def can_see_allocation_list(user: User) -> bool:
@@ -42,14 +84,18 @@ def batch_envelopes(batch: EnvelopeBatch) -> QuerySet[Envelope]:
 
 
 def batch_overview(batch: EnvelopeBatch) -> list[dict]:
-    """Rows for the batch page: serial, used or not, participant; the arm only once used."""
+    """Rows for the batch page: serial, used or not, participant; the arm only once the
+    allocation that used the envelope is revealed."""
+    revealed = set(
+        revealed_allocations().filter(envelope__batch=batch).values_list("envelope_id", flat=True)
+    )
     return [
         {
             "serial": e.serial,
             "used": e.is_used,
             "used_at": e.used_at,
             "participant": e.participant,
-            "arm_label": e.get_arm_display() if e.is_used else "",
+            "arm_label": e.get_arm_display() if e.pk in revealed else "",
         }
         for e in batch_envelopes(batch)
     ]
@@ -66,7 +112,7 @@ def stock_overview() -> list[StockRow]:
     counts = {
         (row["site_id"], row["stratum"]): (row["unused"], row["total"])
         for row in Envelope.objects.values("site_id", "stratum").annotate(
-            unused=Count("id", filter=Q(participant__isnull=True)), total=Count("id")
+            unused=Count("id", filter=sealed_q()), total=Count("id")
         )
     }
     threshold = settings.RANDOMISATION_STOCK_THRESHOLD
@@ -88,8 +134,21 @@ def stock_overview() -> list[StockRow]:
     return rows
 
 
-def remaining(site: Site, stratum: str) -> int:
-    return Envelope.objects.filter(site=site, stratum=stratum, participant__isnull=True).count()
+def sealed_envelopes_left(site: Site | int, stratum: str) -> int:
+    """Envelopes of a site and stratum that a randomisation can still take: the one definition
+    of stock, read by the randomise page, the service that refuses an empty stratum, the
+    stock overview and the low-stock alert."""
+    return sealed_envelopes(site, stratum).count()
+
+
+def sealed_q() -> Q:
+    """Envelopes still sealed in the clinic's box: not yet taken by a randomisation."""
+    return Q(participant__isnull=True)
+
+
+def sealed_envelopes(site: Site | int, stratum: str) -> QuerySet[Envelope]:
+    site_id = site if isinstance(site, int) else site.pk
+    return Envelope.objects.filter(sealed_q(), site_id=site_id, stratum=stratum)
 
 
 def allocation_for(participant) -> Allocation | None:
@@ -166,7 +225,7 @@ def verification_report() -> VerificationReport:
     (site and stratum, across batches): sequence numbers without gaps, envelopes used in serial
     order (no unused envelope before a used one, and allocation times rising with the serial),
     each used envelope matched to exactly one allocation of the same participant, arm and
-    stratum. Balance of arms is counted over allocations (used envelopes) only.
+    stratum. Balance of arms is counted over revealed allocations only.
     """
     envelopes = list(
         Envelope.objects.select_related("site").order_by("site__code", "stratum", "sequence")
@@ -180,6 +239,7 @@ def verification_report() -> VerificationReport:
             "arm",
             "stratum",
             "randomised_at",
+            "confirmed_at",
         )
     }
     batches = {b.pk: BatchCheck(b) for b in EnvelopeBatch.objects.select_related("site")}
@@ -303,7 +363,9 @@ def verification_report() -> VerificationReport:
     arm_counts: Counter[tuple[str, str, str]] = Counter()
     for e in envelopes:
         allocation = allocations.get(e.pk)
-        if allocation is None:
+        # The balance shows arms, so it counts revealed allocations only; the checks above
+        # cover every allocation without showing an arm.
+        if allocation is None or not allocation_revealed(allocation):
             continue
         arm_counts[(e.site.code, allocation.stratum, allocation.arm)] += 1
     for (site_code, stratum, arm), n in arm_counts.items():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from randomization import selectors
 from randomization.models import Allocation, ProtocolDeviation
 from trial.registry import TimelineEvent
 
@@ -21,7 +22,7 @@ def allocation_events(user, participant) -> list[TimelineEvent]:
                 kind="randomised",
             )
         )
-        if allocation.confirmed_at:
+        if selectors.allocation_revealed(allocation):
             events.append(
                 TimelineEvent(
                     when=allocation.confirmed_at,

@@ -242,7 +242,19 @@ def participant_randomise(request: AuthedHttpRequest, trial_number: str) -> Http
     participant = participant_get_for(request.user, trial_number)
     allocation = selectors.allocation_for(participant)
     if allocation is not None:
-        return redirect("randomization:allocation_confirm", trial_number=trial_number)
+        # Re-opened (a bookmark, the back button, a second tab): say so instead of silently
+        # moving on, and point to what is left to do. Nothing here shows the arm.
+        return render(
+            request,
+            "randomization/already_randomised.html",
+            {
+                "participant": participant,
+                "allocation": allocation,
+                "can_confirm": not allocation.is_confirmed
+                and access.can(request.user, "randomization:allocation_confirm", participant),
+            },
+            status=409 if request.method == "POST" else 200,
+        )
     if request.method == "POST":
         try:
             services.participant_randomize(participant=participant, user=request.user)
@@ -253,14 +265,20 @@ def participant_randomise(request: AuthedHttpRequest, trial_number: str) -> Http
         return redirect("randomization:allocation_confirm", trial_number=trial_number)
     stratum, stratum_problems = services.participant_stratum_check(participant)
     blockers = randomisation_blockers(participant)
-    stock = selectors.remaining(participant.site, stratum.code) if stratum else None
+    stock = selectors.sealed_envelopes_left(participant.site, stratum.code) if stratum else None
+    # An empty stratum is said before the click, not only refused after it.
+    stock_problems = (
+        [services.no_stock_message(participant.site, stratum)]
+        if stratum is not None and not stock
+        else []
+    )
     return render(
         request,
         "randomization/randomise.html",
         {
             "participant": participant,
             "stratum": stratum,
-            "problems": [*blockers, *stratum_problems],
+            "problems": [*blockers, *stratum_problems, *stock_problems],
             "stock": stock,
         },
     )
@@ -323,9 +341,14 @@ def participant_panel(request: HttpRequest, participant) -> dict:
     may_confirm = access.can(request.user, "randomization:allocation_confirm")
     may_randomise = access.can(request.user, "randomization:participant_randomise")
     if allocation is not None:
+        revealed = selectors.allocation_revealed(allocation)
         return {
             "participant": participant,
             "allocation": allocation,
+            "revealed": revealed,
+            # The template never reads the allocation's arm itself: only this label, once
+            # the allocation is revealed.
+            "arm_label": allocation.get_arm_display() if revealed else "",
             "stratum": STRATA.get(allocation.stratum),
             "can_confirm": may_confirm and not allocation.is_confirmed,
             "deviations": participant.protocol_deviations.all(),
