@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlsplit
 
 from django.conf import settings
 from django.db.models import Count, F, Q, QuerySet
@@ -17,7 +18,16 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
 from randomization import blocks
-from randomization.models import Allocation, Arm, Envelope, EnvelopeBatch, ProtocolDeviation
+from randomization.models import (
+    Allocation,
+    AllocationListView,
+    Arm,
+    BatchPrint,
+    Envelope,
+    EnvelopeBatch,
+    PrintStatus,
+    ProtocolDeviation,
+)
 from randomization.strata import STRATA
 from trial import access
 from trial.models import Site, SiteKind, User
@@ -77,6 +87,43 @@ def batches_for(user: User) -> QuerySet[EnvelopeBatch]:
 
 def batch_get_for(user: User, batch_id: int) -> EnvelopeBatch:
     return get_object_or_404(batches_for(user), pk=batch_id)
+
+
+@dataclass(frozen=True)
+class PrintJob:
+    """A batch print as the batch page shows it: its real state, never a guess."""
+
+    record: BatchPrint
+    state: str  # "queued", "generating", "ready" or "failed"
+    label: str
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("ready", "failed")
+
+
+def print_state(record: BatchPrint) -> str:
+    """Queued until the task claims the job (it names the file as it claims it), then
+    generating until it records ready or failed."""
+    if record.status == PrintStatus.READY:
+        return "ready"
+    if record.status == PrintStatus.FAILED:
+        return "failed"
+    return "generating" if record.file_name else "queued"
+
+
+def print_jobs(batch: EnvelopeBatch, limit: int = 20) -> list[PrintJob]:
+    labels = {
+        "queued": _("Queued"),
+        "generating": _("Generating"),
+        "ready": _("Ready"),
+        "failed": _("Failed"),
+    }
+    jobs = []
+    for record in batch.prints.select_related("user")[:limit]:
+        state = print_state(record)
+        jobs.append(PrintJob(record=record, state=state, label=str(labels[state])))
+    return jobs
 
 
 def batch_envelopes(batch: EnvelopeBatch) -> QuerySet[Envelope]:
@@ -159,10 +206,47 @@ def allocation_for(participant) -> Allocation | None:
     )
 
 
-def allocation_list() -> QuerySet[Envelope]:
-    """Every envelope with its arm, used or not: the allocation list. Callers must log it."""
-    return Envelope.objects.select_related("site", "participant", "batch").order_by(
+def allocation_list(*, site: str = "", stratum: str = "") -> QuerySet[Envelope]:
+    """Every envelope with its arm, used or not: the allocation list, optionally of one site
+    (code) and stratum. Callers must log it (``services.allocation_list_view_record``)."""
+    qs = Envelope.objects.select_related("site", "participant", "batch").order_by(
         "site__code", "stratum", "sequence"
+    )
+    if site:
+        qs = qs.filter(site__code=site)
+    if stratum:
+        qs = qs.filter(stratum=stratum)
+    return qs
+
+
+@dataclass(frozen=True)
+class AllocationListLook:
+    """One row of the log of the allocation list: who, when, page or CSV, which filter."""
+
+    user: User
+    viewed_at: object
+    download: bool
+    filters: list[tuple[str, str]]
+
+
+def allocation_list_views() -> QuerySet[AllocationListView]:
+    return AllocationListView.objects.select_related("user").order_by("-viewed_at", "-pk")
+
+
+def allocation_list_look(view: AllocationListView) -> AllocationListLook:
+    """What a logged ``what`` (the path asked for, with its query) meant, in words."""
+    parts = urlsplit(view.what)
+    labels = {"site": _("Site"), "stratum": _("Stratum")}
+    filters = [
+        (str(labels.get(key, key)), value)
+        for key, value in parse_qsl(parts.query)
+        if value and key != "page"
+    ]
+    return AllocationListLook(
+        user=view.user,
+        viewed_at=view.viewed_at,
+        download=parts.path.endswith(".csv"),
+        filters=filters,
     )
 
 

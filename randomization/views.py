@@ -8,6 +8,7 @@ import csv
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -22,7 +23,7 @@ from randomization.strata import STRATA
 from trial import access
 from trial.errors import ServiceError
 from trial.http import AuthedHttpRequest
-from trial.models import ParticipantStatus
+from trial.models import ParticipantStatus, Site, SiteKind
 from trial.participants.selectors import participant_get_for, randomisation_blockers
 
 
@@ -81,7 +82,9 @@ def batch_detail(request: AuthedHttpRequest, batch_id: int) -> HttpResponse:
             "batch": batch,
             "stratum": STRATA[batch.stratum],
             "rows": selectors.batch_overview(batch),
-            "prints": batch.prints.select_related("user")[:20],
+            "prints": (prints := selectors.print_jobs(batch)),
+            # While a job is queued or generating the page reloads itself to show its state.
+            "refresh": any(not job.finished for job in prints),
             "can_print": access.can(request.user, "randomization:batch_pdf"),
         },
     )
@@ -93,13 +96,22 @@ def batch_pdf(request: AuthedHttpRequest, batch_id: int) -> HttpResponse | FileR
     download a rendered one."""
     batch = selectors.batch_get_for(request.user, batch_id)
     if request.method == "POST":
-        services.batch_print_request(
+        record = services.batch_print_request(
             batch=batch, user=request.user, language=translation.get_language() or ""
         )
-        messages.info(
-            request,
-            _("The PDF is being prepared. It appears under “Printed” below; reload the page."),
-        )
+        # Say what really happened: with tasks run in-process the PDF is ready already.
+        state = selectors.print_state(BatchPrint.objects.get(pk=record.pk))
+        if state == "ready":
+            messages.success(request, _("The PDF is ready: download it under “Printed” below."))
+        elif state == "failed":
+            messages.error(
+                request, _("The PDF could not be prepared. See “Printed” below to try again.")
+            )
+        else:
+            messages.info(
+                request,
+                _("The PDF is queued. Its state is shown under “Printed” below as it changes."),
+            )
         return redirect("randomization:batch_detail", batch_id=batch.pk)
     print_id = request.GET.get("print", "")
     if not print_id.isdigit():
@@ -125,10 +137,22 @@ def allocation_list(request: AuthedHttpRequest) -> HttpResponse:
     if not selectors.can_see_allocation_list(request.user):
         raise PermissionDenied
     services.allocation_list_view_record(user=request.user, what=request.get_full_path())
+    site, stratum = _allocation_filter(request)
     response = render(
         request,
         "randomization/allocation_list.html",
-        {"envelopes": selectors.allocation_list()},
+        {
+            "envelopes": selectors.allocation_list(site=site, stratum=stratum),
+            "site_codes": Site.objects.filter(kind=SiteKind.HEMATOLOGY)
+            .order_by("code")
+            .values_list("code", flat=True),
+            "strata": list(STRATA.values()),
+            "chosen": {"site": site, "stratum": stratum},
+            "csv_query": request.GET.urlencode(),
+            "log_url": reverse("randomization:allocation_views")
+            if access.can(request.user, "randomization:allocation_views")
+            else "",
+        },
     )
     response["Cache-Control"] = "no-store"
     return response
@@ -140,6 +164,7 @@ def allocation_list_csv(request: AuthedHttpRequest) -> StreamingHttpResponse:
     if not selectors.can_see_allocation_list(request.user):
         raise PermissionDenied
     services.allocation_list_view_record(user=request.user, what=request.get_full_path())
+    site, stratum = _allocation_filter(request)
     writer = csv.writer(_Echo())
     header = [
         "serial",
@@ -156,7 +181,7 @@ def allocation_list_csv(request: AuthedHttpRequest) -> StreamingHttpResponse:
 
     def rows():
         yield writer.writerow(header)
-        for e in selectors.allocation_list().iterator(chunk_size=500):
+        for e in selectors.allocation_list(site=site, stratum=stratum).iterator(chunk_size=500):
             yield writer.writerow(
                 [
                     e.serial,
@@ -177,6 +202,31 @@ def allocation_list_csv(request: AuthedHttpRequest) -> StreamingHttpResponse:
     response["Content-Disposition"] = f'attachment; filename="allocation-list-{stamp}.csv"'
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _allocation_filter(request: HttpRequest) -> tuple[str, str]:
+    """The site code and stratum asked for; anything unknown is ignored (the whole list)."""
+    site = request.GET.get("site", "").strip().upper()
+    stratum = request.GET.get("stratum", "").strip().upper()
+    if site and not Site.objects.filter(code=site, kind=SiteKind.HEMATOLOGY).exists():
+        site = ""
+    return site, stratum if stratum in STRATA else ""
+
+
+@require_safe
+def allocation_views(request: AuthedHttpRequest) -> HttpResponse:
+    """The log of the allocation list: who looked, when, page or CSV, with which filter."""
+    page = Paginator(selectors.allocation_list_views(), VIEW_LOG_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "randomization/allocation_views.html",
+        {"page": page, "looks": [selectors.allocation_list_look(v) for v in page]},
+    )
+
+
+VIEW_LOG_PAGE_SIZE = 50
 
 
 class _Echo:
