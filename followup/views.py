@@ -96,7 +96,11 @@ def call_log(request: AuthedHttpRequest, contact_id: int) -> HttpResponse:
     collects = visit.collects if visit else ()
     instruments = visit_instruments(contact.visit_code)
     allocation = getattr(participant, "allocation", None)
-    conservative = allocation_revealed(allocation) and allocation.arm == "conservative"
+    conservative = (
+        allocation is not None
+        and allocation_revealed(allocation)
+        and allocation.arm == "conservative"
+    )
     # Questionnaires the patient already submitted (e.g. through a link) are not asked again.
     submitted = set(
         QuestionnaireResponse.objects.filter(

@@ -64,7 +64,7 @@ def allocated_arm(participant: Participant) -> str | None:
     """The allocated arm once it is revealed (the opened envelope confirmed), else None: until
     then the participant is treated as not randomised here, so no refusal names an arm."""
     allocation = getattr(participant, "allocation", None)  # randomization.Allocation, if any
-    return allocation.arm if allocation_revealed(allocation) else None
+    return allocation.arm if allocation is not None and allocation_revealed(allocation) else None
 
 
 def _not_allocated(participant: Participant, message: str) -> str:
