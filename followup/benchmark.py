@@ -100,6 +100,10 @@ def _ensure_data(n: int, stdout) -> None:
                         stratum="A1N",
                         randomised_at=w,
                         randomised_by=user,
+                        confirmed_serial=e.serial,
+                        confirmed_arm=e.arm,
+                        confirmed_at=w,
+                        confirmed_by=user,
                     )
                     for p, e, w in zip(people, envelopes, when, strict=True)
                 ]

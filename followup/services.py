@@ -34,6 +34,7 @@ from trial.concurrency import ConcurrentChange, person, values_of, version_of
 from trial.errors import ServiceError
 from trial.models import ENDED_STATUSES, Participant, ParticipantStatus
 from trial.protocol.schedule import active_schedule, local_today
+from trial.registry import revealed_allocation_q
 
 
 def _status_for(opens: dt.date, closes: dt.date, today: dt.date) -> str:
@@ -86,7 +87,12 @@ def contacts_create_due(
         if visit.arms is not None:
             if arm_path is None:
                 continue
-            rows = rows.filter(**{f"participant__{arm_path}__in": list(visit.arms)})
+            # An arm-restricted visit waits for the allocation to be revealed: a contact
+            # planned earlier would tell the worklist the arm before the envelope is opened.
+            rows = rows.filter(
+                revealed_allocation_q(f"participant__{arm_path.rsplit('__', 1)[0]}__"),
+                **{f"participant__{arm_path}__in": list(visit.arms)},
+            )
         batch = []
         for participant_id, anchor_date in rows.values_list(
             "anchor_participant_id", "anchor_date"

@@ -27,6 +27,7 @@ from trial.http import AuthedHttpRequest
 from trial.models import SiteKind
 from trial.protocol.schedule import active_schedule, local_today
 from trial.protocol.visits import visit_instruments
+from trial.registry import allocation_revealed
 from trial.staff.selectors import sites_for
 
 PAGE_SIZE = 50
@@ -96,7 +97,11 @@ def call_log(request: AuthedHttpRequest, contact_id: int) -> HttpResponse:
     collects = visit.collects if visit else ()
     instruments = visit_instruments(contact.visit_code)
     allocation = getattr(participant, "allocation", None)
-    conservative = getattr(allocation, "arm", None) == "conservative"
+    conservative = (
+        allocation is not None
+        and allocation_revealed(allocation)
+        and allocation.arm == "conservative"
+    )
     # Questionnaires the patient already submitted (e.g. through a link) are not asked again.
     submitted = set(
         QuestionnaireResponse.objects.filter(

@@ -7,10 +7,19 @@ class RandomizationConfig(AppConfig):
     verbose_name = _("Randomisation")
 
     def ready(self) -> None:
+        from randomization import selectors
         from randomization.demo import seed_envelopes
         from randomization.timeline import allocation_events
         from randomization.views import participant_panel
-        from trial.registry import DemoStep, NavGroup, NavItem, Panel, registry
+        from trial.registry import Concealment, DemoStep, NavGroup, NavItem, Panel, registry
+
+        registry.concealment = Concealment(
+            revealed=selectors.allocation_revealed,
+            revealed_q=selectors.revealed_q,
+            concealed_ids=selectors.concealed_allocation_ids,
+            audit_model="randomization.Allocation",
+            audit_fields=frozenset({"arm"}),
+        )
 
         registry.add_panel(
             Panel(

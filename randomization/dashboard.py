@@ -2,7 +2,8 @@
 
 Discovered by ``trial.registry.autodiscover_dashboards``: envelope stock per site and stratum,
 arm balance per stratum, and the allocations the outcome report groups by (arm, stratum, day 0).
-Only used envelopes' arms are counted: nothing here reveals the arm of an unused envelope.
+Only revealed allocations' arms are counted (``selectors.revealed_allocations``): nothing here
+reveals the arm of an unused envelope, nor of one taken but not yet confirmed.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from randomization import selectors
-from randomization.models import Allocation, Arm
+from randomization.models import Arm
 from randomization.strata import STRATA
 from trial.registry import DashboardPanel, dashboard
 
@@ -31,7 +32,8 @@ def arm_balance() -> list[dict]:
     """Allocations per stratum and arm (one query), every stratum listed, then the total."""
     counts = {
         row["stratum"]: row
-        for row in Allocation.objects.values("stratum")
+        for row in selectors.revealed_allocations()
+        .values("stratum")
         .annotate(
             pvp=Count("id", filter=Q(arm=Arm.PVP)),
             conservative=Count("id", filter=Q(arm=Arm.CONSERVATIVE)),
@@ -72,7 +74,7 @@ def allocations() -> dict[int, dict]:
     """participant id -> arm, stratum, day of randomisation (local date). One query."""
     return {
         pid: {"arm": arm, "stratum": stratum, "randomised_on": timezone.localdate(at)}
-        for pid, arm, stratum, at in Allocation.objects.values_list(
+        for pid, arm, stratum, at in selectors.revealed_allocations().values_list(
             "participant_id", "arm", "stratum", "randomised_at"
         )
     }

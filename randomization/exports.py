@@ -1,7 +1,9 @@
 """The randomisation app's exports: allocations of randomised participants.
 
 Only envelopes that were used appear, through their allocation: an unused envelope's arm is
-never exported (concealment, DOMAIN.md).
+never exported (concealment, DOMAIN.md). An allocation whose opened envelope is not confirmed
+yet is left out too (``selectors.revealed_allocations``): for the statistician that
+participant is not randomised yet, and appears with both arms once the envelope is confirmed.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections.abc import Iterator
 
 from django.utils.translation import gettext_lazy as _
 
+from randomization import selectors
 from randomization.models import Allocation, Arm
 from randomization.strata import stratum_choices
 from trial.exports.registry import (
@@ -30,7 +33,8 @@ class AllocationExporter(QueryExporter):
     identifier = "allocations"
     label = _("Allocations")
     description = _(
-        "Allocated and as-treated arm, stratum and envelope of every randomised participant."
+        "Allocated and as-treated arm, stratum and envelope of every randomised participant "
+        "whose opened envelope is confirmed (until then a participant is not in this table)."
     )
     source_app = "randomization"
     order = 60
@@ -51,7 +55,7 @@ class AllocationExporter(QueryExporter):
         # The rule's own SQL expression: the long CSV copied by PostgreSQL and the Python rows
         # (XLSX, Stata, ODM) both read it, and it is the one the participant page shows.
         return annotate_as_treated(
-            Allocation.objects.all(), "arm_as_treated", participant="participant"
+            selectors.revealed_allocations(), "arm_as_treated", participant="participant"
         )
 
 
@@ -79,7 +83,9 @@ def analysis_variables() -> list[Variable]:
 
 def analysis_rows() -> Iterator[tuple[int, tuple]]:
     qs = (
-        annotate_as_treated(Allocation.objects.all(), "arm_as_treated", participant="participant")
+        annotate_as_treated(
+            selectors.revealed_allocations(), "arm_as_treated", participant="participant"
+        )
         .order_by("participant_id")
         .values_list("participant_id", "stratum", "arm", "arm_as_treated", "randomised_at")
     )

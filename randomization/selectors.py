@@ -1,7 +1,8 @@
 """Reads of the randomisation app: stock, batches, allocations, the verification report.
 
 Concealment rule: nothing here hands the arm of an unused envelope to a page, except
-``allocation_list`` (data managers; coordinators if the trial allows) and the batch PDF.
+``allocation_list`` (data managers; coordinators if the trial allows) and the batch PDF; and
+the arm of a used envelope is shown only once the allocation is revealed (``revealed_q``).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlsplit
 
 from django.conf import settings
 from django.db.models import Count, F, Q, QuerySet
@@ -16,10 +18,60 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
 from randomization import blocks
-from randomization.models import Allocation, Arm, Envelope, EnvelopeBatch, ProtocolDeviation
+from randomization.models import (
+    Allocation,
+    AllocationListView,
+    Arm,
+    BatchPrint,
+    Envelope,
+    EnvelopeBatch,
+    PrintStatus,
+    ProtocolDeviation,
+)
 from randomization.strata import STRATA
 from trial import access
 from trial.models import Site, SiteKind, User
+
+# === Concealment: is the allocation revealed? ==============================================
+# Between "Randomise now" and the confirmation of the opened envelope the allocation exists
+# (the envelope is taken, in serial order) but its arm is shown nowhere: the clinician types
+# the arm printed on the card, and a screen that already said it would make that check a copy.
+# This section is the one home of the rule. Every reader of an allocation's arm goes through
+# it: this app directly; ``trial`` (the treatment panel and services, the as-treated
+# expression, the audit trail) and ``followup`` through ``trial.registry.concealment``, which
+# apps.py fills with these functions, because ``trial`` may not import this app. For the
+# statistician an allocation not yet revealed counts as not randomised yet: it is left out of
+# exports, the arm balance and the outcome report until the envelope is confirmed.
+
+
+def revealed_q(path: str = "") -> Q:
+    """Allocations whose arm may be shown, as a filter on a query that reaches the allocation
+    by ``path``: ``""`` on Allocation, ``"allocation__"`` on Participant,
+    ``"participant__allocation__"`` on a model pointing at a participant."""
+    return Q(**{f"{path}confirmed_at__isnull": False})
+
+
+def allocation_revealed(allocation: Allocation | None) -> bool:
+    """May this allocation's arm be shown (on a page, in an export, a count, an e-mail)?"""
+    return allocation is not None and allocation.confirmed_at is not None
+
+
+def revealed_arm(allocation: Allocation | None) -> str | None:
+    """The allocated arm, or None before the allocation is revealed (or without one)."""
+    return allocation.arm if allocation is not None and allocation_revealed(allocation) else None
+
+
+def revealed_allocations() -> QuerySet[Allocation]:
+    return Allocation.objects.filter(revealed_q())
+
+
+def concealed_allocation_ids(ids) -> set[int]:
+    """Of these allocation ids, those whose arm is not revealed yet (for the audit trail)."""
+    return set(
+        Allocation.objects.filter(pk__in=list(ids))
+        .exclude(revealed_q())
+        .values_list("pk", flat=True)
+    )
 
 
 def can_see_allocation_list(user: User) -> bool:
@@ -37,19 +89,60 @@ def batch_get_for(user: User, batch_id: int) -> EnvelopeBatch:
     return get_object_or_404(batches_for(user), pk=batch_id)
 
 
+@dataclass(frozen=True)
+class PrintJob:
+    """A batch print as the batch page shows it: its real state, never a guess."""
+
+    record: BatchPrint
+    state: str  # "queued", "generating", "ready" or "failed"
+    label: str
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("ready", "failed")
+
+
+def print_state(record: BatchPrint) -> str:
+    """Queued until the task claims the job (it names the file as it claims it), then
+    generating until it records ready or failed."""
+    if record.status == PrintStatus.READY:
+        return "ready"
+    if record.status == PrintStatus.FAILED:
+        return "failed"
+    return "generating" if record.file_name else "queued"
+
+
+def print_jobs(batch: EnvelopeBatch, limit: int = 20) -> list[PrintJob]:
+    labels = {
+        "queued": _("Queued"),
+        "generating": _("Generating"),
+        "ready": _("Ready"),
+        "failed": _("Failed"),
+    }
+    jobs = []
+    for record in batch.prints.select_related("user")[:limit]:
+        state = print_state(record)
+        jobs.append(PrintJob(record=record, state=state, label=str(labels[state])))
+    return jobs
+
+
 def batch_envelopes(batch: EnvelopeBatch) -> QuerySet[Envelope]:
     return batch.envelopes.select_related("participant").order_by("sequence")
 
 
 def batch_overview(batch: EnvelopeBatch) -> list[dict]:
-    """Rows for the batch page: serial, used or not, participant; the arm only once used."""
+    """Rows for the batch page: serial, used or not, participant; the arm only once the
+    allocation that used the envelope is revealed."""
+    revealed = set(
+        revealed_allocations().filter(envelope__batch=batch).values_list("envelope_id", flat=True)
+    )
     return [
         {
             "serial": e.serial,
             "used": e.is_used,
             "used_at": e.used_at,
             "participant": e.participant,
-            "arm_label": e.get_arm_display() if e.is_used else "",
+            "arm_label": e.get_arm_display() if e.pk in revealed else "",
         }
         for e in batch_envelopes(batch)
     ]
@@ -66,7 +159,7 @@ def stock_overview() -> list[StockRow]:
     counts = {
         (row["site_id"], row["stratum"]): (row["unused"], row["total"])
         for row in Envelope.objects.values("site_id", "stratum").annotate(
-            unused=Count("id", filter=Q(participant__isnull=True)), total=Count("id")
+            unused=Count("id", filter=sealed_q()), total=Count("id")
         )
     }
     threshold = settings.RANDOMISATION_STOCK_THRESHOLD
@@ -88,8 +181,21 @@ def stock_overview() -> list[StockRow]:
     return rows
 
 
-def remaining(site: Site, stratum: str) -> int:
-    return Envelope.objects.filter(site=site, stratum=stratum, participant__isnull=True).count()
+def sealed_envelopes_left(site: Site | int, stratum: str) -> int:
+    """Envelopes of a site and stratum that a randomisation can still take: the one definition
+    of stock, read by the randomise page, the service that refuses an empty stratum, the
+    stock overview and the low-stock alert."""
+    return sealed_envelopes(site, stratum).count()
+
+
+def sealed_q() -> Q:
+    """Envelopes still sealed in the clinic's box: not yet taken by a randomisation."""
+    return Q(participant__isnull=True)
+
+
+def sealed_envelopes(site: Site | int, stratum: str) -> QuerySet[Envelope]:
+    site_id = site if isinstance(site, int) else site.pk
+    return Envelope.objects.filter(sealed_q(), site_id=site_id, stratum=stratum)
 
 
 def allocation_for(participant) -> Allocation | None:
@@ -100,10 +206,47 @@ def allocation_for(participant) -> Allocation | None:
     )
 
 
-def allocation_list() -> QuerySet[Envelope]:
-    """Every envelope with its arm, used or not: the allocation list. Callers must log it."""
-    return Envelope.objects.select_related("site", "participant", "batch").order_by(
+def allocation_list(*, site: str = "", stratum: str = "") -> QuerySet[Envelope]:
+    """Every envelope with its arm, used or not: the allocation list, optionally of one site
+    (code) and stratum. Callers must log it (``services.allocation_list_view_record``)."""
+    qs = Envelope.objects.select_related("site", "participant", "batch").order_by(
         "site__code", "stratum", "sequence"
+    )
+    if site:
+        qs = qs.filter(site__code=site)
+    if stratum:
+        qs = qs.filter(stratum=stratum)
+    return qs
+
+
+@dataclass(frozen=True)
+class AllocationListLook:
+    """One row of the log of the allocation list: who, when, page or CSV, which filter."""
+
+    user: User
+    viewed_at: object
+    download: bool
+    filters: list[tuple[str, str]]
+
+
+def allocation_list_views() -> QuerySet[AllocationListView]:
+    return AllocationListView.objects.select_related("user").order_by("-viewed_at", "-pk")
+
+
+def allocation_list_look(view: AllocationListView) -> AllocationListLook:
+    """What a logged ``what`` (the path asked for, with its query) meant, in words."""
+    parts = urlsplit(view.what)
+    labels = {"site": _("Site"), "stratum": _("Stratum")}
+    filters = [
+        (str(labels.get(key, key)), value)
+        for key, value in parse_qsl(parts.query)
+        if value and key != "page"
+    ]
+    return AllocationListLook(
+        user=view.user,
+        viewed_at=view.viewed_at,
+        download=parts.path.endswith(".csv"),
+        filters=filters,
     )
 
 
@@ -166,7 +309,7 @@ def verification_report() -> VerificationReport:
     (site and stratum, across batches): sequence numbers without gaps, envelopes used in serial
     order (no unused envelope before a used one, and allocation times rising with the serial),
     each used envelope matched to exactly one allocation of the same participant, arm and
-    stratum. Balance of arms is counted over allocations (used envelopes) only.
+    stratum. Balance of arms is counted over revealed allocations only.
     """
     envelopes = list(
         Envelope.objects.select_related("site").order_by("site__code", "stratum", "sequence")
@@ -180,6 +323,7 @@ def verification_report() -> VerificationReport:
             "arm",
             "stratum",
             "randomised_at",
+            "confirmed_at",
         )
     }
     batches = {b.pk: BatchCheck(b) for b in EnvelopeBatch.objects.select_related("site")}
@@ -303,7 +447,9 @@ def verification_report() -> VerificationReport:
     arm_counts: Counter[tuple[str, str, str]] = Counter()
     for e in envelopes:
         allocation = allocations.get(e.pk)
-        if allocation is None:
+        # The balance shows arms, so it counts revealed allocations only; the checks above
+        # cover every allocation without showing an arm.
+        if allocation is None or not allocation_revealed(allocation):
             continue
         arm_counts[(e.site.code, allocation.stratum, allocation.arm)] += 1
     for (site_code, stratum, arm), n in arm_counts.items():

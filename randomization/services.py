@@ -25,7 +25,7 @@ from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from randomization import blocks
+from randomization import blocks, selectors
 from randomization.models import (
     Allocation,
     AllocationListView,
@@ -177,17 +177,11 @@ def envelope_batch_generate(
     )
     stock.last_sequence = first + count - 1
     # A new batch ends a low-stock episode: the next fall below the threshold is a new crossing.
-    if _remaining(site.pk, stratum) >= settings.RANDOMISATION_STOCK_THRESHOLD:
+    if selectors.sealed_envelopes_left(site, stratum) >= settings.RANDOMISATION_STOCK_THRESHOLD:
         stock.low_stock_alerted_at = None
     stock.save(update_fields=["last_sequence", "low_stock_alerted_at"])
     logger.info("Envelope batch %s generated: %s envelopes", batch.pk, count)
     return batch
-
-
-def _remaining(site_id: int, stratum: str) -> int:
-    return Envelope.objects.filter(
-        site_id=site_id, stratum=stratum, participant__isnull=True
-    ).count()
 
 
 @transaction.atomic
@@ -262,6 +256,14 @@ def allocation_list_view_record(*, user: User, what: str) -> AllocationListView:
 # --- randomising ---------------------------------------------------------------------------
 
 
+def no_stock_message(site: Site, stratum: Stratum) -> str:
+    """Said by the randomise page before the click and by the refusal after it."""
+    return _(
+        "No envelopes are left for site %(site)s in stratum %(stratum)s (%(label)s). "
+        "Ask the coordinator to issue a new batch."
+    ) % {"site": site.code, "stratum": stratum.code, "label": stratum.label}
+
+
 @transaction.atomic
 def participant_randomize(*, participant: Participant, user: User) -> Allocation:
     """Allocate the participant the lowest unused envelope of their site and stratum.
@@ -290,15 +292,7 @@ def participant_randomize(*, participant: Participant, user: User) -> Allocation
         raise RandomisationRefused(reasons)
     assert stratum is not None
 
-    no_stock = RandomisationRefused(
-        [
-            _(
-                "No envelopes are left for site %(site)s in stratum %(stratum)s (%(label)s). "
-                "Ask the coordinator to issue a new batch."
-            )
-            % {"site": participant.site.code, "stratum": stratum.code, "label": stratum.label}
-        ]
-    )
+    no_stock = RandomisationRefused([no_stock_message(participant.site, stratum)])
     stock = (
         StratumStock.objects.select_for_update()
         .filter(site=participant.site, stratum=stratum.code)
@@ -307,9 +301,7 @@ def participant_randomize(*, participant: Participant, user: User) -> Allocation
     if stock is None:
         raise no_stock
     envelope = (
-        Envelope.objects.filter(site=participant.site, stratum=stratum.code, participant=None)
-        .order_by("sequence")
-        .first()
+        selectors.sealed_envelopes(participant.site, stratum.code).order_by("sequence").first()
     )
     if envelope is None:
         raise no_stock
@@ -426,7 +418,7 @@ def envelope_stock_alerts_send(*, stock_id: int | None = None) -> int:
         stocks = stocks.filter(pk=stock_id)
     sent = 0
     for stock in stocks:
-        remaining = _remaining(stock.site_id, stock.stratum)
+        remaining = selectors.sealed_envelopes_left(stock.site_id, stock.stratum)
         if remaining >= threshold:
             if stock.low_stock_alerted_at is not None:
                 StratumStock.objects.filter(pk=stock.pk).update(low_stock_alerted_at=None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from randomization import selectors
 from randomization.models import Allocation, ProtocolDeviation
 from trial.registry import TimelineEvent
 
@@ -21,7 +22,8 @@ def allocation_events(user, participant) -> list[TimelineEvent]:
                 kind="randomised",
             )
         )
-        if allocation.confirmed_at:
+        # Revealed means confirmed, so confirmed_at is set; the check keeps the type checker sure.
+        if selectors.allocation_revealed(allocation) and allocation.confirmed_at is not None:
             events.append(
                 TimelineEvent(
                     when=allocation.confirmed_at,

@@ -13,6 +13,7 @@ urlpatterns = [
     path("randomisation/batches/<int:batch_id>/envelopes.pdf", views.batch_pdf, name="batch_pdf"),
     path("randomisation/allocations/", views.allocation_list, name="allocation_list"),
     path("randomisation/allocations.csv", views.allocation_list_csv, name="allocation_list_csv"),
+    path("randomisation/allocations/log/", views.allocation_views, name="allocation_views"),
     path("randomisation/deviations/", views.deviation_list, name="deviations"),
     path("randomisation/verification/", views.verification, name="verification"),
     path("randomisation/verification.pdf", views.verification_pdf, name="verification_pdf"),

@@ -8,6 +8,7 @@ import csv
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -22,7 +23,7 @@ from randomization.strata import STRATA
 from trial import access
 from trial.errors import ServiceError
 from trial.http import AuthedHttpRequest
-from trial.models import ParticipantStatus
+from trial.models import ParticipantStatus, Site, SiteKind
 from trial.participants.selectors import participant_get_for, randomisation_blockers
 
 
@@ -81,7 +82,9 @@ def batch_detail(request: AuthedHttpRequest, batch_id: int) -> HttpResponse:
             "batch": batch,
             "stratum": STRATA[batch.stratum],
             "rows": selectors.batch_overview(batch),
-            "prints": batch.prints.select_related("user")[:20],
+            "prints": (prints := selectors.print_jobs(batch)),
+            # While a job is queued or generating the page reloads itself to show its state.
+            "refresh": any(not job.finished for job in prints),
             "can_print": access.can(request.user, "randomization:batch_pdf"),
         },
     )
@@ -93,13 +96,22 @@ def batch_pdf(request: AuthedHttpRequest, batch_id: int) -> HttpResponse | FileR
     download a rendered one."""
     batch = selectors.batch_get_for(request.user, batch_id)
     if request.method == "POST":
-        services.batch_print_request(
+        record = services.batch_print_request(
             batch=batch, user=request.user, language=translation.get_language() or ""
         )
-        messages.info(
-            request,
-            _("The PDF is being prepared. It appears under “Printed” below; reload the page."),
-        )
+        # Say what really happened: with tasks run in-process the PDF is ready already.
+        state = selectors.print_state(BatchPrint.objects.get(pk=record.pk))
+        if state == "ready":
+            messages.success(request, _("The PDF is ready: download it under “Printed” below."))
+        elif state == "failed":
+            messages.error(
+                request, _("The PDF could not be prepared. See “Printed” below to try again.")
+            )
+        else:
+            messages.info(
+                request,
+                _("The PDF is queued. Its state is shown under “Printed” below as it changes."),
+            )
         return redirect("randomization:batch_detail", batch_id=batch.pk)
     print_id = request.GET.get("print", "")
     if not print_id.isdigit():
@@ -125,10 +137,22 @@ def allocation_list(request: AuthedHttpRequest) -> HttpResponse:
     if not selectors.can_see_allocation_list(request.user):
         raise PermissionDenied
     services.allocation_list_view_record(user=request.user, what=request.get_full_path())
+    site, stratum = _allocation_filter(request)
     response = render(
         request,
         "randomization/allocation_list.html",
-        {"envelopes": selectors.allocation_list()},
+        {
+            "envelopes": selectors.allocation_list(site=site, stratum=stratum),
+            "site_codes": Site.objects.filter(kind=SiteKind.HEMATOLOGY)
+            .order_by("code")
+            .values_list("code", flat=True),
+            "strata": list(STRATA.values()),
+            "chosen": {"site": site, "stratum": stratum},
+            "csv_query": request.GET.urlencode(),
+            "log_url": reverse("randomization:allocation_views")
+            if access.can(request.user, "randomization:allocation_views")
+            else "",
+        },
     )
     response["Cache-Control"] = "no-store"
     return response
@@ -140,6 +164,7 @@ def allocation_list_csv(request: AuthedHttpRequest) -> StreamingHttpResponse:
     if not selectors.can_see_allocation_list(request.user):
         raise PermissionDenied
     services.allocation_list_view_record(user=request.user, what=request.get_full_path())
+    site, stratum = _allocation_filter(request)
     writer = csv.writer(_Echo())
     header = [
         "serial",
@@ -156,7 +181,7 @@ def allocation_list_csv(request: AuthedHttpRequest) -> StreamingHttpResponse:
 
     def rows():
         yield writer.writerow(header)
-        for e in selectors.allocation_list().iterator(chunk_size=500):
+        for e in selectors.allocation_list(site=site, stratum=stratum).iterator(chunk_size=500):
             yield writer.writerow(
                 [
                     e.serial,
@@ -177,6 +202,31 @@ def allocation_list_csv(request: AuthedHttpRequest) -> StreamingHttpResponse:
     response["Content-Disposition"] = f'attachment; filename="allocation-list-{stamp}.csv"'
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _allocation_filter(request: HttpRequest) -> tuple[str, str]:
+    """The site code and stratum asked for; anything unknown is ignored (the whole list)."""
+    site = request.GET.get("site", "").strip().upper()
+    stratum = request.GET.get("stratum", "").strip().upper()
+    if site and not Site.objects.filter(code=site, kind=SiteKind.HEMATOLOGY).exists():
+        site = ""
+    return site, stratum if stratum in STRATA else ""
+
+
+@require_safe
+def allocation_views(request: AuthedHttpRequest) -> HttpResponse:
+    """The log of the allocation list: who looked, when, page or CSV, with which filter."""
+    page = Paginator(selectors.allocation_list_views(), VIEW_LOG_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "randomization/allocation_views.html",
+        {"page": page, "looks": [selectors.allocation_list_look(v) for v in page]},
+    )
+
+
+VIEW_LOG_PAGE_SIZE = 50
 
 
 class _Echo:
@@ -242,7 +292,19 @@ def participant_randomise(request: AuthedHttpRequest, trial_number: str) -> Http
     participant = participant_get_for(request.user, trial_number)
     allocation = selectors.allocation_for(participant)
     if allocation is not None:
-        return redirect("randomization:allocation_confirm", trial_number=trial_number)
+        # Re-opened (a bookmark, the back button, a second tab): say so instead of silently
+        # moving on, and point to what is left to do. Nothing here shows the arm.
+        return render(
+            request,
+            "randomization/already_randomised.html",
+            {
+                "participant": participant,
+                "allocation": allocation,
+                "can_confirm": not allocation.is_confirmed
+                and access.can(request.user, "randomization:allocation_confirm", participant),
+            },
+            status=409 if request.method == "POST" else 200,
+        )
     if request.method == "POST":
         try:
             services.participant_randomize(participant=participant, user=request.user)
@@ -253,14 +315,20 @@ def participant_randomise(request: AuthedHttpRequest, trial_number: str) -> Http
         return redirect("randomization:allocation_confirm", trial_number=trial_number)
     stratum, stratum_problems = services.participant_stratum_check(participant)
     blockers = randomisation_blockers(participant)
-    stock = selectors.remaining(participant.site, stratum.code) if stratum else None
+    stock = selectors.sealed_envelopes_left(participant.site, stratum.code) if stratum else None
+    # An empty stratum is said before the click, not only refused after it.
+    stock_problems = (
+        [services.no_stock_message(participant.site, stratum)]
+        if stratum is not None and not stock
+        else []
+    )
     return render(
         request,
         "randomization/randomise.html",
         {
             "participant": participant,
             "stratum": stratum,
-            "problems": [*blockers, *stratum_problems],
+            "problems": [*blockers, *stratum_problems, *stock_problems],
             "stock": stock,
         },
     )
@@ -323,9 +391,14 @@ def participant_panel(request: HttpRequest, participant) -> dict:
     may_confirm = access.can(request.user, "randomization:allocation_confirm")
     may_randomise = access.can(request.user, "randomization:participant_randomise")
     if allocation is not None:
+        revealed = selectors.allocation_revealed(allocation)
         return {
             "participant": participant,
             "allocation": allocation,
+            "revealed": revealed,
+            # The template never reads the allocation's arm itself: only this label, once
+            # the allocation is revealed.
+            "arm_label": allocation.get_arm_display() if revealed else "",
             "stratum": STRATA.get(allocation.stratum),
             "can_confirm": may_confirm and not allocation.is_confirmed,
             "deviations": participant.protocol_deviations.all(),

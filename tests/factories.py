@@ -304,8 +304,12 @@ def randomised(participant, *, arm: str = "pvp", days_ago: int = 0, user=None):
 _serials = itertools.count(1)
 
 
-def allocate(participant, randomised_at: dt.datetime, arm: str = "pvp", user=None):
-    """Record an allocation as participant_randomize would leave it (status randomised)."""
+def allocate(
+    participant, randomised_at: dt.datetime, arm: str = "pvp", user=None, *, confirmed=True
+):
+    """Record an allocation as participant_randomize and then allocation_confirm would leave
+    it (status randomised, the opened envelope confirmed, so the arm is revealed);
+    ``confirmed=False`` leaves it between "Randomise now" and the confirmation."""
     n = next(_serials)
     batch = EnvelopeBatch.objects.create(
         site=participant.site,
@@ -330,13 +334,24 @@ def allocate(participant, randomised_at: dt.datetime, arm: str = "pvp", user=Non
     )
     participant.status = ParticipantStatus.RANDOMISED
     participant.save(update_fields=["status"])
+    by = user or participant.created_by or _user()
     return Allocation.objects.create(
         participant=participant,
         envelope=envelope,
         arm=arm,
         stratum="A1N",
         randomised_at=randomised_at,
-        randomised_by=user or participant.created_by or _user(),
+        randomised_by=by,
+        **(
+            {
+                "confirmed_serial": envelope.serial,
+                "confirmed_arm": arm,
+                "confirmed_at": randomised_at,
+                "confirmed_by": by,
+            }
+            if confirmed
+            else {}
+        ),
     )
 
 

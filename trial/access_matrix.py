@@ -372,6 +372,13 @@ MATRIX: dict[str, Rule] = {
         ),
         description="The allocation list as CSV (each download logged)",
     ),
+    "randomization:allocation_views": Rule(
+        kind="central",
+        # The readers of the audit trail (trial:audit_log) read this log of it too.
+        roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER}),
+        read_roles=MONITOR,
+        description="Who looked at the allocation list or downloaded it, when, with which filter",
+    ),
     "randomization:deviations": Rule(
         kind="central",
         roles=frozenset({Role.COORDINATOR}),

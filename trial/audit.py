@@ -20,6 +20,7 @@ from django.utils.translation import ngettext
 from simple_history.utils import get_history_model_for_model
 
 from trial.concurrency import unique_conflict
+from trial.registry import registry
 
 # audited_save hands back the instance it was given, with the same type for the caller.
 _M = TypeVar("_M", bound=models.Model)
@@ -286,15 +287,20 @@ def audit_entries(
             by_object.setdefault(getattr(r, pk_name), []).append(r)
         for versions in by_object.values():
             versions.sort(key=lambda r: (r.history_date, r.history_id))
+        masked = _concealed_fields(model, object_ids)
         for row in rows:
             versions = by_object[getattr(row, pk_name)]
             index = next(i for i, v in enumerate(versions) if v.history_id == row.history_id)
             previous = versions[index - 1] if index > 0 else None
             changes = []
+            hidden = masked.get(getattr(row, pk_name), frozenset())
             for f in fields:
                 new = getattr(row, f.attname)
                 old = getattr(previous, f.attname) if previous is not None else None
-                if previous is None and row.history_type == "+":
+                if f.name in hidden:
+                    if old != new:
+                        changes.append((str(f.verbose_name), "•••", "•••"))
+                elif previous is None and row.history_type == "+":
                     if new not in (None, ""):
                         changes.append((str(f.verbose_name), "—", _display(f, new)))
                 elif old != new:
@@ -330,6 +336,16 @@ def audit_entries(
             if e.participant_id:
                 e.trial_number = numbers.get(e.participant_id, "")
     return page
+
+
+def _concealed_fields(model: type[models.Model], object_ids) -> dict[Any, frozenset[str]]:
+    """Fields whose values the trail must not show yet, per object: the arm of an allocation
+    until it is revealed (the rule is the randomisation app's, registered in
+    trial.registry). Masked for every reader, as on every other page."""
+    concealment = registry.concealment
+    if concealment is None or model._meta.label != concealment.audit_model:
+        return {}
+    return dict.fromkeys(concealment.concealed_ids(object_ids), concealment.audit_fields)
 
 
 def mask_identity_changes(entries: list[AuditEntry]) -> list[AuditEntry]:

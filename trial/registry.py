@@ -10,7 +10,8 @@ from there), the way Django's admin autodiscovers ``admin.py``:
 - navigation entries per role;
 - demo steps: how ``seed_demo`` extends the demo trial;
 - participant-ended hooks: what stops, in the same transaction, at a death or withdrawal;
-- home cards: what each role's home page shows from other apps (work waiting, alerts).
+- home cards: what each role's home page shows from other apps (work waiting, alerts);
+- concealment: whether an allocation's arm may be shown yet (``allocation_revealed``).
 """
 
 from __future__ import annotations
@@ -97,6 +98,23 @@ class DemoStep:
     order: int = 100
 
 
+@dataclass(frozen=True)
+class Concealment:
+    """The randomisation app's answer to "may this allocation's arm be shown yet?".
+
+    Its one home is ``randomization.selectors``; ``trial`` may not import that app, so the
+    functions are registered here and read through ``allocation_revealed`` and
+    ``revealed_allocation_q`` below. ``audit_model`` and ``audit_fields`` name the history
+    rows and fields the audit trail masks while ``concealed_ids`` says an object is concealed.
+    """
+
+    revealed: Callable[[Any], bool]  # (allocation or None) -> bool
+    revealed_q: Callable[[str], Any]  # (path to the allocation) -> Q
+    concealed_ids: Callable[[Any], set]  # (allocation ids) -> those not revealed
+    audit_model: str  # "app_label.ModelName" of the allocation
+    audit_fields: frozenset[str]
+
+
 @dataclass
 class Registry:
     readiness_checks: list[tuple[int, Callable[[Any], list[Blocker]]]] = field(default_factory=list)
@@ -112,6 +130,7 @@ class Registry:
     # questionnaires revokes personal links, so nothing is left to contact the family.
     participant_ended_hooks: list[Callable[..., None]] = field(default_factory=list)
     home_cards: list[HomeCard] = field(default_factory=list)
+    concealment: Concealment | None = None
 
     def readiness_check(self, order: int = 100):
         """Decorator: ``fn(participant) -> list[Blocker]``, run in ``order``."""
@@ -168,6 +187,26 @@ class Registry:
 
 
 registry = Registry()
+
+
+def _concealment() -> Concealment:
+    if registry.concealment is None:
+        # Fail loudly rather than show or hide arms by a guess.
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured("No app registered the allocation concealment rule.")
+    return registry.concealment
+
+
+def allocation_revealed(allocation) -> bool:
+    """May this allocation's arm be shown? False without an allocation (see Concealment)."""
+    return allocation is not None and _concealment().revealed(allocation)
+
+
+def revealed_allocation_q(path: str = ""):
+    """A filter keeping revealed allocations, on a query reaching them by ``path`` (e.g.
+    ``"allocation__"`` on participants)."""
+    return _concealment().revealed_q(path)
 
 
 # --- dashboard panels ---

@@ -116,8 +116,10 @@ def _ensure_data(n: int, stdout) -> None:
         )
         _sql(
             """INSERT INTO randomization_allocation (participant_id, envelope_id, arm, stratum,
-                 randomised_at, randomised_by_id, confirmed_serial, confirmed_arm, mismatch)
-               SELECT e.participant_id, e.id, e.arm, e.stratum, e.used_at, %(user)s, '', '', false
+                 randomised_at, randomised_by_id, confirmed_serial, confirmed_arm, confirmed_at,
+                 confirmed_by_id, mismatch)
+               SELECT e.participant_id, e.id, e.arm, e.stratum, e.used_at, %(user)s, e.serial,
+                 e.arm, e.used_at, %(user)s, false
                FROM randomization_envelope e WHERE e.site_id = %(site)s""",
             p,
         )

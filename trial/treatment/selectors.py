@@ -17,6 +17,7 @@ from trial.models import (
     Procedure,
     ProcedureLevel,
 )
+from trial.registry import revealed_allocation_q
 
 PVP = "pvp"
 CONSERVATIVE = "conservative"
@@ -24,6 +25,9 @@ CONSERVATIVE = "conservative"
 
 # --- as-treated arm -----------------------------------------------------------------------
 # Intention to treat uses the allocation (randomization.Allocation.arm), which never changes.
+# Both read an allocation only once it is revealed (the opened envelope confirmed; the rule is
+# randomization.selectors', reached through trial.registry): before that the participant has
+# no arm here, for the page and for the statistician alike.
 # As treated is the sensitivity grouping, and it is defined here only, as one SQL expression:
 # the participant page, every export column (Python rows and PostgreSQL's COPY alike) and the
 # outcome report read it, so a statistician's groups cannot differ from what the page shows.
@@ -39,10 +43,13 @@ def as_treated_expression(participant: str = "pk") -> Case:
       recorded, so an allocated PVP that never happened is conservative care, and so is a
       crossover to PVP whose procedure is not (yet) recorded: the crossover is a decision,
       the procedure is the treatment;
-    - not randomised: no arm (NULL), even if a procedure were recorded.
+    - not randomised, or randomised with the envelope not yet confirmed: no arm (NULL), even
+      if a procedure were recorded.
     """
     prefix = "" if participant == "pk" else f"{participant}__"
-    randomised = Q(**{f"{prefix}allocation__isnull": False})
+    randomised = Q(**{f"{prefix}allocation__isnull": False}) & revealed_allocation_q(
+        f"{prefix}allocation__"
+    )
     treated = Exists(Procedure.objects.filter(participant_id=OuterRef(participant)))
     return Case(
         When(randomised & treated, then=Value(PVP)),

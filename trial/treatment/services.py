@@ -36,6 +36,7 @@ from trial.models import (
     UsualCare,
 )
 from trial.protocol.vertebrae import LEVEL_INDEX
+from trial.registry import allocation_revealed
 
 PVP = "pvp"
 CONSERVATIVE = "conservative"
@@ -55,8 +56,21 @@ def crossover_earliest_day() -> int:
 
 
 def allocated_arm(participant: Participant) -> str | None:
+    """The allocated arm once it is revealed (the opened envelope confirmed), else None: until
+    then the participant is treated as not randomised here, so no refusal names an arm."""
     allocation = getattr(participant, "allocation", None)  # randomization.Allocation, if any
-    return getattr(allocation, "arm", None)
+    return allocation.arm if allocation is not None and allocation_revealed(allocation) else None
+
+
+def _not_allocated(participant: Participant, message: str) -> str:
+    """The refusal for a participant without a revealed allocation: either not randomised, or
+    randomised with the envelope's confirmation still to come."""
+    if getattr(participant, "allocation", None) is not None:
+        return _(
+            "%(number)s is randomised, but the opened envelope is not confirmed yet; confirm "
+            "it on the participant's page first."
+        ) % {"number": participant.trial_number}
+    return message % {"number": participant.trial_number}
 
 
 def randomised_on(participant: Participant) -> dt.date | None:
@@ -100,9 +114,10 @@ def procedure_refusal(participant: Participant) -> str | None:
     """
     arm = allocated_arm(participant)
     if arm is None:
-        return _("%(number)s is not randomised; a procedure is recorded after randomisation.") % {
-            "number": participant.trial_number
-        }
+        return _not_allocated(
+            participant,
+            _("%(number)s is not randomised; a procedure is recorded after randomisation."),
+        )
     if arm == PVP:
         return None
     if Crossover.objects.filter(participant=participant).exists():
@@ -287,9 +302,10 @@ USUAL_CARE_FIELDS = (
 def usual_care_refusal(participant: Participant) -> str | None:
     arm = allocated_arm(participant)
     if arm is None:
-        return _("%(number)s is not randomised; usual care is recorded after randomisation.") % {
-            "number": participant.trial_number
-        }
+        return _not_allocated(
+            participant,
+            _("%(number)s is not randomised; usual care is recorded after randomisation."),
+        )
     if arm != CONSERVATIVE:
         return _("Usual care is recorded for participants allocated to conservative care.")
     return None
@@ -347,7 +363,7 @@ def crossover_refusal(participant: Participant) -> str | None:
     """Why no crossover can be recorded at all (whatever the date), or None."""
     arm = allocated_arm(participant)
     if arm is None:
-        return _("%(number)s is not randomised.") % {"number": participant.trial_number}
+        return _not_allocated(participant, _("%(number)s is not randomised."))
     if arm != CONSERVATIVE:
         return _("Only participants allocated to conservative care can cross over to PVP.")
     if Crossover.objects.filter(participant=participant).exists():
