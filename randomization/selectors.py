@@ -16,7 +16,16 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
 from randomization import blocks
-from randomization.models import Allocation, Arm, Envelope, EnvelopeBatch, ProtocolDeviation
+from randomization.models import (
+    Allocation,
+    Arm,
+    DeviationKind,
+    Envelope,
+    EnvelopeBatch,
+    EnvelopeState,
+    ProtocolDeviation,
+    envelope_serial,
+)
 from randomization.strata import STRATA
 from trial import access
 from trial.models import Site, SiteKind, User
@@ -42,16 +51,48 @@ def batch_envelopes(batch: EnvelopeBatch) -> QuerySet[Envelope]:
 
 
 def batch_overview(batch: EnvelopeBatch) -> list[dict]:
-    """Rows for the batch page: serial, used or not, participant; the arm only once used."""
+    """Rows for the batch page: serial, state, participant, what happened to the envelope out
+    of the ordinary; the arm only once the envelope is opened."""
+    envelopes = list(batch_envelopes(batch))
+    ids = [e.pk for e in envelopes]
+    notes: dict[int, list[str]] = defaultdict(list)
+    wrong = ProtocolDeviation.objects.filter(kind=DeviationKind.WRONG_ENVELOPE).filter(
+        Q(named_envelope_id__in=ids) | Q(opened_envelope_id__in=ids)
+    )
+    for d in wrong.select_related("participant", "named_envelope", "opened_envelope"):
+        values = {
+            "number": d.participant.trial_number,
+            "named": d.named_envelope.serial,
+            "opened": d.opened_envelope.serial,
+        }
+        if d.opened_envelope_id in ids:
+            notes[d.opened_envelope_id].append(
+                _("Opened out of order for %(number)s instead of %(named)s.") % values
+            )
+        if d.named_envelope_id in ids:
+            notes[d.named_envelope_id].append(
+                _("Named for %(number)s, who was given %(opened)s instead.") % values
+            )
+    for e in envelopes:
+        if e.state in (EnvelopeState.SPOILED, EnvelopeState.MISSING) and e.state_reason:
+            notes[e.pk].append(e.state_reason)
+        if e.card_arm_differs:
+            notes[e.pk].append(
+                _("The card was read as %(card)s.") % {"card": e.get_card_arm_display()}
+            )
     return [
         {
             "serial": e.serial,
+            "state": e.state,
+            "state_label": e.get_state_display(),
             "used": e.is_used,
             "used_at": e.used_at,
+            "state_changed_at": e.state_changed_at,
             "participant": e.participant,
-            "arm_label": e.get_arm_display() if e.is_used else "",
+            "arm_label": e.get_arm_display() if e.state == EnvelopeState.OPENED else "",
+            "notes": notes.get(e.pk, []),
         }
-        for e in batch_envelopes(batch)
+        for e in envelopes
     ]
 
 
@@ -62,11 +103,15 @@ class StockRow:
 
 
 def stock_overview() -> list[StockRow]:
-    """Unused envelopes per hematology site and stratum (one query for the counts)."""
+    """Sealed envelopes per hematology site and stratum (one query for the counts).
+
+    A stratum with no sealed envelope is flagged empty, whether it never had a batch or used
+    them all: either way the next participant of that stratum cannot be randomised.
+    """
     counts = {
-        (row["site_id"], row["stratum"]): (row["unused"], row["total"])
+        (row["site_id"], row["stratum"]): (row["sealed"], row["total"])
         for row in Envelope.objects.values("site_id", "stratum").annotate(
-            unused=Count("id", filter=Q(participant__isnull=True)), total=Count("id")
+            sealed=Count("id", filter=Q(state=EnvelopeState.SEALED)), total=Count("id")
         )
     }
     threshold = settings.RANDOMISATION_STOCK_THRESHOLD
@@ -88,8 +133,18 @@ def stock_overview() -> list[StockRow]:
     return rows
 
 
-def remaining(site: Site, stratum: str) -> int:
-    return Envelope.objects.filter(site=site, stratum=stratum, participant__isnull=True).count()
+def sealed_envelopes_left(site: Site | int, stratum: str) -> int:
+    """How many envelopes of a site and stratum are still sealed: the stock."""
+    return Envelope.objects.filter(site=site, stratum=stratum, state=EnvelopeState.SEALED).count()
+
+
+def envelopes_reported() -> QuerySet[Envelope]:
+    """Envelopes reported spoiled or missing, newest report first (for the coordinator)."""
+    return (
+        Envelope.objects.filter(state__in=(EnvelopeState.SPOILED, EnvelopeState.MISSING))
+        .select_related("site", "state_changed_by", "batch")
+        .order_by("-state_changed_at", "serial")
+    )
 
 
 def allocation_for(participant) -> Allocation | None:
@@ -145,6 +200,40 @@ class Balance:
         return self.pvp - self.conservative
 
 
+class EventKind:
+    OUT_OF_ORDER = "out_of_order"
+    SPOILED = "spoiled"
+    MISSING = "missing"
+    CARD_ARM = "card_arm"
+    GAP = "gap"
+
+
+def _event_labels() -> dict[str, str]:
+    return {
+        EventKind.OUT_OF_ORDER: _("Opened out of order"),
+        EventKind.SPOILED: _("Spoiled"),
+        EventKind.MISSING: _("Missing"),
+        EventKind.CARD_ARM: _("Card arm differs"),
+        EventKind.GAP: _("Gap in the serials"),
+    }
+
+
+@dataclass
+class EnvelopeEvent:
+    """One envelope that did not go the ordinary way (sealed, issued, opened in turn)."""
+
+    kind: str
+    site: str
+    stratum: str
+    batch_id: int | None
+    serial: str
+    detail: str
+
+    @property
+    def label(self) -> str:
+        return _event_labels()[self.kind]
+
+
 @dataclass
 class VerificationReport:
     batches: list[BatchCheck]
@@ -152,29 +241,39 @@ class VerificationReport:
     by_stratum: list[Balance]
     by_site: list[Balance]
     total: Balance
+    events: list[EnvelopeEvent] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.stream_problems and all(b.ok for b in self.batches)
+        return not self.stream_problems and not self.events and all(b.ok for b in self.batches)
+
+    def events_of(self, kind: str) -> list[EnvelopeEvent]:
+        return [e for e in self.events if e.kind == kind]
 
 
 def verification_report() -> VerificationReport:
     """Check every batch and every site-and-stratum stream of envelopes, from stored data only.
 
     Per batch: the block structure (complete blocks balanced, positions in order, no gaps,
-    ``blocks.verify_sequence``), serials that match site, stratum and sequence. Per stream
-    (site and stratum, across batches): sequence numbers without gaps, envelopes used in serial
-    order (no unused envelope before a used one, and allocation times rising with the serial),
-    each used envelope matched to exactly one allocation of the same participant, arm and
-    stratum. Balance of arms is counted over allocations (used envelopes) only.
+    ``blocks.verify_sequence``), serials that match site, stratum and sequence. Events, per
+    batch, site and stratum: every envelope opened out of order (not the one named), spoiled
+    or missing, every card read with another arm than the envelope's, every gap in the serial
+    sequence. Per stream (site and stratum, across batches), what no recorded event explains:
+    envelopes used out of serial order, a held envelope without its allocation or the other
+    way round, an allocation whose arm is neither the card's nor the coordinator's decision.
+    Balance of arms is counted over allocations as they stand.
     """
     envelopes = list(
-        Envelope.objects.select_related("site").order_by("site__code", "stratum", "sequence")
+        Envelope.objects.select_related("site", "participant", "state_changed_by").order_by(
+            "site__code", "stratum", "sequence"
+        )
     )
+    by_pk = {e.pk: e for e in envelopes}
     allocations = {
         a.envelope_id: a
         for a in Allocation.objects.select_related("participant").only(
             "envelope_id",
+            "named_envelope_id",
             "participant__trial_number",
             "participant_id",
             "arm",
@@ -182,6 +281,11 @@ def verification_report() -> VerificationReport:
             "randomised_at",
         )
     }
+    decided = dict(
+        ProtocolDeviation.objects.exclude(decided_arm="").values_list(
+            "participant_id", "decided_arm"
+        )
+    )
     batches = {b.pk: BatchCheck(b) for b in EnvelopeBatch.objects.select_related("site")}
     by_batch: dict[int, list[Envelope]] = defaultdict(list)
     streams: dict[tuple[str, str], list[Envelope]] = defaultdict(list)
@@ -230,21 +334,90 @@ def verification_report() -> VerificationReport:
                     % {"serial": e.serial}
                 )
 
+    events: list[EnvelopeEvent] = []
+    # Envelopes opened for a participant to whom the system had named another one.
+    explained: set[int] = set()
+    for envelope_id, allocation in allocations.items():
+        e = by_pk.get(envelope_id)
+        if e is None or allocation.named_envelope_id in (None, envelope_id):
+            continue
+        named = by_pk.get(allocation.named_envelope_id)
+        explained.add(envelope_id)
+        events.append(
+            EnvelopeEvent(
+                EventKind.OUT_OF_ORDER,
+                e.site.code,
+                e.stratum,
+                e.batch_id,
+                e.serial,
+                _("Opened for %(number)s instead of %(named)s (now %(state)s).")
+                % {
+                    "number": allocation.participant.trial_number,
+                    "named": named.serial if named else "-",
+                    "state": named.get_state_display() if named else "-",
+                },
+            )
+        )
+    for e in envelopes:
+        if e.state in (EnvelopeState.SPOILED, EnvelopeState.MISSING):
+            who = e.state_changed_by.username if e.state_changed_by else "-"
+            when = e.state_changed_at.date().isoformat() if e.state_changed_at else "-"
+            events.append(
+                EnvelopeEvent(
+                    EventKind.SPOILED if e.state == EnvelopeState.SPOILED else EventKind.MISSING,
+                    e.site.code,
+                    e.stratum,
+                    e.batch_id,
+                    e.serial,
+                    f"{e.state_reason} ({who}, {when})",
+                )
+            )
+        if e.card_arm_differs:
+            events.append(
+                EnvelopeEvent(
+                    EventKind.CARD_ARM,
+                    e.site.code,
+                    e.stratum,
+                    e.batch_id,
+                    e.serial,
+                    _("The card was read as %(card)s; the envelope was generated as %(arm)s.")
+                    % {"card": e.get_card_arm_display(), "arm": e.get_arm_display()},
+                )
+            )
+
     stream_problems: list[str] = []
     for (site_code, stratum), members in streams.items():
         where = f"{site_code} {stratum}"
         numbers = [e.sequence for e in members]
-        expected = list(range(1, len(numbers) + 1))
-        if numbers != expected:
-            missing = sorted(set(range(1, max(numbers) + 1)) - set(numbers))
-            stream_problems.append(
-                _("%(where)s: serial numbers are missing: %(missing)s.")
-                % {"where": where, "missing": ", ".join(str(n) for n in missing) or "-"}
+        for n in sorted(set(range(1, max(numbers) + 1)) - set(numbers)):
+            batch = next(
+                (
+                    b.batch
+                    for b in batches.values()
+                    if b.batch.site.code == site_code
+                    and b.batch.stratum == stratum
+                    and b.batch.first_sequence <= n <= b.batch.last_sequence
+                ),
+                None,
             )
-        first_unused = next((e for e in members if not e.is_used), None)
-        if first_unused is not None:
+            events.append(
+                EnvelopeEvent(
+                    EventKind.GAP,
+                    site_code,
+                    stratum,
+                    batch.pk if batch else None,
+                    envelope_serial(site_code, stratum, n),
+                    _("No envelope has this serial number."),
+                )
+            )
+        first_sealed = next((e for e in members if e.state == EnvelopeState.SEALED), None)
+        if first_sealed is not None:
             skipped_over = [
-                e.serial for e in members if e.is_used and e.sequence > first_unused.sequence
+                e.serial
+                for e in members
+                if e.participant_id is not None
+                and e.sequence > first_sealed.sequence
+                and e.pk not in explained
             ]
             if skipped_over:
                 stream_problems.append(
@@ -255,17 +428,18 @@ def verification_report() -> VerificationReport:
                     % {
                         "where": where,
                         "used": ", ".join(skipped_over),
-                        "unused": first_unused.serial,
+                        "unused": first_sealed.serial,
                     }
                 )
         previous = None
         for e in members:
             allocation = allocations.get(e.pk)
-            if e.is_used and allocation is None:
+            held = e.participant_id is not None
+            if held and allocation is None:
                 stream_problems.append(
                     _("%(serial)s is marked used but has no allocation.") % {"serial": e.serial}
                 )
-            elif allocation is not None and not e.is_used:
+            elif allocation is not None and not held:
                 stream_problems.append(
                     _("%(serial)s has an allocation but is not marked used.") % {"serial": e.serial}
                 )
@@ -275,7 +449,7 @@ def verification_report() -> VerificationReport:
                         _("%(serial)s is held by one participant but allocated to another.")
                         % {"serial": e.serial}
                     )
-                if allocation.arm != e.arm or allocation.stratum != e.stratum:
+                if allocation.stratum != e.stratum:
                     stream_problems.append(
                         _(
                             "The allocation of %(serial)s differs from the envelope's arm "
@@ -283,19 +457,31 @@ def verification_report() -> VerificationReport:
                         )
                         % {"serial": e.serial}
                     )
+                standing = decided.get(allocation.participant_id) or e.card_arm or e.arm
+                if allocation.arm != standing:
+                    stream_problems.append(
+                        _(
+                            "The allocation of %(serial)s is neither the arm on its card nor "
+                            "the coordinator's decision."
+                        )
+                        % {"serial": e.serial}
+                    )
+                if e.pk in explained:
+                    continue
                 if previous is not None and allocation.randomised_at < previous.randomised_at:
                     stream_problems.append(
                         _("%(serial)s was used before an envelope with a lower serial.")
                         % {"serial": e.serial}
                     )
                 previous = allocation
-    known = {e.pk for e in envelopes}
+    known = set(by_pk)
     for envelope_id, allocation in allocations.items():
         if envelope_id not in known:
             stream_problems.append(
                 _("The allocation of %(number)s points at a missing envelope.")
                 % {"number": allocation.participant.trial_number}
             )
+    events.sort(key=lambda ev: (ev.site, ev.stratum, ev.batch_id or 0, ev.serial, ev.kind))
 
     strata_balance = {code: Balance(f"{code} · {s.label}") for code, s in STRATA.items()}
     site_balance: dict[str, Balance] = {}
@@ -322,4 +508,5 @@ def verification_report() -> VerificationReport:
         by_stratum=list(strata_balance.values()),
         by_site=[site_balance[k] for k in sorted(site_balance)],
         total=total,
+        events=events,
     )

@@ -14,6 +14,7 @@ urlpatterns = [
     path("randomisation/allocations/", views.allocation_list, name="allocation_list"),
     path("randomisation/allocations.csv", views.allocation_list_csv, name="allocation_list_csv"),
     path("randomisation/deviations/", views.deviation_list, name="deviations"),
+    path("randomisation/envelopes/report/", views.envelope_report, name="envelope_report"),
     path("randomisation/verification/", views.verification, name="verification"),
     path("randomisation/verification.pdf", views.verification_pdf, name="verification_pdf"),
     path(

@@ -4,6 +4,7 @@ selector finds the object within the user's scope, a form validates, a service w
 from __future__ import annotations
 
 import csv
+import re
 
 from django.conf import settings
 from django.contrib import messages
@@ -16,8 +17,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from randomization import pdf, selectors, services
-from randomization.forms import BatchForm, ConfirmForm, DeviationAcknowledgeForm
-from randomization.models import BatchPrint, PrintStatus, ProtocolDeviation
+from randomization.forms import (
+    BatchForm,
+    ConfirmForm,
+    DeviationAcknowledgeForm,
+    DeviationDecideArmForm,
+    EnvelopeReportForm,
+)
+from randomization.models import Arm, BatchPrint, PrintStatus, ProtocolDeviation
 from randomization.strata import STRATA
 from trial import access
 from trial.errors import ServiceError
@@ -186,12 +193,36 @@ class _Echo:
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def deviation_list(request: AuthedHttpRequest) -> HttpResponse:
-    """Protocol deviations, unacknowledged first; the coordinator acknowledges with a note."""
+    """Protocol deviations, unacknowledged first; the coordinator acknowledges with a note and
+    may decide the arm that stands. Below them, envelopes reported spoiled or missing."""
     can_acknowledge = access.can(request.user, "randomization:deviations")
-    form = DeviationAcknowledgeForm(request.POST or None)
-    if request.method == "POST":
+    can_decide = access.can(request.user, "deviation_decide_arm")
+    if request.method == "POST" and request.POST.get("action") == "decide":
+        if not can_decide:
+            raise PermissionDenied
+        decide_form = DeviationDecideArmForm(request.POST)
+        if decide_form.is_valid():
+            data = decide_form.cleaned_data
+            deviation = get_object_or_404(ProtocolDeviation, pk=data["deviation"])
+            try:
+                services.deviation_decide_arm(
+                    deviation=deviation, user=request.user, arm=data["arm"], reason=data["reason"]
+                )
+            except ServiceError as exc:
+                messages.error(request, str(exc))
+            else:
+                messages.success(
+                    request,
+                    _("The arm that stands for %(number)s is recorded.")
+                    % {"number": deviation.participant.trial_number},
+                )
+                return redirect("randomization:deviations")
+        else:
+            messages.error(request, _("Choose the arm that stands and give a reason."))
+    elif request.method == "POST":
         if not can_acknowledge:
             raise PermissionDenied
+        form = DeviationAcknowledgeForm(request.POST)
         if form.is_valid():
             deviation = get_object_or_404(ProtocolDeviation, pk=form.cleaned_data["deviation"])
             try:
@@ -214,8 +245,40 @@ def deviation_list(request: AuthedHttpRequest) -> HttpResponse:
         "randomization/deviations.html",
         {
             "deviations": selectors.deviations_for_review()[:500],
+            "reported": selectors.envelopes_reported()[:500],
             "can_acknowledge": can_acknowledge,
+            "can_decide": can_decide,
+            "decidable_kinds": services.DECIDABLE_KINDS,
+            "arms": Arm.choices,
         },
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def envelope_report(request: AuthedHttpRequest) -> HttpResponse:
+    """Site staff report a sealed envelope spoiled or missing (serial and reason)."""
+    form = EnvelopeReportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            envelope = services.envelope_report(
+                user=request.user, serial=data["serial"], state=data["state"], reason=data["reason"]
+            )
+        except ServiceError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request,
+                _("Envelope %(serial)s is recorded as %(state)s. The coordinator can see it.")
+                % {"serial": envelope.serial, "state": envelope.get_state_display()},
+            )
+            return redirect("randomization:envelope_report")
+    # Only a link back; an odd value is dropped rather than reversed into a URL.
+    back = request.GET.get("participant", "")
+    return render(
+        request,
+        "randomization/envelope_report.html",
+        {"form": form, "back": back if re.fullmatch(r"[\w-]{1,30}", back) else ""},
     )
 
 
@@ -253,7 +316,7 @@ def participant_randomise(request: AuthedHttpRequest, trial_number: str) -> Http
         return redirect("randomization:allocation_confirm", trial_number=trial_number)
     stratum, stratum_problems = services.participant_stratum_check(participant)
     blockers = randomisation_blockers(participant)
-    stock = selectors.remaining(participant.site, stratum.code) if stratum else None
+    stock = selectors.sealed_envelopes_left(participant.site, stratum.code) if stratum else None
     return render(
         request,
         "randomization/randomise.html",
@@ -282,6 +345,7 @@ def allocation_confirm(request: AuthedHttpRequest, trial_number: str) -> HttpRes
                 user=request.user,
                 serial=form.cleaned_data["serial"],
                 arm=form.cleaned_data["arm"],
+                named_still_sealed=form.cleaned_data["named_still_sealed"],
             )
         except ServiceError as exc:
             form.add_error(None, str(exc))
@@ -290,9 +354,10 @@ def allocation_confirm(request: AuthedHttpRequest, trial_number: str) -> HttpRes
                 messages.warning(
                     request,
                     _(
-                        "The envelope does not match the allocation. This is recorded as a "
-                        "protocol deviation and the coordinator has been told. The participant "
-                        "keeps the allocated arm: %(arm)s."
+                        "The envelope does not match the envelope named or its arm. This is "
+                        "recorded as a protocol deviation and the coordinator has been told. "
+                        "The allocation that stands is the arm on the card: %(arm)s, unless "
+                        "the coordinator decides otherwise."
                     )
                     % {"arm": allocation.get_arm_display()},
                 )

@@ -325,12 +325,14 @@ def allocate(participant, randomised_at: dt.datetime, arm: str = "pvp", user=Non
         position_in_block=1,
         used_at=randomised_at,
         participant=participant,
+        state="issued",
     )
     participant.status = ParticipantStatus.RANDOMISED
     participant.save(update_fields=["status"])
     return Allocation.objects.create(
         participant=participant,
         envelope=envelope,
+        named_envelope=envelope,
         arm=arm,
         stratum="A1N",
         randomised_at=randomised_at,

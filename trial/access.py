@@ -376,6 +376,11 @@ MATRIX: dict[str, Rule] = {
         read_roles=frozenset({Role.DATA_MANAGER, Role.MONITOR}),
         description="Protocol deviations; the coordinator acknowledges them with a note",
     ),
+    "randomization:envelope_report": Rule(
+        kind="clinical",
+        roles=frozenset({Role.HEMATOLOGIST, Role.NURSE}),
+        description="Report a sealed envelope of one's own site spoiled or missing (audited)",
+    ),
     "randomization:verification": Rule(
         kind="central",
         roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER}),
@@ -510,6 +515,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "consent_take": frozenset({Role.HEMATOLOGIST, Role.NURSE}),
     # Who is e-mailed: serious adverse events and randomisation deviations go to the
     # coordinator, the weekly follow-up list to the nurses.
+    # Decide the arm that stands after an envelope deviation, when it is not the card's.
+    "deviation_decide_arm": MATRIX["randomization:deviations"].roles,
     "notify_sae": frozenset({Role.COORDINATOR}),
     "notify_deviation": frozenset({Role.COORDINATOR}),
     "notify_followup_list": frozenset({Role.NURSE}),
