@@ -159,6 +159,8 @@ def allocation_list_csv(request: AuthedHttpRequest) -> StreamingHttpResponse:
         "arm",
         "participant",
         "used_at",
+        "state",
+        "card_arm",
     ]
 
     def rows():
@@ -176,6 +178,8 @@ def allocation_list_csv(request: AuthedHttpRequest) -> StreamingHttpResponse:
                     e.arm,
                     e.participant.trial_number if e.participant else "",
                     e.used_at.isoformat() if e.used_at else "",
+                    e.state,
+                    e.card_arm,
                 ]
             )
 

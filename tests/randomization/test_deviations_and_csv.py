@@ -130,6 +130,7 @@ def test_the_data_manager_downloads_the_allocation_list_and_each_download_is_log
     assert all(r["arm"] == envelopes[r["serial"]].arm for r in rows)
     used = Allocation.objects.get().envelope.serial
     assert next(r for r in rows if r["serial"] == used)["participant"] == participant.trial_number
+    assert [r["state"] for r in rows] == ["issued"] + ["sealed"] * 5
     assert AllocationListView.objects.filter(user=manager, what__contains=".csv").count() == 2
     page = client.get(reverse("randomization:allocation_list")).content.decode()
     assert url in page
