@@ -87,6 +87,7 @@ def _ensure_data(n: int, stdout) -> None:
                         position_in_block=1 + (p.sequence + 1) % 2,
                         used_at=w,
                         participant=p,
+                        state="issued",
                     )
                     for p, w in zip(people, when, strict=True)
                 ]

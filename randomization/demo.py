@@ -78,8 +78,8 @@ def seed_envelopes(context: dict) -> None:
             participant.status = final_status
             audited_save(participant, user=clinician, reason="demo: status restored")
             continue
-        # One clinician typed the serial of the envelope behind: the demo's protocol deviation,
-        # waiting on the coordinator's deviations page.
+        # One clinician opened the envelope behind the one named and kept the named one sealed:
+        # the demo's protocol deviation, waiting on the coordinator's deviations page.
         typo = not ProtocolDeviation.objects.exists()
         services.allocation_confirm(
             allocation=allocation,
@@ -90,6 +90,7 @@ def seed_envelopes(context: dict) -> None:
             if typo
             else allocation.envelope.serial,
             arm=allocation.arm,
+            named_still_sealed=typo,
         )
         if final_status != ParticipantStatus.RANDOMISED:
             # Their path began months ago (trial.screening.demo.PAST_START): date the

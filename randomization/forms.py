@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from randomization import blocks
-from randomization.models import Arm
+from randomization.models import Arm, EnvelopeState
 from randomization.services import MAX_BATCH_SIZE
 from randomization.strata import stratum_choices
 from trial.models import Site, SiteKind
@@ -74,6 +74,42 @@ class ConfirmForm(forms.Form):
         choices=Arm.choices,
         widget=forms.RadioSelect,
     )
+    named_still_sealed = forms.BooleanField(
+        label=_("If you opened another envelope: the envelope named above is still sealed"),
+        help_text=_(
+            "Tick only if you have it in your hand, unopened. It then goes back into the box; "
+            "otherwise it is set aside as spoiled until the coordinator has checked it."
+        ),
+        required=False,
+    )
+
+
+class EnvelopeReportForm(forms.Form):
+    serial = forms.CharField(
+        label=_("Serial number printed on the envelope"),
+        max_length=24,
+        widget=forms.TextInput(attrs={"class": "form-control", "autocomplete": "off"}),
+    )
+    state = forms.ChoiceField(
+        label=_("What happened"),
+        choices=[
+            (EnvelopeState.SPOILED, _("Spoiled: opened or damaged by mistake")),
+            (EnvelopeState.MISSING, _("Missing: cannot be found")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=2000,
+        help_text=_("What happened, when, and who noticed."),
+        widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}),
+    )
+
+
+class DeviationDecideArmForm(forms.Form):
+    deviation = forms.IntegerField(widget=forms.HiddenInput)
+    arm = forms.ChoiceField(label=_("Arm that stands"), choices=Arm.choices)
+    reason = forms.CharField(label=_("Reason"), max_length=2000)
 
 
 class DeviationAcknowledgeForm(forms.Form):

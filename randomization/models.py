@@ -4,9 +4,10 @@ The database itself guarantees what must never happen even through a bug: a seri
 a sequence number is unique within its site and stratum, an envelope goes to at most one
 participant and a participant gets at most one envelope and one allocation.
 
-Envelopes carry no django-simple-history: a history row would copy the arm of every unused
-envelope into the audit trail, which central readers browse. What happens to an envelope is
-audited through the Allocation (history), the batch (history) and the print log instead.
+Every physical envelope has a state (EnvelopeState); services.envelope_transition is the one
+place that changes it. Envelopes carry django-simple-history without their arm: a history row
+with the arm would copy the allocation of every unused envelope into the audit trail, which
+central readers browse, while the state, who changed it and why must be on the trail.
 """
 
 from __future__ import annotations
@@ -94,6 +95,22 @@ class EnvelopeBatch(models.Model):
         return f"{first} – {last}"
 
 
+class EnvelopeState(models.TextChoices):
+    """The life of a physical envelope. Allowed moves: services.ENVELOPE_TRANSITIONS."""
+
+    SEALED = "sealed", _("sealed")
+    # Named by the system to a clinician for a participant, not yet confirmed opened.
+    ISSUED = "issued", _("issued")
+    OPENED = "opened", _("opened")
+    # Opened or damaged by mistake, or not confirmed still sealed: never issued again.
+    SPOILED = "spoiled", _("spoiled")
+    MISSING = "missing", _("missing")
+
+
+# States in which an envelope belongs to a participant (the database checks this).
+HELD_STATES = (EnvelopeState.ISSUED, EnvelopeState.OPENED)
+
+
 class Envelope(models.Model):
     batch = models.ForeignKey(EnvelopeBatch, on_delete=models.PROTECT, related_name="envelopes")
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="envelopes")
@@ -113,6 +130,24 @@ class Envelope(models.Model):
         related_name="envelope",
         verbose_name=_("participant"),
     )
+    state = models.CharField(
+        _("state"),
+        max_length=10,
+        choices=EnvelopeState.choices,
+        default=EnvelopeState.SEALED,
+        db_index=True,
+    )
+    # The arm the clinician read on the card when the envelope was opened.
+    card_arm = models.CharField(
+        _("arm read on the card"), max_length=20, choices=Arm.choices, blank=True
+    )
+    state_changed_at = models.DateTimeField(_("state changed"), null=True, blank=True)
+    state_changed_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    state_reason = models.TextField(_("reason"), blank=True)
+
+    history = HistoricalRecords(excluded_fields=["arm"])
 
     class Meta:
         ordering = ["site__code", "stratum", "sequence"]
@@ -127,6 +162,20 @@ class Envelope(models.Model):
                 | models.Q(participant__isnull=False, used_at__isnull=False),
                 name="envelope_used_with_participant",
             ),
+            models.CheckConstraint(
+                condition=models.Q(state__in=EnvelopeState.values),
+                name="envelope_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state__in=HELD_STATES, participant__isnull=False)
+                | (~models.Q(state__in=HELD_STATES) & models.Q(participant__isnull=True)),
+                name="envelope_held_iff_issued_or_opened",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(card_arm="")
+                | models.Q(card_arm__in=[blocks.PVP, blocks.CONSERVATIVE]),
+                name="envelope_card_arm_valid",
+            ),
         ]
         indexes = [models.Index(fields=["site", "stratum", "participant"])]
 
@@ -135,7 +184,12 @@ class Envelope(models.Model):
 
     @property
     def is_used(self) -> bool:
-        return self.participant_id is not None
+        """Taken out of the stock: anything but sealed."""
+        return self.state != EnvelopeState.SEALED
+
+    @property
+    def card_arm_differs(self) -> bool:
+        return bool(self.card_arm) and self.card_arm != self.arm
 
 
 class Allocation(models.Model):
@@ -144,7 +198,17 @@ class Allocation(models.Model):
     participant = models.OneToOneField(
         Participant, on_delete=models.PROTECT, related_name="allocation"
     )
+    # The envelope the participant's allocation comes from: the one opened for them.
     envelope = models.OneToOneField(Envelope, on_delete=models.PROTECT, related_name="allocation")
+    # The envelope the system named; another one when the clinician opened a different one.
+    named_envelope = models.ForeignKey(
+        Envelope,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="named_for",
+        verbose_name=_("envelope named"),
+    )
     arm = models.CharField(_("arm"), max_length=20, choices=Arm.choices)
     stratum = models.CharField(_("stratum"), max_length=8, choices=stratum_choices())
     randomised_at = models.DateTimeField(_("randomised"))
@@ -179,7 +243,10 @@ class Allocation(models.Model):
 
 
 class DeviationKind(models.TextChoices):
+    # Recorded before envelopes had states; new deviations use the two kinds below.
     ENVELOPE_MISMATCH = "envelope_mismatch", _("Envelope opened does not match the allocation")
+    WRONG_ENVELOPE = "wrong_envelope", _("Another envelope was opened than the one named")
+    CARD_ARM_MISMATCH = "card_arm_mismatch", _("The arm read on the card differs from the envelope")
 
 
 class ProtocolDeviation(models.Model):
@@ -195,6 +262,31 @@ class ProtocolDeviation(models.Model):
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     acknowledgement_note = models.TextField(_("coordinator's note"), blank=True)
+    named_envelope = models.ForeignKey(
+        Envelope,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("envelope named"),
+    )
+    opened_envelope = models.ForeignKey(
+        Envelope,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("envelope opened"),
+    )
+    # The coordinator's decision of the arm that stands, when it is not the one on the card.
+    decided_arm = models.CharField(
+        _("arm decided by the coordinator"), max_length=20, choices=Arm.choices, blank=True
+    )
+    decision_reason = models.TextField(_("reason for the decision"), blank=True)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     history = HistoricalRecords()
 

@@ -3,7 +3,7 @@
 The batch PDF is the only document that carries the arms of unused envelopes: one insert per
 page (serial, site, stratum, allocation, instructions), then sheets of outside labels (serial,
 site, stratum, no allocation). Each generation is logged and rendered by a task
-(services.batch_print_request).
+(printing.batch_print_request).
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from django.utils import timezone
 from weasyprint import HTML
 
 from randomization.models import EnvelopeBatch
-from randomization.selectors import VerificationReport, batch_envelopes
+from randomization.selectors import batch_envelopes
 from randomization.strata import STRATA
+from randomization.verification import VerificationReport
 
 #: Outside labels per A4 sheet: 3 columns x 8 rows of 70 x 35 mm.
 LABELS_PER_SHEET = 24

@@ -7,9 +7,8 @@ the arm of a used envelope is shown only once the allocation is revealed (``reve
 
 from __future__ import annotations
 
-import re
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from collections import defaultdict
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
 from django.conf import settings
@@ -17,14 +16,14 @@ from django.db.models import Count, F, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
-from randomization import blocks
 from randomization.models import (
     Allocation,
     AllocationListView,
-    Arm,
     BatchPrint,
+    DeviationKind,
     Envelope,
     EnvelopeBatch,
+    EnvelopeState,
     PrintStatus,
     ProtocolDeviation,
 )
@@ -131,20 +130,53 @@ def batch_envelopes(batch: EnvelopeBatch) -> QuerySet[Envelope]:
 
 
 def batch_overview(batch: EnvelopeBatch) -> list[dict]:
-    """Rows for the batch page: serial, used or not, participant; the arm only once the
-    allocation that used the envelope is revealed."""
+    """Rows for the batch page: serial, state, participant, what happened to the envelope out
+    of the ordinary; the arm only once the allocation that opened the envelope is revealed."""
     revealed = set(
         revealed_allocations().filter(envelope__batch=batch).values_list("envelope_id", flat=True)
     )
+    envelopes = list(batch_envelopes(batch))
+    ids = [e.pk for e in envelopes]
+    notes: dict[int, list[str]] = defaultdict(list)
+    wrong = ProtocolDeviation.objects.filter(kind=DeviationKind.WRONG_ENVELOPE).filter(
+        Q(named_envelope_id__in=ids) | Q(opened_envelope_id__in=ids)
+    )
+    for d in wrong.select_related("participant", "named_envelope", "opened_envelope"):
+        if d.named_envelope is None or d.opened_envelope is None:  # a wrong envelope has both
+            continue
+        values = {
+            "number": d.participant.trial_number,
+            "named": d.named_envelope.serial,
+            "opened": d.opened_envelope.serial,
+        }
+        if d.opened_envelope_id in ids:
+            notes[d.opened_envelope_id].append(
+                _("Opened out of order for %(number)s instead of %(named)s.") % values
+            )
+        if d.named_envelope_id in ids:
+            notes[d.named_envelope_id].append(
+                _("Named for %(number)s, who was given %(opened)s instead.") % values
+            )
+    for e in envelopes:
+        if e.state in (EnvelopeState.SPOILED, EnvelopeState.MISSING) and e.state_reason:
+            notes[e.pk].append(e.state_reason)
+        if e.card_arm_differs:
+            notes[e.pk].append(
+                _("The card was read as %(card)s.") % {"card": e.get_card_arm_display()}
+            )
     return [
         {
             "serial": e.serial,
+            "state": e.state,
+            "state_label": e.get_state_display(),
             "used": e.is_used,
             "used_at": e.used_at,
+            "state_changed_at": e.state_changed_at,
             "participant": e.participant,
             "arm_label": e.get_arm_display() if e.pk in revealed else "",
+            "notes": notes.get(e.pk, []),
         }
-        for e in batch_envelopes(batch)
+        for e in envelopes
     ]
 
 
@@ -155,11 +187,15 @@ class StockRow:
 
 
 def stock_overview() -> list[StockRow]:
-    """Unused envelopes per hematology site and stratum (one query for the counts)."""
+    """Sealed envelopes per hematology site and stratum (one query for the counts).
+
+    A stratum with no sealed envelope is flagged empty, whether it never had a batch or used
+    them all: either way the next participant of that stratum cannot be randomised.
+    """
     counts = {
-        (row["site_id"], row["stratum"]): (row["unused"], row["total"])
+        (row["site_id"], row["stratum"]): (row["sealed"], row["total"])
         for row in Envelope.objects.values("site_id", "stratum").annotate(
-            unused=Count("id", filter=sealed_q()), total=Count("id")
+            sealed=Count("id", filter=sealed_q()), total=Count("id")
         )
     }
     threshold = settings.RANDOMISATION_STOCK_THRESHOLD
@@ -189,13 +225,22 @@ def sealed_envelopes_left(site: Site | int, stratum: str) -> int:
 
 
 def sealed_q() -> Q:
-    """Envelopes still sealed in the clinic's box: not yet taken by a randomisation."""
-    return Q(participant__isnull=True)
+    """Envelopes still sealed in the clinic's box: never issued, opened, spoiled or lost."""
+    return Q(state=EnvelopeState.SEALED)
 
 
 def sealed_envelopes(site: Site | int, stratum: str) -> QuerySet[Envelope]:
     site_id = site if isinstance(site, int) else site.pk
     return Envelope.objects.filter(sealed_q(), site_id=site_id, stratum=stratum)
+
+
+def envelopes_reported() -> QuerySet[Envelope]:
+    """Envelopes reported spoiled or missing, newest report first (for the coordinator)."""
+    return (
+        Envelope.objects.filter(state__in=(EnvelopeState.SPOILED, EnvelopeState.MISSING))
+        .select_related("site", "state_changed_by", "batch")
+        .order_by("-state_changed_at", "serial")
+    )
 
 
 def allocation_for(participant) -> Allocation | None:
@@ -255,217 +300,3 @@ def deviations_for_review() -> QuerySet[ProtocolDeviation]:
     return ProtocolDeviation.objects.select_related(
         "participant", "participant__site", "reported_by", "acknowledged_by"
     ).order_by(F("acknowledged_at").desc(nulls_first=True), "-reported_at")
-
-
-# === Verification report ====================================================================
-
-_SERIAL = re.compile(r"^(?P<site>[A-Z]{2,6})-(?P<stratum>[A-Z0-9]+)-(?P<sequence>\d{3,})$")
-
-
-@dataclass
-class BatchCheck:
-    batch: EnvelopeBatch
-    problems: list[str] = field(default_factory=list)
-    used: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-@dataclass
-class Balance:
-    label: str
-    pvp: int = 0
-    conservative: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.pvp + self.conservative
-
-    @property
-    def difference(self) -> int:
-        return self.pvp - self.conservative
-
-
-@dataclass
-class VerificationReport:
-    batches: list[BatchCheck]
-    stream_problems: list[str]
-    by_stratum: list[Balance]
-    by_site: list[Balance]
-    total: Balance
-
-    @property
-    def ok(self) -> bool:
-        return not self.stream_problems and all(b.ok for b in self.batches)
-
-
-def verification_report() -> VerificationReport:
-    """Check every batch and every site-and-stratum stream of envelopes, from stored data only.
-
-    Per batch: the block structure (complete blocks balanced, positions in order, no gaps,
-    ``blocks.verify_sequence``), serials that match site, stratum and sequence. Per stream
-    (site and stratum, across batches): sequence numbers without gaps, envelopes used in serial
-    order (no unused envelope before a used one, and allocation times rising with the serial),
-    each used envelope matched to exactly one allocation of the same participant, arm and
-    stratum. Balance of arms is counted over revealed allocations only.
-    """
-    envelopes = list(
-        Envelope.objects.select_related("site").order_by("site__code", "stratum", "sequence")
-    )
-    allocations = {
-        a.envelope_id: a
-        for a in Allocation.objects.select_related("participant").only(
-            "envelope_id",
-            "participant__trial_number",
-            "participant_id",
-            "arm",
-            "stratum",
-            "randomised_at",
-            "confirmed_at",
-        )
-    }
-    batches = {b.pk: BatchCheck(b) for b in EnvelopeBatch.objects.select_related("site")}
-    by_batch: dict[int, list[Envelope]] = defaultdict(list)
-    streams: dict[tuple[str, str], list[Envelope]] = defaultdict(list)
-    for e in envelopes:
-        by_batch[e.batch_id].append(e)
-        streams[(e.site.code, e.stratum)].append(e)
-
-    for batch_id, check in batches.items():
-        members = by_batch.get(batch_id, [])
-        check.used = sum(1 for e in members if e.is_used)
-        if not members:
-            check.problems.append(_("The batch has no envelopes."))
-            continue
-        if len(members) != check.batch.size:
-            check.problems.append(
-                _("The batch should hold %(size)d envelopes but holds %(count)d.")
-                % {"size": check.batch.size, "count": len(members)}
-            )
-        check.problems.extend(
-            blocks.verify_sequence(
-                blocks.Allocation(
-                    sequence=e.sequence,
-                    arm=e.arm,
-                    block_number=e.block_number,
-                    block_size=e.block_size,
-                    position_in_block=e.position_in_block,
-                )
-                for e in members
-            )
-        )
-        for e in members:
-            match = _SERIAL.match(e.serial)
-            if (
-                not match
-                or match["site"] != e.site.code
-                or match["stratum"] != e.stratum
-                or int(match["sequence"]) != e.sequence
-            ):
-                check.problems.append(
-                    _("Envelope %(serial)s does not match its site, stratum and sequence.")
-                    % {"serial": e.serial}
-                )
-            if e.site_id != check.batch.site_id or e.stratum != check.batch.stratum:
-                check.problems.append(
-                    _("Envelope %(serial)s belongs to another site or stratum than its batch.")
-                    % {"serial": e.serial}
-                )
-
-    stream_problems: list[str] = []
-    for (site_code, stratum), members in streams.items():
-        where = f"{site_code} {stratum}"
-        numbers = [e.sequence for e in members]
-        expected = list(range(1, len(numbers) + 1))
-        if numbers != expected:
-            missing = sorted(set(range(1, max(numbers) + 1)) - set(numbers))
-            stream_problems.append(
-                _("%(where)s: serial numbers are missing: %(missing)s.")
-                % {"where": where, "missing": ", ".join(str(n) for n in missing) or "-"}
-            )
-        first_unused = next((e for e in members if not e.is_used), None)
-        if first_unused is not None:
-            skipped_over = [
-                e.serial for e in members if e.is_used and e.sequence > first_unused.sequence
-            ]
-            if skipped_over:
-                stream_problems.append(
-                    _(
-                        "%(where)s: envelopes used out of order: %(used)s used while "
-                        "%(unused)s is still unused."
-                    )
-                    % {
-                        "where": where,
-                        "used": ", ".join(skipped_over),
-                        "unused": first_unused.serial,
-                    }
-                )
-        previous = None
-        for e in members:
-            allocation = allocations.get(e.pk)
-            if e.is_used and allocation is None:
-                stream_problems.append(
-                    _("%(serial)s is marked used but has no allocation.") % {"serial": e.serial}
-                )
-            elif allocation is not None and not e.is_used:
-                stream_problems.append(
-                    _("%(serial)s has an allocation but is not marked used.") % {"serial": e.serial}
-                )
-            elif allocation is not None:
-                if allocation.participant_id != e.participant_id:
-                    stream_problems.append(
-                        _("%(serial)s is held by one participant but allocated to another.")
-                        % {"serial": e.serial}
-                    )
-                if allocation.arm != e.arm or allocation.stratum != e.stratum:
-                    stream_problems.append(
-                        _(
-                            "The allocation of %(serial)s differs from the envelope's arm "
-                            "or stratum."
-                        )
-                        % {"serial": e.serial}
-                    )
-                if previous is not None and allocation.randomised_at < previous.randomised_at:
-                    stream_problems.append(
-                        _("%(serial)s was used before an envelope with a lower serial.")
-                        % {"serial": e.serial}
-                    )
-                previous = allocation
-    known = {e.pk for e in envelopes}
-    for envelope_id, allocation in allocations.items():
-        if envelope_id not in known:
-            stream_problems.append(
-                _("The allocation of %(number)s points at a missing envelope.")
-                % {"number": allocation.participant.trial_number}
-            )
-
-    strata_balance = {code: Balance(f"{code} · {s.label}") for code, s in STRATA.items()}
-    site_balance: dict[str, Balance] = {}
-    total = Balance(_("All sites and strata"))
-    arm_counts: Counter[tuple[str, str, str]] = Counter()
-    for e in envelopes:
-        allocation = allocations.get(e.pk)
-        # The balance shows arms, so it counts revealed allocations only; the checks above
-        # cover every allocation without showing an arm.
-        if allocation is None or not allocation_revealed(allocation):
-            continue
-        arm_counts[(e.site.code, allocation.stratum, allocation.arm)] += 1
-    for (site_code, stratum, arm), n in arm_counts.items():
-        for balance in (
-            strata_balance.setdefault(stratum, Balance(stratum)),
-            site_balance.setdefault(site_code, Balance(site_code)),
-            total,
-        ):
-            if arm == Arm.PVP:
-                balance.pvp += n
-            else:
-                balance.conservative += n
-    return VerificationReport(
-        batches=list(batches.values()),
-        stream_problems=stream_problems,
-        by_stratum=list(strata_balance.values()),
-        by_site=[site_balance[k] for k in sorted(site_balance)],
-        total=total,
-    )

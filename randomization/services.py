@@ -2,39 +2,39 @@
 
 Locking, in one paragraph: a randomisation locks the participant row (so one participant is
 never randomised twice, even by two requests at once), then the site-and-stratum's
-StratumStock row, and only then looks for the lowest unused envelope. Every randomisation in
+StratumStock row, and only then looks for the lowest sealed envelope. Every randomisation in
 that site and stratum queues on the same stock row, so they run one after another and each
 sees the envelopes its predecessors took: distinct envelopes, in serial order. Locking the
 envelope row itself would not do: under READ COMMITTED a waiting ``SELECT ... FOR UPDATE``
 re-checks the row it waited for, finds it used, and returns nothing, although later envelopes
-exist. Batch generation takes the same stock lock, so sequence numbers never collide.
+exist. Batch generation, confirming an envelope and reporting one spoiled or missing take the
+same stock lock (after the allocation's, never before), so whatever changes which envelopes
+are sealed happens one at a time per site and stratum.
+
+Envelope states change in one place, ``envelope_transition``, along ENVELOPE_TRANSITIONS.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-import secrets
 from collections.abc import Sequence
-from pathlib import Path
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from randomization import blocks, selectors
 from randomization.models import (
+    HELD_STATES,
     Allocation,
     AllocationListView,
     Arm,
-    BatchPrint,
     DeviationKind,
     Envelope,
     EnvelopeBatch,
-    PrintStatus,
+    EnvelopeState,
     ProtocolDeviation,
     StratumStock,
     envelope_serial,
@@ -46,8 +46,7 @@ from randomization.strata import (
     StratumInputs,
     stratum_for,
 )
-from trial import access
-from trial.audit import audited_save
+from trial.audit import ReasonRequired, audited_save, require_reason
 from trial.errors import ServiceError
 from trial.models import (
     Participant,
@@ -62,6 +61,12 @@ from trial.models import (
 logger = logging.getLogger(__name__)
 
 MAX_BATCH_SIZE = 500
+
+# The Celery names of tasks in randomization.tasks. The services enqueue by name, so that
+# they need not import the task module (which imports them); queued messages and outbox rows
+# refer to these names, so they never change.
+ENVELOPE_STOCK_CHECK_TASK = "randomization.envelope_stock_check"
+DEVIATION_NOTIFY_TASK = "randomization.deviation_notify"
 
 
 class RandomisationRefused(ServiceError):
@@ -184,69 +189,136 @@ def envelope_batch_generate(
     return batch
 
 
-@transaction.atomic
-def batch_print_request(*, batch: EnvelopeBatch, user: User, language: str = "") -> BatchPrint:
-    """Ask for a batch's PDF: logged at once (it is the one document showing unused arms) and
-    rendered by a task after the commit; the batch page offers it when it is ready."""
-    record = BatchPrint.objects.create(
-        batch=batch, user=user, language=language or settings.LANGUAGE_CODE
-    )
-    _enqueue_batch_pdf(record.pk)
-    return record
+# --- envelope states -------------------------------------------------------------------------
+
+S = EnvelopeState
+# Where each state may go. Opened is final; spoiled is final; a missing envelope that turns up
+# is not trusted again (spoiled). Sealed -> opened is the envelope a clinician opened although
+# the system had named another one.
+ENVELOPE_TRANSITIONS: dict[str, frozenset[str]] = {
+    S.SEALED: frozenset({S.ISSUED, S.OPENED, S.SPOILED, S.MISSING}),
+    S.ISSUED: frozenset({S.OPENED, S.SEALED, S.SPOILED}),
+    S.OPENED: frozenset(),
+    S.SPOILED: frozenset(),
+    S.MISSING: frozenset({S.SPOILED}),
+}
 
 
-# The Celery names of the tasks in randomization.tasks. The services enqueue by name, so that
-# they need not import the task module (which imports them); queued messages and outbox rows
-# refer to these names, so they never change.
-BATCH_PDF_RENDER_TASK = "randomization.batch_pdf_render"
-ENVELOPE_STOCK_CHECK_TASK = "randomization.envelope_stock_check"
-DEVIATION_NOTIFY_TASK = "randomization.deviation_notify"
+class EnvelopeTransitionRefused(ServiceError):
+    """The envelope is not in a state from which it may go where it was asked to."""
 
-
-def _enqueue_batch_pdf(print_id: int) -> None:
-    from trial.outbox.services import task_enqueue
-
-    task_enqueue(name=BATCH_PDF_RENDER_TASK, args=[print_id])
-
-
-def batch_pdf_path(record: BatchPrint) -> Path:
-    return Path(str(settings.RANDOMISATION_PDF_ROOT)) / record.file_name
-
-
-def batch_print_render(*, print_id: int) -> bool:
-    """Render a requested batch PDF into a private file. Claimed by a conditional update, so
-    a second run (a retried task) does nothing; a failure is recorded, not raised."""
-    from randomization import pdf
-
-    claimed = BatchPrint.objects.filter(
-        pk=print_id, status=PrintStatus.PENDING, file_name=""
-    ).update(file_name=f"batch-{print_id}-{secrets.token_hex(12)}.pdf")
-    if claimed != 1:
-        return False
-    record = BatchPrint.objects.select_related("batch", "batch__site").get(pk=print_id)
-    try:
-        with translation.override(record.language or settings.LANGUAGE_CODE):
-            data = pdf.batch_pdf(record.batch)
-        path = batch_pdf_path(record)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        path.chmod(0o600)
-    except Exception as exc:  # any failure becomes a visible status, not a lost task
-        logger.exception("Batch PDF %s failed", print_id)
-        BatchPrint.objects.filter(pk=print_id).update(
-            status=PrintStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+    def __init__(self, envelope: Envelope, to: str) -> None:
+        self.envelope = envelope
+        self.to = to
+        super().__init__(
+            _("Envelope %(serial)s is %(state)s and cannot become %(to)s.")
+            % {
+                "serial": envelope.serial,
+                "state": envelope.get_state_display(),
+                "to": EnvelopeState(to).label,
+            }
         )
-        return False
-    BatchPrint.objects.filter(pk=print_id).update(
-        status=PrintStatus.READY, finished_at=timezone.now()
-    )
-    return True
 
 
-def batch_print_downloaded(*, record: BatchPrint) -> None:
-    BatchPrint.objects.filter(pk=record.pk).update(
-        download_count=F("download_count") + 1, last_downloaded_at=timezone.now()
+@transaction.atomic
+def envelope_transition(
+    *,
+    envelope: Envelope,
+    to: str,
+    user: User | None,
+    reason: str,
+    participant: Participant | None = None,
+    card_arm: str = "",
+) -> Envelope:
+    """Move one envelope to state ``to``: the only writer of Envelope.state.
+
+    The row is locked and re-read first, so the check of the current state and the write see
+    the same row. Issued and opened envelopes belong to ``participant``; every other state
+    releases the envelope (the database refuses anything else). Each move is a history row
+    with the user and ``reason``. Callers that change which envelopes are sealed hold the
+    site-and-stratum stock lock (module docstring).
+    """
+    envelope = Envelope.objects.select_for_update().get(pk=envelope.pk)
+    if to not in ENVELOPE_TRANSITIONS[envelope.state]:
+        raise EnvelopeTransitionRefused(envelope, to)
+    now = timezone.now()
+    if to in HELD_STATES:
+        if participant is None:
+            raise ValueError(f"An envelope becoming {to} needs its participant")
+        if envelope.participant_id != participant.pk:
+            envelope.used_at = now
+        envelope.participant = participant
+    else:
+        envelope.participant = None
+        envelope.used_at = None
+    if to == S.OPENED:
+        if card_arm not in Arm.values:
+            raise ValueError("An opened envelope needs the arm read on its card")
+        envelope.card_arm = card_arm
+    envelope.state = to
+    envelope.state_changed_at = now
+    envelope.state_changed_by = user
+    envelope.state_reason = reason
+    audited_save(envelope, user=user, reason=reason, validate=False)
+    return envelope
+
+
+def _lock_stocks(site: Site, *strata: str) -> None:
+    """Take the stock locks of ``site`` for ``strata``, in one order (no deadlock)."""
+    list(
+        StratumStock.objects.select_for_update()
+        .filter(site=site, stratum__in=set(strata))
+        .order_by("pk")
     )
+
+
+REPORTABLE_STATES = (S.SPOILED, S.MISSING)
+
+
+@transaction.atomic
+def envelope_report(*, user: User, serial: str, state: str, reason: str) -> Envelope:
+    """Site staff report an envelope spoiled (opened or damaged by mistake) or missing.
+
+    Only envelopes of the user's own sites, and only sealed ones (or a missing one that turned
+    up, which becomes spoiled): an envelope issued to a participant is settled by confirming
+    it. The reason is required in words; the coordinator sees the report on the deviations
+    page, and the stock is checked again (one envelope fewer).
+    """
+    from trial.staff.selectors import sites_for
+
+    if state not in REPORTABLE_STATES:
+        raise ServiceError(_("Report an envelope as spoiled or missing."))
+    try:
+        reason = require_reason(reason)
+    except ReasonRequired as exc:
+        raise ServiceError(exc.messages[0]) from None
+    serial = serial.strip().upper()
+    envelope = (
+        Envelope.objects.filter(serial=serial, site__in=sites_for(user))
+        .select_related("site")
+        .first()
+    )
+    if envelope is None:
+        raise ServiceError(
+            _("No envelope %(serial)s exists at your sites. Check the serial on the envelope.")
+            % {"serial": serial or "-"}
+        )
+    _lock_stocks(envelope.site, envelope.stratum)
+    envelope.refresh_from_db()
+    if envelope.state == EnvelopeState.ISSUED:
+        raise ServiceError(
+            _(
+                "Envelope %(serial)s is named for a participant. Record the envelope opened on "
+                "that participant's confirmation page instead."
+            )
+            % {"serial": envelope.serial}
+        )
+    envelope = envelope_transition(envelope=envelope, to=state, user=user, reason=reason)
+    stock = StratumStock.objects.filter(site=envelope.site, stratum=envelope.stratum).first()
+    if stock is not None:
+        _enqueue_stock_check(stock.pk, f"envelope:{envelope.pk}:{state}")
+    logger.info("Envelope %s reported %s", envelope.serial, state)
+    return envelope
 
 
 def allocation_list_view_record(*, user: User, what: str) -> AllocationListView:
@@ -307,12 +379,17 @@ def participant_randomize(*, participant: Participant, user: User) -> Allocation
         raise no_stock
 
     now = timezone.now()
-    envelope.participant = participant
-    envelope.used_at = now
-    envelope.save(update_fields=["participant", "used_at"])
+    envelope = envelope_transition(
+        envelope=envelope,
+        to=EnvelopeState.ISSUED,
+        user=user,
+        reason=f"named for {participant.trial_number}",
+        participant=participant,
+    )
     allocation = Allocation(
         participant=participant,
         envelope=envelope,
+        named_envelope=envelope,
         arm=envelope.arm,
         stratum=stratum.code,
         randomised_at=now,
@@ -326,31 +403,46 @@ def participant_randomize(*, participant: Participant, user: User) -> Allocation
         reason=f"randomised: envelope {envelope.serial}",
     )
     logger.info("%s randomised with envelope %s", participant.trial_number, envelope.serial)
-    _enqueue_stock_check(stock.pk, allocation.pk)
+    _enqueue_stock_check(stock.pk, f"allocation:{allocation.pk}")
     return allocation
 
 
-def _enqueue_stock_check(stock_id: int, allocation_id: int) -> None:
+def _enqueue_stock_check(stock_id: int, event: str) -> None:
     from trial.outbox.services import task_enqueue
 
-    # One check per randomisation (the stratum's stock is checked again after each one).
+    # One check per event that takes an envelope out of the stock (randomisation, report).
     task_enqueue(
         name=ENVELOPE_STOCK_CHECK_TASK,
         args=[stock_id],
-        dedup_key=f"{ENVELOPE_STOCK_CHECK_TASK}:allocation:{allocation_id}",
+        dedup_key=f"{ENVELOPE_STOCK_CHECK_TASK}:{event}",
     )
 
 
 @transaction.atomic
-def allocation_confirm(*, allocation: Allocation, user: User, serial: str, arm: str) -> Allocation:
-    """Record the envelope the clinician opened and the arm on its card.
+def allocation_confirm(
+    *,
+    allocation: Allocation,
+    user: User,
+    serial: str,
+    arm: str,
+    named_still_sealed: bool = False,
+) -> Allocation:
+    """Record the envelope the clinician opened and the arm read on its card.
 
-    A serial or arm that differs from the allocation is a protocol deviation: it is recorded
-    and the coordinator is told. The allocation itself never changes (intention to treat).
+    The envelope opened is the one consumed: opened, held by the participant, with the arm
+    read on its card, never issued again. When it is not the envelope the system named, the
+    named one goes back to sealed if the clinician confirms it is still sealed, and is spoiled
+    otherwise (someone must look at it); a deviation links both envelopes. The allocation
+    that stands is the arm read on the card (what the participant was told) until the
+    coordinator decides otherwise (``deviation_decide_arm``); a card arm that differs from
+    the arm of the envelope opened is a second deviation.
+
+    A deviation's description never names the arm of the named envelope: it may be sealed
+    again, and its arm is still concealed.
     """
     allocation = (
         Allocation.objects.select_for_update()
-        .select_related("envelope", "participant")
+        .select_related("envelope", "participant", "participant__site")
         .get(pk=allocation.pk)
     )
     if allocation.is_confirmed:
@@ -358,27 +450,116 @@ def allocation_confirm(*, allocation: Allocation, user: User, serial: str, arm: 
     if arm not in Arm.values:
         raise ServiceError(_("Choose the arm printed on the card."))
     serial = serial.strip().upper()
-    mismatch = serial != allocation.envelope.serial or arm != allocation.arm
+    participant = allocation.participant
+    named = allocation.envelope
+    number = participant.trial_number
+    if serial == named.serial:
+        opened = envelope_transition(
+            envelope=named,
+            to=EnvelopeState.OPENED,
+            user=user,
+            reason=f"opened for {number}",
+            participant=participant,
+            card_arm=arm,
+        )
+    else:
+        candidate = Envelope.objects.filter(serial=serial, site=participant.site).first()
+        if candidate is None:
+            raise ServiceError(
+                _(
+                    "No envelope %(serial)s exists at this site. Check the serial printed on "
+                    "the envelope you opened."
+                )
+                % {"serial": serial or "-"}
+            )
+        _lock_stocks(participant.site, named.stratum, candidate.stratum)
+        candidate.refresh_from_db()
+        if EnvelopeState.OPENED not in ENVELOPE_TRANSITIONS[candidate.state]:
+            raise ServiceError(
+                _(
+                    "Envelope %(serial)s is recorded as %(state)s, so it cannot be recorded as "
+                    "opened for this participant. Call the coordinator."
+                )
+                % {"serial": candidate.serial, "state": candidate.get_state_display()}
+            )
+        if named_still_sealed:
+            envelope_transition(
+                envelope=named,
+                to=EnvelopeState.SEALED,
+                user=user,
+                reason=f"named for {number}; {serial} was opened instead; confirmed still sealed",
+            )
+        else:
+            envelope_transition(
+                envelope=named,
+                to=EnvelopeState.SPOILED,
+                user=user,
+                reason=(
+                    f"named for {number}; {serial} was opened instead; not confirmed still "
+                    "sealed, to be checked"
+                ),
+            )
+        opened = envelope_transition(
+            envelope=candidate,
+            to=EnvelopeState.OPENED,
+            user=user,
+            reason=f"opened for {number} instead of {named.serial}",
+            participant=participant,
+            card_arm=arm,
+        )
+        allocation.envelope = opened
+    wrong_envelope = opened.pk != named.pk
+    card_differs = opened.card_arm_differs
+    allocation.arm = arm
     allocation.confirmed_serial = serial
     allocation.confirmed_arm = arm
     allocation.confirmed_at = timezone.now()
     allocation.confirmed_by = user
-    allocation.mismatch = mismatch
-    audited_save(allocation, user=user, reason="envelope confirmed")
-    if mismatch:
-        deviation = audited_save(
+    allocation.mismatch = wrong_envelope or card_differs
+    audited_save(
+        allocation,
+        user=user,
+        reason="envelope confirmed"
+        + (f"; {serial} opened instead of {named.serial}" if wrong_envelope else ""),
+        validate=False,
+    )
+    deviations = []
+    if wrong_envelope:
+        deviations.append(
             ProtocolDeviation(
-                participant=allocation.participant,
-                kind=DeviationKind.ENVELOPE_MISMATCH,
+                participant=participant,
+                kind=DeviationKind.WRONG_ENVELOPE,
                 description=(
-                    f"Expected envelope {allocation.envelope.serial} "
-                    f"({allocation.get_arm_display()}); "
-                    f"opened {serial or '-'} with a card showing {Arm(arm).label}."
+                    f"The system named envelope {named.serial}; envelope {opened.serial} was "
+                    f"opened. {named.serial} "
+                    + (
+                        "was confirmed still sealed and is back in the stock."
+                        if named_still_sealed
+                        else "was not confirmed still sealed and is spoiled until checked."
+                    )
                 ),
                 reported_by=user,
-            ),
-            user=user,
+                named_envelope=named,
+                opened_envelope=opened,
+            )
         )
+    if card_differs:
+        deviations.append(
+            ProtocolDeviation(
+                participant=participant,
+                kind=DeviationKind.CARD_ARM_MISMATCH,
+                description=(
+                    f"The card of envelope {opened.serial} was read as {Arm(arm).label}; the "
+                    f"envelope was generated as {opened.get_arm_display()}. The arm read on "
+                    "the card stands until the coordinator decides otherwise."
+                ),
+                reported_by=user,
+                named_envelope=named,
+                opened_envelope=opened,
+            )
+        )
+    for deviation in deviations:
+        audited_save(deviation, user=user)
         _enqueue_deviation_notice(deviation.pk)
     return allocation
 
@@ -387,117 +568,3 @@ def _enqueue_deviation_notice(deviation_id: int) -> None:
     from trial.outbox.services import task_enqueue
 
     task_enqueue(name=DEVIATION_NOTIFY_TASK, args=[deviation_id])
-
-
-# --- telling the coordinator ---------------------------------------------------------------
-
-
-def coordinator_emails() -> list[str]:
-    addresses = list(
-        access.staff_for("notify_deviation").exclude(email="").values_list("email", flat=True)
-    )
-    for extra in settings.TRIAL_COORDINATOR_EMAILS:
-        if extra not in addresses:
-            addresses.append(extra)
-    return addresses
-
-
-def envelope_stock_alerts_send(*, stock_id: int | None = None) -> int:
-    """E-mail the coordinator about each site and stratum whose stock fell below the threshold.
-
-    Once per crossing: the alert is claimed with a conditional update on
-    ``low_stock_alerted_at``, so running this twice (or in two workers) sends one e-mail; the
-    mark is cleared when the stock is back at or above the threshold (a new batch). Claim and
-    send share a transaction: when the mail server refuses, the claim is undone and the error
-    reaches the caller (the task retries, the command fails), so the alert stays pending for
-    the next run instead of being marked sent and lost. Returns the number of alerts sent.
-    """
-    threshold = settings.RANDOMISATION_STOCK_THRESHOLD
-    stocks = StratumStock.objects.select_related("site")
-    if stock_id is not None:
-        stocks = stocks.filter(pk=stock_id)
-    sent = 0
-    for stock in stocks:
-        remaining = selectors.sealed_envelopes_left(stock.site_id, stock.stratum)
-        if remaining >= threshold:
-            if stock.low_stock_alerted_at is not None:
-                StratumStock.objects.filter(pk=stock.pk).update(low_stock_alerted_at=None)
-            continue
-        if _stock_alert_send(stock, remaining=remaining, threshold=threshold):
-            sent += 1
-    return sent
-
-
-def _stock_alert_send(stock: StratumStock, *, remaining: int, threshold: int) -> bool:
-    """Claim and send one stock alert in one transaction; False when already claimed. The
-    claim's row lock is held until the mail is handed over, so a concurrent run waits and
-    then finds it claimed."""
-    with transaction.atomic():
-        claimed = StratumStock.objects.filter(pk=stock.pk, low_stock_alerted_at=None).update(
-            low_stock_alerted_at=timezone.now()
-        )
-        if claimed != 1:
-            return False
-        recipients = coordinator_emails()
-        if not recipients:
-            logger.warning("Low envelope stock %s but no coordinator address", stock)
-            return False
-        with translation.override(settings.LANGUAGE_CODE):
-            subject = _("VERTEBRA: %(remaining)d envelopes left for %(site)s %(stratum)s") % {
-                "remaining": remaining,
-                "site": stock.site.code,
-                "stratum": stock.stratum,
-            }
-            body = _(
-                "Site %(site)s, stratum %(stratum)s (%(label)s) has %(remaining)d unused "
-                "envelopes, fewer than %(threshold)d. Generate and send a new batch: "
-                "%(url)s"
-            ) % {
-                "site": stock.site.code,
-                "stratum": stock.stratum,
-                "label": STRATA[stock.stratum].label,
-                "remaining": remaining,
-                "threshold": threshold,
-                "url": settings.SITE_URL.rstrip("/") + "/randomisation/envelopes/",
-            }
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
-    return True
-
-
-def deviation_notice_send(*, deviation_id: int) -> bool:
-    deviation = (
-        ProtocolDeviation.objects.select_related("participant").filter(pk=deviation_id).first()
-    )
-    recipients = coordinator_emails()
-    if deviation is None or not recipients:
-        return False
-    with translation.override(settings.LANGUAGE_CODE):
-        subject = _("VERTEBRA: protocol deviation for %(number)s") % {
-            "number": deviation.participant.trial_number
-        }
-        body = _("%(kind)s\n\n%(description)s\n\n%(url)s") % {
-            "kind": deviation.get_kind_display(),
-            "description": deviation.description,
-            "url": settings.SITE_URL.rstrip("/") + deviation.participant.get_absolute_url(),
-        }
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
-    return True
-
-
-@transaction.atomic
-def deviation_acknowledge(
-    *, deviation: ProtocolDeviation, user: User, note: str = ""
-) -> ProtocolDeviation:
-    """The coordinator has seen the deviation and says what was done about it (audited)."""
-    deviation = ProtocolDeviation.objects.select_for_update().get(pk=deviation.pk)
-    if deviation.acknowledged_at is not None:
-        raise ServiceError(_("This deviation has already been acknowledged."))
-    note = note.strip()
-    if not note:
-        raise ServiceError(_("Write a note saying what was done about the deviation."))
-    deviation.acknowledged_at = timezone.now()
-    deviation.acknowledged_by = user
-    deviation.acknowledgement_note = note
-    # The note itself is on the history row (a field of the deviation).
-    audited_save(deviation, user=user, reason="acknowledged by the coordinator")
-    return deviation

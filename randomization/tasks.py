@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from randomization import services
-from randomization.services import (
-    BATCH_PDF_RENDER_TASK,
-    DEVIATION_NOTIFY_TASK,
-    ENVELOPE_STOCK_CHECK_TASK,
-)
+from randomization import oversight, printing
+from randomization.printing import BATCH_PDF_RENDER_TASK
+from randomization.services import DEVIATION_NOTIFY_TASK, ENVELOPE_STOCK_CHECK_TASK
 from trial.celery import MESSAGE_RETRY
 
 
@@ -18,16 +15,16 @@ from trial.celery import MESSAGE_RETRY
 @shared_task(name=ENVELOPE_STOCK_CHECK_TASK, **MESSAGE_RETRY)
 def envelope_stock_check(stock_id: int | None = None) -> int:
     """Tell the coordinator about low envelope stock (once per crossing of the threshold)."""
-    return services.envelope_stock_alerts_send(stock_id=stock_id)
+    return oversight.envelope_stock_alerts_send(stock_id=stock_id)
 
 
 @shared_task(name=DEVIATION_NOTIFY_TASK, **MESSAGE_RETRY)
 def deviation_notify(deviation_id: int) -> bool:
-    return services.deviation_notice_send(deviation_id=deviation_id)
+    return oversight.deviation_notice_send(deviation_id=deviation_id)
 
 
 # No retry: the service records any failure on the print, where the coordinator sees it.
 @shared_task(name=BATCH_PDF_RENDER_TASK, time_limit=600)
 def batch_pdf_render(print_id: int) -> bool:
     """Lay out a batch's inserts and labels (tens of seconds for a few hundred envelopes)."""
-    return services.batch_print_render(print_id=print_id)
+    return printing.batch_print_render(print_id=print_id)

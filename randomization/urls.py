@@ -15,6 +15,7 @@ urlpatterns = [
     path("randomisation/allocations.csv", views.allocation_list_csv, name="allocation_list_csv"),
     path("randomisation/allocations/log/", views.allocation_views, name="allocation_views"),
     path("randomisation/deviations/", views.deviation_list, name="deviations"),
+    path("randomisation/envelopes/report/", views.envelope_report, name="envelope_report"),
     path("randomisation/verification/", views.verification, name="verification"),
     path("randomisation/verification.pdf", views.verification_pdf, name="verification_pdf"),
     path(

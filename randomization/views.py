@@ -4,6 +4,7 @@ selector finds the object within the user's scope, a form validates, a service w
 from __future__ import annotations
 
 import csv
+import re
 
 from django.conf import settings
 from django.contrib import messages
@@ -16,9 +17,16 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
-from randomization import pdf, selectors, services
-from randomization.forms import BatchForm, ConfirmForm, DeviationAcknowledgeForm
-from randomization.models import BatchPrint, PrintStatus, ProtocolDeviation
+from randomization import oversight, pdf, printing, selectors, services
+from randomization import verification as envelope_verification
+from randomization.forms import (
+    BatchForm,
+    ConfirmForm,
+    DeviationAcknowledgeForm,
+    DeviationDecideArmForm,
+    EnvelopeReportForm,
+)
+from randomization.models import Arm, BatchPrint, PrintStatus, ProtocolDeviation
 from randomization.strata import STRATA
 from trial import access
 from trial.errors import ServiceError
@@ -96,7 +104,7 @@ def batch_pdf(request: AuthedHttpRequest, batch_id: int) -> HttpResponse | FileR
     download a rendered one."""
     batch = selectors.batch_get_for(request.user, batch_id)
     if request.method == "POST":
-        record = services.batch_print_request(
+        record = printing.batch_print_request(
             batch=batch, user=request.user, language=translation.get_language() or ""
         )
         # Say what really happened: with tasks run in-process the PDF is ready already.
@@ -118,10 +126,10 @@ def batch_pdf(request: AuthedHttpRequest, batch_id: int) -> HttpResponse | FileR
         # No rendered file asked for: offer to prepare one (a GET never renders).
         return render(request, "randomization/batch_pdf.html", {"batch": batch})
     record = get_object_or_404(BatchPrint, batch=batch, pk=print_id, status=PrintStatus.READY)
-    path = services.batch_pdf_path(record)
+    path = printing.batch_pdf_path(record)
     if not path.exists():
         raise Http404
-    services.batch_print_downloaded(record=record)
+    printing.batch_print_downloaded(record=record)
     filename = f"envelopes-{batch.site.code}-{batch.stratum}-{batch.pk}.pdf"
     response = FileResponse(
         path.open("rb"), as_attachment=True, filename=filename, content_type="application/pdf"
@@ -177,6 +185,8 @@ def allocation_list_csv(request: AuthedHttpRequest) -> StreamingHttpResponse:
         "arm",
         "participant",
         "used_at",
+        "state",
+        "card_arm",
     ]
 
     def rows():
@@ -194,6 +204,8 @@ def allocation_list_csv(request: AuthedHttpRequest) -> StreamingHttpResponse:
                     e.arm,
                     e.participant.trial_number if e.participant else "",
                     e.used_at.isoformat() if e.used_at else "",
+                    e.state,
+                    e.card_arm,
                 ]
             )
 
@@ -236,16 +248,40 @@ class _Echo:
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def deviation_list(request: AuthedHttpRequest) -> HttpResponse:
-    """Protocol deviations, unacknowledged first; the coordinator acknowledges with a note."""
+    """Protocol deviations, unacknowledged first; the coordinator acknowledges with a note and
+    may decide the arm that stands. Below them, envelopes reported spoiled or missing."""
     can_acknowledge = access.can(request.user, "randomization:deviations")
-    form = DeviationAcknowledgeForm(request.POST or None)
-    if request.method == "POST":
+    can_decide = access.can(request.user, "deviation_decide_arm")
+    if request.method == "POST" and request.POST.get("action") == "decide":
+        if not can_decide:
+            raise PermissionDenied
+        decide_form = DeviationDecideArmForm(request.POST)
+        if decide_form.is_valid():
+            data = decide_form.cleaned_data
+            deviation = get_object_or_404(ProtocolDeviation, pk=data["deviation"])
+            try:
+                oversight.deviation_decide_arm(
+                    deviation=deviation, user=request.user, arm=data["arm"], reason=data["reason"]
+                )
+            except ServiceError as exc:
+                messages.error(request, str(exc))
+            else:
+                messages.success(
+                    request,
+                    _("The arm that stands for %(number)s is recorded.")
+                    % {"number": deviation.participant.trial_number},
+                )
+                return redirect("randomization:deviations")
+        else:
+            messages.error(request, _("Choose the arm that stands and give a reason."))
+    elif request.method == "POST":
         if not can_acknowledge:
             raise PermissionDenied
+        form = DeviationAcknowledgeForm(request.POST)
         if form.is_valid():
             deviation = get_object_or_404(ProtocolDeviation, pk=form.cleaned_data["deviation"])
             try:
-                services.deviation_acknowledge(
+                oversight.deviation_acknowledge(
                     deviation=deviation, user=request.user, note=form.cleaned_data["note"]
                 )
             except ServiceError as exc:
@@ -264,8 +300,40 @@ def deviation_list(request: AuthedHttpRequest) -> HttpResponse:
         "randomization/deviations.html",
         {
             "deviations": selectors.deviations_for_review()[:500],
+            "reported": selectors.envelopes_reported()[:500],
             "can_acknowledge": can_acknowledge,
+            "can_decide": can_decide,
+            "decidable_kinds": oversight.DECIDABLE_KINDS,
+            "arms": Arm.choices,
         },
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def envelope_report(request: AuthedHttpRequest) -> HttpResponse:
+    """Site staff report a sealed envelope spoiled or missing (serial and reason)."""
+    form = EnvelopeReportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            envelope = services.envelope_report(
+                user=request.user, serial=data["serial"], state=data["state"], reason=data["reason"]
+            )
+        except ServiceError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request,
+                _("Envelope %(serial)s is recorded as %(state)s. The coordinator can see it.")
+                % {"serial": envelope.serial, "state": envelope.get_state_display()},
+            )
+            return redirect("randomization:envelope_report")
+    # Only a link back; an odd value is dropped rather than reversed into a URL.
+    back = request.GET.get("participant", "")
+    return render(
+        request,
+        "randomization/envelope_report.html",
+        {"form": form, "back": back if re.fullmatch(r"[\w-]{1,30}", back) else ""},
     )
 
 
@@ -274,14 +342,15 @@ def verification(request: AuthedHttpRequest) -> HttpResponse:
     return render(
         request,
         "randomization/verification.html",
-        {"report": selectors.verification_report()},
+        {"report": envelope_verification.verification_report()},
     )
 
 
 @require_safe
 def verification_pdf(request: AuthedHttpRequest) -> HttpResponse:
     response = HttpResponse(
-        pdf.verification_pdf(selectors.verification_report()), content_type="application/pdf"
+        pdf.verification_pdf(envelope_verification.verification_report()),
+        content_type="application/pdf",
     )
     response["Content-Disposition"] = 'attachment; filename="randomisation-verification.pdf"'
     return response
@@ -350,6 +419,7 @@ def allocation_confirm(request: AuthedHttpRequest, trial_number: str) -> HttpRes
                 user=request.user,
                 serial=form.cleaned_data["serial"],
                 arm=form.cleaned_data["arm"],
+                named_still_sealed=form.cleaned_data["named_still_sealed"],
             )
         except ServiceError as exc:
             form.add_error(None, str(exc))
@@ -358,9 +428,10 @@ def allocation_confirm(request: AuthedHttpRequest, trial_number: str) -> HttpRes
                 messages.warning(
                     request,
                     _(
-                        "The envelope does not match the allocation. This is recorded as a "
-                        "protocol deviation and the coordinator has been told. The participant "
-                        "keeps the allocated arm: %(arm)s."
+                        "The envelope does not match the envelope named or its arm. This is "
+                        "recorded as a protocol deviation and the coordinator has been told. "
+                        "The allocation that stands is the arm on the card: %(arm)s, unless "
+                        "the coordinator decides otherwise."
                     )
                     % {"arm": allocation.get_arm_display()},
                 )

@@ -331,6 +331,7 @@ def allocate(
         position_in_block=1,
         used_at=randomised_at,
         participant=participant,
+        state="issued",
     )
     participant.status = ParticipantStatus.RANDOMISED
     participant.save(update_fields=["status"])
@@ -338,6 +339,7 @@ def allocate(
     return Allocation.objects.create(
         participant=participant,
         envelope=envelope,
+        named_envelope=envelope,
         arm=arm,
         stratum="A1N",
         randomised_at=randomised_at,

@@ -385,6 +385,11 @@ MATRIX: dict[str, Rule] = {
         read_roles=frozenset({Role.DATA_MANAGER, Role.MONITOR}),
         description="Protocol deviations; the coordinator acknowledges them with a note",
     ),
+    "randomization:envelope_report": Rule(
+        kind="clinical",
+        roles=frozenset({Role.HEMATOLOGIST, Role.NURSE}),
+        description="Report a sealed envelope of one's own site spoiled or missing (audited)",
+    ),
     "randomization:verification": Rule(
         kind="central",
         roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER}),
@@ -517,6 +522,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "export_identified": frozenset({Role.DATA_MANAGER}),
     # Take a participant's consent (offered as "taken by" on the consent form).
     "consent_take": frozenset({Role.HEMATOLOGIST, Role.NURSE}),
+    # Decide the arm that stands after an envelope deviation, when it is not the card's.
+    "deviation_decide_arm": MATRIX["randomization:deviations"].roles,
     # Who is e-mailed: serious adverse events and randomisation deviations go to the
     # coordinator, the weekly follow-up list to the nurses.
     "notify_sae": frozenset({Role.COORDINATOR}),

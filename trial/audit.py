@@ -294,12 +294,23 @@ def audit_entries(
             previous = versions[index - 1] if index > 0 else None
             changes = []
             hidden = masked.get(getattr(row, pk_name), frozenset())
+            # A version saved before its allocation was revealed holds an arm nobody was to
+            # see then, and still must not: when the clinician opened another envelope than
+            # the one named, it is the arm of the named envelope, which may be sealed again
+            # for the next patient. Only the revealed value is ever shown.
+            row_hidden = _concealed_version(model, row)
+            previous_hidden = (
+                _concealed_version(model, previous) if previous is not None else frozenset()
+            )
             for f in fields:
                 new = getattr(row, f.attname)
                 old = getattr(previous, f.attname) if previous is not None else None
-                if f.name in hidden:
+                if f.name in hidden or (f.name in row_hidden):
                     if old != new:
                         changes.append((str(f.verbose_name), "•••", "•••"))
+                elif f.name in previous_hidden:
+                    if old != new:
+                        changes.append((str(f.verbose_name), "•••", _display(f, new)))
                 elif previous is None and row.history_type == "+":
                     if new not in (None, ""):
                         changes.append((str(f.verbose_name), "—", _display(f, new)))
@@ -346,6 +357,16 @@ def _concealed_fields(model: type[models.Model], object_ids) -> dict[Any, frozen
     if concealment is None or model._meta.label != concealment.audit_model:
         return {}
     return dict.fromkeys(concealment.concealed_ids(object_ids), concealment.audit_fields)
+
+
+def _concealed_version(model: type[models.Model], version) -> frozenset[str]:
+    """The fields of one history version of ``model`` that stay masked for good: those of an
+    allocation's version saved while it was not yet revealed (the randomisation app's rule,
+    asked of the version itself)."""
+    concealment = registry.concealment
+    if concealment is None or model._meta.label != concealment.audit_model:
+        return frozenset()
+    return frozenset() if concealment.revealed(version) else concealment.audit_fields
 
 
 def mask_identity_changes(entries: list[AuditEntry]) -> list[AuditEntry]:

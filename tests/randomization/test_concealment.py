@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from randomization import selectors, services
+from randomization import selectors, services, verification
 from randomization.dashboard import allocations, arm_balance
 from randomization.exports import AllocationExporter, analysis_rows
 from randomization.models import Allocation, Arm
@@ -94,14 +94,14 @@ def test_exports_counts_and_report_leave_a_pending_allocation_out(pending, hemat
     assert [pid for pid, _ in analysis_rows()] == []
     assert participant.pk not in allocations()
     assert sum(row["total"] for row in arm_balance()) == 0
-    assert selectors.verification_report().total.total == 0
+    assert verification.verification_report().total.total == 0
     _confirm(allocation, hematologist)
     rows = list(AllocationExporter().rows())
     assert len(rows) == 1 and allocation.arm in rows[0]
     assert [pid for pid, _ in analysis_rows()] == [participant.pk]
     assert allocations()[participant.pk]["arm"] == allocation.arm
     assert sum(row["total"] for row in arm_balance()) == 1
-    assert selectors.verification_report().total.total == 1
+    assert verification.verification_report().total.total == 1
 
 
 def test_the_audit_trail_masks_the_arm_until_confirmed(pending, hematologist, world):
@@ -117,6 +117,41 @@ def test_the_audit_trail_masks_the_arm_until_confirmed(pending, hematologist, wo
     _confirm(allocation, hematologist)
     text = coordinator.get(trail).content.decode()
     assert _label(allocation.arm) in text
+
+
+def test_the_trail_never_shows_the_arm_of_an_envelope_named_but_not_opened(world, hematologist):
+    """The clinician opens another envelope than the one named, of the other arm, and says the
+    named one is still sealed: it goes back into the box for the next patient, so the arm the
+    allocation held before the confirmation (the named envelope's) is never shown, not even
+    after the confirmation reveals the arm on the opened card."""
+    from randomization.models import Envelope, EnvelopeState
+
+    make_batch(world.own, "A1N", 8)
+    participant = make_ready(world.own, hematologist)
+    allocation = services.participant_randomize(participant=participant, user=hematologist)
+    named = allocation.envelope
+    opened = (
+        Envelope.objects.filter(batch=named.batch, state=EnvelopeState.SEALED)
+        .exclude(arm=named.arm)
+        .order_by("sequence")
+        .first()
+    )
+    services.allocation_confirm(
+        allocation=allocation,
+        user=hematologist,
+        serial=opened.serial,
+        arm=opened.arm,
+        named_still_sealed=True,
+    )
+    named.refresh_from_db()
+    assert named.state == EnvelopeState.SEALED
+    coordinator = verified_client(world.users[Role.COORDINATOR])
+    trail = reverse("trial:audit_log") + f"?participant={participant.trial_number}"
+    history = reverse("trial:participant_history", args=[participant.trial_number])
+    for client, url in ((coordinator, trail), (verified_client(hematologist), history)):
+        text = client.get(url).content.decode()
+        assert _label(opened.arm) in text  # the arm on the opened card, now revealed
+        assert _label(named.arm) not in text, url  # never the re-sealed envelope's
 
 
 def test_the_batch_page_shows_a_used_envelopes_arm_only_once_confirmed(

@@ -168,3 +168,34 @@ def test_two_sites_and_two_strata_interleaved(world):
         ]
     assert Counter(a.envelope_id for a in Allocation.objects.all()).most_common(1)[0][1] == 1
     assert Envelope.objects.filter(participant__isnull=True).count() == 4 * 2
+
+
+def test_two_clinicians_of_one_site_and_stratum_get_two_different_sealed_envelopes(world):
+    """The stock holds envelopes in every state before the first sealed one; two clinicians
+    press "Randomise" at once, several times over, and each is named its own sealed one."""
+    from tests.factories import UserFactory
+
+    first = world.users[Role.HEMATOLOGIST]
+    second = UserFactory(role=Role.HEMATOLOGIST, sites=[world.own])
+    make_batch(world.own, "A1N", 12)
+    earlier = services.participant_randomize(participant=make_ready(world.own, first), user=first)
+    services.allocation_confirm(
+        allocation=earlier, user=first, serial="AAR-A1N-001", arm=earlier.arm
+    )
+    reason = "Damaged in the post, reported by the ward"
+    services.envelope_report(user=first, serial="AAR-A1N-002", state="spoiled", reason=reason)
+    services.envelope_report(user=second, serial="AAR-A1N-003", state="missing", reason=reason)
+
+    named = []
+    for _round in range(3):
+        jobs = [(make_ready(world.own, first), first), (make_ready(world.own, second), second)]
+        results = _race(jobs)
+        assert not [r for r in results.values() if isinstance(r, Exception)], results
+        pair = sorted(r.envelope.serial for r in results.values())
+        assert pair[0] != pair[1]
+        named += pair
+    assert named == [f"AAR-A1N-{n:03d}" for n in range(4, 10)]
+    states = dict(Envelope.objects.values_list("serial", "state"))
+    assert [states[s] for s in named] == ["issued"] * 6
+    assert states["AAR-A1N-002"] == "spoiled" and states["AAR-A1N-003"] == "missing"
+    assert Envelope.objects.filter(state="sealed").count() == 3

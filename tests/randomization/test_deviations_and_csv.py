@@ -8,7 +8,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from randomization import services
+from randomization import oversight, services
 from randomization.models import Allocation, AllocationListView, Arm, ProtocolDeviation
 from tests.conftest import verified_client
 from tests.randomization.conftest import make_batch, make_ready
@@ -60,16 +60,16 @@ def test_an_acknowledgement_needs_a_note_and_happens_once(world, hematologist, c
     deviation.refresh_from_db()
     assert deviation.acknowledged_at is None
     with pytest.raises(ServiceError):
-        services.deviation_acknowledge(deviation=deviation, user=coordinator, note="")
-    services.deviation_acknowledge(deviation=deviation, user=coordinator, note="done")
+        oversight.deviation_acknowledge(deviation=deviation, user=coordinator, note="")
+    oversight.deviation_acknowledge(deviation=deviation, user=coordinator, note="done")
     with pytest.raises(ServiceError):
-        services.deviation_acknowledge(deviation=deviation, user=coordinator, note="again")
+        oversight.deviation_acknowledge(deviation=deviation, user=coordinator, note="again")
 
 
 def test_unacknowledged_deviations_come_first(world, hematologist, coordinator):
     first = _deviation(world, hematologist)
     second = _deviation(world, hematologist)
-    services.deviation_acknowledge(deviation=second, user=coordinator, note="seen")
+    oversight.deviation_acknowledge(deviation=second, user=coordinator, note="seen")
     third = _deviation(world, hematologist)
     page = verified_client(coordinator).get(reverse("randomization:deviations")).content.decode()
     positions = [page.index(f'data-testid="deviation-{d.pk}"') for d in (third, first, second)]
@@ -130,6 +130,7 @@ def test_the_data_manager_downloads_the_allocation_list_and_each_download_is_log
     assert all(r["arm"] == envelopes[r["serial"]].arm for r in rows)
     used = Allocation.objects.get().envelope.serial
     assert next(r for r in rows if r["serial"] == used)["participant"] == participant.trial_number
+    assert [r["state"] for r in rows] == ["issued"] + ["sealed"] * 5
     assert AllocationListView.objects.filter(user=manager, what__contains=".csv").count() == 2
     page = client.get(reverse("randomization:allocation_list")).content.decode()
     assert url in page

@@ -7,7 +7,13 @@ from django.db import IntegrityError, transaction
 from django.utils import translation
 
 from randomization import services
-from randomization.models import Allocation, Envelope, ProtocolDeviation, StratumStock
+from randomization.models import (
+    Allocation,
+    DeviationKind,
+    Envelope,
+    ProtocolDeviation,
+    StratumStock,
+)
 from randomization.services import RandomisationRefused
 from tests.factories import ParticipantFactory, ScreeningFormFactory
 from tests.randomization.conftest import make_batch, make_ready
@@ -185,6 +191,7 @@ def test_the_database_refuses_a_second_envelope_for_a_participant(
     spare = Envelope.objects.get(serial="AAR-A1N-002")
     spare.participant = ready_participant
     spare.used_at = spare.batch.created_at
+    spare.state = "issued"
     with pytest.raises(IntegrityError), transaction.atomic():
         spare.save()
 
@@ -223,19 +230,25 @@ def test_a_mismatch_is_a_protocol_deviation_and_the_coordinator_is_told(
     settings.TRIAL_COORDINATOR_EMAILS = ["trial-office@example.org"]
     make_batch(world.own, "A1N", 8)
     allocation = services.participant_randomize(participant=ready_participant, user=hematologist)
-    other_arm = "pvp" if allocation.arm == "conservative" else "conservative"
+    second = Envelope.objects.get(serial="AAR-A1N-002")
+    # The wrong envelope, and its card read as the other arm than the one generated.
+    card = "pvp" if second.arm == "conservative" else "conservative"
     mailoutbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         confirmed = services.allocation_confirm(
-            allocation=allocation, user=hematologist, serial="AAR-A1N-002", arm=other_arm
+            allocation=allocation, user=hematologist, serial="AAR-A1N-002", arm=card
         )
     assert confirmed.mismatch
-    assert confirmed.arm == allocation.arm  # the allocation stands (intention to treat)
-    deviation = ProtocolDeviation.objects.get()
+    # What the participant was told stands until the coordinator decides otherwise.
+    assert confirmed.arm == card and confirmed.envelope == second
+    kinds = sorted(ProtocolDeviation.objects.values_list("kind", flat=True))
+    assert kinds == [DeviationKind.CARD_ARM_MISMATCH, DeviationKind.WRONG_ENVELOPE]
+    deviation = ProtocolDeviation.objects.get(kind=DeviationKind.WRONG_ENVELOPE)
     assert deviation.participant == ready_participant
+    assert deviation.named_envelope.serial == "AAR-A1N-001" and deviation.opened_envelope == second
     assert "AAR-A1N-001" in deviation.description and "AAR-A1N-002" in deviation.description
     subjects = [m.subject for m in mailoutbox]
-    assert any(ready_participant.trial_number in s for s in subjects), subjects
+    assert len(subjects) == 2 and all(ready_participant.trial_number in s for s in subjects)
     assert any("trial-office@example.org" in m.to for m in mailoutbox)
 
 

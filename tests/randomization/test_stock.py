@@ -6,7 +6,7 @@ import smtplib
 
 import pytest
 
-from randomization import services
+from randomization import oversight, services
 from randomization.models import StratumStock
 from randomization.tasks import envelope_stock_check
 from tests.randomization.conftest import make_batch, make_ready
@@ -70,7 +70,7 @@ def test_an_alert_the_mail_server_refused_stays_pending_and_goes_out_once_later(
 
     # The mail server is down: the run fails loudly and the alert is not marked sent.
     with pytest.raises(smtplib.SMTPException):
-        services.envelope_stock_alerts_send()
+        oversight.envelope_stock_alerts_send()
     assert StratumStock.objects.get(site=world.own, stratum="A1N").low_stock_alerted_at is None
     assert _alerts(mailoutbox) == []
 
@@ -83,6 +83,6 @@ def test_an_alert_the_mail_server_refused_stays_pending_and_goes_out_once_later(
     assert StratumStock.objects.get(site=world.own, stratum="A1N").low_stock_alerted_at
 
     # Later runs find it sent: one e-mail in all.
-    assert services.envelope_stock_alerts_send() == 0
+    assert oversight.envelope_stock_alerts_send() == 0
     assert envelope_stock_check.apply().get() == 0
     assert len(_alerts(mailoutbox)) == 1

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from randomization import services
 from randomization.models import Allocation, Envelope
-from randomization.selectors import verification_report
+from randomization.verification import EventKind, verification_report
 from tests.randomization.conftest import make_batch, make_ready
 
 
@@ -42,10 +42,17 @@ def test_an_envelope_used_out_of_order_is_reported(world, hematologist):
     services.participant_randomize(participant=participant, user=hematologist)
     # Tamper: move the allocation from envelope 001 to 003, skipping 001 and 002.
     allocation = Allocation.objects.get()
-    Envelope.objects.filter(serial="AAR-A1N-001").update(participant=None, used_at=None)
+    # No recorded event explains it: the allocation also claims 003 was the envelope named.
+    Envelope.objects.filter(serial="AAR-A1N-001").update(
+        participant=None, used_at=None, state="sealed"
+    )
     third = Envelope.objects.get(serial="AAR-A1N-003")
-    Envelope.objects.filter(pk=third.pk).update(participant=participant, used_at=timezone.now())
-    Allocation.objects.filter(pk=allocation.pk).update(envelope=third, arm=third.arm)
+    Envelope.objects.filter(pk=third.pk).update(
+        participant=participant, used_at=timezone.now(), state="issued"
+    )
+    Allocation.objects.filter(pk=allocation.pk).update(
+        envelope=third, named_envelope=third, arm=third.arm
+    )
     report = verification_report()
     assert not report.ok
     assert any("out of order" in p and "AAR-A1N-003" in p for p in report.stream_problems)
@@ -56,7 +63,8 @@ def test_a_gap_in_the_serials_is_reported(world):
     Envelope.objects.filter(serial="AAR-A1N-004").delete()
     report = verification_report()
     assert not report.ok
-    assert any("missing: 4" in p for p in report.stream_problems)
+    [gap] = report.events_of(EventKind.GAP)
+    assert gap.serial == "AAR-A1N-004" and gap.batch_id == batch.pk
     check = next(b for b in report.batches if b.batch == batch)
     assert any("4" in p for p in check.problems)
 
@@ -74,7 +82,7 @@ def test_an_envelope_used_without_an_allocation_is_reported(world, hematologist)
     make_batch(world.own, "A1N", 4)
     participant = make_ready(world.own, hematologist)
     Envelope.objects.filter(serial="AAR-A1N-001").update(
-        participant=participant, used_at=timezone.now()
+        participant=participant, used_at=timezone.now(), state="issued"
     )
     report = verification_report()
     assert any("no allocation" in p for p in report.stream_problems)

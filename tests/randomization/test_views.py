@@ -252,9 +252,9 @@ def test_the_batch_pdf_is_rendered_in_the_background_and_logged(
     record.refresh_from_db()
     assert record.status == "ready" and record.finished_at
     assert (tmp_path / record.file_name).read_bytes().startswith(b"%PDF")
-    from randomization import services
+    from randomization import printing
 
-    assert services.batch_print_render(print_id=record.pk) is False  # a second run: no-op
+    assert printing.batch_print_render(print_id=record.pk) is False  # a second run: no-op
     page = client.get(reverse("randomization:batch_detail", args=[batch.pk])).content.decode()
     assert f"?print={record.pk}" in page
     for role in (Role.DATA_MANAGER, Role.MONITOR, Role.HEMATOLOGIST):

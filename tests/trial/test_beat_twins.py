@@ -16,6 +16,7 @@ from django.utils import timezone
 from questionnaires import links as qlinks
 from questionnaires import tasks as qtasks
 from questionnaires.models import QuestionnaireLink, SentVia
+from randomization import printing as rprinting
 from randomization import services as rservices
 from randomization import tasks as rtasks
 from randomization.models import DeviationKind, ProtocolDeviation
@@ -127,7 +128,7 @@ def test_the_services_enqueue_the_names_the_tasks_are_registered_under():
     queued = {
         qlinks.LINK_DELIVER_TASK: "questionnaires.tasks.link_deliver_task",
         qlinks.LINK_REMIND_TASK: "questionnaires.tasks.link_remind_task",
-        rservices.BATCH_PDF_RENDER_TASK: "randomization.batch_pdf_render",
+        rprinting.BATCH_PDF_RENDER_TASK: "randomization.batch_pdf_render",
         rservices.ENVELOPE_STOCK_CHECK_TASK: "randomization.envelope_stock_check",
         rservices.DEVIATION_NOTIFY_TASK: "randomization.deviation_notify",
     }

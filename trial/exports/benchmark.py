@@ -103,12 +103,13 @@ def _ensure_data(n: int, stdout) -> None:
         )
         _sql(
             """INSERT INTO randomization_envelope (batch_id, site_id, stratum, sequence, serial,
-                 arm, block_number, block_size, position_in_block, used_at, participant_id)
+                 arm, block_number, block_size, position_in_block, used_at, participant_id,
+                 state, card_arm, state_reason)
                SELECT b.id, %(site)s, 'A1N', t.sequence,
                  'BEX-A1N-' || lpad(t.sequence::text, 6, '0'),
                  CASE WHEN t.sequence %% 2 = 0 THEN 'pvp' ELSE 'conservative' END,
                  (t.sequence + 1) / 2, 2, 1 + (t.sequence + 1) %% 2,
-                 now() - interval '380 days', t.id
+                 now() - interval '380 days', t.id, 'issued', '', ''
                FROM trial_participant t,
                  (SELECT id FROM randomization_envelopebatch WHERE site_id = %(site)s) b
                WHERE t.site_id = %(site)s""",

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from randomization import services
+from randomization import oversight
 
 
 class Command(BaseCommand):
@@ -10,5 +10,5 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        sent = services.envelope_stock_alerts_send()
+        sent = oversight.envelope_stock_alerts_send()
         self.stdout.write(f"{sent} low-stock alerts sent")
