@@ -15,6 +15,10 @@ class FollowupConfig(AppConfig):
         def cancel_contacts(*, participant, reason, user=None):
             services.contacts_cancel_open(participant=participant, reason=reason, user=user)
 
+        @registry.on_schedule_anchor
+        def create_contacts(*, participant, anchor, user=None):
+            services.contacts_create_for(participant=participant, user=user)
+
         from followup.selectors import call_timeline
 
         registry.timeline(call_timeline)

@@ -58,6 +58,7 @@ from trial.models import (
     SurgicalAssessment,
     User,
 )
+from trial.registry import schedule_anchor_recorded
 
 logger = logging.getLogger(__name__)
 
@@ -382,6 +383,7 @@ def allocation_confirm(*, allocation: Allocation, user: User, serial: str, arm: 
             user=user,
         )
         _enqueue_deviation_notice(deviation.pk)
+    schedule_anchor_recorded(participant=allocation.participant, anchor="randomisation", user=user)
     return allocation
 
 

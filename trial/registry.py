@@ -10,6 +10,8 @@ from there), the way Django's admin autodiscovers ``admin.py``:
 - navigation entries per role;
 - demo steps: how ``seed_demo`` extends the demo trial;
 - participant-ended hooks: what stops, in the same transaction, at a death or withdrawal;
+- schedule-anchor hooks: what starts, in the same transaction, when an event that visits of the
+  schedule are anchored on (randomisation, procedure) is recorded;
 - home cards: what each role's home page shows from other apps (work waiting, alerts).
 """
 
@@ -111,6 +113,11 @@ class Registry:
     # fn(*, participant, reason, user) -> None. Follow-up cancels open contacts here and
     # questionnaires revokes personal links, so nothing is left to contact the family.
     participant_ended_hooks: list[Callable[..., None]] = field(default_factory=list)
+    # Called inside the transaction that records an event visits are anchored on
+    # (trial.protocol.schedule.ANCHORS): fn(*, participant, anchor, user) -> None. Follow-up
+    # creates the participant's contacts here, so the first weekly call is on the worklist
+    # as soon as the allocation is confirmed, not after the next nightly run.
+    schedule_anchor_hooks: list[Callable[..., None]] = field(default_factory=list)
     home_cards: list[HomeCard] = field(default_factory=list)
 
     def readiness_check(self, order: int = 100):
@@ -147,6 +154,12 @@ class Registry:
             self.participant_ended_hooks.append(fn)
         return fn
 
+    def on_schedule_anchor(self, fn):
+        """Decorator: run ``fn(*, participant, anchor, user)`` when an anchor event is recorded."""
+        if fn not in self.schedule_anchor_hooks:
+            self.schedule_anchor_hooks.append(fn)
+        return fn
+
     def add_home_card(self, card: HomeCard) -> None:
         self.home_cards = [c for c in self.home_cards if c.code != card.code] + [card]
         self.home_cards.sort(key=lambda c: c.order)
@@ -168,6 +181,14 @@ class Registry:
 
 
 registry = Registry()
+
+
+def schedule_anchor_recorded(*, participant, anchor: str, user=None) -> None:
+    """Tell the apps built on the core that ``anchor`` (e.g. "randomisation") was recorded for
+    the participant; call it inside the transaction that records it, so what they add (the
+    follow-up contacts) commits or rolls back with it."""
+    for hook in registry.schedule_anchor_hooks:
+        hook(participant=participant, anchor=anchor, user=user)
 
 
 # --- dashboard panels ---

@@ -39,6 +39,7 @@ from trial.models import (
     UsualCare,
 )
 from trial.protocol.vertebrae import LEVEL_INDEX
+from trial.registry import schedule_anchor_recorded
 
 logger = logging.getLogger(__name__)
 
@@ -258,6 +259,7 @@ def procedure_record(
             audited_save(level, user=user)
         elif _level_changed(level):
             audited_save(level, user=user, reason=reason)
+    schedule_anchor_recorded(participant=participant, anchor="procedure", user=user)
     return procedure
 
 
