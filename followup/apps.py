@@ -19,9 +19,14 @@ class FollowupConfig(AppConfig):
         def create_contacts(*, participant, anchor, user=None):
             services.contacts_create_for(participant=participant, user=user)
 
+        from followup.panels import schedule_panel
         from followup.selectors import call_timeline
+        from trial.registry import Panel
 
         registry.timeline(call_timeline)
+        registry.add_panel(
+            Panel("schedule", "followup/panels/schedule.html", schedule_panel, order=30)
+        )
         registry.add_nav_group(NavGroup("followup", _("Follow-up")))
         registry.add_nav(
             NavItem(
