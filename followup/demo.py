@@ -64,9 +64,11 @@ def seed_followup(context: dict) -> None:
         services.contacts_create_due(today=day, catch_up_days=-1)
         services.contacts_update_status(today=day)
         if nurse is not None:
-            for contact in Contact.objects.filter(status=ContactStatus.DUE).select_related(
-                "participant"
-            ):
+            # Windows still open today are left for today's nurse: the worklist opens with
+            # the calls that are to be made now, as it would in a clinic.
+            for contact in Contact.objects.filter(
+                status=ContactStatus.DUE, window_closes__lt=today
+            ).select_related("participant"):
                 if rng.random() > REACH_RATE:
                     continue
                 answered = set(
