@@ -89,8 +89,9 @@ def test_the_panel_shows_every_visit_with_its_window_state_and_what_is_missing(
     # The nurse may log the due call from here.
     contact = Contact.objects.get(participant=in_follow_up, visit_code="W2")
     assert reverse("followup:call_log", args=[contact.pk]) in w2
-    # Nothing is missing yet for a visit whose window has not opened.
+    # Nothing is missing yet for a visit whose window has not opened, and it is not called yet.
     assert "Back and leg pain" not in _row(html, "W4")
+    assert "/followup/contacts/" not in _row(html, "W4")
     assert "when the procedure is recorded" in _row(html, "SC")
 
 
