@@ -111,7 +111,7 @@ class InProcessBeat:
             try:
                 ran = self.tick()
                 if ran:
-                    logger.info("In-process periodic jobs ran: %s", ", ".join(ran))
+                    logger.debug("In-process periodic jobs ran: %s", ", ".join(ran))
             finally:
                 # The thread outlives requests: give back what it used, as a request would.
                 close_old_connections()
