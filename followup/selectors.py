@@ -301,7 +301,7 @@ def participant_schedule(participant) -> list[ScheduleRow]:
         elif window is not None:
             if not in_follow_up:
                 continue  # follow-up ended before this visit was created: nothing to show
-            row.state, row.state_label = ContactStatus.PLANNED, ContactStatus.PLANNED.label
+            row.state, row.state_label = ContactStatus.PLANNED, str(ContactStatus.PLANNED.label)
             row.opens, row.target, row.closes = window.opens, window.target, window.closes
         else:
             if not in_follow_up:
