@@ -86,3 +86,18 @@ def arm_lookup() -> str | None:
         return None
     field = model._meta.get_field(ARM_SOURCE.participant_field)
     return f"{field.related_query_name()}__{ARM_SOURCE.date_field}"
+
+
+def participant_anchors(participant_id: int) -> dict[str, dt.date | None]:
+    """Every anchor's Copenhagen date for one participant (None while not recorded)."""
+    found: dict[str, dt.date | None] = {}
+    for anchor in ANCHOR_SOURCES:
+        rows = anchor_dates(anchor)
+        found[anchor] = (
+            None
+            if rows is None
+            else rows.filter(anchor_participant_id=participant_id)
+            .values_list("anchor_date", flat=True)
+            .first()
+        )
+    return found

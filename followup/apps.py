@@ -15,9 +15,18 @@ class FollowupConfig(AppConfig):
         def cancel_contacts(*, participant, reason, user=None):
             services.contacts_cancel_open(participant=participant, reason=reason, user=user)
 
+        @registry.on_schedule_anchor
+        def create_contacts(*, participant, anchor, user=None):
+            services.contacts_create_for(participant=participant, user=user)
+
+        from followup.panels import schedule_panel
         from followup.selectors import call_timeline
+        from trial.registry import Panel
 
         registry.timeline(call_timeline)
+        registry.add_panel(
+            Panel("schedule", "followup/panels/schedule.html", schedule_panel, order=30)
+        )
         registry.add_nav_group(NavGroup("followup", _("Follow-up")))
         registry.add_nav(
             NavItem(

@@ -5,8 +5,12 @@ So this step moves the demo allocations back in time (demo data only, never a re
 replays the nights since then: each simulated day runs the nightly job, and the nurse reaches
 most patients whose contact is due, through the same service the call page uses. Today's calls
 (a no-answer, a death reported by a relative) come in a last step, seed_followup_today. The
-worklist, weekly list and completeness page then show every state. Idempotent: with contacts
-present it does nothing.
+worklist, weekly list and completeness page then show every state. Idempotent: once calls are
+logged it does nothing.
+
+Confirming an allocation creates the participant's contacts at once, anchored on the day it
+happened; the demo then dates the allocations back, so before the replay it drops those
+untouched contacts and lets the replayed nights create them on the moved dates.
 """
 
 from __future__ import annotations
@@ -38,8 +42,11 @@ def seed_followup(context: dict) -> None:
 
     nurse = context["users"].get("nurse")
     rng = context.get("rng") or random.Random(6)
-    if Contact.objects.exists():
+    from followup.models import CallLog
+
+    if CallLog.objects.exists():
         return
+    Contact.objects.filter(attempts=0, calls__isnull=True).delete()
     allocations = list(
         Allocation.objects.filter(participant__status=ParticipantStatus.RANDOMISED).order_by(
             "participant__trial_number"
@@ -57,9 +64,11 @@ def seed_followup(context: dict) -> None:
         services.contacts_create_due(today=day, catch_up_days=-1)
         services.contacts_update_status(today=day)
         if nurse is not None:
-            for contact in Contact.objects.filter(status=ContactStatus.DUE).select_related(
-                "participant"
-            ):
+            # Windows still open today are left for today's nurse: the worklist opens with
+            # the calls that are to be made now, as it would in a clinic.
+            for contact in Contact.objects.filter(
+                status=ContactStatus.DUE, window_closes__lt=today
+            ).select_related("participant"):
                 if rng.random() > REACH_RATE:
                     continue
                 answered = set(
@@ -71,6 +80,9 @@ def seed_followup(context: dict) -> None:
         day += dt.timedelta(days=1)
     services.contacts_create_due(today=today, catch_up_days=-1)
     services.contacts_update_status(today=today)
+    # As in the trial, everyone in follow-up has their whole schedule, not only this week's.
+    for allocation in allocations:
+        services.contacts_create_for(participant=allocation.participant, today=today)
 
 
 def seed_followup_today(context: dict) -> None:

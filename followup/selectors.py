@@ -227,3 +227,98 @@ def call_timeline(user, participant) -> list:
         )
         for call in calls.order_by("called_at")
     ]
+
+
+# --- one participant's schedule ----------------------------------------------------------
+
+
+@dataclass
+class ScheduleRow:
+    """One visit of a participant's schedule as the participant page shows it."""
+
+    code: str
+    label: str
+    state: str  # a ContactStatus value, or "waiting" while the anchor event has not happened
+    state_label: str
+    opens: dt.date | None = None
+    target: dt.date | None = None
+    closes: dt.date | None = None
+    anchor_label: str = ""
+    missing: list[str] = field(default_factory=list)
+    contact_id: int | None = None
+    call_url: str = ""
+    # Whether the visit collects questionnaires at all ("nothing missing" means something then).
+    questionnaires: bool = False
+
+
+WAITING = "waiting"
+
+
+def participant_schedule(participant) -> list[ScheduleRow]:
+    """Every visit of the schedule in force for one participant, in date order: the contact's
+    window and state where it exists, the computed window where it does not exist yet, and
+    visits anchored on an event that has not happened (no procedure yet) last, as waiting.
+    ``missing``: the visit's questionnaires not submitted, once its window has opened.
+    A fixed number of queries."""
+    from followup.anchors import arm_lookup, participant_anchors
+    from questionnaires.models import QuestionnaireResponse, ResponseStatus
+    from trial.models import Participant, ParticipantStatus
+    from trial.protocol import active_schedule
+    from trial.protocol.schedule import visit_windows
+    from trial.protocol.visits import INSTRUMENT_LABELS, visit_instruments
+
+    schedule = active_schedule()
+    contacts = {c.visit_code: c for c in Contact.objects.filter(participant=participant)}
+    arm_path = arm_lookup()
+    arm = (
+        None
+        if arm_path is None
+        else Participant.objects.filter(pk=participant.pk).values_list(arm_path, flat=True).first()
+    )
+    anchors = participant_anchors(participant.pk)
+    windows = {w.visit.code: w for w in visit_windows(schedule, anchors, arm)}
+    submitted = set(
+        QuestionnaireResponse.objects.filter(
+            participant=participant, status=ResponseStatus.SUBMITTED
+        ).values_list("visit_code", "instrument_code")
+    )
+    in_follow_up = participant.status == ParticipantStatus.RANDOMISED
+    rows = []
+    for visit in schedule.visits:
+        if not visit.applies_to_arm(arm):
+            continue
+        row = ScheduleRow(code=visit.code, label=_(visit.label), state="", state_label="")
+        contact = contacts.get(visit.code)
+        window = windows.get(visit.code)
+        if contact is not None:
+            row.state, row.state_label = contact.status, contact.get_status_display()
+            row.opens, row.target, row.closes = (
+                contact.window_opens,
+                contact.target_date,
+                contact.window_closes,
+            )
+            row.contact_id = contact.pk
+        elif window is not None:
+            if not in_follow_up:
+                continue  # follow-up ended before this visit was created: nothing to show
+            row.state, row.state_label = ContactStatus.PLANNED, str(ContactStatus.PLANNED.label)
+            row.opens, row.target, row.closes = window.opens, window.target, window.closes
+        else:
+            if not in_follow_up:
+                continue
+            row.state, row.state_label = WAITING, _("Waiting")
+            row.anchor_label = (
+                _("Scheduled when the procedure is recorded.")
+                if visit.anchor == "procedure"
+                else _("Scheduled when the event it follows is recorded.")
+            )
+        row.questionnaires = bool(visit_instruments(visit.code))
+        if row.state in (ContactStatus.DUE, ContactStatus.DONE, ContactStatus.MISSED):
+            row.missing = [
+                str(INSTRUMENT_LABELS[code])
+                for code in visit_instruments(visit.code)
+                if (visit.code, code) not in submitted
+            ]
+        rows.append(row)
+    rows.sort(key=lambda r: (r.target is None, r.target or dt.date.min, r.code))
+    return rows

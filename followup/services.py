@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from followup.anchors import anchor_dates, arm_lookup
+from followup.anchors import anchor_dates, arm_lookup, participant_anchors
 from followup.models import (
     OPEN_STATUSES,
     CallLog,
@@ -33,7 +33,7 @@ from trial.audit import audited_save, audited_update
 from trial.concurrency import ConcurrentChange, person, values_of, version_of
 from trial.errors import ServiceError
 from trial.models import ENDED_STATUSES, Participant, ParticipantStatus
-from trial.protocol.schedule import active_schedule, local_today
+from trial.protocol.schedule import active_schedule, local_today, visit_windows
 from trial.registry import revealed_allocation_q
 
 
@@ -119,6 +119,77 @@ def contacts_create_due(
         _insert(batch)
     # Counted, not summed: rows another worker inserted first were skipped, not created.
     return Contact.objects.count() - before
+
+
+@transaction.atomic
+def contacts_create_for(
+    *, participant: Participant, today: dt.date | None = None, user=None
+) -> int:
+    """Create at once every contact of one participant whose anchor date is known: all the
+    visits anchored on randomisation when the allocation is confirmed, the visits anchored on
+    the procedure when it is recorded. Returns how many were created.
+
+    Runs in the caller's transaction (the randomisation or procedure hook). Idempotent with the
+    nightly job: a visit that already has its contact is left as it is (the unique constraint
+    decides), except that a planned or due contact whose anchor date was corrected (a
+    procedure date typed wrong) moves with it. Only participants in follow-up get contacts,
+    and a visit for another arm is never created.
+    """
+    today = today or local_today()
+    status = Participant.objects.filter(pk=participant.pk).values_list("status", flat=True).first()
+    if status != ParticipantStatus.RANDOMISED:
+        return 0
+    arm_path = arm_lookup()
+    arm = (
+        None
+        if arm_path is None
+        else Participant.objects.filter(pk=participant.pk).values_list(arm_path, flat=True).first()
+    )
+    windows = visit_windows(active_schedule(), participant_anchors(participant.pk), arm)
+    existing = {
+        contact.visit_code: contact
+        for contact in Contact.objects.select_for_update().filter(participant=participant)
+    }
+    batch = []
+    for window in windows:
+        visit = window.visit
+        contact = existing.get(visit.code)
+        anchor_date = window.target - dt.timedelta(days=visit.day)
+        if contact is None:
+            batch.append(
+                Contact(
+                    participant_id=participant.pk,
+                    visit_code=visit.code,
+                    kind=visit.contact_kind,
+                    anchor=visit.anchor,
+                    anchor_date=anchor_date,
+                    target_date=window.target,
+                    window_opens=window.opens,
+                    window_closes=window.closes,
+                    status=_status_for(window.opens, window.closes, today),
+                )
+            )
+        elif contact.status in OPEN_STATUSES and contact.anchor_date != anchor_date:
+            contact.anchor_date = anchor_date
+            contact.target_date = window.target
+            contact.window_opens = window.opens
+            contact.window_closes = window.closes
+            contact.status = _status_for(window.opens, window.closes, today)
+            audited_save(
+                contact,
+                user=user,
+                reason=f"{visit.anchor} date corrected",
+                update_fields=[
+                    "anchor_date",
+                    "target_date",
+                    "window_opens",
+                    "window_closes",
+                    "status",
+                ],
+                validate=False,
+            )
+    _insert(batch)
+    return Contact.objects.filter(participant=participant).count() - len(existing)
 
 
 def _insert(batch: list[Contact]) -> None:

@@ -57,6 +57,7 @@ from trial.models import (
     SurgicalAssessment,
     User,
 )
+from trial.registry import schedule_anchor_recorded
 
 logger = logging.getLogger(__name__)
 
@@ -561,6 +562,7 @@ def allocation_confirm(
     for deviation in deviations:
         audited_save(deviation, user=user)
         _enqueue_deviation_notice(deviation.pk)
+    schedule_anchor_recorded(participant=allocation.participant, anchor="randomisation", user=user)
     return allocation
 
 

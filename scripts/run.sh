@@ -9,6 +9,9 @@ unset DATABASE_URL REDIS_URL || true
 PORT=${PORT:-8000}
 .venv/bin/python manage.py migrate --no-input -v 0
 .venv/bin/python manage.py seed_demo
+# The nights the demo was not running: statuses and missing contacts catch up before serving;
+# from then on the development server runs the periodic jobs itself (trial/scheduler.py).
+.venv/bin/python manage.py followup_nightly --catch-up
 cat <<MSG
 
   VERTEBRA demo is running at  http://127.0.0.1:${PORT}/

@@ -17,6 +17,8 @@ os.environ.setdefault("EMAIL_URL", "consolemail://")
 os.environ.setdefault("REDIS_URL", "")
 # The in-process outbox sweep is timed; tests sweep explicitly instead.
 os.environ.setdefault("OUTBOX_SWEEP_IN_PROCESS", "0")
+# Periodic jobs run when a test calls them (tests/trial/test_scheduler.py), never by a clock.
+os.environ.setdefault("RUN_PERIODIC_IN_PROCESS", "0")
 
 from trial.settings import *  # noqa: F403
 

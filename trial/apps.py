@@ -32,6 +32,7 @@ class TrialConfig(AppConfig):
         for module in WIRING:
             import_module(module).register(registry)
         self.wire_outbox()
+        self.start_periodic_jobs()
 
     @staticmethod
     def wire_core(registry) -> None:
@@ -50,6 +51,17 @@ class TrialConfig(AppConfig):
             )
         )
         register_cards()
+
+    @staticmethod
+    def start_periodic_jobs() -> None:
+        # The embedded default's stand-in for Celery beat; it decides itself whether this
+        # process is the development server that should run it.
+        import os
+        import sys
+
+        from trial.scheduler import start_if_dev_server
+
+        start_if_dev_server(sys.argv, os.environ)
 
     @staticmethod
     def wire_outbox() -> None:

@@ -10,6 +10,8 @@ from there), the way Django's admin autodiscovers ``admin.py``:
 - navigation entries per role;
 - demo steps: how ``seed_demo`` extends the demo trial;
 - participant-ended hooks: what stops, in the same transaction, at a death or withdrawal;
+- schedule-anchor hooks: what starts, in the same transaction, when an event that visits of the
+  schedule are anchored on (randomisation, procedure) is recorded;
 - home cards: what each role's home page shows from other apps (work waiting, alerts);
 - concealment: whether an allocation's arm may be shown yet (``allocation_revealed``).
 """
@@ -129,6 +131,11 @@ class Registry:
     # fn(*, participant, reason, user) -> None. Follow-up cancels open contacts here and
     # questionnaires revokes personal links, so nothing is left to contact the family.
     participant_ended_hooks: list[Callable[..., None]] = field(default_factory=list)
+    # Called inside the transaction that records an event visits are anchored on
+    # (trial.protocol.schedule.ANCHORS): fn(*, participant, anchor, user) -> None. Follow-up
+    # creates the participant's contacts here, so the first weekly call is on the worklist
+    # as soon as the allocation is confirmed, not after the next nightly run.
+    schedule_anchor_hooks: list[Callable[..., None]] = field(default_factory=list)
     home_cards: list[HomeCard] = field(default_factory=list)
     concealment: Concealment | None = None
 
@@ -164,6 +171,12 @@ class Registry:
         """Decorator: run ``fn(*, participant, reason, user)`` when follow-up must stop."""
         if fn not in self.participant_ended_hooks:
             self.participant_ended_hooks.append(fn)
+        return fn
+
+    def on_schedule_anchor(self, fn):
+        """Decorator: run ``fn(*, participant, anchor, user)`` when an anchor event is recorded."""
+        if fn not in self.schedule_anchor_hooks:
+            self.schedule_anchor_hooks.append(fn)
         return fn
 
     def add_home_card(self, card: HomeCard) -> None:
@@ -207,6 +220,14 @@ def revealed_allocation_q(path: str = ""):
     """A filter keeping revealed allocations, on a query reaching them by ``path`` (e.g.
     ``"allocation__"`` on participants)."""
     return _concealment().revealed_q(path)
+
+
+def schedule_anchor_recorded(*, participant, anchor: str, user=None) -> None:
+    """Tell the apps built on the core that ``anchor`` (e.g. "randomisation") was recorded for
+    the participant; call it inside the transaction that records it, so what they add (the
+    follow-up contacts) commits or rolls back with it."""
+    for hook in registry.schedule_anchor_hooks:
+        hook(participant=participant, anchor=anchor, user=user)
 
 
 # --- dashboard panels ---

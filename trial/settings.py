@@ -298,6 +298,10 @@ OUTBOX_HEALTH_MAX_AGE_SECONDS = env.int("OUTBOX_HEALTH_MAX_AGE_SECONDS", default
 # The embedded default has no beat: it sweeps in-process after a successful publish.
 OUTBOX_SWEEP_IN_PROCESS = env.bool("OUTBOX_SWEEP_IN_PROCESS", default=not REDIS_URL)
 CELERY_BEAT_SCHEDULE["outbox-sweep"] = {"task": "trial.outbox_sweep", "schedule": 60}
+# Without a broker there is no Celery beat either: the development server (make run) then runs
+# the CELERY_BEAT_SCHEDULE jobs itself, in a thread, when due (trial/scheduler.py). Only ever
+# in `manage.py runserver` with tasks eager; gunicorn, workers, commands and tests never do.
+RUN_PERIODIC_IN_PROCESS = env_bool("RUN_PERIODIC_IN_PROCESS", not REDIS_URL)
 
 # --- Trial settings the coordinator may change (defaults from DOMAIN.md) -----------------
 TRIAL_NAME = env.str("TRIAL_NAME", default="VERTEBRA")

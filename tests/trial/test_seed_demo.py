@@ -221,3 +221,32 @@ def test_the_demo_has_one_finished_export_to_download():
     with zipfile.ZipFile(path) as zf:
         names = set(zf.namelist())
     assert {"csv/analysis_wide.csv", "csv/participants.csv", "codebook.pdf"} <= names
+
+
+def test_the_demo_nurse_has_calls_today_and_this_week():
+    from followup.selectors import worklist
+    from trial.protocol.schedule import local_today
+
+    nurse = User.objects.get(username="nurse")
+    today = local_today()
+    calls_today = worklist(nurse, tab="today", today=today).count()
+    assert calls_today >= 2
+    assert worklist(nurse, tab="week", today=today).count() >= calls_today
+
+
+def test_everyone_in_follow_up_has_their_whole_schedule():
+    """As confirming an allocation does in the trial: every visit anchored on randomisation,
+    not only the coming week's."""
+    from followup.models import Contact
+    from trial.protocol import active_schedule
+
+    codes = {v.code for v in active_schedule().visits if v.anchor == "randomisation"}
+    in_follow_up = Participant.objects.filter(status=ParticipantStatus.RANDOMISED)
+    assert in_follow_up.exists()
+    for participant in in_follow_up:
+        got = set(
+            Contact.objects.filter(participant=participant, anchor="randomisation").values_list(
+                "visit_code", flat=True
+            )
+        )
+        assert got == codes, participant.trial_number

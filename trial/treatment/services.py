@@ -36,7 +36,7 @@ from trial.models import (
     UsualCare,
 )
 from trial.protocol.vertebrae import LEVEL_INDEX
-from trial.registry import allocation_revealed
+from trial.registry import allocation_revealed, schedule_anchor_recorded
 
 PVP = "pvp"
 CONSERVATIVE = "conservative"
@@ -273,6 +273,7 @@ def procedure_record(
             audited_save(level, user=user)
         elif _level_changed(level):
             audited_save(level, user=user, reason=reason)
+    schedule_anchor_recorded(participant=participant, anchor="procedure", user=user)
     return procedure
 
 
