@@ -122,7 +122,7 @@ def _samples() -> dict[str, list]:
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from followup.models import Contact
-    from questionnaires.services import link_issue_letter
+    from questionnaires.links import link_issue_letter
     from randomization.models import AllocationListView, BatchPrint, EnvelopeBatch
     from trial.models import (
         AdverseEvent,

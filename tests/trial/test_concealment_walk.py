@@ -115,7 +115,7 @@ def _contact(participant) -> int:
 
 
 def _token(participant) -> str:
-    from questionnaires.services import link_issue_letter
+    from questionnaires.links import link_issue_letter
 
     _link, token = link_issue_letter(participant=participant, visit_code="BL", user=None)
     return token
