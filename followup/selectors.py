@@ -1,6 +1,6 @@
 """Reads of the follow-up app: the nurse's worklist, weekly lists and completeness.
 
-Every list starts from ``trial.participants.selectors.participants_for`` so site scoping lives
+Every list starts from ``trial.access.participants_for`` so site scoping lives
 in one place, and every list costs a fixed number of queries however many rows it has.
 """
 
@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 
 from followup.models import OPEN_STATUSES, CallLog, Contact, ContactStatus
 from trial import access
+from trial.access import participants_for
 from trial.models import ENDED_STATUSES, Site, User
-from trial.participants.selectors import participants_for
 from trial.protocol.schedule import COLLECT_ITEMS
 
 TABS = ("today", "week", "overdue")

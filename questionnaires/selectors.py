@@ -18,8 +18,8 @@ from questionnaires.models import (
     SentVia,
     TabletSession,
 )
+from trial.access import participants_for
 from trial.models import ENDED_STATUSES, Participant, User
-from trial.participants.selectors import participants_for
 from trial.protocol import visits
 
 # --- links and tablet sessions by token ----------------------------------------------------

@@ -79,7 +79,7 @@ def can_see_allocation_list(user: User) -> bool:
 
 def batches_for(user: User) -> QuerySet[EnvelopeBatch]:
     """Batches are central business; site roles never see them (the matrix keeps them out)."""
-    if not user.is_authenticated or not user.is_central:
+    if access.site_scope(user) != "all":
         return EnvelopeBatch.objects.none()
     return EnvelopeBatch.objects.select_related("site", "created_by")
 

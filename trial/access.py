@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Literal
 
 from django.conf import settings
+from django.db.models import QuerySet
 
 from trial.access_matrix import (
     ACTIONS,
@@ -19,7 +20,7 @@ from trial.access_matrix import (
     MATRIX,
     Rule,
 )
-from trial.models import CENTRAL_ROLES, Role
+from trial.models import CENTRAL_ROLES, Participant, Role, User
 
 SiteScope = Literal["all", "surgical", "own", "none"]
 
@@ -51,8 +52,6 @@ def can(user, action: str, participant=None, *, method: str = "POST") -> bool:
         return False
     allowed = user.role in ACTIONS[action] if rule is None else rule.allows(user.role, method)
     if allowed and participant is not None:
-        from trial.participants.selectors import participants_for
-
         allowed = participants_for(user).filter(pk=participant.pk).exists()
     return allowed
 
@@ -105,6 +104,24 @@ def site_scope(user) -> SiteScope:
     if user.role == Role.SURGEON:
         return "surgical"
     return "own"
+
+
+def participants_for(user: User) -> QuerySet[Participant]:
+    """The one rule of which participants a user may see.
+
+    Hematologists and nurses see participants of their hematology sites. Surgeons see the
+    participants of the hematology departments whose collaborating surgical department they
+    belong to. Coordinators, data managers and monitors see everyone.
+    """
+    scope = site_scope(user)
+    if scope == "none":
+        return Participant.objects.none()
+    if scope == "all":
+        return Participant.objects.all()
+    site_ids = list(user.memberships.values_list("site_id", flat=True))
+    if scope == "surgical":
+        return Participant.objects.filter(site__surgical_partner_id__in=site_ids)
+    return Participant.objects.filter(site_id__in=site_ids)
 
 
 def identity_site_ids(user) -> set[int] | None:

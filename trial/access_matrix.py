@@ -8,7 +8,7 @@ roles that read identifying data are declared here too; the questions themselves
 of ``trial.access`` (``can``, ``may_open``, ``rule_for`` ...), which reads these tables.
 
 Which *participants* a permitted user may then see is decided by one selector,
-``trial.participants.selectors.participants_for``: site roles see their own sites, central
+``trial.access.participants_for``: site roles see their own sites, central
 roles all of them. A lookup of another site's participant answers 404, never 403, so that
 trial numbers of other sites cannot even be probed.
 """

@@ -1,7 +1,7 @@
 """Views of the core: home pages, audit trail, health check.
 
 Who may open each view is decided by the matrix in trial/access.py (enforced by middleware);
-which participants they see, by trial.participants.selectors.participants_for.
+which participants they see, by trial.access.participants_for.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from trial import access
+from trial.access import participants_for
 from trial.audit import audit_entries, mask_identity_changes
 from trial.forms import AuditFilterForm
 from trial.http import AuthedHttpRequest
 from trial.models import Role
-from trial.participants.selectors import participants_for
 from trial.registry import registry
 from trial.screening.selectors import open_referrals_for
 from trial.staff.selectors import sites_for
@@ -75,6 +75,7 @@ def home(request: AuthedHttpRequest) -> HttpResponse:
     participants = participants_for(user)
     context = {
         "sites": sites_for(user).order_by("kind", "code"),
+        "works_trial_wide": access.site_scope(user) == "all",
         "participant_count": participants.count(),
         "recent": participants.select_related("site").order_by("-created_at")[:10],
     }

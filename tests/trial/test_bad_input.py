@@ -215,7 +215,7 @@ def _tablet_token() -> str:
 
 
 def _persona_clients(token: str) -> dict[str, Client]:
-    from questionnaires.views import TABLET_SESSION_KEY
+    from questionnaires.views.patient import TABLET_SESSION_KEY
 
     clients = {}
     for role in Role:

@@ -10,28 +10,10 @@ from trial import access
 from trial.models import Participant, User
 
 
-def participants_for(user: User) -> QuerySet[Participant]:
-    """The one rule of which participants a user may see.
-
-    Hematologists and nurses see participants of their hematology sites. Surgeons see the
-    participants of the hematology departments whose collaborating surgical department they
-    belong to. Coordinators, data managers and monitors see everyone.
-    """
-    scope = access.site_scope(user)
-    if scope == "none":
-        return Participant.objects.none()
-    if scope == "all":
-        return Participant.objects.all()
-    site_ids = list(user.memberships.values_list("site_id", flat=True))
-    if scope == "surgical":
-        return Participant.objects.filter(site__surgical_partner_id__in=site_ids)
-    return Participant.objects.filter(site_id__in=site_ids)
-
-
 def participant_get_for(user: User, trial_number: str) -> Participant:
     """A participant the user may see, or 404 (never 403: other sites are not probeable)."""
     return get_object_or_404(
-        participants_for(user).select_related("site"), trial_number=trial_number
+        access.participants_for(user).select_related("site"), trial_number=trial_number
     )
 
 

@@ -1,7 +1,7 @@
 """The participant pages: the list, a participant's page and history, and death and
 withdrawal, the two records that end a participant's follow-up at once.
 
-Which participants a user sees is decided by ``trial.participants.selectors.participants_for``.
+Which participants a user sees is decided by ``trial.access.participants_for``.
 The death and withdrawal forms only validate and convert;
 ``trial.participants.services.death_record`` / ``withdrawal_record``
 decide, lock the participant and stop every contact in the same transaction. The follow-up
@@ -46,7 +46,7 @@ from trial.views import PAGE_SIZE, page_number_from
 def participant_list(request: AuthedHttpRequest) -> HttpResponse:
     sites = sites_for(request.user).filter(kind=SiteKind.HEMATOLOGY)
     form = ParticipantFilterForm(request.GET or None, sites=sites)
-    qs = selectors.participants_for(request.user).select_related("site")
+    qs = access.participants_for(request.user).select_related("site")
     if form.is_valid():
         qs = selectors.participant_search(qs, form.cleaned_data["q"])
         if form.cleaned_data["site"]:

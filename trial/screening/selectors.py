@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from trial import access
+from trial.access import participants_for
 from trial.models import (
     Answer,
     Consent,
@@ -28,7 +29,7 @@ from trial.models import (
     SurgicalAssessment,
     User,
 )
-from trial.participants.selectors import participants_for, randomisation_blockers
+from trial.participants.selectors import randomisation_blockers
 from trial.registry import Blocker
 
 

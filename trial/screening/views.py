@@ -176,11 +176,7 @@ def screening_log_detail(request: AuthedHttpRequest, entry_id: int) -> HttpRespo
     entry = screening_selectors.screening_entry_get_for(request.user, entry_id)
     participant = None
     if entry.participant_id:
-        participant = (
-            participant_selectors.participants_for(request.user)
-            .filter(pk=entry.participant_id)
-            .first()
-        )
+        participant = access.participants_for(request.user).filter(pk=entry.participant_id).first()
     return render(
         request,
         "trial/screening/log_detail.html",

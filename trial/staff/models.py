@@ -139,13 +139,6 @@ class User(AbstractUser):
         full = self.get_full_name()
         return f"{full} ({self.username})" if full else self.username
 
-    @property
-    def is_central(self) -> bool:
-        """Works trial-wide (all sites); the templates ask this, trial.access decides it."""
-        from trial import access
-
-        return access.site_scope(self) == "all"
-
 
 class SiteMembership(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")

@@ -185,7 +185,7 @@ def level_comparison(participant: Participant, treated: list[str]) -> LevelCompa
 
 def serious_adverse_events(user) -> QuerySet[AdverseEvent]:
     """Serious adverse events the user may see, unacknowledged first, newest first."""
-    from trial.participants.selectors import participants_for
+    from trial.access import participants_for
 
     return (
         AdverseEvent.objects.filter(serious=True, participant__in=participants_for(user))

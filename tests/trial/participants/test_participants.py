@@ -17,10 +17,10 @@ from tests.factories import (
     SurgicalSiteFactory,
     UserFactory,
 )
-from trial.access import can_see_identity
+from trial.access import can_see_identity, participants_for
 from trial.errors import ServiceError
 from trial.models import Participant, Role
-from trial.participants.selectors import participant_get_for, participants_for
+from trial.participants.selectors import participant_get_for
 from trial.participants.services import identity_set, participant_create
 
 
