@@ -425,3 +425,26 @@ def randomised_with_outcomes(site, n, *, arm, start=100, days_ago=200, user=None
         outcome_contact(p, "W4", day0, 28)
         participants.append(p)
     return participants
+
+
+def w1_contact_id(participant) -> int:
+    """The participant's W1 contact, open around 30 March 2026: the one a confirmed
+    allocation already created, or a new one (for pages that need a contact to show)."""
+    import datetime as dt
+
+    from followup.models import Contact
+
+    day = dt.date(2026, 3, 30)
+    contact, _created = Contact.objects.get_or_create(
+        participant=participant,
+        visit_code="W1",
+        defaults={
+            "anchor": "randomisation",
+            "anchor_date": day - dt.timedelta(days=7),
+            "target_date": day,
+            "window_opens": day - dt.timedelta(days=3),
+            "window_closes": day + dt.timedelta(days=3),
+            "status": "due",
+        },
+    )
+    return contact.pk

@@ -9,6 +9,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.conftest import verified_client
+from tests.factories import w1_contact_id
 from trial.access import rule_for
 from trial.access_matrix import MATRIX, matrix_markdown
 from trial.models import CENTRAL_ROLES, Role
@@ -52,7 +53,7 @@ SAMPLES = {
     # Randomisation: an envelope batch of the own or the other site.
     "batch_id": lambda w, own: _envelope_batch(w.own if own else w.other),
     # Follow-up: an open contact of the own or the other site's participant.
-    "contact_id": lambda w, own: _contact(w.own_participant if own else w.other_participant),
+    "contact_id": lambda w, own: w1_contact_id(w.own_participant if own else w.other_participant),
     # --- treatment and clinical events: an adverse event of the participant, and
     # the kind of radiographic control.
     "ae_id": lambda w, own: _adverse_event(w.own_participant if own else w.other_participant),
@@ -98,27 +99,6 @@ def _adverse_event(participant) -> int:
     from tests.factories import AdverseEventFactory
 
     return AdverseEventFactory(participant=participant).pk
-
-
-def _contact(participant) -> int:
-    import datetime as dt
-
-    from followup.models import Contact
-
-    day = dt.date(2026, 3, 30)
-    contact, _created = Contact.objects.get_or_create(
-        participant=participant,
-        visit_code="W1",
-        defaults={
-            "anchor": "randomisation",
-            "anchor_date": day - dt.timedelta(days=7),
-            "target_date": day,
-            "window_opens": day - dt.timedelta(days=3),
-            "window_closes": day + dt.timedelta(days=3),
-            "status": "due",
-        },
-    )
-    return contact.pk
 
 
 def _envelope_batch(site) -> int:

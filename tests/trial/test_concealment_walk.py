@@ -25,7 +25,7 @@ from django.utils import translation
 from randomization import services
 from randomization.models import Allocation, Arm
 from tests.conftest import verified_client
-from tests.factories import AdverseEventFactory
+from tests.factories import AdverseEventFactory, w1_contact_id
 from tests.randomization.conftest import make_batch, make_ready
 from trial.exports.writer import ExportSpec, write_export
 from trial.models import ExportRun, Role
@@ -91,27 +91,6 @@ class Person:
     ae_id: int = 0
     token: str = ""
     entry_id: int = 0
-
-
-def _contact(participant) -> int:
-    import datetime as dt
-
-    from followup.models import Contact
-
-    day = dt.date(2026, 3, 30)
-    contact, _ = Contact.objects.get_or_create(
-        participant=participant,
-        visit_code="W1",
-        defaults={
-            "anchor": "randomisation",
-            "anchor_date": day - dt.timedelta(days=7),
-            "target_date": day,
-            "window_opens": day - dt.timedelta(days=3),
-            "window_closes": day + dt.timedelta(days=3),
-            "status": "due",
-        },
-    )
-    return contact.pk
 
 
 def _token(participant) -> str:
@@ -188,7 +167,7 @@ def test_no_page_export_or_json_answer_implies_the_arm_before_the_envelope_is_co
     # What the personal URLs point at exists before anyone is randomised, so that pages about
     # no one participant differ between the two moments by the randomisations only.
     for person in people:
-        person.contact_id = _contact(person.participant)
+        person.contact_id = w1_contact_id(person.participant)
         person.ae_id = AdverseEventFactory(participant=person.participant).pk
         person.token = _token(person.participant)
         person.entry_id = _entry(person.participant)
