@@ -15,7 +15,15 @@ from tests.conftest import verified_client
 from tests.factories import ParticipantFactory, UserFactory, ensure_default_criteria, randomised
 from tests.races import _needs_postgres, page_version, race, winner_and_loser  # noqa: F401
 from tests.trial.screening.conftest import CPR, d, screen
-from trial.models import Death, Role, ScreeningForm, ScreeningLogEntry, UsualCare
+from trial.models import (
+    Crossover,
+    Death,
+    Role,
+    ScreeningForm,
+    ScreeningLogEntry,
+    UsualCare,
+    Withdrawal,
+)
 from trial.participants import services as participant_services
 from trial.screening import services as screening_services
 from trial.treatment import services as treatment_services
@@ -167,3 +175,67 @@ def test_the_same_patient_screened_at_two_desks_at_once(world, monkeypatch):
     assert f'value="{names[loser]}"' in page and CPR in page
     entry = ScreeningLogEntry.objects.get()
     assert entry.participant.identity.full_name == names[winner]
+
+
+def test_two_people_recording_the_same_withdrawal_at_once(world, monkeypatch):
+    participant = randomised(world.own_participant, days_ago=10)
+    users, clients = _two(world, Role.NURSE)
+    url = reverse("trial:withdrawal_record", args=[participant.trial_number])
+    posted = [
+        {
+            "withdrawn_on": d(0),
+            "initiated_by": "participant",
+            "reason": "Too tired for the weekly calls",
+            "data_use_allowed": "yes",
+        },
+        {
+            "withdrawn_on": d(0),
+            "initiated_by": "participant",
+            "reason": "Moving abroad to be near family",
+            "data_use_allowed": "no",
+        },
+    ]
+
+    responses = race(
+        monkeypatch,
+        participant_services,
+        "withdrawal_record",
+        [lambda i=i: clients[i].post(url, posted[i]) for i in range(2)],
+    )
+
+    winner, loser = winner_and_loser(responses)
+    page = responses[loser].content.decode()
+    assert RECORDED_MEANWHILE in page and users[winner].get_full_name() in page
+    assert posted[winner]["reason"] in page  # what was recorded, shown next to the form
+    assert posted[loser]["reason"] in page  # what this nurse typed, kept
+    withdrawal = Withdrawal.objects.get()
+    assert (withdrawal.reason, withdrawal.recorded_by) == (posted[winner]["reason"], users[winner])
+    assert withdrawal.data_use_allowed is (posted[winner]["data_use_allowed"] == "yes")
+
+
+def test_two_people_recording_the_same_crossover_at_once(world, monkeypatch):
+    participant = randomised(
+        ParticipantFactory(site=world.own, sequence=9), arm="conservative", days_ago=40
+    )
+    users, clients = _two(world, Role.HEMATOLOGIST)
+    url = reverse("trial:crossover", args=[participant.trial_number])
+    versions = [page_version(client.get(url)) for client in clients]
+    posted = [
+        {"crossover_date": d(0), "reason": "Pain not controlled by opioids", "version": v}
+        for v in versions
+    ]
+    posted[1]["reason"] = "Patient asked for the procedure after the visit"
+
+    responses = race(
+        monkeypatch,
+        treatment_services,
+        "crossover_record",
+        [lambda i=i: clients[i].post(url, posted[i]) for i in range(2)],
+    )
+
+    winner, loser = winner_and_loser(responses)
+    page = responses[loser].content.decode()
+    assert RECORDED_MEANWHILE in page and users[winner].get_full_name() in page
+    assert posted[winner]["reason"] in page and posted[loser]["reason"] in page
+    crossover = Crossover.objects.get()
+    assert (crossover.reason, crossover.recorded_by) == (posted[winner]["reason"], users[winner])
