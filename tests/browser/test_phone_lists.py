@@ -53,3 +53,32 @@ def test_a_work_list_fits_a_phone(
     before = page.evaluate("el => getComputedStyle(el, '::before').content", first.element_handle())
     assert label and label in before
     assert_no_csp_errors(console_errors)
+
+
+def test_the_participant_page_with_adverse_events_fits_a_phone(
+    staff, world, live_server, page: Page, console_errors, artifacts
+):
+    from tests.factories import AdverseEventFactory, randomised
+
+    participant = randomised(world.own_participant, days_ago=30)
+    AdverseEventFactory(
+        participant=participant,
+        description="Fever after the procedure with a long description of what was seen",
+        serious=True,
+    )
+    AdverseEventFactory(participant=participant, description="Headache")
+    user = staff[Role.HEMATOLOGIST]
+    page.set_viewport_size(PHONE)
+    log_in(
+        page,
+        live_server.url,
+        user.username,
+        device_code(TOTPDevice.objects.create(user=user, name="app", confirmed=True)),
+    )
+    page.wait_for_url(f"{live_server.url}/")
+    page.goto(f"{live_server.url}/participants/{participant.trial_number}/")
+    events = page.get_by_test_id("adverse-events").locator("tbody tr")
+    expect(events).to_have_count(2)
+    page.get_by_test_id("adverse-events-panel").screenshot(path=artifacts / "phone-ae-panel.png")
+    _fits(page)
+    assert_no_csp_errors(console_errors)
