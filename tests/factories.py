@@ -448,3 +448,13 @@ def w1_contact_id(participant) -> int:
         },
     )
     return contact.pk
+
+
+def query_raised(participant, *, user=None, text: str = "Please check the onset date."):
+    """A query raised on the onset date of a new adverse event of ``participant``."""
+    from trial.monitoring import items, services
+
+    event = AdverseEventFactory(participant=participant)
+    item = items.item_get(participant, f"trial.AdverseEvent:{event.pk}:onset_date")
+    assert item is not None
+    return services.query_raise(participant=participant, item=item, text=text, user=user)

@@ -29,7 +29,7 @@ HEMATOLOGIST = frozenset({Role.HEMATOLOGIST})
 # Central roles that read clinical pages they do not write (screening is the clinic's work).
 CENTRAL_READERS = frozenset({Role.COORDINATOR, Role.DATA_MANAGER, Role.MONITOR})
 
-Kind = Literal["public", "account", "clinical", "central", "admin"]
+Kind = Literal["public", "account", "clinical", "central", "monitoring", "admin"]
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,8 @@ class Rule:
     the monitor's read-only access is expressed. ``kind`` says what the view is about:
     ``public`` needs no login (patients, health check), ``account`` is about one's own login,
     ``clinical`` shows participant data scoped by site, ``central`` is trial-wide work,
-    ``admin`` is Django's admin.
+    ``monitoring`` is the data review (queries) where the monitor writes questions, never
+    data, ``admin`` is Django's admin.
     """
 
     kind: Kind
@@ -170,6 +171,24 @@ MATRIX: dict[str, Rule] = {
         description="Serious adverse events, unacknowledged first; the coordinator acknowledges",
     ),
     # --- end treatment and clinical events ---
+    # --- monitoring: queries on recorded items (participant-scoped like clinical pages) ---
+    "trial:query_list": Rule(
+        kind="monitoring",
+        read_roles=ALL_STAFF,
+        description="Queries on recorded items, oldest first, by state, site and form",
+    ),
+    "trial:query_raise": Rule(
+        kind="monitoring",
+        roles=frozenset({Role.MONITOR, Role.DATA_MANAGER}),
+        description="Raise a query on one recorded item of a participant",
+    ),
+    "trial:query_detail": Rule(
+        kind="monitoring",
+        roles=CLINICAL_SITE | {Role.MONITOR, Role.DATA_MANAGER},
+        read_roles=frozenset({Role.COORDINATOR}),
+        description="A query's thread: the site answers; the monitor or data manager closes",
+    ),
+    # --- end monitoring ---
     # --- central work ---------------------------------------------------------------------
     "trial:audit_log": Rule(
         kind="central",
@@ -513,6 +532,11 @@ IDENTITY_CENTRAL_ROLES = frozenset({Role.DATA_MANAGER})
 # within a view, or who is told about something. Where the answer is the same as a matrix
 # entry the entry is reused, so the two cannot drift apart.
 ACTIONS: dict[str, frozenset[str]] = {
+    # The steps of a query: the site's staff (and the data manager) answer; the monitor and
+    # the data manager, who raise queries, close and re-open them.
+    "query_answer": CLINICAL_SITE | {Role.DATA_MANAGER},
+    "query_close": MATRIX["trial:query_raise"].roles,
+    "query_reopen": MATRIX["trial:query_raise"].roles,
     # Allow a crossover before the protocol's earliest day, with a reason.
     "crossover_allow_early": frozenset({Role.COORDINATOR}),
     # Acknowledge a serious adverse event (the coordinator is the one who writes the SAE list).

@@ -15,6 +15,7 @@ WIRING = (
     "trial.reports",
     "trial.treatment.wiring",
     "trial.exports",
+    "trial.monitoring.wiring",
 )
 
 

@@ -6,6 +6,7 @@ from django.views.i18n import set_language
 
 from trial import views
 from trial.participants import views as participant_views
+from trial.monitoring import views as monitoring_views
 from trial.screening import views as screening_views
 from trial.staff import views as staff_views
 from trial.treatment import views as treatment_views
@@ -137,6 +138,14 @@ trial_patterns = (
             name="radiograph",
         ),
         path("serious-adverse-events/", treatment_views.sae_list, name="sae_list"),
+        # Monitoring: queries on recorded items
+        path("queries/", monitoring_views.query_list, name="query_list"),
+        path("queries/<int:query_id>/", monitoring_views.query_detail, name="query_detail"),
+        path(
+            "participants/<str:trial_number>/queries/new/",
+            monitoring_views.query_raise,
+            name="query_raise",
+        ),
         # --- end treatment and clinical events ---
     ],
     "trial",

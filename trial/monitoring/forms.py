@@ -1,0 +1,72 @@
+"""Forms of the query pages: they validate and convert; services write."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from trial.monitoring.items import Item
+
+STATE_FILTERS = [
+    ("", _("Open and answered")),
+    ("open", _("Open")),
+    ("answered", _("Answered")),
+    ("closed", _("Closed")),
+    ("all", _("All")),
+]
+
+
+class QueryRaiseForm(forms.Form):
+    item = forms.ChoiceField(label=_("Item"))
+    text = forms.CharField(
+        label=_("Question to the site"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+    )
+
+    def __init__(self, *args, items: list[Item], **kwargs):
+        super().__init__(*args, **kwargs)
+        groups: dict[str, list[tuple[str, str]]] = {}
+        for item in items:
+            heading = item.form_label + (f" ({item.record_label})" if item.record_label else "")
+            groups.setdefault(heading, []).append((item.key, f"{item.label}: {item.value}"))
+        cast(forms.ChoiceField, self.fields["item"]).choices = [("", "—"), *groups.items()]
+        self.items = {item.key: item for item in items}
+
+    def clean_item(self) -> Item:
+        key = self.cleaned_data["item"]
+        if key not in self.items:
+            raise forms.ValidationError(_("Choose an item of this participant."))
+        return self.items[key]
+
+
+class QueryStepForm(forms.Form):
+    step = forms.ChoiceField(
+        choices=[("answer", _("Answer")), ("close", _("Close")), ("reopen", _("Re-open"))],
+        widget=forms.HiddenInput,
+    )
+    text = forms.CharField(
+        label=_("Message"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+    )
+
+
+class QueryFilterForm(forms.Form):
+    state = forms.ChoiceField(label=_("State"), choices=STATE_FILTERS, required=False)
+    site = forms.TypedChoiceField(label=_("Site"), coerce=int, required=False, empty_value=None)
+    form = forms.ChoiceField(label=_("Form"), required=False)
+
+    def __init__(self, *args, sites, sources, **kwargs):
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["site"]).choices = [
+            ("", _("All sites")),
+            *((s.pk, f"{s.code} {s.name}") for s in sites),
+        ]
+        cast(forms.ChoiceField, self.fields["form"]).choices = [
+            ("", _("All forms")),
+            *((s.model_label, s.form_label) for s in sources),
+        ]

@@ -1,0 +1,126 @@
+"""Queries (discrepancy notes): a question on one recorded item of a participant, and its thread.
+
+A query points at its item by the model's label, the row's primary key and the field (a key
+inside a JSON field is written ``field.key``); which items may be queried, and how they are
+labelled, is declared once in ``trial.monitoring.items``. Defined here, registered under the
+``trial`` app label (re-exported from trial/models.py).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+
+class QueryState(models.TextChoices):
+    OPEN = "open", _("Open")
+    ANSWERED = "answered", _("Answered")
+    CLOSED = "closed", _("Closed")
+
+
+class QueryMessageKind(models.TextChoices):
+    RAISED = "raised", _("Raised")
+    ANSWERED = "answered", _("Answered")
+    CORRECTED = "corrected", _("Value corrected")
+    CLOSED = "closed", _("Closed")
+    REOPENED = "reopened", _("Re-opened")
+
+
+class Query(models.Model):
+    participant = models.ForeignKey(
+        "trial.Participant",
+        on_delete=models.PROTECT,
+        related_name="queries",
+        verbose_name=_("participant"),
+    )
+    # The item: "trial.ScreeningForm", the row's pk as text, and "pain_onset_date" (or
+    # "answers.odi_3" for one answer inside a JSON field).
+    target_model = models.CharField(_("form"), max_length=100)
+    target_id = models.CharField(_("record"), max_length=40)
+    field_name = models.CharField(_("item"), max_length=100)
+    visit_code = models.CharField(_("visit"), max_length=16, blank=True)
+    # The edit check that opened the query; empty for a query raised by hand.
+    rule_code = models.CharField(_("edit check"), max_length=64, blank=True)
+    state = models.CharField(
+        _("state"), max_length=10, choices=QueryState.choices, default=QueryState.OPEN
+    )
+    # What the item held when the query was raised, as it was shown then.
+    value_when_raised = models.TextField(_("value when raised"), blank=True)
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("raised by"),
+    )
+    raised_at = models.DateTimeField(_("raised at"))
+    state_changed_at = models.DateTimeField(_("state changed at"))
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("closed by"),
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("query")
+        verbose_name_plural = _("queries")
+        ordering = ["raised_at", "id"]
+        indexes = [
+            models.Index(fields=["state", "raised_at"], name="query_state_age"),
+            models.Index(fields=["target_model", "target_id"], name="query_target"),
+        ]
+        constraints = [
+            # An edit check never opens a second query on an item while one is not closed.
+            models.UniqueConstraint(
+                fields=["rule_code", "target_model", "target_id", "field_name"],
+                condition=~Q(rule_code="") & ~Q(state="closed"),
+                name="query_one_open_per_rule_and_item",
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=["open", "answered", "closed"]),
+                name="query_state_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant_id} {self.target_model}:{self.target_id}:{self.field_name}"
+
+    @property
+    def item_key(self) -> str:
+        return f"{self.target_model}:{self.target_id}:{self.field_name}"
+
+
+class QueryMessage(models.Model):
+    """One entry of a query's thread. Written once, never changed (the thread is the record)."""
+
+    query = models.ForeignKey(
+        Query, on_delete=models.CASCADE, related_name="messages", verbose_name=_("query")
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=QueryMessageKind.choices)
+    text = models.TextField(_("text"), blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    written_at = models.DateTimeField(_("written at"))
+
+    class Meta:
+        verbose_name = _("query message")
+        verbose_name_plural = _("query messages")
+        ordering = ["written_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.query_id} {self.kind}"

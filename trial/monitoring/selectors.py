@@ -1,0 +1,87 @@
+"""Reads of queries, always through the participants the user may see."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from trial import access
+from trial.monitoring.models import Query, QueryMessage, QueryState
+
+OPEN_STATES = (QueryState.OPEN, QueryState.ANSWERED)
+
+
+def queries_for(user) -> QuerySet[Query]:
+    return Query.objects.filter(participant__in=access.participants_for(user))
+
+
+def query_list(
+    user, *, states=OPEN_STATES, site_id: int | None = None, form: str = ""
+) -> QuerySet[Query]:
+    """A worklist: oldest first, with the last message of each thread, in a fixed number of
+    SQL queries however many rows."""
+    last = QueryMessage.objects.filter(query=OuterRef("pk")).order_by("-written_at", "-id")
+    qs = (
+        queries_for(user)
+        .filter(state__in=states)
+        .select_related("participant", "participant__site", "raised_by")
+        .annotate(
+            last_text=Subquery(last.values("text")[:1]),
+            last_kind=Subquery(last.values("kind")[:1]),
+            last_at=Subquery(last.values("written_at")[:1]),
+        )
+        .order_by("raised_at", "id")
+    )
+    if site_id:
+        qs = qs.filter(participant__site_id=site_id)
+    if form:
+        qs = qs.filter(target_model=form)
+    return qs
+
+
+def participant_queries(participant) -> QuerySet[Query]:
+    return (
+        Query.objects.filter(participant=participant)
+        .select_related("raised_by")
+        .order_by("state", "raised_at")
+    )
+
+
+def open_counts_by_item(participant) -> dict[str, int]:
+    """Open (or answered) queries of a participant by item key, for the markers beside
+    values."""
+    counts: dict[str, int] = {}
+    for model, pk, field in Query.objects.filter(
+        participant=participant, state__in=OPEN_STATES
+    ).values_list("target_model", "target_id", "field_name"):
+        key = f"{model}:{pk}:{field}"
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def counts_by_site(user, *, now: dt.datetime | None = None) -> list[dict]:
+    """Per site: open, answered, and the age in days of the oldest query not closed."""
+    now = now or timezone.now()
+    rows = (
+        queries_for(user)
+        .values("participant__site__code", "participant__site__name")
+        .annotate(
+            open=Count("id", filter=Q(state=QueryState.OPEN)),
+            answered=Count("id", filter=Q(state=QueryState.ANSWERED)),
+            oldest=Min("raised_at", filter=Q(state__in=OPEN_STATES)),
+        )
+        .order_by("participant__site__code")
+    )
+    return [
+        {
+            "site_code": r["participant__site__code"],
+            "site_name": r["participant__site__name"],
+            "open": r["open"],
+            "answered": r["answered"],
+            "oldest_days": (now - r["oldest"]).days if r["oldest"] else None,
+        }
+        for r in rows
+        if r["open"] or r["answered"]
+    ]

@@ -1,0 +1,13 @@
+"""What monitoring adds to the shared registry: the queries panel and the navigation entry."""
+
+from django.utils.translation import gettext_lazy as _
+
+from trial.monitoring import panels
+from trial.registry import NavItem, Panel, Registry
+
+
+def register(registry: Registry) -> None:
+    registry.add_panel(
+        Panel("queries", "trial/monitoring/panel_queries.html", panels.queries_context, order=15)
+    )
+    registry.add_nav(NavItem("trial:query_list", _("Queries"), order=65))
