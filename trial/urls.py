@@ -5,8 +5,8 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from trial import views
-from trial.participants import views as participant_views
 from trial.monitoring import views as monitoring_views
+from trial.participants import views as participant_views
 from trial.screening import views as screening_views
 from trial.staff import views as staff_views
 from trial.treatment import views as treatment_views

@@ -208,11 +208,7 @@ def _takes_participant(name: str) -> bool:
 # tells nothing about which trial numbers exist.
 @pytest.mark.parametrize(
     "name",
-    [
-        n
-        for n in CHECKED
-        if _takes_participant(n) and rule_for(n).allows(Role.HEMATOLOGIST, "GET")
-    ],
+    [n for n in CHECKED if _takes_participant(n) and rule_for(n).allows(Role.HEMATOLOGIST, "GET")],
 )
 def test_an_outsider_hematologist_gets_404_for_own_site_participants(world, name):
     url, _ = _url(name, world, own=True)
