@@ -188,6 +188,11 @@ MATRIX: dict[str, Rule] = {
         read_roles=frozenset({Role.COORDINATOR}),
         description="A query's thread: the site answers; the monitor or data manager closes",
     ),
+    "trial:edit_checks": Rule(
+        kind="central",
+        read_roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER, Role.MONITOR}),
+        description="The edit checks, each with its counts of open and closed queries",
+    ),
     # --- end monitoring ---
     # --- central work ---------------------------------------------------------------------
     "trial:audit_log": Rule(

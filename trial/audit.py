@@ -92,6 +92,8 @@ def audited_save(
         if conflict is None:
             raise
         raise conflict from exc
+    for hook in registry.data_saved_hooks:
+        hook(instance)
     return instance
 
 

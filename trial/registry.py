@@ -12,6 +12,8 @@ from there), the way Django's admin autodiscovers ``admin.py``:
 - participant-ended hooks: what stops, in the same transaction, at a death or withdrawal;
 - schedule-anchor hooks: what starts, in the same transaction, when an event that visits of the
   schedule are anchored on (randomisation, procedure) is recorded;
+- data-saved hooks: what follows every audited write of a row, once it commits (the edit
+  checks re-run for that participant);
 - home cards: what each role's home page shows from other apps (work waiting, alerts);
 - concealment: whether an allocation's arm may be shown yet (``allocation_revealed``).
 """
@@ -137,6 +139,9 @@ class Registry:
     # as soon as the allocation is confirmed, not after the next nightly run.
     schedule_anchor_hooks: list[Callable[..., None]] = field(default_factory=list)
     home_cards: list[HomeCard] = field(default_factory=list)
+    # Called by trial.audit.audited_save after each write: fn(instance) -> None. Monitoring
+    # queues the participant's edit checks for after the commit here.
+    data_saved_hooks: list[Callable[[Any], None]] = field(default_factory=list)
     concealment: Concealment | None = None
 
     def readiness_check(self, order: int = 100):
@@ -171,6 +176,12 @@ class Registry:
         """Decorator: run ``fn(*, participant, reason, user)`` when follow-up must stop."""
         if fn not in self.participant_ended_hooks:
             self.participant_ended_hooks.append(fn)
+        return fn
+
+    def on_data_saved(self, fn):
+        """Decorator: run ``fn(instance)`` after each audited save of a row."""
+        if fn not in self.data_saved_hooks:
+            self.data_saved_hooks.append(fn)
         return fn
 
     def on_schedule_anchor(self, fn):

@@ -442,6 +442,12 @@ EXPORT_ROOT = Path(env.str("EXPORT_ROOT", default=str(Path(str(MEDIA_ROOT)) / "e
 EXPORT_EXPIRY_HOURS = env.int("EXPORT_EXPIRY_HOURS", default=24)
 if EXPORT_EXPIRY_HOURS < 1:
     raise ImproperlyConfigured("EXPORT_EXPIRY_HOURS must be at least 1.")
+# The edit checks (trial/protocol/edit_checks.py) run after each save of a participant's data
+# and every night for everyone, to catch what no save triggered.
+CELERY_BEAT_SCHEDULE["edit-checks-nightly"] = {
+    "task": "trial.edit_checks_nightly",
+    "schedule": crontab(hour=2, minute=30),
+}
 CELERY_BEAT_SCHEDULE["exports-expire"] = {
     "task": "trial.exports_expire",
     "schedule": 60 * 60,  # hourly, so a file outlives its expiry by at most an hour

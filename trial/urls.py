@@ -141,6 +141,7 @@ trial_patterns = (
         # Monitoring: queries on recorded items
         path("queries/", monitoring_views.query_list, name="query_list"),
         path("queries/<int:query_id>/", monitoring_views.query_detail, name="query_detail"),
+        path("edit-checks/", monitoring_views.edit_checks, name="edit_checks"),
         path(
             "participants/<str:trial_number>/queries/new/",
             monitoring_views.query_raise,

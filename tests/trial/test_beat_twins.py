@@ -36,6 +36,7 @@ TWINS = {
     "outbox-sweep": "outbox_sweep",
     "envelope-stock": "envelope_stock_check",
     "exports-expire": "exports_expire",
+    "edit-checks-nightly": "edit_checks",
 }
 
 

@@ -59,8 +59,9 @@ class QueryFilterForm(forms.Form):
     state = forms.ChoiceField(label=_("State"), choices=STATE_FILTERS, required=False)
     site = forms.TypedChoiceField(label=_("Site"), coerce=int, required=False, empty_value=None)
     form = forms.ChoiceField(label=_("Form"), required=False)
+    rule = forms.ChoiceField(label=_("Edit check"), required=False)
 
-    def __init__(self, *args, sites, sources, **kwargs):
+    def __init__(self, *args, sites, sources, checks=(), **kwargs):
         super().__init__(*args, **kwargs)
         cast(forms.ChoiceField, self.fields["site"]).choices = [
             ("", _("All sites")),
@@ -69,4 +70,8 @@ class QueryFilterForm(forms.Form):
         cast(forms.ChoiceField, self.fields["form"]).choices = [
             ("", _("All forms")),
             *((s.model_label, s.form_label) for s in sources),
+        ]
+        cast(forms.ChoiceField, self.fields["rule"]).choices = [
+            ("", _("Any")),
+            *((c.code, c.code) for c in checks),
         ]

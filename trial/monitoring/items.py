@@ -247,6 +247,18 @@ def item_get(participant, key: str) -> Item | None:
     if row is None:
         return None
     visit_code = _visit_of(row, source.visit_path)
+    if field_name in source.json_fields:
+        # A check about the answers as a whole (too many missing) points at the whole field.
+        answers = getattr(row, field_name) or {}
+        return Item(
+            source,
+            str(row.pk),
+            field_name,
+            item_label(source.model_label, field_name),
+            ", ".join(f"{k}: {shown(v)}" for k, v in sorted(answers.items())) or "—",
+            visit_code,
+            _record_label(source, row, visit_code),
+        )
     for item in _items_of(source, row, visit_code):
         if item.field_name == field_name:
             return item

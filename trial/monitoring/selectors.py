@@ -18,7 +18,7 @@ def queries_for(user) -> QuerySet[Query]:
 
 
 def query_list(
-    user, *, states=OPEN_STATES, site_id: int | None = None, form: str = ""
+    user, *, states=OPEN_STATES, site_id: int | None = None, form: str = "", rule: str = ""
 ) -> QuerySet[Query]:
     """A worklist: oldest first, with the last message of each thread, in a fixed number of
     SQL queries however many rows."""
@@ -38,7 +38,23 @@ def query_list(
         qs = qs.filter(participant__site_id=site_id)
     if form:
         qs = qs.filter(target_model=form)
+    if rule:
+        qs = qs.filter(rule_code=rule)
     return qs
+
+
+def counts_by_rule(user) -> dict[str, dict[str, int]]:
+    """Per edit check: its queries not closed ("open") and closed, among those the user sees."""
+    rows = (
+        queries_for(user)
+        .exclude(rule_code="")
+        .values("rule_code")
+        .annotate(
+            open=Count("id", filter=Q(state__in=OPEN_STATES)),
+            closed=Count("id", filter=Q(state=QueryState.CLOSED)),
+        )
+    )
+    return {r["rule_code"]: {"open": r["open"], "closed": r["closed"]} for r in rows}
 
 
 def participant_queries(participant) -> QuerySet[Query]:

@@ -22,6 +22,7 @@ from trial.monitoring import selectors, services
 from trial.monitoring.forms import QueryFilterForm, QueryRaiseForm, QueryStepForm
 from trial.monitoring.models import QueryState
 from trial.participants.selectors import participant_get_for
+from trial.protocol.edit_checks import EDIT_CHECKS, EDIT_CHECKS_BY_CODE
 from trial.staff.selectors import sites_for
 from trial.views import PAGE_SIZE
 
@@ -39,13 +40,16 @@ _STATES = {
 @require_safe
 def query_list(request: AuthedHttpRequest) -> HttpResponse:
     sites = sites_for(request.user).filter(kind=SiteKind.HEMATOLOGY).order_by("code")
-    form = QueryFilterForm(request.GET or None, sites=sites, sources=catalogue.SOURCES)
+    form = QueryFilterForm(
+        request.GET or None, sites=sites, sources=catalogue.SOURCES, checks=EDIT_CHECKS
+    )
     filters = form.cleaned_data if form.is_valid() else {}
     qs = selectors.query_list(
         request.user,
         states=_STATES[filters.get("state") or ""],
         site_id=filters.get("site"),
         form=filters.get("form") or "",
+        rule=filters.get("rule") or "",
     )
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [
@@ -128,6 +132,7 @@ def query_detail(request: AuthedHttpRequest, query_id: int) -> HttpResponse:
             messages.success(request, _STEP_DONE[step]())
             return redirect(reverse("trial:query_detail", kwargs={"query_id": query.pk}))
     current = catalogue.item_get(query.participant, query.item_key)
+    check = EDIT_CHECKS_BY_CODE.get(query.rule_code)
     return render(
         request,
         "trial/monitoring/query_detail.html",
@@ -137,6 +142,7 @@ def query_detail(request: AuthedHttpRequest, query_id: int) -> HttpResponse:
             "form_label": _form_label(query.target_model),
             "item_label": catalogue.item_label(query.target_model, query.field_name),
             "current": current,
+            "check": check,
             "thread": query.messages.select_related("author"),
             "allowed": allowed,
             "form": form,
@@ -149,3 +155,20 @@ _STEP_DONE = {
     "close": lambda: _("The query is closed."),
     "reopen": lambda: _("The query is open again."),
 }
+
+
+@require_safe
+def edit_checks(request: AuthedHttpRequest) -> HttpResponse:
+    """Every edit check with its counts of queries not closed and closed."""
+    counts = selectors.counts_by_rule(request.user)
+    rows = [
+        {
+            "check": check,
+            "form_label": _form_label(check.model),
+            "item_label": catalogue.item_label(check.model, check.item),
+            "open": counts.get(check.code, {}).get("open", 0),
+            "closed": counts.get(check.code, {}).get("closed", 0),
+        }
+        for check in EDIT_CHECKS
+    ]
+    return render(request, "trial/monitoring/edit_checks.html", {"rows": rows})

@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from trial.monitoring import panels
+from trial.monitoring import checks, panels, tasks  # noqa: F401 - tasks: registered
 from trial.registry import NavItem, Panel, Registry
 
 
@@ -11,3 +11,5 @@ def register(registry: Registry) -> None:
         Panel("queries", "trial/monitoring/panel_queries.html", panels.queries_context, order=15)
     )
     registry.add_nav(NavItem("trial:query_list", _("Queries"), order=65))
+    registry.add_nav(NavItem("trial:edit_checks", _("Edit checks"), order=88, group="admin"))
+    registry.on_data_saved(checks.after_save)

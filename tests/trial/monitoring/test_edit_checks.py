@@ -1,0 +1,168 @@
+"""Edit checks: a failing check opens one query on its item, a fixed value closes it, an
+accepted one is not raised again; they run after a save commits and every night."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
+
+from questionnaires.models import QuestionnaireResponse, ResponseStatus
+from tests.conftest import verified_client
+from tests.factories import (
+    ConsentFactory,
+    ProcedureFactory,
+    ProcedureLevelFactory,
+    randomised,
+)
+from trial.audit import audited_save
+from trial.models import Query, QueryState, Role
+from trial.monitoring import checks, services
+from trial.protocol.edit_checks import EDIT_CHECKS
+
+pytestmark = pytest.mark.django_db
+
+
+def _open(participant, code):
+    return Query.objects.filter(participant=participant, rule_code=code).exclude(
+        state=QueryState.CLOSED
+    )
+
+
+def test_every_check_names_an_item_of_the_catalogue_and_a_known_kind():
+    from trial.monitoring import items
+
+    for check in EDIT_CHECKS:
+        assert check.kind in checks.EVALUATORS, check.code
+        source = items.source_for(check.model)
+        assert source is not None, check.code
+        source.model._meta.get_field(check.item)
+
+
+def test_a_procedure_dated_before_randomisation_opens_one_query_and_a_fix_closes_it(world):
+    participant = randomised(world.own_participant, days_ago=10)
+    procedure = ProcedureFactory(participant=participant)
+    procedure.procedure_date = procedure.procedure_date - dt.timedelta(days=30)
+    procedure.save()
+    assert checks.edit_checks_run(participant) == {"opened": 1, "closed": 0}
+    query = _open(participant, "procedure_after_randomisation").get()
+    assert query.field_name == "procedure_date" and query.raised_by is None
+    # A second run opens nothing more.
+    assert checks.edit_checks_run(participant) == {"opened": 0, "closed": 0}
+    procedure.procedure_date = procedure.procedure_date + dt.timedelta(days=30)
+    procedure.save()
+    assert checks.edit_checks_run(participant) == {"opened": 0, "closed": 1}
+    query.refresh_from_db()
+    assert query.state == QueryState.CLOSED and query.closed_by is None
+    assert query.messages.last().text.startswith("Resolved: the value is now")
+
+
+def test_a_query_the_monitor_closed_is_not_raised_again_for_the_same_item(world):
+    participant = randomised(world.own_participant, days_ago=10)
+    level = ProcedureLevelFactory(
+        procedure=ProcedureFactory(participant=participant), cement_volume_ml=Decimal("12.0")
+    )
+    checks.edit_checks_run(participant)
+    query = _open(participant, "cement_volume_plausible").get()
+    assert query.target_id == str(level.pk) and query.value_when_raised == "12.0"
+    services.query_step(query=query, step="close", user=world.users[Role.MONITOR])
+    assert checks.edit_checks_run(participant) == {"opened": 0, "closed": 0}
+
+
+def test_an_adverse_event_before_consent_is_asked_about(world):
+    from tests.factories import AdverseEventFactory
+
+    participant = world.own_participant
+    consent = ConsentFactory(participant=participant)
+    AdverseEventFactory(
+        participant=participant, onset_date=consent.consent_date - dt.timedelta(days=3)
+    )
+    checks.edit_checks_run(participant)
+    assert _open(participant, "adverse_event_after_consent").count() == 1
+
+
+def _vas(participant, visit, back, leg=10):
+    return QuestionnaireResponse.objects.create(
+        participant=participant,
+        visit_code=visit,
+        instrument_code="vas",
+        instrument_version="1",
+        mode="phone",
+        status=ResponseStatus.SUBMITTED,
+        submitted_at=timezone.now(),
+        answers={"vas_back": back, "vas_leg": leg},
+    )
+
+
+def test_a_pain_score_jumping_70_points_between_visits_is_asked_about_at_the_later_visit(world):
+    participant = randomised(world.own_participant, days_ago=30)
+    _vas(participant, "W1", back=85)
+    later = _vas(participant, "W2", back=11)
+    _vas(participant, "W3", back=20)
+    checks.edit_checks_run(participant)
+    query = _open(participant, "vas_change_implausible").get()
+    assert (query.target_id, query.field_name, query.visit_code) == (
+        str(later.pk),
+        "answers.vas_back",
+        "W2",
+    )
+
+
+def test_an_odi_without_a_score_is_asked_about(world):
+    participant = randomised(world.own_participant, days_ago=30)
+    QuestionnaireResponse.objects.create(
+        participant=participant,
+        visit_code="W4",
+        instrument_code="odi",
+        instrument_version="1",
+        mode="phone",
+        status=ResponseStatus.SUBMITTED,
+        submitted_at=timezone.now(),
+        answers={"odi_1": 2, "odi_2": None, "odi_3": None},
+        scores={"odi_score": None},
+    )
+    checks.edit_checks_run(participant)
+    query = _open(participant, "odi_sections_missing").get()
+    assert query.field_name == "answers" and "odi_2: —" in query.value_when_raised
+
+
+def test_a_save_runs_the_checks_once_after_commit(world, django_capture_on_commit_callbacks):
+    participant = randomised(world.own_participant, days_ago=10)
+    procedure = ProcedureFactory(participant=participant)
+    procedure.procedure_date = procedure.procedure_date - dt.timedelta(days=30)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        audited_save(procedure, user=world.users[Role.SURGEON], reason="date typed again")
+        audited_save(procedure, user=world.users[Role.SURGEON], reason="and once more")
+    assert len(callbacks) == 1
+    assert _open(participant, "procedure_after_randomisation").count() == 1
+
+
+def test_the_nightly_command_runs_every_participant(world, capsys):
+    participant = randomised(world.own_participant, days_ago=10)
+    procedure = ProcedureFactory(participant=participant)
+    procedure.procedure_date = procedure.procedure_date - dt.timedelta(days=30)
+    procedure.save()
+    call_command("edit_checks")
+    assert "1 queries opened" in capsys.readouterr().out
+    call_command("edit_checks")
+    assert "0 queries opened" in capsys.readouterr().out
+
+
+def test_the_coordinator_sees_every_check_with_its_counts(world):
+    participant = randomised(world.own_participant, days_ago=10)
+    ProcedureLevelFactory(
+        procedure=ProcedureFactory(participant=participant), cement_volume_ml=Decimal("12.0")
+    )
+    checks.edit_checks_run(participant)
+    client = verified_client(world.users[Role.COORDINATOR])
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    page = client.get(reverse("trial:edit_checks")).content.decode()
+    for check in EDIT_CHECKS:
+        assert f'edit-check-{check.code}"' in page
+    assert "?rule=cement_volume_plausible" in page
+    listed = client.get(reverse("trial:query_list") + "?rule=cement_volume_plausible")
+    assert "Cement volume" in listed.content.decode()

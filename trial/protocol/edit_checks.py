@@ -1,0 +1,111 @@
+"""The trial's edit checks, as data: what is checked, on which item, and what the site is asked.
+
+Hard limits (a value no one could record) are the forms' validators; these are the soft ones a
+monitor would otherwise find by reading: plausible ranges, a value required when another says
+so, dates out of order across forms, an ODI too incomplete to score, a pain score that jumps.
+A failing check opens one query on its item (never two for the same check and item); a value
+that passes again closes it with a note (trial/monitoring/checks.py evaluates them, when data
+is saved and every night). The coordinator's edit-check page lists them with their counts.
+
+Kinds and their parameters:
+- ``range``: ``low`` <= value <= ``high`` (a value outside is asked about, not refused).
+- ``required_when``: the item is empty while ``when_field`` has ``when_value``.
+- ``date_order``: the item's date is before ``after``, which is ``randomisation``,
+  ``consent``, ``last_reached_call``, or another field of the same row.
+- ``odi_missing``: a submitted ODI has more missing sections than its score allows.
+- ``vas_jump``: a back or leg pain VAS differs from the one of the visit before by at least
+  ``threshold`` points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class EditCheck:
+    code: str
+    kind: str
+    label: Any  # what the check asks, for people (translated when shown)
+    model: str  # the model label of the item's form
+    item: str = ""  # the field of that form (or the JSON field of answers)
+    params: dict = field(default_factory=dict)
+
+
+EDIT_CHECKS: tuple[EditCheck, ...] = (
+    EditCheck(
+        "cement_volume_plausible",
+        "range",
+        _("Cement volume per level outside 1–8 ml: please confirm the volume."),
+        "trial.ProcedureLevel",
+        "cement_volume_ml",
+        {"low": 1, "high": 8},
+    ),
+    EditCheck(
+        "opioid_dose_plausible",
+        "range",
+        _("Opioid dose above 400 mg oral morphine equivalent a day: please confirm the dose."),
+        "trial.ScreeningForm",
+        "opioid_ome_mg_per_day",
+        {"low": 0, "high": 400},
+    ),
+    EditCheck(
+        "procedure_after_randomisation",
+        "date_order",
+        _("The PVP procedure is dated before randomisation."),
+        "trial.Procedure",
+        "procedure_date",
+        {"after": "randomisation"},
+    ),
+    EditCheck(
+        "discharge_after_procedure",
+        "date_order",
+        _("The discharge is dated before the procedure."),
+        "trial.Procedure",
+        "discharge_date",
+        {"after": "procedure_date"},
+    ),
+    EditCheck(
+        "adverse_event_after_consent",
+        "date_order",
+        _("The adverse event began before consent: was it present at baseline?"),
+        "trial.AdverseEvent",
+        "onset_date",
+        {"after": "consent"},
+    ),
+    EditCheck(
+        "death_after_last_contact",
+        "date_order",
+        _("The date of death is before a call in which the patient was reached."),
+        "trial.Death",
+        "date_of_death",
+        {"after": "last_reached_call"},
+    ),
+    EditCheck(
+        "new_fracture_levels_given",
+        "required_when",
+        _("A new fracture is recorded without its levels."),
+        "trial.RadiographicControl",
+        "new_fracture_levels",
+        {"when_field": "new_fracture", "when_value": True},
+    ),
+    EditCheck(
+        "odi_sections_missing",
+        "odi_missing",
+        _("More ODI sections are missing than the score allows: can the patient complete them?"),
+        "questionnaires.QuestionnaireResponse",
+        "answers",
+    ),
+    EditCheck(
+        "vas_change_implausible",
+        "vas_jump",
+        _("The pain score changed by 70 points or more since the visit before: please confirm."),
+        "questionnaires.QuestionnaireResponse",
+        "answers",
+        {"threshold": 70},
+    ),
+)
+EDIT_CHECKS_BY_CODE = {check.code: check for check in EDIT_CHECKS}
