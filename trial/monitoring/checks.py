@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from trial.audit import audited_save
+from trial.concurrency import ConcurrentChange
 from trial.models import Consent, Participant
 from trial.monitoring import items as catalogue
 from trial.monitoring.models import Query, QueryMessage, QueryMessageKind, QueryState
@@ -182,7 +183,7 @@ def edit_checks_run(participant: Participant) -> dict[str, int]:
                     user=None,
                     rule_code=finding.check.code,
                 )
-        except IntegrityError:  # a concurrent run opened it a moment ago
+        except (IntegrityError, ConcurrentChange):  # a concurrent run opened it just now
             continue
         opened += 1
     for key, query in open_keys.items():
