@@ -269,15 +269,19 @@ def _patient_step(
     request: HttpRequest, channel: Channel, instrument: str, step: int
 ) -> HttpResponse:
     access = channel.access
-    taken = _taken(channel)
-    screen = flow.find_screen(access.visit_code, instrument, step, taken)
-    if screen is None:
+    if flow.find_screen(access.visit_code, instrument, step) is None:
         return redirect(channel.url("start"))
     autosave = _is_autosave(request)
     if selectors.visit_is_submitted(channel.participant, access.visit_code):
         if autosave:
             return JsonResponse({"saved": False, "submitted": True}, status=409)
         return redirect(channel.url("done"))
+    taken = _taken(channel)
+    screen = flow.find_screen(access.visit_code, instrument, step, taken)
+    if screen is None:  # taken by phone meanwhile: not asked again
+        if autosave:
+            return JsonResponse({"saved": False, "submitted": True}, status=409)
+        return redirect(channel.url("start"))
     screens = flow.visit_screens(access.visit_code, taken)
     index = screen.number - 1
     form = AnswersForm(_posted(request), items=screen.items)
