@@ -24,6 +24,9 @@ class FollowupConfig(AppConfig):
         from trial.registry import Panel
 
         registry.timeline(call_timeline)
+        from followup.selectors import adverse_event_prefill
+
+        registry.add_form_prefill("adverse_event", adverse_event_prefill)
         registry.add_panel(
             Panel("schedule", "followup/panels/schedule.html", schedule_panel, order=30)
         )

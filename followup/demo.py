@@ -23,7 +23,8 @@ from django.db.models import Case, When
 from django.utils import timezone
 
 from followup import services
-from followup.models import CallOutcome, Contact, ContactStatus
+from followup.call_items import conservative_arm
+from followup.models import CallOutcome, Contact, ContactStatus, MissingReason
 from trial.models import ParticipantStatus
 from trial.protocol.schedule import local_today
 
@@ -144,6 +145,13 @@ def _reach(contact: Contact, nurse, rng: random.Random, answered: set[str]) -> N
         questionnaires["vas"] = {"vas_back": rng.randint(10, 80), "vas_leg": rng.randint(0, 50)}
     if "hsu" in due and "hsu" not in answered:
         questionnaires["hsu"] = {"hsu_gp": rng.randint(0, 2), "hsu_physio": rng.randint(0, 3)}
+    # The longer questionnaires are left out with a reason, so the worklist and completeness
+    # show visits done with items missing.
+    missing: dict[str, str] = {
+        code: rng.choice([MissingReason.DECLINED, MissingReason.TOO_ILL])
+        for code in ("odi", "eq5d3l")
+        if code in due and code not in answered
+    }
     try:
         services.call_log_record(
             contact=contact,
@@ -154,7 +162,9 @@ def _reach(contact: Contact, nurse, rng: random.Random, answered: set[str]) -> N
                 opioid_omeq_mg=rng.choice([0, 10, 20, 30, 60]),
                 pain_medication="Paracetamol 1 g x 4",
                 new_adverse_events=False,
+                crossover_wish=False if conservative_arm(contact.participant) else None,
                 questionnaires=questionnaires,
+                missing=missing,
             ),
         )
     except Exception as exc:  # demo only

@@ -7,19 +7,21 @@ from typing import cast
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from followup.models import CallOutcome
-from followup.services import DeathInput, VisitItemsInput, WithdrawalInput
-from questionnaires.instruments import get_instrument
+from followup.call_items import ItemGroup, VisitItemsInput
+from followup.models import CallOutcome, MissingReason
+from followup.services import DeathInput, WithdrawalInput
+from questionnaires.instruments import Item, get_instrument
 from trial.forms import DateField
 from trial.models import DeathRelation, Site, WithdrawalInitiator
 from trial.protocol.schedule import ADVERSE_EVENTS, CROSSOVER, PAIN_MEDICATION
 
 YES_NO = [("", "—"), ("yes", _("Yes")), ("no", _("No"))]
 SEND_CHOICES = [
-    ("", _("Taken by phone now (or not at this call)")),
-    ("email", _("Send as a personal link by e-mail")),
-    ("sms", _("Send as a personal link by text message")),
+    ("", _("No link: taken by phone now")),
+    ("email", _("Send a personal link by e-mail")),
+    ("sms", _("Send a personal link by text message")),
 ]
+REASON_CHOICES = [("", _("Recorded above")), *MissingReason.choices]
 
 
 def _yes_no(value: str) -> bool | None:
@@ -46,10 +48,13 @@ class CallLogForm(forms.Form):
         label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
 
-    def __init__(self, *args, collects, phone_instruments, conservative_arm, today, **kwargs):
+    def __init__(
+        self, *args, collects, phone_instruments, conservative_arm, today, groups=(), **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.collects = set(collects)
         self.phone_instruments = phone_instruments
+        self.groups: list[ItemGroup] = list(groups)
         self.today = today
         f = self.fields
         if PAIN_MEDICATION in self.collects:
@@ -82,18 +87,24 @@ class CallLogForm(forms.Form):
             )
         for code in phone_instruments:
             for item in get_instrument(code).items:
-                f[f"q_{item.code}"] = forms.IntegerField(
-                    label=ITEM_LABELS.get(item.code, item.code),
-                    min_value=item.min_value,
-                    max_value=item.max_value,
-                    required=False,
-                    widget=forms.NumberInput(
-                        attrs={"class": "form-control", "data-instrument": code}
-                    ),
-                )
+                f[f"q_{item.code}"] = _item_field(item, code)
         if phone_instruments:
             f["send_link_via"] = forms.ChoiceField(
-                label=_("Questionnaires"), choices=SEND_CHOICES, required=False
+                label=_("Questionnaires not taken by phone"),
+                choices=SEND_CHOICES,
+                required=False,
+                help_text=_(
+                    "The link asks only for what was not taken by phone; empty questionnaires "
+                    'are then marked "will send by link".'
+                ),
+            )
+        # Each group the visit collects: when left empty, why (the service insists on one).
+        for group in self.groups:
+            f[f"missing_{group.code}"] = forms.ChoiceField(
+                label=_("%(group)s not recorded because") % {"group": group.label},
+                choices=REASON_CHOICES,
+                required=False,
+                widget=forms.Select(attrs={"data-missing-reason": group.code}),
             )
         # Death and withdrawal are asked in the same form, shown by outcome (js/screening.js).
         f["date_of_death"] = DateField(
@@ -126,17 +137,24 @@ class CallLogForm(forms.Form):
     def questionnaire_fields(self):
         return [self[name] for name in self.fields if name.startswith("q_")]
 
-    def questionnaire_groups(self):
-        """(instrument label, bound fields) per questionnaire taken in this form."""
-        from trial.protocol.visits import INSTRUMENT_LABELS
-
-        return [
-            (
-                INSTRUMENT_LABELS.get(code, code),
-                [self[f"q_{item.code}"] for item in get_instrument(code).items],
+    def group_blocks(self):
+        """(group, its bound fields, its bound reason field) for each group the call asks, in
+        the order of the page."""
+        own_fields = {
+            "pain_medication": ["opioid_omeq_mg", "pain_medication"],
+            "adverse_events": ["new_adverse_events", "adverse_events_description"],
+            "crossover": ["crossover_wish"],
+        }
+        blocks = []
+        for group in self.groups:
+            names = (
+                [f"q_{item.code}" for item in get_instrument(group.instrument).items]
+                if group.instrument
+                else own_fields.get(group.code, [])
             )
-            for code in self.phone_instruments
-        ]
+            fields = [self[name] for name in names if name in self.fields]
+            blocks.append((group, fields, self[f"missing_{group.code}"]))
+        return blocks
 
     def clean(self):
         super().clean()
@@ -149,13 +167,6 @@ class CallLogForm(forms.Form):
             ):
                 self.add_error(
                     "adverse_events_description", _("Describe the new adverse events briefly.")
-                )
-            if data.get("send_link_via") and any(
-                data.get(name) is not None for name in self.fields if name.startswith("q_")
-            ):
-                self.add_error(
-                    "send_link_via",
-                    _("Either take the questionnaires by phone or send them as a link, not both."),
                 )
         elif outcome == CallOutcome.DIED:
             if not data.get("date_of_death"):
@@ -194,6 +205,11 @@ class CallLogForm(forms.Form):
             crossover_wish=_yes_no(data.get("crossover_wish", "")),
             questionnaires=questionnaires,
             send_link_via=data.get("send_link_via", ""),
+            missing={
+                group.code: data[f"missing_{group.code}"]
+                for group in self.groups
+                if data.get(f"missing_{group.code}")
+            },
         )
 
     def death(self) -> DeathInput | None:
@@ -218,6 +234,27 @@ class CallLogForm(forms.Form):
         )
 
 
+def _item_field(item: Item, instrument: str) -> forms.Field:
+    attrs = {"class": "form-control", "data-instrument": instrument}
+    label = ITEM_LABELS.get(item.code, item.code)
+    if item.kind == "choice":
+        return forms.TypedChoiceField(
+            label=f"{label} ({min(item.choices)}-{max(item.choices)})",
+            choices=[("", "—"), *((c, str(c)) for c in item.choices)],
+            coerce=int,
+            empty_value=None,
+            required=False,
+            widget=forms.Select(attrs={**attrs, "class": "form-select"}),
+        )
+    return forms.IntegerField(
+        label=label,
+        min_value=item.min_value,
+        max_value=item.max_value,
+        required=False,
+        widget=forms.NumberInput(attrs=attrs),
+    )
+
+
 ITEM_LABELS = {
     "vas_back": _("Back pain, VAS 0-100"),
     "vas_leg": _("Leg pain, VAS 0-100"),
@@ -227,4 +264,22 @@ ITEM_LABELS = {
     "hsu_admission_nights": _("Hospital admissions (nights)"),
     "hsu_physio": _("Physiotherapy sessions"),
     "hsu_homecare": _("Home-care visits"),
+    # The ODI's sections and the EQ-5D's dimensions by name only: their wording is licensed
+    # and lives with the questionnaires (questionnaires/wording).
+    "odi_1": _("ODI 1, pain intensity"),
+    "odi_2": _("ODI 2, personal care"),
+    "odi_3": _("ODI 3, lifting"),
+    "odi_4": _("ODI 4, walking"),
+    "odi_5": _("ODI 5, sitting"),
+    "odi_6": _("ODI 6, standing"),
+    "odi_7": _("ODI 7, sleeping"),
+    "odi_8": _("ODI 8, sex life"),
+    "odi_9": _("ODI 9, social life"),
+    "odi_10": _("ODI 10, travelling"),
+    "eq5d_mo": _("EQ-5D mobility"),
+    "eq5d_sc": _("EQ-5D self-care"),
+    "eq5d_ua": _("EQ-5D usual activities"),
+    "eq5d_pd": _("EQ-5D pain/discomfort"),
+    "eq5d_ad": _("EQ-5D anxiety/depression"),
+    "eq_vas": _("EQ VAS, health today 0-100"),
 }

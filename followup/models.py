@@ -94,6 +94,15 @@ class CallLog(models.Model):
         return f"{self.contact} {self.get_outcome_display()}"
 
 
+class MissingReason(models.TextChoices):
+    """Why an item group the visit collects was not recorded on a reached call."""
+
+    TOO_ILL = "too_ill", _("Patient too ill")
+    DECLINED = "declined", _("Declined")
+    BY_LINK = "by_link", _("Will send by link")
+    OTHER = "other", _("Other (say why in the notes)")
+
+
 class VisitItems(models.Model):
     """What the nurse recorded for a visit once the patient was reached (one set per contact).
 
@@ -116,6 +125,10 @@ class VisitItems(models.Model):
         _("adverse events, short description"), blank=True
     )
     crossover_wish = models.BooleanField(_("wishes to cross over to PVP"), null=True, blank=True)
+    # Item group (followup.call_items: "vas", "pain_medication", ...) -> MissingReason, for each
+    # group the visit collects that the call left empty. A questionnaire group stops being
+    # missing once its response is submitted (by link, or entered later by staff).
+    missing_reasons = models.JSONField(_("missing items and why"), default=dict, blank=True)
     recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)
 

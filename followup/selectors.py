@@ -19,7 +19,8 @@ from trial.access import participants_for
 from trial.models import ENDED_STATUSES, Site, User
 from trial.protocol.schedule import COLLECT_ITEMS
 
-TABS = ("today", "week", "overdue")
+# "incomplete": visits marked done with an item still missing, while their window is open.
+TABS = ("today", "week", "overdue", "incomplete")
 
 
 def week_start_of(day: dt.date) -> dt.date:
@@ -53,8 +54,20 @@ def worklist(user: User, *, tab: str, today: dt.date, site: Site | None = None):
 
     today: the window is open today; week: the window overlaps this Monday-to-Sunday week;
     overdue: the target day has passed and the contact is still open (the nightly run marks it
-    missed once the window closes).
+    missed once the window closes); incomplete: done with an item still missing (a questionnaire
+    the patient will send by link, one declined ...) and the window still open.
     """
+    if tab == "incomplete":
+        from followup.call_items import outstanding_q
+
+        done = contacts_for(user).filter(status=ContactStatus.DONE, window_closes__gte=today)
+        if site is not None:
+            done = done.filter(participant__site=site)
+        return (
+            done.filter(outstanding_q())
+            .select_related("participant", "participant__site")
+            .order_by("window_closes", "participant__trial_number", "visit_code")
+        )
     qs = open_contacts_for(user, site=site)
     if tab == "today":
         qs = qs.filter(window_opens__lte=today, window_closes__gte=today)
@@ -85,11 +98,15 @@ class Row:
     collects: list[str]
     questionnaires_due: list[str]
     identity: object | None = None
+    # Done contacts: the items still missing, with the call's reason (followup.call_items).
+    missing: list = field(default_factory=list)
 
 
 def rows_for(user: User, contacts, *, with_identity: bool = True) -> list[Row]:
     """Decorate a page of contacts with what the template needs, in three queries at most:
-    identities (for the sites the user may see them), submitted questionnaires."""
+    identities (for the sites the user may see them), submitted questionnaires; two more when
+    done contacts are among them (what is still missing from them)."""
+    from followup.call_items import missing_by_contact
     from questionnaires.models import QuestionnaireResponse, ResponseStatus
     from trial.models import Identity
     from trial.protocol import active_schedule
@@ -119,6 +136,7 @@ def rows_for(user: User, contacts, *, with_identity: bool = True) -> list[Row]:
                 status=ResponseStatus.SUBMITTED,
             ).values_list("participant_id", "visit_code", "instrument_code")
         )
+    missing = missing_by_contact(contacts)
     rows = []
     for contact in contacts:
         visit = visits.get(contact.visit_code)
@@ -135,6 +153,7 @@ def rows_for(user: User, contacts, *, with_identity: bool = True) -> list[Row]:
                 collects=collects,
                 questionnaires_due=due,
                 identity=identities.get(contact.participant_id),
+                missing=missing.get(contact.pk, []),
             )
         )
     return rows
@@ -143,7 +162,15 @@ def rows_for(user: User, contacts, *, with_identity: bool = True) -> list[Row]:
 # --- completeness ------------------------------------------------------------------------
 
 PENDING = "pending"
-COMPLETENESS_COLUMNS = (ContactStatus.DONE, ContactStatus.MISSED, PENDING, ContactStatus.CANCELLED)
+# Done with an item still missing: a part of "done", counted beside it.
+INCOMPLETE = "incomplete"
+COMPLETENESS_COLUMNS = (
+    ContactStatus.DONE,
+    INCOMPLETE,
+    ContactStatus.MISSED,
+    PENDING,
+    ContactStatus.CANCELLED,
+)
 
 
 def _column(status: str) -> str:
@@ -168,18 +195,27 @@ class CompletenessRow:
 
 
 def completeness(user: User) -> tuple[list[Site], list[CompletenessRow]]:
-    """Per visit and site: done, missed, pending (planned or due) and cancelled. Two queries."""
+    """Per visit and site: done (and of those, done with items missing), missed, pending
+    (planned or due) and cancelled. Three queries."""
+    from followup.call_items import outstanding_q
     from trial.protocol import active_schedule
 
     counts: dict[tuple[str, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     site_ids = set()
-    for row in (
-        Contact.objects.filter(participant__in=participants_for(user))
-        .values("visit_code", "participant__site_id", "status")
-        .annotate(n=Count("id"))
+    contacts = Contact.objects.filter(participant__in=participants_for(user))
+    for row in contacts.values("visit_code", "participant__site_id", "status").annotate(
+        n=Count("id")
     ):
         counts[(row["visit_code"], row["participant__site_id"])][_column(row["status"])] += row["n"]
         site_ids.add(row["participant__site_id"])
+    for visit_code, site_id, n in (
+        contacts.filter(status=ContactStatus.DONE)
+        .filter(outstanding_q())
+        .values("visit_code", "participant__site_id")
+        .annotate(n=Count("id"))
+        .values_list("visit_code", "participant__site_id", "n")
+    ):
+        counts[(visit_code, site_id)][INCOMPLETE] += n
     sites = list(Site.objects.filter(pk__in=site_ids).order_by("code"))
     rows = []
     for visit in active_schedule().visits:
@@ -195,13 +231,41 @@ def completeness(user: User) -> tuple[list[Site], list[CompletenessRow]]:
 
 
 def completeness_contacts(user: User, *, visit_code: str, site_code: str, column: str):
-    statuses = list(OPEN_STATUSES) if column == PENDING else [column]
+    from followup.call_items import outstanding_q
+
+    statuses = {PENDING: list(OPEN_STATUSES), INCOMPLETE: [ContactStatus.DONE]}.get(
+        column, [column]
+    )
+    qs = Contact.objects.filter(participant__in=participants_for(user))
+    if column == INCOMPLETE:
+        qs = qs.filter(outstanding_q())
     return (
-        Contact.objects.filter(participant__in=participants_for(user))
-        .filter(visit_code=visit_code, participant__site__code=site_code, status__in=statuses)
+        qs.filter(visit_code=visit_code, participant__site__code=site_code, status__in=statuses)
         .select_related("participant", "participant__site")
         .order_by("participant__trial_number")
     )
+
+
+def adverse_event_prefill(*, user: User, participant, params) -> dict:
+    """The adverse-event form's description, from a call of this participant that reported new
+    adverse events (``?call_items=<visit items id>``); nothing for anything else."""
+    from followup.models import VisitItems
+
+    raw = params.get("call_items", "")
+    # Digits of a plausible id only: a 30-digit number would overflow the database's integer.
+    if not (raw.isdigit() and len(raw) <= 18):
+        return {}
+    items = (
+        VisitItems.objects.filter(
+            pk=int(raw),
+            new_adverse_events=True,
+            contact__participant=participant,
+            contact__participant__in=participants_for(user),
+        )
+        .values("adverse_events_description")
+        .first()
+    )
+    return {"description": items["adverse_events_description"]} if items else {}
 
 
 def nurses_to_mail() -> QuerySet[User]:

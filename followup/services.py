@@ -8,7 +8,7 @@ constraint on (participant, visit) makes creation idempotent; status updates are
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -20,6 +20,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from followup.anchors import anchor_dates, arm_lookup, participant_anchors
+from followup.call_items import VisitItemsInput
 from followup.models import (
     OPEN_STATUSES,
     CallLog,
@@ -258,21 +259,6 @@ def contacts_cancel_open(*, participant: Participant, reason: str, user=None) ->
 
 
 @dataclass(frozen=True)
-class VisitItemsInput:
-    """The visit's items as the call form converted them; None is "not asked / not answered"."""
-
-    opioid_omeq_mg: int | None = None
-    pain_medication: str = ""
-    new_adverse_events: bool | None = None
-    adverse_events_description: str = ""
-    crossover_wish: bool | None = None
-    # Questionnaires taken by phone: instrument code -> answers (questionnaires' item codes).
-    questionnaires: dict[str, dict] = field(default_factory=dict)
-    # "email" or "sms": send the visit's questionnaires as a personal link instead.
-    send_link_via: str = ""
-
-
-@dataclass(frozen=True)
 class DeathInput:
     date_of_death: dt.date
     relation: str
@@ -351,7 +337,7 @@ def call_log_record(
 
     # Each outcome's input was required above; the "is not None" only tells the type checker.
     if outcome == CallOutcome.REACHED and items is not None:
-        _visit_items_record(contact=contact, call=call, items=items, user=user)
+        _visit_items_record(contact=contact, call=call, items=items, user=user, notes=notes)
     elif outcome == CallOutcome.DIED and death is not None:
         trial_services.death_record(
             participant=contact.participant,
@@ -392,17 +378,24 @@ def _call_conflict(contact: Contact) -> ConcurrentChange:
     )
 
 
-def _visit_items_record(*, contact: Contact, call: CallLog, items: VisitItemsInput, user) -> None:
+def _visit_items_record(
+    *, contact: Contact, call: CallLog, items: VisitItemsInput, user, notes: str = ""
+) -> None:
+    from followup import call_items
     from questionnaires import links as questionnaire_links
     from questionnaires import services as questionnaire_services
     from questionnaires.models import Mode
     from trial.protocol.visits import visit_instruments
 
     due = visit_instruments(contact.visit_code)
-    if items.send_link_via and items.questionnaires:
-        raise ServiceError(
-            _("Either take the questionnaires by phone or send them as a link, not both.")
-        )
+    visit = next((v for v in active_schedule().visits if v.code == contact.visit_code), None)
+    groups = call_items.call_groups(
+        visit.collects if visit else (),
+        conservative_arm=call_items.conservative_arm(contact.participant),
+        submitted=call_items.submitted_instruments(contact.participant, contact.visit_code),
+    )
+    # The visit is done only when each group is recorded or has its reason for being missing.
+    missing = call_items.items_missing_check(groups, items, notes=notes)
     for instrument_code, answers in items.questionnaires.items():
         if instrument_code not in due:
             raise ServiceError(_("This visit does not collect that questionnaire."))
@@ -417,6 +410,8 @@ def _visit_items_record(*, contact: Contact, call: CallLog, items: VisitItemsInp
     if items.send_link_via:
         if not due:
             raise ServiceError(_("This visit collects no questionnaires to send."))
+        # The link covers the questionnaires not submitted yet: those just taken by phone are
+        # submitted above, so the patient is asked only for the rest.
         questionnaire_links.link_send(
             participant=contact.participant,
             visit_code=contact.visit_code,
@@ -433,6 +428,7 @@ def _visit_items_record(*, contact: Contact, call: CallLog, items: VisitItemsInp
             new_adverse_events=items.new_adverse_events,
             adverse_events_description=items.adverse_events_description.strip(),
             crossover_wish=items.crossover_wish,
+            missing_reasons=missing,
             recorded_by=user,
         ),
         user=user,
@@ -442,7 +438,8 @@ def _visit_items_record(*, contact: Contact, call: CallLog, items: VisitItemsInp
     audited_save(
         contact,
         user=user,
-        reason="patient reached, visit items recorded",
+        reason="patient reached, visit items recorded"
+        + (f"; missing: {', '.join(sorted(missing))}" if missing else ""),
         update_fields=["status", "completed_at"],
         validate=False,
     )

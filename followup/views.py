@@ -15,10 +15,9 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
-from followup import pdf, selectors, services
+from followup import call_items, pdf, selectors, services
 from followup.forms import CallLogForm, SiteFilterForm
 from followup.models import CallOutcome, ContactStatus
-from questionnaires.models import QuestionnaireResponse, ResponseStatus
 from trial import access
 from trial.concurrency import ConcurrentChange, form_conflict_show, form_version, version_field_add
 from trial.errors import ServiceError
@@ -27,13 +26,9 @@ from trial.http import AuthedHttpRequest
 from trial.models import SiteKind
 from trial.protocol.schedule import active_schedule, local_today
 from trial.protocol.visits import visit_instruments
-from trial.registry import allocation_revealed
 from trial.staff.selectors import sites_for
 
 PAGE_SIZE = 50
-# Questionnaires the call form takes by phone itself; the longer ones (ODI, EQ-5D) are entered
-# on the questionnaire app's phone-entry page, linked from the call page.
-CALL_FORM_INSTRUMENTS = ("vas", "hsu")
 
 
 def _site_filter(request: AuthedHttpRequest):
@@ -64,6 +59,7 @@ def worklist(request: AuthedHttpRequest) -> HttpResponse:
                 ("today", _("Today")),
                 ("week", _("This week")),
                 ("overdue", _("Overdue")),
+                ("incomplete", _("Done, items missing")),
             ],
             "today": today,
             "form": form,
@@ -96,28 +92,17 @@ def call_log(request: AuthedHttpRequest, contact_id: int) -> HttpResponse:
     visit = next((v for v in schedule.visits if v.code == contact.visit_code), None)
     collects = visit.collects if visit else ()
     instruments = visit_instruments(contact.visit_code)
-    allocation = getattr(participant, "allocation", None)
-    conservative = (
-        allocation is not None
-        and allocation_revealed(allocation)
-        and allocation.arm == "conservative"
-    )
-    # Questionnaires the patient already submitted (e.g. through a link) are not asked again.
-    submitted = set(
-        QuestionnaireResponse.objects.filter(
-            participant=participant,
-            visit_code=contact.visit_code,
-            status=ResponseStatus.SUBMITTED,
-        ).values_list("instrument_code", flat=True)
-    )
+    conservative = call_items.conservative_arm(participant)
+    # Questionnaires the patient already submitted (e.g. through a link) are not asked again;
+    # the rest are taken on this page, each one or its reason for being missing.
+    submitted = call_items.submitted_instruments(participant, contact.visit_code)
     form = CallLogForm(
         request.POST or None,
         collects=collects,
-        phone_instruments=[
-            c for c in instruments if c in CALL_FORM_INSTRUMENTS and c not in submitted
-        ],
+        phone_instruments=[c for c in instruments if c not in submitted],
         conservative_arm=conservative,
         today=local_today(),
+        groups=call_items.call_groups(collects, conservative_arm=conservative, submitted=submitted),
     )
     version_field_add(form, contact)
     if request.method == "POST" and form.is_valid():
@@ -156,7 +141,8 @@ def call_log(request: AuthedHttpRequest, contact_id: int) -> HttpResponse:
             "form": form,
             "can_call": can_call and contact.status in (ContactStatus.PLANNED, ContactStatus.DUE),
             "calls": contact.calls.select_related("called_by").order_by("-called_at"),
-            "other_instruments": [c for c in instruments if c not in CALL_FORM_INSTRUMENTS],
+            "missing": call_items.missing_by_contact([contact]).get(contact.pk, []),
+            "instruments": instruments,
             "visit": visit,
             "conservative": conservative,
         },
@@ -174,10 +160,15 @@ _FIELD_FOR = {
 }
 
 
+def _field_for(name: str) -> str | None:
+    # The missing-item rule (followup.call_items) names the call form's reason fields itself.
+    return name if name.startswith("missing_") else _FIELD_FOR.get(name)
+
+
 def _add_validation_errors(form, exc: ValidationError) -> None:
     if hasattr(exc, "error_dict"):
         for name, errors in exc.message_dict.items():
-            field = _FIELD_FOR.get(name)
+            field = _field_for(name)
             for error in errors:
                 form.add_error(field if field in form.fields else None, error)
     else:
@@ -189,17 +180,30 @@ def _after_call(request: AuthedHttpRequest, call, form) -> HttpResponse:
     participant = call.participant
     outcome = call.outcome
     if outcome == CallOutcome.REACHED:
-        messages.success(request, _("Call logged; the visit is done."))
-        items = form.items()
-        if items and items.new_adverse_events:
+        row = call.contact.items
+        recorded = [g.label for g in form.groups if g.code not in row.missing_reasons]
+        text = _("Call logged; the visit is done.")
+        if recorded:
+            text += " " + _("Recorded: %(items)s.") % {"items": ", ".join(map(str, recorded))}
+        if row.missing_reasons:
+            text += " " + _("Missing: %(items)s.") % {
+                "items": call_items.missing_summary(row.missing_reasons)
+            }
+        (messages.warning if row.missing_reasons else messages.success)(request, text)
+        if row.new_adverse_events:
             messages.warning(
                 request,
-                _(
-                    "New adverse events were reported: record them on the participant page "
-                    "(%(number)s)."
-                )
+                _("New adverse events were reported: record them now (%(number)s).")
                 % {"number": participant.trial_number},
             )
+            if access.can(request.user, "trial:adverse_event_create"):
+                # The call's description is read server-side from the visit items, so no
+                # patient text travels in the address.
+                return redirect(
+                    reverse("trial:adverse_event_create", args=[participant.trial_number])
+                    + "?"
+                    + urlencode({"call_items": row.pk})
+                )
             return redirect("trial:participant_detail", trial_number=participant.trial_number)
     elif outcome == CallOutcome.DIED:
         messages.success(
@@ -290,6 +294,7 @@ def completeness(request: AuthedHttpRequest) -> HttpResponse:
     column = request.GET.get("status")
     columns = [
         (ContactStatus.DONE, _("Done")),
+        (selectors.INCOMPLETE, _("Done, items missing")),
         (ContactStatus.MISSED, _("Missed")),
         (selectors.PENDING, _("Pending")),
         (ContactStatus.CANCELLED, _("Cancelled")),
@@ -298,13 +303,18 @@ def completeness(request: AuthedHttpRequest) -> HttpResponse:
     if visit_code and site_code and column:
         if column not in selectors.COMPLETENESS_COLUMNS:
             raise Http404
+        contacts = list(
+            selectors.completeness_contacts(
+                request.user, visit_code=visit_code, site_code=site_code, column=column
+            )[:500]
+        )
+        missing = call_items.missing_by_contact(contacts)
         detail = {
             "visit_code": visit_code,
             "site_code": site_code,
             "column": column,
-            "contacts": selectors.completeness_contacts(
-                request.user, visit_code=visit_code, site_code=site_code, column=column
-            )[:500],
+            "contacts": contacts,
+            "rows": [(c, missing.get(c.pk, [])) for c in contacts],
             "label": dict(columns)[column],
         }
     return render(

@@ -143,6 +143,11 @@ class Registry:
     # queues the participant's edit checks for after the commit here.
     data_saved_hooks: list[Callable[[Any], None]] = field(default_factory=list)
     concealment: Concealment | None = None
+    # Initial values another app offers a core form from a reference in the page's address:
+    # fn(*, user, participant, params) -> dict of initial values (empty when the reference is
+    # not theirs or not the participant's). Follow-up fills the adverse-event form with what a
+    # call recorded (?call_items=<id>), so no patient text travels in the address.
+    form_prefills: dict[str, list[Callable[..., dict]]] = field(default_factory=dict)
 
     def readiness_check(self, order: int = 100):
         """Decorator: ``fn(participant) -> list[Blocker]``, run in ``order``."""
@@ -205,6 +210,11 @@ class Registry:
                     cards.append({"code": card.code, **context})
         return cards
 
+    def add_form_prefill(self, form: str, fn: Callable[..., dict]) -> None:
+        providers = self.form_prefills.setdefault(form, [])
+        if fn not in providers:
+            providers.append(fn)
+
     def add_demo_step(self, step: DemoStep) -> None:
         self.demo_steps = [s for s in self.demo_steps if s.code != step.code] + [step]
         self.demo_steps.sort(key=lambda s: s.order)
@@ -231,6 +241,14 @@ def revealed_allocation_q(path: str = ""):
     """A filter keeping revealed allocations, on a query reaching them by ``path`` (e.g.
     ``"allocation__"`` on participants)."""
     return _concealment().revealed_q(path)
+
+
+def form_prefill(form: str, *, user, participant, params) -> dict:
+    """The initial values the registered apps offer ``form`` for this participant."""
+    initial: dict = {}
+    for provider in registry.form_prefills.get(form, []):
+        initial.update(provider(user=user, participant=participant, params=params))
+    return initial
 
 
 def schedule_anchor_recorded(*, participant, anchor: str, user=None) -> None:

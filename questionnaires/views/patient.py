@@ -197,6 +197,18 @@ def _answers_by_instrument(channel: Channel) -> dict[str, dict]:
     return {code: dict(r.answers) for code, r in responses.items()}
 
 
+def _taken(channel: Channel) -> set[str]:
+    """The visit's questionnaires already submitted (taken by phone on the nurse's call): the
+    patient's path leaves them out, they are not asked twice."""
+    return {
+        code
+        for code, response in selectors.visit_responses(
+            channel.participant, channel.access.visit_code
+        ).items()
+        if response.is_submitted
+    }
+
+
 def _questions(screen: flow.Screen, form, answers: dict) -> list[dict]:
     wording = _wording(screen.instrument)
     questions = []
@@ -230,9 +242,10 @@ def _patient_start(request: HttpRequest, channel: Channel) -> HttpResponse:
             request, "questionnaires/patient/submitted.html", {"channel": channel, "already": True}
         )
     answers = _answers_by_instrument(channel)
-    screens = flow.visit_screens(access.visit_code)
-    resume = flow.resume_screen(access.visit_code, answers)
-    started = any(answers.values())
+    taken = _taken(channel)
+    screens = flow.visit_screens(access.visit_code, taken)
+    resume = flow.resume_screen(access.visit_code, answers, taken)
+    started = any(given for code, given in answers.items() if code not in taken)
     return render(
         request,
         "questionnaires/patient/start.html",
@@ -243,6 +256,7 @@ def _patient_start(request: HttpRequest, channel: Channel) -> HttpResponse:
             "instruments": [
                 {"label": _wording(code).title, "code": code}
                 for code in visits.visit_instruments(access.visit_code)
+                if code not in taken
             ],
             "next_url": channel.url("step", resume.instrument, resume.step)
             if started
@@ -255,15 +269,20 @@ def _patient_step(
     request: HttpRequest, channel: Channel, instrument: str, step: int
 ) -> HttpResponse:
     access = channel.access
-    screen = flow.find_screen(access.visit_code, instrument, step)
-    if screen is None:
+    if flow.find_screen(access.visit_code, instrument, step) is None:
         return redirect(channel.url("start"))
     autosave = _is_autosave(request)
     if selectors.visit_is_submitted(channel.participant, access.visit_code):
         if autosave:
             return JsonResponse({"saved": False, "submitted": True}, status=409)
         return redirect(channel.url("done"))
-    screens = flow.visit_screens(access.visit_code)
+    taken = _taken(channel)
+    screen = flow.find_screen(access.visit_code, instrument, step, taken)
+    if screen is None:  # taken by phone meanwhile: not asked again
+        if autosave:
+            return JsonResponse({"saved": False, "submitted": True}, status=409)
+        return redirect(channel.url("start"))
+    screens = flow.visit_screens(access.visit_code, taken)
     index = screen.number - 1
     form = AnswersForm(_posted(request), items=screen.items)
     if request.method == "POST":
@@ -332,8 +351,9 @@ def _patient_submit(request: HttpRequest, channel: Channel) -> HttpResponse:
         )
         return redirect(channel.url("done"))
     answers = _answers_by_instrument(channel)
+    screens = flow.visit_screens(access.visit_code, _taken(channel))
     missing = []
-    for screen in flow.visit_screens(access.visit_code):
+    for screen in screens:
         given = answers.get(screen.instrument, {})
         for item in screen.items:
             if given.get(item.code) is None:
@@ -343,7 +363,6 @@ def _patient_submit(request: HttpRequest, channel: Channel) -> HttpResponse:
                         "url": channel.url("step", screen.instrument, screen.step),
                     }
                 )
-    screens = flow.visit_screens(access.visit_code)
     last = screens[-1]
     return render(
         request,

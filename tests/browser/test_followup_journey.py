@@ -73,6 +73,7 @@ def test_nurse_logs_calls_records_a_death_and_the_patient_disappears(
     page.locator("#id_q_vas_leg").fill("15")
     page.locator("#id_opioid_omeq_mg").fill("20")
     page.locator("#id_new_adverse_events").select_option("no")
+    page.locator("#id_q_hsu_gp").fill("0")
     shot(page, "4_reached_form")
     page.get_by_test_id("call-submit").click()
     page.wait_for_url(f"{base}/followup/?tab=week")

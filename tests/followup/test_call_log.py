@@ -34,6 +34,15 @@ def url(contact):
     return reverse("followup:call_log", args=[contact.pk])
 
 
+# Every group a W1 call collects in the PVP arm, recorded.
+RECORDED = {
+    "opioid_omeq_mg": "0",
+    "new_adverse_events": "no",
+    "q_vas_back": "30",
+    "q_hsu_gp": "0",
+}
+
+
 def test_each_call_counts_one_attempt_with_an_audit_row(setup):
     _p, w1, _w2, _user, client = setup
     for _ in range(2):
@@ -86,23 +95,27 @@ def test_a_reached_call_stores_items_and_vas_by_phone_and_marks_done(setup):
     assert hsu.answers == {"hsu_gp": 1}
 
 
-def test_new_adverse_events_lead_to_the_participant_page(setup):
+def test_new_adverse_events_open_the_adverse_event_form_with_the_calls_text(setup):
     participant, w1, _w2, _user, client = setup
     with translation.override("en"):
         response = client.post(
             url(w1),
             {
                 "outcome": "reached",
+                **RECORDED,
                 "new_adverse_events": "yes",
                 "adverse_events_description": "fell at home",
             },
             follow=True,
         )
-    assert response.redirect_chain[-1][0] == reverse(
-        "trial:participant_detail", args=[participant.trial_number]
-    )
+    items = VisitItems.objects.get(contact=w1)
+    assert items.adverse_events_description == "fell at home"
+    path = reverse("trial:adverse_event_create", args=[participant.trial_number])
+    # The address carries the visit items' id, never the patient's words.
+    assert response.redirect_chain[-1][0] == f"{path}?call_items={items.pk}"
+    assert "fell at home" not in response.redirect_chain[-1][0]
+    assert response.context["form"].initial["description"] == "fell at home"
     assert "New adverse events were reported" in response.content.decode()
-    assert VisitItems.objects.get(contact=w1).adverse_events_description == "fell at home"
 
 
 def test_new_adverse_events_need_a_description(setup):
@@ -124,11 +137,19 @@ def test_crossover_is_asked_in_the_conservative_arm_only(world, setup):
 def test_questionnaires_can_be_sent_as_a_link_instead(setup, django_capture_on_commit_callbacks):
     participant, w1, _w2, _user, client = setup
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url(w1), {"outcome": "reached", "send_link_via": "email"})
+        response = client.post(
+            url(w1), {"outcome": "reached", "opioid_omeq_mg": "0", "new_adverse_events": "no",
+                      "send_link_via": "email"},
+        )  # fmt: skip
     assert response.status_code == 302
     link = QuestionnaireLink.objects.get(participant=participant, visit_code="W1")
     assert link.sent_via == "email"
     assert len(mail.outbox) == 1
+    # The empty questionnaires are missing until the patient answers the link.
+    assert VisitItems.objects.get(contact=w1).missing_reasons == {
+        "vas": "by_link",
+        "hsu": "by_link",
+    }
 
 
 def test_a_death_on_the_phone_cancels_every_contact_at_once(setup):

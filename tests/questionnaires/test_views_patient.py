@@ -228,3 +228,32 @@ def test_an_autosave_on_the_tablet_without_a_session_answers_410(client):
     url = reverse("questionnaires:tablet_step", args=["vas", 1])
     response = client.post(url, {"vas_back": "63", "autosave": "1"})
     assert response.status_code == 410 and response.json()["saved"] is False
+
+
+def test_a_questionnaire_taken_by_phone_is_left_out_of_the_link(world, client, token):
+    """The nurse took the VAS on the call and sent the rest as a link: the patient's path goes
+    from the ODI straight to the EQ-5D, and is not asked the VAS again."""
+    from questionnaires import services
+    from questionnaires.models import Mode
+    from trial.models import Role
+
+    services.response_enter(
+        participant=world.own_participant,
+        visit_code="BL",
+        instrument_code="vas",
+        answers={"vas_back": 30},
+        mode=Mode.PHONE,
+        user=world.users[Role.NURSE],
+    )
+    start = client.get(_url(token, "start"))
+    assert start.context["screen_count"] == len(flow.visit_screens("BL")) - 2
+    assert [i["code"] for i in start.context["instruments"]] == ["odi", "eq5d3l"]
+    assert start.context["next_url"] == _url(token, "step", "odi", 1)
+    assert client.post(_url(token, "step", "odi", 10), {})["Location"] == _url(
+        token, "step", "eq5d3l", 1
+    )
+    assert client.get(_url(token, "step", "vas", 1))["Location"] == _url(token, "start")
+    client.post(_url(token, "submit"))
+    vas = QuestionnaireResponse.objects.get(instrument_code="vas")
+    assert (vas.mode, vas.answers) == ("phone", {"vas_back": 30})
+    assert QuestionnaireResponse.objects.filter(status=ResponseStatus.SUBMITTED).count() == 3

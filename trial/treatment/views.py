@@ -29,6 +29,7 @@ from trial.models import (
     UsualCare,
 )
 from trial.participants import selectors
+from trial.registry import form_prefill
 from trial.treatment import adverse_events
 from trial.treatment import selectors as tselectors
 from trial.treatment import services as tservices
@@ -251,7 +252,13 @@ def adverse_event_create(request: AuthedHttpRequest, trial_number: str) -> HttpR
             message=refusal or "",
             panel="adverse-events",
         )
-    form = AdverseEventForm(request.POST or None, instance=AdverseEvent(participant=participant))
+    form = AdverseEventForm(
+        request.POST or None,
+        instance=AdverseEvent(participant=participant),
+        initial=form_prefill(
+            "adverse_event", user=request.user, participant=participant, params=request.GET
+        ),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             event = adverse_events.adverse_event_record(
