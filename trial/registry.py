@@ -13,7 +13,9 @@ from there), the way Django's admin autodiscovers ``admin.py``:
 - schedule-anchor hooks: what starts, in the same transaction, when an event that visits of the
   schedule are anchored on (randomisation, procedure) is recorded;
 - home cards: what each role's home page shows from other apps (work waiting, alerts);
-- concealment: whether an allocation's arm may be shown yet (``allocation_revealed``).
+- concealment: whether an allocation's arm may be shown yet (``allocation_revealed``);
+- correction checks: what a correction after randomisation changes that the coordinator must
+  know (a stratum or eligibility the allocation was not made on).
 """
 
 from __future__ import annotations
@@ -117,6 +119,20 @@ class Concealment:
     audit_fields: frozenset[str]
 
 
+@dataclass(frozen=True)
+class CorrectionCheck:
+    """Run around a correction of a randomised participant's records, in its transaction.
+
+    ``snapshot(participant)`` is taken before the correction is saved; ``after(*,
+    participant, before, user, reason, what)`` runs after it, records what must be recorded
+    (the randomisation app: a protocol deviation) and returns warnings for the person who
+    corrected, in words.
+    """
+
+    snapshot: Callable[[Any], Any]
+    after: Callable[..., list[str]]
+
+
 @dataclass
 class Registry:
     readiness_checks: list[tuple[int, Callable[[Any], list[Blocker]]]] = field(default_factory=list)
@@ -138,6 +154,7 @@ class Registry:
     schedule_anchor_hooks: list[Callable[..., None]] = field(default_factory=list)
     home_cards: list[HomeCard] = field(default_factory=list)
     concealment: Concealment | None = None
+    correction_checks: list[CorrectionCheck] = field(default_factory=list)
 
     def readiness_check(self, order: int = 100):
         """Decorator: ``fn(participant) -> list[Blocker]``, run in ``order``."""
@@ -178,6 +195,10 @@ class Registry:
         if fn not in self.schedule_anchor_hooks:
             self.schedule_anchor_hooks.append(fn)
         return fn
+
+    def add_correction_check(self, check: CorrectionCheck) -> None:
+        if check not in self.correction_checks:
+            self.correction_checks.append(check)
 
     def add_home_card(self, card: HomeCard) -> None:
         self.home_cards = [c for c in self.home_cards if c.code != card.code] + [card]
