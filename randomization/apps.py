@@ -8,10 +8,19 @@ class RandomizationConfig(AppConfig):
 
     def ready(self) -> None:
         from randomization import selectors
+        from randomization.corrections import correction_check, correction_snapshot
         from randomization.demo import seed_envelopes
         from randomization.timeline import allocation_events
         from randomization.views import participant_panel
-        from trial.registry import Concealment, DemoStep, NavGroup, NavItem, Panel, registry
+        from trial.registry import (
+            Concealment,
+            CorrectionCheck,
+            DemoStep,
+            NavGroup,
+            NavItem,
+            Panel,
+            registry,
+        )
 
         registry.concealment = Concealment(
             revealed=selectors.allocation_revealed,
@@ -21,6 +30,9 @@ class RandomizationConfig(AppConfig):
             audit_fields=frozenset({"arm"}),
         )
 
+        registry.add_correction_check(
+            CorrectionCheck(snapshot=correction_snapshot, after=correction_check)
+        )
         registry.add_panel(
             Panel(
                 code="randomisation",

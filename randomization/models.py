@@ -247,6 +247,15 @@ class DeviationKind(models.TextChoices):
     ENVELOPE_MISMATCH = "envelope_mismatch", _("Envelope opened does not match the allocation")
     WRONG_ENVELOPE = "wrong_envelope", _("Another envelope was opened than the one named")
     CARD_ARM_MISMATCH = "card_arm_mismatch", _("The arm read on the card differs from the envelope")
+    # A correction after randomisation (trial.screening.corrections); the allocation stands.
+    CORRECTION_CHANGES_STRATUM = (
+        "correction_changes_stratum",
+        _("A correction after randomisation changes the stratum"),
+    )
+    CORRECTION_MAKES_INELIGIBLE = (
+        "correction_makes_ineligible",
+        _("A correction after randomisation makes the participant ineligible"),
+    )
 
 
 class ProtocolDeviation(models.Model):

@@ -28,6 +28,10 @@ MONITOR = frozenset({Role.MONITOR})
 HEMATOLOGIST = frozenset({Role.HEMATOLOGIST})
 # Central roles that read clinical pages they do not write (screening is the clinic's work).
 CENTRAL_READERS = frozenset({Role.COORDINATOR, Role.DATA_MANAGER, Role.MONITOR})
+# Who corrects what is recorded on the screening path, after randomisation too, with a reason:
+# the role that records it, and the data manager (who records nothing there first).
+SCREENING_CORRECTORS = HEMATOLOGIST | {Role.DATA_MANAGER}
+SURGICAL_CORRECTORS = frozenset({Role.SURGEON, Role.DATA_MANAGER})
 
 Kind = Literal["public", "account", "clinical", "central", "monitoring", "admin"]
 
@@ -262,15 +266,19 @@ MATRIX: dict[str, Rule] = {
         description="Cancel an open referral, with a reason (audited)",
     ),
     "trial:screening_form": Rule(
-        kind="clinical", roles=HEMATOLOGIST, description="Fill in or correct the screening form"
+        kind="clinical",
+        roles=SCREENING_CORRECTORS,
+        description="Fill in the screening form; correct it with a reason, after randomisation too",
     ),
     "trial:eligibility": Rule(
         kind="clinical",
-        roles=HEMATOLOGIST,
-        description="Answer the eligibility checklist in force",
+        roles=SCREENING_CORRECTORS,
+        description="Answer the eligibility checklist in force; correct it with a reason",
     ),
     "trial:consent": Rule(
-        kind="clinical", roles=HEMATOLOGIST, description="Record or correct consent"
+        kind="clinical",
+        roles=SCREENING_CORRECTORS,
+        description="Record consent; correct it with a reason, after randomisation too",
     ),
     "trial:referral_create": Rule(
         kind="clinical",
@@ -279,10 +287,10 @@ MATRIX: dict[str, Rule] = {
     ),
     "trial:surgical_assessment": Rule(
         kind="clinical",
-        roles=frozenset({Role.SURGEON}),
-        # Everyone else who may see the participant is sent to the participant page.
+        roles=SURGICAL_CORRECTORS,
+        # Everyone else who may see the participant reads the assessment there.
         read_roles=frozenset({Role.HEMATOLOGIST, Role.NURSE}) | CENTRAL_READERS,
-        description="The surgeon's assessment: contraindications, planned levels",
+        description="The surgeon's assessment: contraindications, planned levels (corrections)",
     ),
     "trial:not_included": Rule(
         kind="clinical",
@@ -549,6 +557,13 @@ ACTIONS: dict[str, frozenset[str]] = {
     # Start an export at all, and an identified one (names and CPR numbers leave the system).
     "export_run": MATRIX["trial:export_list"].roles,
     "export_identified": frozenset({Role.DATA_MANAGER}),
+    # The screening path's records (screening form, eligibility checklist, consent; the
+    # surgical assessment): who records them first, and who corrects them with a reason,
+    # after randomisation too (trial.screening.corrections).
+    "screening_record": HEMATOLOGIST,
+    "screening_correct": SCREENING_CORRECTORS,
+    "surgical_assessment_record": frozenset({Role.SURGEON}),
+    "surgical_assessment_correct": SURGICAL_CORRECTORS,
     # Take a participant's consent (offered as "taken by" on the consent form).
     "consent_take": frozenset({Role.HEMATOLOGIST, Role.NURSE}),
     # Decide the arm that stands after an envelope deviation, when it is not the card's.

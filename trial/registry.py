@@ -15,7 +15,9 @@ from there), the way Django's admin autodiscovers ``admin.py``:
 - data-saved hooks: what follows every audited write of a row, once it commits (the edit
   checks re-run for that participant);
 - home cards: what each role's home page shows from other apps (work waiting, alerts);
-- concealment: whether an allocation's arm may be shown yet (``allocation_revealed``).
+- concealment: whether an allocation's arm may be shown yet (``allocation_revealed``);
+- correction checks: what a correction after randomisation changes that the coordinator must
+  know (a stratum or eligibility the allocation was not made on).
 """
 
 from __future__ import annotations
@@ -119,6 +121,20 @@ class Concealment:
     audit_fields: frozenset[str]
 
 
+@dataclass(frozen=True)
+class CorrectionCheck:
+    """Run around a correction of a randomised participant's records, in its transaction.
+
+    ``snapshot(participant)`` is taken before the correction is saved; ``after(*,
+    participant, before, user, reason, what)`` runs after it, records what must be recorded
+    (the randomisation app: a protocol deviation) and returns warnings for the person who
+    corrected, in words.
+    """
+
+    snapshot: Callable[[Any], Any]
+    after: Callable[..., list[str]]
+
+
 @dataclass
 class Registry:
     readiness_checks: list[tuple[int, Callable[[Any], list[Blocker]]]] = field(default_factory=list)
@@ -148,6 +164,7 @@ class Registry:
     # not theirs or not the participant's). Follow-up fills the adverse-event form with what a
     # call recorded (?call_items=<id>), so no patient text travels in the address.
     form_prefills: dict[str, list[Callable[..., dict]]] = field(default_factory=dict)
+    correction_checks: list[CorrectionCheck] = field(default_factory=list)
 
     def readiness_check(self, order: int = 100):
         """Decorator: ``fn(participant) -> list[Blocker]``, run in ``order``."""
@@ -194,6 +211,10 @@ class Registry:
         if fn not in self.schedule_anchor_hooks:
             self.schedule_anchor_hooks.append(fn)
         return fn
+
+    def add_correction_check(self, check: CorrectionCheck) -> None:
+        if check not in self.correction_checks:
+            self.correction_checks.append(check)
 
     def add_home_card(self, card: HomeCard) -> None:
         self.home_cards = [c for c in self.home_cards if c.code != card.code] + [card]

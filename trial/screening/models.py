@@ -451,12 +451,14 @@ class Consent(models.Model):
         _check_not_future(errors, consent_date=self.consent_date)
         if self.participant_id:
             participant = self.participant
-            if participant.status not in (
+            # A consent recorded before randomisation may be corrected after it, with a reason
+            # (trial.screening.corrections); none is recorded afterwards.
+            if self._state.adding and participant.status not in (
                 ParticipantStatus.SCREENING,
                 ParticipantStatus.NOT_INCLUDED,
             ):
                 errors.setdefault("__all__", []).append(
-                    _("Consent cannot be recorded or changed after randomisation.")
+                    _("Consent cannot be recorded after randomisation.")
                 )
             screened_on = screening_date(participant)
             if self.consent_date and screened_on and self.consent_date < screened_on:

@@ -21,6 +21,7 @@ from trial.models import (
 from trial.participants.selectors import randomisation_blocker_details
 from trial.protocol.vertebrae import LEVELS
 from trial.registry import TimelineEvent
+from trial.screening.corrections import page_mode
 from trial.screening.selectors import eligibility_result
 
 # The links of the summary panel, by URL name; shown only to roles the matrix lets write.
@@ -102,14 +103,18 @@ def screening_context(request, participant) -> dict:
     in_screening = participant.status == ParticipantStatus.SCREENING
     user = request.user
     can = {name: access.can(user, f"trial:{name}") and in_screening for name in ACTIONS}
+    # The records of the path: filled in by the clinic, corrected (after randomisation too)
+    # by those trial.screening.corrections names.
+    records = {"screening_form": form, "eligibility": assessment, "consent": consent}
+    for name, record in records.items():
+        can[name] = page_mode(user, participant, name, existing=record is not None).allowed
     has_open_referral = any(r.status == ReferralStatus.OPEN for r in referrals)
     can["referral_create"] = can["referral_create"] and not has_open_referral and not surgical
     can["referral_cancel"] = can["referral_cancel"] and has_open_referral
     _attach_cancel_reasons(referrals)
-    can["surgical_assessment"] = access.can(user, "trial:surgical_assessment") and (
-        (in_screening and (has_open_referral or surgical is not None))
-        or (surgical is not None and surgical.contraindication)
-    )
+    can["surgical_assessment"] = page_mode(
+        user, participant, "surgical_assessment", existing=surgical is not None
+    ).allowed and (surgical is not None or has_open_referral)
     return {
         "participant": participant,
         "entry": entry,

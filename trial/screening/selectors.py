@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Field, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -448,3 +449,22 @@ def consort_counts(site: Site | None = None, *, count_ready: bool = True) -> Con
 
 
 # --- end of CONSORT counts ---
+
+
+def entry_history(entry: ScreeningLogEntry) -> list[dict]:
+    """The entry's audit trail, newest first, with what each change changed (one query)."""
+    rows = list(entry.history.select_related("history_user").order_by("history_date", "pk"))
+    history = []
+    previous = None
+    for row in rows:
+        changes: list[tuple[str, Any, Any]] = []
+        if previous is not None:
+            delta = row.diff_against(previous, excluded_fields=["cpr_digest"])
+            for change in delta.changes:
+                column = ScreeningLogEntry._meta.get_field(change.field)
+                # A history diff names the row's own columns, never a reverse relation.
+                label = column.verbose_name if isinstance(column, Field) else column.name
+                changes.append((str(label), change.old, change.new))
+        history.append({"row": row, "changes": changes})
+        previous = row
+    return list(reversed(history))

@@ -159,6 +159,12 @@ def _require_screening(participant: Participant) -> None:
         )
 
 
+def _require_record(record: object | None, correction: bool) -> None:
+    """A correction corrects what is recorded; nothing is recorded first that way."""
+    if correction and record is None:
+        raise ServiceError(_("Nothing is recorded here yet, so there is nothing to correct."))
+
+
 SCREENING_FORM_FIELDS = (
     "myeloma_status",
     "diagnosis_date",
@@ -190,15 +196,20 @@ def screening_form_record(
     data: dict,
     reason: str = "",
     loaded_version: str | None = None,
+    correction: bool = False,
 ) -> ScreeningForm:
     """Record or correct the screening form (a correction needs a reason).
 
     ``loaded_version`` here and in the other record services is the version of the record the page
-    was loaded with (trial.concurrency): a save based on an older one is refused."""
-    _require_screening(participant)
+    was loaded with (trial.concurrency): a save based on an older one is refused.
+    ``correction=True`` (trial.screening.corrections, after randomisation) corrects what is
+    recorded without the "still in screening" guard; every other check stays."""
+    if not correction:
+        _require_screening(participant)
     form = ScreeningForm.objects.select_for_update().filter(participant=participant).first()
     version_check(form, loaded_version)
     if form is None:
+        _require_record(None, correction)
         form = ScreeningForm(participant=participant, completed_by=user)
     for name in SCREENING_FORM_FIELDS:
         value = data.get(name)
@@ -215,24 +226,30 @@ def eligibility_record(
     assessed_on: dt.date,
     reason: str = "",
     loaded_version: str | None = None,
+    correction: bool = False,
 ) -> EligibilityAssessment:
-    """Store the hematologist's answers against the criteria version in force today."""
+    """Store the hematologist's answers against the criteria version in force today.
+
+    A correction keeps the version the answers were given against and who assessed."""
     from trial.screening.selectors import current_criteria_version
 
-    _require_screening(participant)
-    version = current_criteria_version()
-    if version is None:
-        raise ServiceError(_("No eligibility criteria are in force. Ask the coordinator."))
+    if not correction:
+        _require_screening(participant)
     assessment = (
         EligibilityAssessment.objects.select_for_update().filter(participant=participant).first()
     )
     version_check(assessment, loaded_version)
-    if assessment is None:
-        assessment = EligibilityAssessment(participant=participant)
-    assessment.version = version
+    _require_record(assessment, correction)
+    if assessment is None or not correction:
+        version = current_criteria_version()
+        if version is None:
+            raise ServiceError(_("No eligibility criteria are in force. Ask the coordinator."))
+        if assessment is None:
+            assessment = EligibilityAssessment(participant=participant)
+        assessment.version = version
+        assessment.assessed_by = user
     assessment.answers = dict(answers)
     assessment.assessed_on = assessed_on
-    assessment.assessed_by = user
     return audited_save(assessment, user=user, reason=reason)
 
 
@@ -248,11 +265,24 @@ def consent_record(
     written_information_given: bool,
     reason: str = "",
     loaded_version: str | None = None,
+    correction: bool = False,
 ) -> Consent:
-    """Record consent; refused before the screening date and once randomised (Consent.clean)."""
+    """Record consent; refused before the screening date, and recording it once randomised
+    (Consent.clean): after randomisation a recorded consent is only corrected."""
     participant = Participant.objects.select_for_update().get(pk=participant.pk)
     consent = Consent.objects.select_for_update().filter(participant=participant).first()
     version_check(consent, loaded_version)
+    _require_record(consent, correction)
+    if (
+        consent is not None
+        and not correction
+        and participant.status
+        not in (
+            ParticipantStatus.SCREENING,
+            ParticipantStatus.NOT_INCLUDED,
+        )
+    ):
+        _require_screening(participant)
     if consent is None:
         if not information_sheet.active:
             raise ValidationError(
@@ -321,11 +351,13 @@ def surgical_assessment_record(
     risk_information_given: bool,
     reason: str = "",
     loaded_version: str | None = None,
+    correction: bool = False,
 ) -> SurgicalAssessment:
     """Record (or correct) the surgeon's assessment and close the referral.
 
     A contraindication ends the participant's path as not included (CONSORT: contraindicated);
-    correcting it away puts a participant who ended that way back in screening.
+    correcting it away puts a participant who ended that way back in screening. A correction
+    after randomisation (``correction=True``) keeps the surgeon who assessed.
     """
     participant = Participant.objects.select_for_update().get(pk=participant.pk)
     assessment = (
@@ -335,6 +367,7 @@ def surgical_assessment_record(
         .first()
     )
     version_check(assessment, loaded_version)
+    _require_record(assessment, correction)
     if assessment is None:
         _require_screening(participant)
         referral = (
@@ -352,7 +385,8 @@ def surgical_assessment_record(
     ):
         raise ServiceError(_("The referral went to another surgical department."))
     assessment.assessed_on = assessed_on
-    assessment.surgeon = user
+    if not correction:
+        assessment.surgeon = user
     assessment.contraindication = contraindication
     assessment.contraindication_details = contraindication_details.strip()
     assessment.planned_levels = list(planned_levels or [])

@@ -8,12 +8,9 @@ for another site), a form validates, a service writes and audits.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Field
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import formats
@@ -29,17 +26,15 @@ from trial.models import (
     Consent,
     EligibilityAssessment,
     EligibilityCriteriaVersion,
-    NotIncludedReason,
     Participant,
     ParticipantStatus,
     ReferralStatus,
     ScreeningForm,
-    ScreeningLogEntry,
     SiteKind,
     SurgicalAssessment,
 )
 from trial.participants import selectors as participant_selectors
-from trial.screening import lookups
+from trial.screening import corrections, lookups
 from trial.screening import selectors as screening_selectors
 from trial.screening import services as screening_services
 from trial.screening.forms import (
@@ -66,20 +61,35 @@ def _screening_participant(request: AuthedHttpRequest, trial_number: str) -> Par
 
 
 def _not_in_screening(request: AuthedHttpRequest, participant: Participant) -> HttpResponse:
-    messages.warning(
-        request,
-        _("%(number)s is no longer in screening (%(status)s); this cannot be changed here.")
-        % {"number": participant.trial_number, "status": participant.get_status_display()},
-    )
+    messages.warning(request, corrections.not_in_screening_message(participant))
     return redirect(participant)
 
 
-def _form_page(request, participant, form, *, title: str, template="trial/screening/form.html"):
+def _form_page(request, participant, form, *, title: str, mode=None):
     return render(
         request,
-        template,
-        {"participant": participant, "form": form, "title": title},
+        "trial/screening/form.html",
+        {"participant": participant, "form": form, "title": title, "mode": mode},
     )
+
+
+def _refused(request, participant, mode: corrections.PageMode, *, title: str) -> HttpResponse:
+    """The page is not offered: the clinic is sent back with the reason, others read it here."""
+    if mode.redirect:
+        messages.warning(request, mode.message)
+        return redirect(participant)
+    return render(
+        request,
+        "trial/screening/form.html",
+        {"participant": participant, "form": None, "title": title, "lead": mode.message},
+    )
+
+
+def _saved(request, participant, text: str, warnings: list[str]) -> HttpResponse:
+    messages.success(request, text)
+    for warning in warnings:
+        messages.warning(request, warning)
+    return redirect(participant)
 
 
 # --- Screening log ----------------------------------------------------------------------
@@ -183,30 +193,11 @@ def screening_log_detail(request: AuthedHttpRequest, entry_id: int) -> HttpRespo
         {
             "entry": entry,
             "participant": participant,
-            "history": _entry_history(entry),
+            "history": screening_selectors.entry_history(entry),
             "can_edit": access.can(request.user, "trial:screening_log_edit"),
             "failed_criteria": screening_selectors.criterion_labels_for(entry.failed_criteria),
         },
     )
-
-
-def _entry_history(entry) -> list[dict]:
-    """The entry's audit trail, newest first, with what each change changed (one query)."""
-    rows = list(entry.history.select_related("history_user").order_by("history_date", "pk"))
-    history = []
-    previous = None
-    for row in rows:
-        changes: list[tuple[str, Any, Any]] = []
-        if previous is not None:
-            delta = row.diff_against(previous, excluded_fields=["cpr_digest"])
-            for change in delta.changes:
-                field = ScreeningLogEntry._meta.get_field(change.field)
-                # A history diff names the row's own columns, never a reverse relation.
-                label = field.verbose_name if isinstance(field, Field) else field.name
-                changes.append((str(label), change.old, change.new))
-        history.append({"row": row, "changes": changes})
-        previous = row
-    return list(reversed(history))
 
 
 @GET_POST
@@ -240,9 +231,12 @@ def screening_log_edit(request: AuthedHttpRequest, entry_id: int) -> HttpRespons
 @GET_POST
 def screening_form(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
     participant = _screening_participant(request, trial_number)
-    if participant.status != ParticipantStatus.SCREENING:
-        return _not_in_screening(request, participant)
     existing = ScreeningForm.objects.filter(participant=participant).first()
+    mode = corrections.page_mode(
+        request.user, participant, "screening_form", existing=existing is not None
+    )
+    if not mode.allowed:
+        return _refused(request, participant, mode, title=_("Screening form"))
     instance = existing or ScreeningForm(participant=participant)
     if existing is None:
         entry = getattr(participant, "screening_entry", None)
@@ -253,7 +247,9 @@ def screening_form(request: AuthedHttpRequest, trial_number: str) -> HttpRespons
     version_field_add(form, existing)
     if request.method == "POST" and form.is_valid():
         try:
-            screening_services.screening_form_record(
+            warnings = corrections.record(
+                mode,
+                service=screening_services.screening_form_record,
                 participant=participant,
                 user=request.user,
                 data=form.cleaned_data,
@@ -263,21 +259,28 @@ def screening_form(request: AuthedHttpRequest, trial_number: str) -> HttpRespons
         except (ServiceError, ValidationError) as exc:
             apply_errors(form, exc)
         else:
-            messages.success(request, _("The screening form is saved."))
-            return redirect(participant)
-    return _form_page(request, participant, form, title=_("Screening form"))
+            return _saved(request, participant, _("The screening form is saved."), warnings)
+    return _form_page(request, participant, form, title=_("Screening form"), mode=mode)
 
 
 @GET_POST
 def eligibility(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
     participant = _screening_participant(request, trial_number)
-    if participant.status != ParticipantStatus.SCREENING:
-        return _not_in_screening(request, participant)
-    version = screening_selectors.current_criteria_version()
+    existing = EligibilityAssessment.objects.filter(participant=participant).first()
+    mode = corrections.page_mode(
+        request.user, participant, "eligibility", existing=existing is not None
+    )
+    if not mode.allowed:
+        return _refused(request, participant, mode, title=_("Eligibility checklist"))
+    # A correction keeps the version the answers were given against.
+    version = (
+        existing.version
+        if existing and mode.correcting
+        else screening_selectors.current_criteria_version()
+    )
     if version is None:
         messages.error(request, _("No eligibility criteria are in force. Ask the coordinator."))
         return redirect(participant)
-    existing = EligibilityAssessment.objects.filter(participant=participant).first()
     initial = {}
     if existing is not None:
         initial = {f"c_{code}": answer for code, answer in existing.answers.items()}
@@ -291,7 +294,9 @@ def eligibility(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
     version_field_add(form, existing)
     if request.method == "POST" and form.is_valid():
         try:
-            screening_services.eligibility_record(
+            warnings = corrections.record(
+                mode,
+                service=screening_services.eligibility_record,
                 participant=participant,
                 user=request.user,
                 answers=form.answers(),
@@ -302,8 +307,7 @@ def eligibility(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
         except (ServiceError, ValidationError) as exc:
             apply_errors(form, exc)
         else:
-            messages.success(request, _("The eligibility checklist is saved."))
-            return redirect(participant)
+            return _saved(request, participant, _("The eligibility checklist is saved."), warnings)
     return render(
         request,
         "trial/screening/eligibility.html",
@@ -313,6 +317,7 @@ def eligibility(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
             "version": version,
             "existing": existing,
             "title": _("Eligibility checklist"),
+            "mode": mode,
         },
     )
 
@@ -320,11 +325,13 @@ def eligibility(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
 @GET_POST
 def consent(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
     participant = _screening_participant(request, trial_number)
-    if participant.status != ParticipantStatus.SCREENING:
-        return _not_in_screening(request, participant)
-    instance = Consent.objects.filter(participant=participant).first() or Consent(
-        participant=participant
+    existing = Consent.objects.filter(participant=participant).first()
+    mode = corrections.page_mode(
+        request.user, participant, "consent", existing=existing is not None
     )
+    if not mode.allowed:
+        return _refused(request, participant, mode, title=_("Consent"))
+    instance = existing or Consent(participant=participant)
     form = ConsentForm(
         request.POST or None, instance=instance, participant=participant, user=request.user
     )
@@ -332,7 +339,9 @@ def consent(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            screening_services.consent_record(
+            warnings = corrections.record(
+                mode,
+                service=screening_services.consent_record,
                 participant=participant,
                 user=request.user,
                 consent_date=data["consent_date"],
@@ -346,9 +355,8 @@ def consent(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
         except (ServiceError, ValidationError) as exc:
             apply_errors(form, exc)
         else:
-            messages.success(request, _("Consent is recorded."))
-            return redirect(participant)
-    return _form_page(request, participant, form, title=_("Consent"))
+            return _saved(request, participant, _("Consent is recorded."), warnings)
+    return _form_page(request, participant, form, title=_("Consent"), mode=mode)
 
 
 @GET_POST
@@ -439,7 +447,10 @@ def surgical_assessment(request: AuthedHttpRequest, trial_number: str) -> HttpRe
         .filter(participant=participant)
         .first()
     )
-    if not access.can(request.user, "trial:surgical_assessment"):
+    mode = corrections.page_mode(
+        request.user, participant, "surgical_assessment", existing=existing is not None
+    )
+    if not mode.allowed and not mode.redirect:
         # Everyone else who may see the participant reads the assessment.
         return render(
             request,
@@ -453,12 +464,8 @@ def surgical_assessment(request: AuthedHttpRequest, trial_number: str) -> HttpRe
                 "title": _("Surgical assessment"),
             },
         )
-    contraindicated = (
-        participant.status == ParticipantStatus.NOT_INCLUDED
-        and participant.not_included_reason == NotIncludedReason.CONTRAINDICATED
-    )
-    if participant.status != ParticipantStatus.SCREENING and not (existing and contraindicated):
-        return _not_in_screening(request, participant)
+    if not mode.allowed:
+        return _refused(request, participant, mode, title=_("Surgical assessment"))
     referral = (
         existing.referral
         if existing
@@ -477,7 +484,9 @@ def surgical_assessment(request: AuthedHttpRequest, trial_number: str) -> HttpRe
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            screening_services.surgical_assessment_record(
+            warnings = corrections.record(
+                mode,
+                service=screening_services.surgical_assessment_record,
                 participant=participant,
                 user=request.user,
                 assessed_on=data["assessed_on"],
@@ -493,8 +502,7 @@ def surgical_assessment(request: AuthedHttpRequest, trial_number: str) -> HttpRe
         except (ServiceError, ValidationError) as exc:
             apply_errors(form, exc)
         else:
-            messages.success(request, _("The surgical assessment is saved."))
-            return redirect(participant)
+            return _saved(request, participant, _("The surgical assessment is saved."), warnings)
     return render(
         request,
         "trial/screening/surgical_assessment.html",
@@ -503,6 +511,7 @@ def surgical_assessment(request: AuthedHttpRequest, trial_number: str) -> HttpRe
             "form": form,
             "referral": referral,
             "title": _("Surgical assessment"),
+            "mode": mode,
         },
     )
 
