@@ -24,6 +24,7 @@ def register(registry: Registry) -> None:
     # The trial's own exporters register themselves when imported; the task module is
     # imported so that a worker knows the export tasks.
     from trial.exports import demo, tasks, treatment_exporters, trial_exporters  # noqa: F401
+    from trial.monitoring import exports as monitoring_exports  # noqa: F401
     from trial.registry import DemoStep, NavItem
 
     registry.add_nav(NavItem("trial:export_list", _("Exports"), order=75))
