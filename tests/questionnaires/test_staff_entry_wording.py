@@ -66,9 +66,7 @@ def test_a_language_without_wording_falls_back_to_the_trials_default_language():
 # --- the pages ---
 
 
-def test_a_danish_participant_is_read_the_danish_wording_whatever_the_nurses_language(
-    world, login
-):
+def test_a_danish_participant_is_read_the_danish_wording_whatever_the_nurses_language(world, login):
     p = world.own_participant  # Danish by default
     client = login(world.users[Role.NURSE])
     with translation.override("en"):
@@ -81,9 +79,7 @@ def test_a_danish_participant_is_read_the_danish_wording_whatever_the_nurses_lan
     assert escape(load_wording("odi", "en").text("odi_1")) not in html
 
 
-def test_an_english_participant_is_read_the_english_wording_and_the_answers_say_so(
-    world, login
-):
+def test_an_english_participant_is_read_the_english_wording_and_the_answers_say_so(world, login):
     p = world.own_participant
     p.language = "en"
     p.save(update_fields=["language"])
