@@ -99,12 +99,13 @@ def contact_details_version(participant: Participant, identity: Identity | None)
 
 
 def _contact_values(participant: Participant, identity: Identity) -> list[tuple[str, str]]:
-    values = [
-        (str(Identity._meta.get_field(name).verbose_name).capitalize(), getattr(identity, name))
-        for name in CONTACT_FIELDS
+    labels = {f.name: str(f.verbose_name).capitalize() for f in Identity._meta.concrete_fields}
+    values = [(labels[name], getattr(identity, name)) for name in CONTACT_FIELDS]
+    language = next(f for f in Participant._meta.concrete_fields if f.name == "language")
+    return [
+        *values,
+        (str(language.verbose_name).capitalize(), participant.get_language_display()),
     ]
-    language = str(Participant._meta.get_field("language").verbose_name).capitalize()
-    return [*values, (language, participant.get_language_display())]
 
 
 @transaction.atomic
