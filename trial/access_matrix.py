@@ -33,6 +33,11 @@ CENTRAL_READERS = frozenset({Role.COORDINATOR, Role.DATA_MANAGER, Role.MONITOR})
 SCREENING_CORRECTORS = HEMATOLOGIST | {Role.DATA_MANAGER}
 SURGICAL_CORRECTORS = frozenset({Role.SURGEON, Role.DATA_MANAGER})
 
+# Roles that may read a participant's identifying data (name, CPR, phone, e-mail, address):
+# site roles only at their own sites, the data manager everywhere.
+IDENTITY_SITE_ROLES = frozenset({Role.HEMATOLOGIST, Role.NURSE})
+IDENTITY_CENTRAL_ROLES = frozenset({Role.DATA_MANAGER})
+
 Kind = Literal["public", "account", "clinical", "central", "monitoring", "admin"]
 
 
@@ -119,6 +124,13 @@ MATRIX: dict[str, Rule] = {
         roles=CLINICAL_SITE | {Role.COORDINATOR, Role.DATA_MANAGER},
         read_roles=MONITOR,
         description="Audit history of one participant",
+    ),
+    # Those who read identifying data keep the contact details up to date (the view asks
+    # trial.access.can_see_identity of the participant as well).
+    "trial:contact_details_edit": Rule(
+        kind="clinical",
+        roles=IDENTITY_SITE_ROLES | IDENTITY_CENTRAL_ROLES,
+        description="Change a participant's phone, e-mail, address and language, with a reason",
     ),
     # --- death and withdrawal (also from the follow-up call log) -----------------
     "trial:death_record": Rule(
@@ -535,11 +547,6 @@ MATRIX: dict[str, Rule] = {
         description="Django admin: sites and reference lists (accounts: superusers only)",
     ),
 }
-
-# Roles that may read a participant's identifying data (name, CPR, phone, e-mail, address):
-# site roles only at their own sites, the data manager everywhere.
-IDENTITY_SITE_ROLES = frozenset({Role.HEMATOLOGIST, Role.NURSE})
-IDENTITY_CENTRAL_ROLES = frozenset({Role.DATA_MANAGER})
 
 # Permission questions that are not "may this user open (write) that view": a finer right
 # within a view, or who is told about something. Where the answer is the same as a matrix

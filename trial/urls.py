@@ -24,6 +24,11 @@ trial_patterns = (
             participant_views.participant_history,
             name="participant_history",
         ),
+        path(
+            "participants/<str:trial_number>/contact/",
+            participant_views.contact_details_edit,
+            name="contact_details_edit",
+        ),
         path("audit/", views.audit_log, name="audit_log"),
         # Staff accounts, managed by the coordinator
         path("staff/", staff_views.staff_list, name="staff_list"),

@@ -28,8 +28,9 @@ from questionnaires import flow, links, selectors, services
 from questionnaires.forms import (
     AnswersForm,
     TabletExitForm,
+    instrument_wording,
 )
-from questionnaires.instruments import WordingError, load_wording
+from questionnaires.instruments import Wording
 from questionnaires.models import Mode, TabletSession
 from trial import access
 from trial.client_ip import client_ip
@@ -184,12 +185,9 @@ def _tablet_channel(request: HttpRequest) -> TabletChannel | HttpResponse:
     )
 
 
-def _wording(instrument_code: str):
-    language = translation.get_language() or settings.LANGUAGE_CODE
-    try:
-        return load_wording(instrument_code, language)
-    except WordingError:
-        return load_wording(instrument_code, settings.LANGUAGE_CODE)
+def _wording(instrument_code: str) -> Wording:
+    """The wording in the patient's language of the moment (the active one)."""
+    return instrument_wording(instrument_code)
 
 
 def _answers_by_instrument(channel: Channel) -> dict[str, dict]:

@@ -14,20 +14,24 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from questionnaires import links as qlinks
 from questionnaires import selectors, services
-from questionnaires.forms import CorrectionForm, RevokeForm, SendLinkForm, StaffEntryForm
+from questionnaires.forms import (
+    CorrectionForm,
+    RevokeForm,
+    SendLinkForm,
+    StaffEntryForm,
+    instrument_wording,
+)
 from questionnaires.instruments import get_instrument
 from questionnaires.models import Mode, QuestionnaireLink, SentVia
 from questionnaires.views.patient import (
     TABLET_IDLE_SESSION_KEY,
     TABLET_SESSION_KEY,
     _posted,
-    _wording,
 )
 from trial import access
 from trial.concurrency import form_version, version_field_add
@@ -69,7 +73,7 @@ def staff_send(request: AuthedHttpRequest, trial_number: str, visit_code: str) -
     """Send a personal link by e-mail or text message, or print it as a letter (PDF)."""
     participant = trial_selectors.participant_get_for(request.user, trial_number)
     _visit_or_404(visit_code)
-    form = SendLinkForm(_posted(request))
+    form = SendLinkForm(_posted(request), initial={"language": participant.language})
     if request.method == "POST" and form.is_valid():
         via = form.cleaned_data["via"]
         language = form.cleaned_data["language"]
@@ -196,9 +200,8 @@ def staff_tablet(request: AuthedHttpRequest, trial_number: str, visit_code: str)
     )
 
 
-def _instrument_labels(instrument_code: str) -> dict:
-    wording = _wording(instrument_code)
-    return {code: w.text for code, w in wording.items.items()}
+def _language_name(code: str) -> str:
+    return str(dict(settings.LANGUAGES).get(code, code))
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -211,10 +214,12 @@ def staff_enter(
     items = get_instrument(instrument).items
     response = selectors.visit_responses(participant, visit_code).get(instrument)
     initial = dict(response.answers) if response else {}
+    # Read out in the participant's language, word for word what the patient's page shows.
+    wording = instrument_wording(instrument, participant.language)
     form = StaffEntryForm(
         _posted(request),
         items=items,
-        labels=_instrument_labels(instrument),
+        wording=wording,
         initial={**initial, "mode": Mode.PHONE},
     )
     version_field_add(form, response)
@@ -228,7 +233,7 @@ def staff_enter(
                 answers=form.answers(),
                 mode=form.cleaned_data["mode"],
                 user=request.user,
-                language=translation.get_language(),
+                language=wording.language,
                 loaded_version=form_version(form),
             )
         except ServiceError as error:
@@ -244,7 +249,8 @@ def staff_enter(
             "visit_code": visit_code,
             "instrument": instrument,
             "instrument_label": visits.INSTRUMENT_LABELS[instrument],
-            "wording": _wording(instrument),
+            "wording": wording,
+            "wording_language": _language_name(wording.language),
             "form": form,
             "locked": locked,
             "response": response,
@@ -261,10 +267,14 @@ def staff_correct(
     _visit_or_404(visit_code, instrument)
     response = selectors.visit_responses(participant, visit_code).get(instrument)
     submitted = response is not None and response.is_submitted
+    # In the language the answers were given in, so the texts are the ones answered.
+    wording = instrument_wording(
+        instrument, response.language if response else participant.language
+    )
     form = CorrectionForm(
         _posted(request),
         items=get_instrument(instrument).items,
-        labels=_instrument_labels(instrument),
+        wording=wording,
         initial=dict(response.answers) if response else {},
     )
     version_field_add(form, response)
@@ -291,6 +301,8 @@ def staff_correct(
             "visit_code": visit_code,
             "instrument": instrument,
             "instrument_label": visits.INSTRUMENT_LABELS[instrument],
+            "wording": wording,
+            "wording_language": _language_name(wording.language),
             "form": form,
             "submitted": submitted,
             "response": response,

@@ -5,6 +5,7 @@ Defined here, registered under the ``trial`` app label (re-exported from trial/m
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -75,6 +76,11 @@ class Participant(models.Model):
         _("reason not included"), max_length=20, blank=True, choices=NotIncludedReason.choices
     )
     not_included_note = models.TextField(_("note on why not included"), blank=True)
+    # The language the participant reads: of questionnaires (patient's pages, the wording staff
+    # read out on the phone) and of the links sent. Not identifying, so kept here.
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     created_by = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

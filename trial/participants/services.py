@@ -13,8 +13,8 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from trial.audit import audited_save
-from trial.concurrency import ConcurrentChange
+from trial.audit import ReasonRequired, audited_save, model_update, require_reason
+from trial.concurrency import ConcurrentChange, version_of
 from trial.cpr import normalise_cpr
 from trial.errors import ServiceError
 from trial.models import (
@@ -87,6 +87,75 @@ def identity_set(
     identity.email = email.strip()
     identity.address = address.strip()
     return audited_save(identity, user=user, reason=reason)
+
+
+CONTACT_FIELDS = ("phone", "email", "address")
+
+
+def contact_details_version(participant: Participant, identity: Identity | None) -> str:
+    """The version of what the contact-details form shows: the identity record, and the
+    participant's language, which lives on the participant itself."""
+    return f"{version_of(identity)}.{participant.language}"
+
+
+def _contact_values(participant: Participant, identity: Identity) -> list[tuple[str, str]]:
+    labels = {f.name: str(f.verbose_name).capitalize() for f in Identity._meta.concrete_fields}
+    values = [(labels[name], getattr(identity, name)) for name in CONTACT_FIELDS]
+    language = next(f for f in Participant._meta.concrete_fields if f.name == "language")
+    return [
+        *values,
+        (str(language.verbose_name).capitalize(), participant.get_language_display()),
+    ]
+
+
+@transaction.atomic
+def contact_details_set(
+    *,
+    participant: Participant,
+    user: User,
+    phone: str,
+    email: str,
+    address: str,
+    language: str,
+    reason: str,
+    loaded_version: str | None = None,
+) -> bool:
+    """Change a participant's phone, e-mail, address and language, with a reason; whether
+    anything changed.
+
+    The identity record holds the contact details (read by ``questionnaires.links`` when a
+    link is sent, so the next message goes to the new address); the language is on the
+    participant. Both rows are locked, and a form loaded before someone else's save is
+    refused with their values (``loaded_version``, see ``contact_details_version``).
+    """
+    participant = Participant.objects.select_for_update().get(pk=participant.pk)
+    identity = Identity.objects.select_for_update().filter(participant=participant).first()
+    if identity is None:
+        raise ServiceError(
+            _("No identifying data is recorded for %(number)s, so there are no contact details.")
+            % {"number": participant.trial_number}
+        )
+    if loaded_version is not None and loaded_version != contact_details_version(
+        participant, identity
+    ):
+        loaded_identity = loaded_version.partition(".")[0]
+        changed = participant if loaded_identity == version_of(identity) else identity
+        conflict = ConcurrentChange.of(changed, values=_contact_values(participant, identity))
+        # Saving again replaces both records' values, so the form takes the version of both.
+        conflict.version = contact_details_version(participant, identity)
+        raise conflict
+    contact = {"phone": phone.strip(), "email": email.strip(), "address": address.strip()}
+    if all(getattr(identity, k) == v for k, v in contact.items()) and (
+        participant.language == language
+    ):
+        return False
+    try:
+        reason = require_reason(reason)
+    except ReasonRequired as error:
+        raise ValidationError({"reason": error.messages}) from error
+    model_update(instance=identity, data=contact, user=user, reason=reason)
+    model_update(instance=participant, data={"language": language}, user=user, reason=reason)
+    return True
 
 
 @transaction.atomic

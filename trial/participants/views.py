@@ -14,7 +14,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,6 +23,8 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from trial import access
 from trial.audit import audit_entries, mask_identity_changes
+from trial.concurrency import VERSION_FIELD
+from trial.errors import ServiceError
 from trial.forms import DateField, DateInput, apply_errors
 from trial.http import AuthedHttpRequest
 from trial.models import (
@@ -36,7 +38,7 @@ from trial.models import (
     WithdrawalInitiator,
 )
 from trial.participants import selectors, services
-from trial.participants.forms import ParticipantFilterForm
+from trial.participants.forms import ContactDetailsForm, ParticipantFilterForm
 from trial.registry import TimelineEvent, registry
 from trial.staff.selectors import sites_for
 from trial.views import PAGE_SIZE, page_number_from
@@ -76,6 +78,8 @@ def participant_detail(request: AuthedHttpRequest, trial_number: str) -> HttpRes
             "participant": participant,
             "identity": identity,
             "can_see_identity": can_see_identity,
+            "can_edit_contact": identity is not None
+            and access.can(request.user, "trial:contact_details_edit"),
             "panels": panels,
             "timeline": selectors.participant_timeline(request.user, participant),
         },
@@ -104,6 +108,53 @@ def participant_history(request: AuthedHttpRequest, trial_number: str) -> HttpRe
 
 
 GET_POST = require_http_methods(["GET", "POST"])
+
+
+@GET_POST
+def contact_details_edit(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
+    """Change the phone, e-mail, address and language of a participant, with a reason."""
+    participant = selectors.participant_get_for(request.user, trial_number)
+    # The matrix admits the roles that read identifying data; this is the same rule asked of
+    # the participant itself, so a wider matrix entry could not show another site's details.
+    if not access.can_see_identity(request.user, participant):
+        raise Http404
+    identity = Identity.objects.filter(participant=participant).first()
+    initial = {"language": participant.language}
+    if identity is not None:
+        initial.update(phone=identity.phone, email=identity.email, address=identity.address)
+    form = ContactDetailsForm(request.POST or None, initial=initial)
+    form.fields[VERSION_FIELD] = forms.CharField(
+        widget=forms.HiddenInput,
+        required=False,
+        initial=services.contact_details_version(participant, identity),
+    )
+    if request.method == "POST" and identity is not None and form.is_valid():
+        data = form.cleaned_data
+        try:
+            changed = services.contact_details_set(
+                participant=participant,
+                user=request.user,
+                phone=data["phone"],
+                email=data["email"],
+                address=data["address"],
+                language=data["language"],
+                reason=data["reason"],
+                loaded_version=data[VERSION_FIELD] if VERSION_FIELD in request.POST else None,
+            )
+        except (ValidationError, ServiceError) as exc:
+            apply_errors(form, exc)
+        else:
+            if changed:
+                messages.success(request, _("The contact details are saved with the reason."))
+            else:
+                messages.info(request, _("Nothing was changed."))
+            return redirect(participant)
+    return render(
+        request,
+        "trial/contact_details.html",
+        {"participant": participant, "identity": identity, "form": form},
+    )
+
 
 YES_NO = [("", "---------"), ("yes", gettext_lazy("Yes")), ("no", gettext_lazy("No"))]
 
