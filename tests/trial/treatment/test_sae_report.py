@@ -348,3 +348,47 @@ def test_the_create_page_groups_the_report_under_the_serious_answer(participant,
     ).content.decode()
     assert 'data-show-when="serious=yes"' in page
     assert 'name="seriousness_criteria"' in page and 'type="datetime-local"' in page
+
+
+def test_the_edit_page_keeps_its_version_and_refuses_a_stale_save(
+    world, participant, coordinator, fixed_day
+):
+    from tests.races import page_version
+
+    nurse = world.users[Role.NURSE]
+    event = adverse_events.adverse_event_record(
+        participant=participant,
+        user=nurse,
+        description="Pneumonia",
+        onset_date=fixed_day,
+        grade=3,
+        serious=True,
+        relation="not_related",
+        outcome="recovering",
+        resolved_on=None,
+        **sae_report(),
+    )
+    url = reverse("trial:adverse_event_edit", args=[participant.trial_number, event.pk])
+    client = verified_client(nurse)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    loaded = page_version(client.get(url))
+    adverse_events.adverse_event_update(
+        event=event,
+        user=world.users[Role.HEMATOLOGIST],
+        reason="Discharged",
+        hospital_discharged_on=fixed_day,
+    )
+    data = _post(
+        fixed_day,
+        onset_date=fixed_day.isoformat(),
+        hospital_admitted_on=fixed_day.isoformat(),
+        hospital_discharged_on="",
+        site_aware_at=f"{fixed_day.isoformat()}T11:00",
+        reason="Admission date",
+        version=loaded,
+    )
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "saved it at" in response.content.decode()
+    event.refresh_from_db()
+    assert event.hospital_discharged_on == fixed_day  # the other person's value is kept
