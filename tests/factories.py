@@ -288,6 +288,45 @@ class AdverseEventFactory(factory.django.DjangoModelFactory):
     recorded_by = factory.SubFactory(UserFactory, role="nurse")
 
 
+def sae_report(onset: dt.date | None = None, *, form: bool = False, **overrides) -> dict:
+    """The ICH E2A part of a serious adverse event with onset ``onset`` (today): admitted to
+    hospital that day, the site aware at its noon (or now, for today's), not expected, probably
+    related to the myeloma. Keyword arguments of the service, or with ``form`` the POST data."""
+    from django.utils import timezone
+
+    from tests.clock import noon
+
+    onset = onset or _today()
+    aware = timezone.localtime() if onset == _today() else noon(onset)
+    values: dict = {
+        "seriousness_criteria": ["hospitalisation"],
+        "hospital_admitted_on": onset,
+        "hospital_discharged_on": None,
+        "expectedness": "unexpected",
+        "relation_disease": "probable",
+        "site_aware_at": aware,
+        **overrides,
+    }
+    if not form:
+        return values
+    posted = {
+        "hospital_admitted_on": values["hospital_admitted_on"],
+        "hospital_discharged_on": values["hospital_discharged_on"],
+        "site_aware_at": values["site_aware_at"],
+    }
+    return {
+        **values,
+        **{
+            name: ""
+            if value is None
+            else value.strftime("%Y-%m-%dT%H:%M")
+            if isinstance(value, dt.datetime)
+            else value.isoformat()
+            for name, value in posted.items()
+        },
+    }
+
+
 def randomised(participant, *, arm: str = "pvp", days_ago: int = 0, user=None):
     """The participant allocated to ``arm`` ``days_ago`` days ago (Copenhagen noon), with
     the planned levels of a surgical assessment; returns the participant, reloaded."""

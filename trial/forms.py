@@ -31,6 +31,25 @@ class DateField(forms.DateField):
     default_validators = [validate_plausible_date]
 
 
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
+
+
+class DateTimeField(forms.DateTimeField):
+    """A date and a time of day, in the trial's time zone: the browser's picker, and the same
+    years as ``DateField``."""
+
+    widget = DateTimeInput
+
+    def validate(self, value) -> None:
+        super().validate(value)
+        if value is not None:
+            validate_plausible_date(value.date())
+
+
 def model_formfield(db_field, **kwargs):
     """``Meta.formfield_callback`` of the model forms: their date fields are ``DateField``."""
     from django.db import models

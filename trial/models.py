@@ -67,6 +67,7 @@ from trial.staff.models import (  # noqa: F401 - re-exported
     site_code_validator,
 )
 from trial.treatment.models import (  # noqa: F401 - re-exported
+    AE_RELATED,
     AE_RESOLVED_OUTCOMES,
     CEMENT_VOLUME_MAX_ML,
     CEMENT_VOLUME_MIN_ML,
@@ -84,3 +85,4 @@ from trial.treatment.models import (  # noqa: F401 - re-exported
     Stability,
     UsualCare,
 )
+from trial.treatment.sae_report import Expectedness, SeriousnessCriterion  # noqa: F401

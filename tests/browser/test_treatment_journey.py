@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
@@ -94,6 +95,11 @@ def test_surgeon_records_pvp_nurse_records_sae_coordinator_acknowledges(
     ward.locator('input[name="serious"][value="yes"]').check()
     ward.locator("#id_relation").select_option("unlikely")
     ward.locator("#id_outcome").select_option("recovering")
+    ward.locator('input[name="seriousness_criteria"][value="hospitalisation"]').check()
+    ward.locator("#id_hospital_admitted_on").fill(timezone.localdate().isoformat())
+    ward.locator("#id_site_aware_at").fill(timezone.localtime().strftime("%Y-%m-%dT%H:%M"))
+    ward.locator('input[name="expectedness"][value="unexpected"]').check()
+    ward.locator("#id_relation_disease").select_option("possible")
     ward.screenshot(path=SHOTS / "treatment_3_sae_form.png", full_page=True)
     ward.locator('[data-testid="treatment-form"] button[type=submit]').click()
     ward.screenshot(path=SHOTS / "treatment_3b_after_save.png", full_page=True)

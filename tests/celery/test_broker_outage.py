@@ -8,6 +8,7 @@ can stop it, and a real Celery worker process reading the same test database.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from django.utils import timezone
 from randomization.models import BatchPrint
 from tests.celery.workers import require_services, start_worker, stop_worker, web_app
 from tests.conftest import verified_client
-from tests.factories import IdentityFactory
+from tests.factories import IdentityFactory, sae_report
 from tests.randomization.conftest import make_batch, make_ready
 from trial.models import AdverseEvent, ExportRun, ExportStatus, Role
 from trial.outbox import services as outbox
@@ -90,6 +91,7 @@ def test_writes_survive_a_broker_outage_and_run_once_afterwards(
         "serious": "yes",
         "relation": "not_related",
         "outcome": "recovering",
+        **sae_report(dt.date.fromisoformat(onset), form=True),
     }
     answers["sae"] = _timed(
         lambda: _client(nurse).post(

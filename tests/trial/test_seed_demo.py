@@ -223,6 +223,16 @@ def test_the_demo_has_one_finished_export_to_download():
     assert {"csv/analysis_wide.csv", "csv/participants.csv", "codebook.pdf"} <= names
 
 
+def test_the_demo_serious_adverse_events_carry_their_e2a_report():
+    from trial.models import AdverseEvent
+
+    serious = list(AdverseEvent.objects.filter(serious=True))
+    assert len(serious) == 2
+    for event in serious:
+        assert event.seriousness_criteria == ["hospitalisation"]
+        assert event.hospital_admitted_on and event.site_aware_at and event.expectedness
+
+
 def test_the_demo_nurse_has_calls_today_and_this_week():
     from followup.selectors import worklist
     from trial.protocol.schedule import local_today

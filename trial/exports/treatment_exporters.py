@@ -7,6 +7,7 @@ from the model fields themselves, so the codebook follows the models.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import ClassVar
 
 from django.db import models
@@ -164,9 +165,26 @@ class AdverseEventExporter(ModelExporter):
         "relation",
         "outcome",
         "resolved_on",
+        "seriousness_criteria",
+        "hospital_admitted_on",
+        "hospital_discharged_on",
+        "expectedness",
+        "relation_disease",
+        "site_aware_at",
         "sae_notified_at",
         "acknowledged_at",
     )
+
+    def variables(self) -> list[Variable]:
+        # A list of criteria is written like the lists of levels: its codes joined by spaces.
+        # The codebook names the codes under "allowed" (as codes, Stata and ODM would read
+        # the variable as one code per record).
+        criteria = "; ".join(f"{code} = {label}" for code, label in m.SeriousnessCriterion.choices)
+        allowed = _("codes separated by spaces: %(codes)s") % {"codes": criteria}
+        return [
+            replace(var, allowed=str(allowed)) if var.name == "seriousness_criteria" else var
+            for var in super().variables()
+        ]
 
 
 @register

@@ -41,6 +41,13 @@ AE_FIELDS = (
     "relation",
     "outcome",
     "resolved_on",
+    # The serious event's report (ICH E2A); trial/treatment/sae_report.py has its rules.
+    "seriousness_criteria",
+    "hospital_admitted_on",
+    "hospital_discharged_on",
+    "expectedness",
+    "relation_disease",
+    "site_aware_at",
 )
 
 
@@ -139,6 +146,65 @@ def coordinator_emails() -> list[str]:
     return addresses
 
 
+def _hospital_text(event: AdverseEvent) -> str:
+    if event.hospital_admitted_on is None:
+        return _("no")
+    if event.hospital_discharged_on is None:
+        return _("admitted %(admitted)s, not yet discharged") % {
+            "admitted": event.hospital_admitted_on.isoformat()
+        }
+    return _("admitted %(admitted)s, discharged %(discharged)s") % {
+        "admitted": event.hospital_admitted_on.isoformat(),
+        "discharged": event.hospital_discharged_on.isoformat(),
+    }
+
+
+def _sae_message(event: AdverseEvent) -> tuple[str, str]:
+    """The notice's subject and body: trial number and site code, never identifying data."""
+    number = event.participant.trial_number
+    if event.is_susar:
+        subject = _(
+            "VERTEBRA: SUSAR (suspected unexpected serious adverse reaction) for %(number)s"
+        ) % {"number": number}
+        susar = _("SUSAR: the event is serious, related to the procedure and unexpected.\n\n")
+    else:
+        subject = _("VERTEBRA: serious adverse event for %(number)s") % {"number": number}
+        susar = ""
+    aware = event.site_aware_at
+    body = _(
+        "A serious adverse event was recorded.\n\n"
+        "%(susar)s"
+        "Participant: %(number)s (site %(site)s)\n"
+        "Onset: %(onset)s\n"
+        "Site aware: %(aware)s\n"
+        "CTCAE grade: %(grade)s\n"
+        "Seriousness criteria (ICH E2A): %(criteria)s\n"
+        "Hospitalisation: %(hospital)s\n"
+        "Relation to the procedure: %(relation)s\n"
+        "Expectedness: %(expectedness)s\n"
+        "Relation to multiple myeloma: %(relation_disease)s\n"
+        "Outcome: %(outcome)s\n\n"
+        "%(description)s\n\n"
+        "Acknowledge it on the SAE list: %(url)s"
+    ) % {
+        "susar": susar,
+        "number": number,
+        "site": event.participant.site.code,
+        "onset": event.onset_date.isoformat(),
+        "aware": timezone.localtime(aware).strftime("%Y-%m-%d %H:%M") if aware else "-",
+        "grade": event.get_grade_display(),
+        "criteria": "; ".join(event.criteria_labels) or "-",
+        "hospital": _hospital_text(event),
+        "relation": event.get_relation_display(),
+        "expectedness": event.get_expectedness_display() or "-",
+        "relation_disease": event.get_relation_disease_display() or "-",
+        "outcome": event.get_outcome_display(),
+        "description": event.description,
+        "url": settings.SITE_URL.rstrip("/") + reverse("trial:sae_list"),
+    }
+    return subject, body
+
+
 def sae_notify(*, event_id: int) -> bool:
     """E-mail the coordinators about a serious adverse event, exactly once.
 
@@ -162,28 +228,7 @@ def sae_notify(*, event_id: int) -> bool:
             logger.warning("Serious adverse event %s but no coordinator address", event_id)
             return False
         with translation.override(settings.LANGUAGE_CODE):
-            subject = _("VERTEBRA: serious adverse event for %(number)s") % {
-                "number": event.participant.trial_number
-            }
-            body = _(
-                "A serious adverse event was recorded.\n\n"
-                "Participant: %(number)s (site %(site)s)\n"
-                "Onset: %(onset)s\n"
-                "CTCAE grade: %(grade)s\n"
-                "Relation to the procedure: %(relation)s\n"
-                "Outcome: %(outcome)s\n\n"
-                "%(description)s\n\n"
-                "Acknowledge it on the SAE list: %(url)s"
-            ) % {
-                "number": event.participant.trial_number,
-                "site": event.participant.site.code,
-                "onset": event.onset_date.isoformat(),
-                "grade": event.get_grade_display(),
-                "relation": event.get_relation_display(),
-                "outcome": event.get_outcome_display(),
-                "description": event.description,
-                "url": settings.SITE_URL.rstrip("/") + reverse("trial:sae_list"),
-            }
+            subject, body = _sae_message(event)
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
         return True
 
@@ -200,4 +245,11 @@ def sae_acknowledge(*, event: AdverseEvent, user: User) -> AdverseEvent:
         raise TreatmentError(_("This serious adverse event is already acknowledged."))
     event.acknowledged_at = timezone.now()
     event.acknowledged_by = user
-    return audited_save(event, user=user, reason=_("Serious adverse event acknowledged."))
+    # Stamps only, not re-checked: an SAE recorded before its E2A fields existed is still read.
+    return audited_save(
+        event,
+        user=user,
+        reason=_("Serious adverse event acknowledged."),
+        update_fields=["acknowledged_at", "acknowledged_by"],
+        validate=False,
+    )

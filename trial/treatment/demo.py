@@ -20,11 +20,13 @@ from trial.models import (
     AERelation,
     Anaesthesia,
     BoneTherapy,
+    Expectedness,
     Participant,
     ParticipantStatus,
     Procedure,
     RadiographKind,
     Role,
+    SeriousnessCriterion,
     Stability,
     SurgicalAssessment,
     User,
@@ -207,17 +209,19 @@ def _adverse_events(participants, nurse, coordinator, today) -> None:
         day0 = tservices.randomised_on(participant)
         if day0 is None:  # every participant here is randomised; tells the checker so
             continue
+        onset = min(day0 + dt.timedelta(days=6), today)
         try:
             event = adverse_events.adverse_event_record(
                 participant=participant,
                 user=nurse,
                 description=description + " (demo)",
-                onset_date=min(day0 + dt.timedelta(days=6), today),
+                onset_date=onset,
                 grade=grade,
                 serious=serious,
                 relation=relation,
                 outcome=AEOutcome.RECOVERING,
                 resolved_on=None,
+                **(_sae_report(onset, today, relation) if serious else {}),
             )
         except ValidationError as exc:
             logger.info("Demo: adverse event of %s not recorded: %s", participant, exc)
@@ -225,3 +229,20 @@ def _adverse_events(participants, nurse, coordinator, today) -> None:
         if serious and relation == AERelation.NOT_RELATED:
             # One serious event already acknowledged, the other left for the coordinator.
             adverse_events.sae_acknowledge(event=event, user=coordinator)
+
+
+def _sae_report(onset: dt.date, today: dt.date, relation: str) -> dict:
+    """The E2A part of a demo SAE: admitted on the day of onset, the site aware that morning."""
+    discharged = onset + dt.timedelta(days=5)
+    morning = dt.datetime.combine(onset, dt.time(9), tzinfo=timezone.get_current_timezone())
+    return {
+        "seriousness_criteria": [SeriousnessCriterion.HOSPITALISATION],
+        "hospital_admitted_on": onset,
+        "hospital_discharged_on": discharged if discharged <= today else None,
+        # A new fracture is among the known risks of PVP; a pneumonia is not.
+        "expectedness": (
+            Expectedness.EXPECTED if relation != AERelation.NOT_RELATED else Expectedness.UNEXPECTED
+        ),
+        "relation_disease": AERelation.PROBABLE,
+        "site_aware_at": min(morning, timezone.now()),
+    }

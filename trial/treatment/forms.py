@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from trial.forms import (
     DateField,
     DateInput,
+    DateTimeField,
     ReasonForChangeMixin,
     VertebraPicker,
     add_model_errors,
@@ -24,9 +25,11 @@ from trial.models import (
     AdverseEvent,
     Anaesthesia,
     CTCAEGrade,
+    Expectedness,
     LeakageSite,
     Procedure,
     RadiographicControl,
+    SeriousnessCriterion,
     UsualCare,
 )
 from trial.protocol.vertebrae import LEVEL_CHOICES, LEVELS
@@ -276,6 +279,29 @@ class AdverseEventForm(ReasonForChangeMixin, forms.ModelForm):
         ),
     )
 
+    seriousness_criteria = forms.MultipleChoiceField(
+        label=_("Seriousness criteria (ICH E2A)"),
+        choices=SeriousnessCriterion.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Tick every criterion the event meets."),
+    )
+    expectedness = forms.ChoiceField(
+        label=_("Expectedness"),
+        choices=Expectedness.choices,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text=_(
+            "Expected: among the known risks of PVP in the trial's reference safety "
+            "information. Serious, related to the procedure and unexpected is a SUSAR."
+        ),
+    )
+    site_aware_at = DateTimeField(
+        label=_("When the site became aware of the serious event"),
+        required=False,
+        help_text=_("Date and time. The coordinator is to be told within 24 hours of it."),
+    )
+
     class Meta:
         formfield_callback = model_formfield
         model = AdverseEvent
@@ -285,6 +311,15 @@ class AdverseEventForm(ReasonForChangeMixin, forms.ModelForm):
             "description": forms.Textarea(attrs={"rows": 2}),
             "onset_date": DateInput,
             "resolved_on": DateInput,
+            "hospital_admitted_on": DateInput,
+            "hospital_discharged_on": DateInput,
+        }
+        help_texts = {
+            "hospital_admitted_on": _(
+                "When hospitalisation is a criterion. For a prolonged stay, the day of the "
+                "original admission."
+            ),
+            "hospital_discharged_on": _("Leave empty while the participant is still admitted."),
         }
 
     def __init__(self, *args, **kwargs):

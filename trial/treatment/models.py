@@ -17,6 +17,12 @@ from trial.participants.models import Participant
 from trial.protocol.vertebrae import LEVEL_CHOICES
 from trial.screening.models import BoneTherapy
 from trial.staff.models import User
+from trial.treatment.sae_report import (
+    SAE_REPORT_HOURS,
+    Expectedness,
+    SeriousnessCriterion,
+    sae_report_errors,
+)
 from trial.validation import _check_not_future, _raise
 
 
@@ -308,6 +314,8 @@ class AEOutcome(models.TextChoices):
 
 # Outcomes after which the event has ended and a resolved date belongs to it.
 AE_RESOLVED_OUTCOMES = frozenset({AEOutcome.RECOVERED, AEOutcome.SEQUELAE, AEOutcome.FATAL})
+# A reasonable possibility that the procedure caused the event: the "related" of a SUSAR.
+AE_RELATED = frozenset({AERelation.POSSIBLE, AERelation.PROBABLE, AERelation.DEFINITE})
 
 
 class AdverseEvent(models.Model):
@@ -326,6 +334,18 @@ class AdverseEvent(models.Model):
     )
     outcome = models.CharField(_("outcome"), max_length=12, choices=AEOutcome.choices)
     resolved_on = models.DateField(_("resolved on"), null=True, blank=True)
+    # The SAE report (ICH E2A): empty for events that are not serious, and for serious events
+    # recorded before these fields existed.
+    seriousness_criteria = models.JSONField(_("seriousness criteria"), default=list, blank=True)
+    hospital_admitted_on = models.DateField(_("admitted to hospital"), null=True, blank=True)
+    hospital_discharged_on = models.DateField(_("discharged from hospital"), null=True, blank=True)
+    expectedness = models.CharField(
+        _("expectedness"), max_length=12, choices=Expectedness.choices, blank=True
+    )
+    relation_disease = models.CharField(
+        _("relation to multiple myeloma"), max_length=12, choices=AERelation.choices, blank=True
+    )
+    site_aware_at = models.DateTimeField(_("site became aware"), null=True, blank=True)
     recorded_by = models.ForeignKey(
         User, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")
     )
@@ -373,7 +393,35 @@ class AdverseEvent(models.Model):
                 errors.setdefault("outcome", []).append(
                     _("A grade 5 event (death) has the outcome fatal.")
                 )
+        sae_report_errors(self, errors, fatal=self.outcome == AEOutcome.FATAL)
         _raise(errors)
+
+    @property
+    def criteria_labels(self) -> list[str]:
+        labels = dict(SeriousnessCriterion.choices)
+        return [str(labels.get(code, code)) for code in self.seriousness_criteria or []]
+
+    @property
+    def is_susar(self) -> bool:
+        """A suspected unexpected serious adverse reaction: serious, related to the procedure
+        and not expected from its reference safety information."""
+        return (
+            self.serious
+            and self.relation in AE_RELATED
+            and self.expectedness == Expectedness.UNEXPECTED
+        )
+
+    @property
+    def hours_to_notice(self) -> int | None:
+        """Whole hours from the site's awareness to the coordinator's e-mail."""
+        if self.site_aware_at is None or self.sae_notified_at is None:
+            return None
+        return int((self.sae_notified_at - self.site_aware_at).total_seconds() // 3600)
+
+    @property
+    def notice_late(self) -> bool:
+        hours = self.hours_to_notice
+        return hours is not None and hours >= SAE_REPORT_HOURS
 
 
 class RadiographKind(models.TextChoices):

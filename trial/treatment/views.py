@@ -280,7 +280,7 @@ def adverse_event_create(request: AuthedHttpRequest, trial_number: str) -> HttpR
             return _to_panel(participant, "adverse-events")
     return render(
         request,
-        "trial/treatment/form.html",
+        "trial/treatment/adverse_event.html",
         {"participant": participant, "form": form, "title": _("Record adverse event")},
     )
 
@@ -309,7 +309,7 @@ def adverse_event_edit(request: AuthedHttpRequest, trial_number: str, ae_id: int
             return _to_panel(participant, "adverse-events")
     return render(
         request,
-        "trial/treatment/form.html",
+        "trial/treatment/adverse_event.html",
         {"participant": participant, "form": form, "title": _("Update adverse event")},
     )
 

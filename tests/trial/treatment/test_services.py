@@ -17,6 +17,7 @@ from tests.factories import (
     SurgicalAssessmentFactory,
     UserFactory,
     randomised,
+    sae_report,
 )
 from trial.models import (
     AdverseEvent,
@@ -302,6 +303,8 @@ def _ae(participant, user, **overrides):
         "resolved_on": None,
     }
     values.update(overrides)
+    if values["serious"]:
+        values = {**sae_report(values["onset_date"]), **values}
     return adverse_events.adverse_event_record(participant=participant, user=user, **values)
 
 
@@ -377,7 +380,7 @@ def test_a_non_serious_event_sends_nothing_until_it_becomes_serious(
 
     with django_capture_on_commit_callbacks(execute=True):
         adverse_events.adverse_event_update(
-            event=event, user=nurse, reason="Admitted to hospital", serious=True
+            event=event, user=nurse, reason="Admitted to hospital", serious=True, **sae_report()
         )
     assert len(mail.outbox) == 1
     with django_capture_on_commit_callbacks(execute=True):

@@ -16,6 +16,7 @@ from tests.factories import (
     ParticipantFactory,
     SurgicalAssessmentFactory,
     randomised,
+    sae_report,
 )
 from trial.models import AdverseEvent, Crossover, Procedure, Role
 
@@ -177,6 +178,7 @@ def test_a_nurse_records_a_serious_adverse_event_and_the_coordinator_is_emailed(
                 "serious": "yes",
                 "relation": "not_related",
                 "outcome": "recovering",
+                **sae_report(form=True),
             },
         )
     assert response.status_code == 302
