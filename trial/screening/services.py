@@ -38,6 +38,7 @@ from trial.models import (
     screening_date,
 )
 from trial.participants.services import identity_set, participant_create
+from trial.screening import derivation
 
 
 class DuplicateScreening(ServiceError):
@@ -216,13 +217,23 @@ def eligibility_record(
     reason: str = "",
     loaded_version: str | None = None,
 ) -> EligibilityAssessment:
-    """Store the hematologist's answers against the criteria version in force today."""
+    """Store the hematologist's answers against the criteria version in force today.
+
+    Criteria the recorded data answers take the data's answer on ``assessed_on`` (the
+    inclusion date; trial.screening.derivation): a different answer given for one, or one
+    whose record is missing, is refused with both named. The derived answers and their
+    sources are kept on the assessment for the audit trail."""
     from trial.screening.selectors import current_criteria_version
 
     _require_screening(participant)
     version = current_criteria_version()
     if version is None:
         raise ServiceError(_("No eligibility criteria are in force. Ask the coordinator."))
+    checked = derivation.reconcile(
+        version.criteria.all(), answers, derivation.facts_for(participant), assessed_on
+    )
+    if checked.errors:
+        raise ValidationError(list(checked.errors.values()))
     assessment = (
         EligibilityAssessment.objects.select_for_update().filter(participant=participant).first()
     )
@@ -230,7 +241,8 @@ def eligibility_record(
     if assessment is None:
         assessment = EligibilityAssessment(participant=participant)
     assessment.version = version
-    assessment.answers = dict(answers)
+    assessment.answers = checked.answers
+    assessment.derived = checked.derived
     assessment.assessed_on = assessed_on
     assessment.assessed_by = user
     return audited_save(assessment, user=user, reason=reason)
