@@ -117,6 +117,10 @@ def _date(day: dt.date) -> str:
     return formats.date_format(day, "DATE_FORMAT")
 
 
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
 def _not_recorded(record: str) -> Derivation:
     return Derivation(Answer.UNKNOWN, _("%(record)s is not recorded yet.") % {"record": record})
 
@@ -134,7 +138,7 @@ def _adult_with_myeloma(facts: Facts, on: dt.date) -> Derivation:
     ) % {
         "age": age,
         "date": _date(on),
-        "status": form.get_myeloma_status_display(),
+        "status": _lower_first(str(form.get_myeloma_status_display())),
         "diagnosed": _date(form.diagnosis_date),
     }
     return Derivation(Answer.YES if age >= AGE_MIN else Answer.NO, source)

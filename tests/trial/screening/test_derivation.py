@@ -11,14 +11,13 @@ import pytest
 from django.utils import timezone, translation
 
 from tests.factories import (
-    ParticipantFactory,
     SurgicalAssessmentFactory,
     derivation_records,
     eligibility_all_met,
 )
-from trial.models import Answer, Role, ScreeningForm, SurgicalAssessment
+from trial.models import Answer, Participant, Role, ScreeningForm, SurgicalAssessment
 from trial.screening import derivation
-from trial.screening.derivation import Facts, derive, facts_for, months_before, reconcile
+from trial.screening.derivation import Derivation, Facts, facts_for, months_before, reconcile
 from trial.screening.selectors import current_criteria_version, eligibility_result
 
 pytestmark = pytest.mark.usefixtures("fixed_day")
@@ -30,6 +29,18 @@ INCLUSION = dt.date(2026, 9, 15)
 def in_english():
     with translation.override("en"):
         yield
+
+
+def derive(code: str, data: Facts, on: dt.date) -> Derivation:
+    result = derivation.derive(code, data, on)
+    assert result is not None, f"{code} is not derived"
+    return result
+
+
+def criteria_in_force() -> list:
+    version = current_criteria_version()
+    assert version is not None
+    return list(version.criteria.all())
 
 
 def form(**values) -> ScreeningForm:
@@ -125,12 +136,12 @@ def test_months_before_keeps_the_day_or_the_month_end(day, expected):
     ],
 )
 def test_adult_is_read_from_the_cpr_number_on_the_inclusion_date(world, born, answer, age):
-    participant = ParticipantFactory(site=world.own, sequence=40)
+    participant = Participant.objects.get(site=world.own, sequence=1)  # world.own_participant
     derivation_records(participant, world.users[Role.HEMATOLOGIST], born=born)
     result = derive("adult_myeloma", facts_for(participant), INCLUSION)
     assert result.answer == answer
     assert f"Age {age} on" in result.source and "CPR number" in result.source
-    assert "Known myeloma" in result.source
+    assert "; known myeloma, diagnosed" in result.source
 
 
 def test_adult_waits_for_the_cpr_number_and_the_screening_form():
@@ -170,7 +181,7 @@ def test_surgical_criteria_wait_for_the_assessment():
 
 
 def test_a_criterion_the_data_cannot_say_is_left_to_the_hematologist():
-    assert derive("questionnaires_language", facts(form()), INCLUSION) is None
+    assert derivation.derive("questionnaires_language", facts(form()), INCLUSION) is None
     assert not derivation.derives("new_vertebral_lesion")
 
 
@@ -178,7 +189,7 @@ def test_a_criterion_the_data_cannot_say_is_left_to_the_hematologist():
 
 
 def test_a_ticked_answer_that_disagrees_is_refused_naming_both(world):
-    criteria = list(current_criteria_version().criteria.all())
+    criteria = criteria_in_force()
     old_pain = facts(form(pain_onset_date=dt.date(2026, 2, 11)))
     checked = reconcile(criteria, {"pain_within_3_months": "yes"}, old_pain, INCLUSION)
     message = checked.errors["pain_within_3_months"]
@@ -189,7 +200,7 @@ def test_a_ticked_answer_that_disagrees_is_refused_naming_both(world):
 
 
 def test_derived_answers_are_filled_in_and_kept_with_their_source(world):
-    criteria = list(current_criteria_version().criteria.all())
+    criteria = criteria_in_force()
     data = facts(form(), surgical=surgical(("L1", "L2")))
     checked = reconcile(criteria, {"new_vertebral_lesion": "yes"}, data, INCLUSION)
     assert checked.errors == {}
@@ -208,7 +219,7 @@ def test_derived_answers_are_filled_in_and_kept_with_their_source(world):
 
 
 def test_missing_records_are_asked_for_but_the_surgeon_is_not_awaited(world):
-    criteria = list(current_criteria_version().criteria.all())
+    criteria = criteria_in_force()
     checked = reconcile(criteria, {}, facts(None), INCLUSION)
     assert set(checked.errors) == {"adult_myeloma", "pain_within_3_months"}
     assert "cannot be answered yet" in checked.errors["pain_within_3_months"]
