@@ -136,6 +136,18 @@ class ScreeningFormFactory(factory.django.DjangoModelFactory):
     completed_by = factory.SubFactory(UserFactory)
 
 
+def derivation_records(participant, user=None, *, born=dt.date(1950, 5, 17), **form):
+    """The records the derived eligibility criteria read (trial.screening.derivation): the
+    identifying data with a CPR number of birth date ``born``, and a screening form (known
+    myeloma, pain onset 30 days ago, unless ``form`` says otherwise)."""
+    IdentityFactory(
+        participant=participant, cpr=fake_cpr(born, participant.sex, random.Random(born.year))
+    )
+    if user is not None:
+        form.setdefault("completed_by", user)
+    return ScreeningFormFactory(participant=participant, **form)
+
+
 def eligibility_all_met(participant, user, *, version=None):
     """An eligibility assessment with every hematologist criterion answered as required."""
     version = version or EligibilityCriteriaVersion.objects.order_by("-version").first()

@@ -59,6 +59,11 @@ def cpr_birth_date(value: str) -> dt.date:
     return parse_cpr(value)[1]
 
 
+def age_on(born: dt.date, day: dt.date) -> int:
+    """Age in whole years on ``day`` of someone born on ``born`` (the birthday counts)."""
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
 def cpr_sex(value: str) -> str:
     """'M' when the last digit is odd, 'F' when even, as the CPR office assigns them."""
     normalised = normalise_cpr(value)

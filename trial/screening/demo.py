@@ -201,11 +201,18 @@ def _screen_new(site, hematologist, surgeon, step, rng, today) -> None:
 
 
 def _screen_not_eligible(site, hematologist, surgeon, rng, today) -> None:
-    """Registered, then found not eligible on the checklist: CONSORT counts its criterion."""
-    _screen_new(site, hematologist, surgeon, "form", rng, today)
+    """Registered with known myeloma and fracture pain for seven months, then found not
+    eligible on the checklist, which derives that from the screening form: CONSORT counts
+    its criterion."""
+    _screen_new(site, hematologist, surgeon, "logged", rng, today)
     participant = site.participants.order_by("-sequence").first()
+    screening_services.screening_form_record(
+        participant=participant,
+        user=hematologist,
+        data={**_form_data(today, start_days=6), "pain_onset_date": today - dt.timedelta(days=216)},
+    )
     answers = _answers_all_met(current_criteria_version())
-    answers["pain_within_3_months"] = "no"
+    answers.pop("pain_within_3_months")  # derived from the pain onset: not met
     screening_services.eligibility_record(
         participant=participant,
         user=hematologist,

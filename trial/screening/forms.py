@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from trial import access
-from trial.cpr import cpr_birth_date, parse_cpr
+from trial.cpr import age_on, cpr_birth_date, parse_cpr
 from trial.forms import (
     DateField,
     DateInput,
@@ -37,12 +37,9 @@ from trial.models import (
     User,
 )
 from trial.protocol.vertebrae import LEVEL_CHOICES
+from trial.screening import derivation
 from trial.screening.models import AGE_MAX, AGE_MIN
 from trial.screening.services import SCREENING_FORM_FIELDS
-
-
-def _age_on(born, day) -> int:
-    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
 def failed_criteria_field(known: list[str] | tuple[str, ...] = ()) -> forms.MultipleChoiceField:
@@ -188,7 +185,7 @@ class ScreeningLogEntryForm(_ScreeningLogEntryFields):
         cleaned = self.cleaned_data
         cpr, screened_on = cleaned.get("cpr"), cleaned.get("screened_on")
         if cpr and screened_on:
-            computed = _age_on(cpr_birth_date(cpr), screened_on)
+            computed = age_on(cpr_birth_date(cpr), screened_on)
             age = cleaned.get("age")
             if age is None:
                 cleaned["age"] = computed
@@ -228,23 +225,39 @@ class ScreeningFormForm(ReasonForChangeMixin, forms.ModelForm):
 
 
 class EligibilityForm(ReasonForChangeMixin, forms.Form):
-    """One yes / no / not yet known answer per criterion the hematologist answers."""
+    """One yes / no / not yet known answer per criterion the hematologist answers.
+
+    With ``facts`` (trial.screening.derivation.facts_for) the criteria the recorded data
+    answers are shown read-only with their source, and a posted answer for one that disagrees
+    with the data on the assessment date is refused with both named. The page posts the
+    derived answer it showed, so a record corrected meanwhile is noticed, not overwritten."""
 
     assessed_on = DateField(label=_("Assessed on"), widget=DateInput)
+    answer_choices = Answer.choices  # the read-only answers of derived criteria
 
-    def __init__(self, *args, criteria, editing: bool = False, **kwargs):
+    def __init__(self, *args, criteria, editing: bool = False, facts=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.criteria = [c for c in criteria if c.assessed_by == CriterionAssessor.HEMATOLOGIST]
-        self.derived = [c for c in criteria if c.assessed_by != CriterionAssessor.HEMATOLOGIST]
+        self.all_criteria = list(criteria)
+        self.facts = facts
+        by_hematologist = [
+            c for c in self.all_criteria if c.assessed_by == CriterionAssessor.HEMATOLOGIST
+        ]
+        self.criteria = [c for c in by_hematologist if not self._from_data(c)]
+        self.derived = [c for c in self.all_criteria if c not in self.criteria]
         self.fields["assessed_on"].initial = timezone.localdate()
-        for criterion in self.criteria:
+        for criterion in by_hematologist:
             self.fields[f"c_{criterion.code}"] = forms.ChoiceField(
                 label=criterion.text(),
                 choices=Answer.choices,
                 widget=forms.RadioSelect(attrs={"class": "form-check-inline"}),
                 help_text=criterion.get_kind_display(),
+                # A derived answer is taken from the data when none is posted.
+                required=criterion in self.criteria,
             )
         self.add_reason_field(editing=editing)
+
+    def _from_data(self, criterion) -> bool:
+        return self.facts is not None and derivation.derives(criterion.code)
 
     def clean_assessed_on(self):
         day = self.cleaned_data["assessed_on"]
@@ -252,11 +265,51 @@ class EligibilityForm(ReasonForChangeMixin, forms.Form):
             raise forms.ValidationError(_("The date cannot be in the future."))
         return day
 
+    def clean(self):
+        # Form.clean() returns cleaned_data; the stubs allow None, the dict itself does not.
+        super().clean()
+        cleaned = self.cleaned_data
+        on = cleaned.get("assessed_on")
+        if self.facts is not None and on is not None:
+            checked = derivation.reconcile(self.all_criteria, self.answers(), self.facts, on)
+            for code, message in checked.errors.items():
+                self.add_error(f"c_{code}", message)
+        return cleaned
+
+    def inclusion_date(self):
+        """The date the derived answers are shown for: the posted assessment date once valid,
+        else the one the page opened with."""
+        if self.is_bound and not self.errors.get("assessed_on"):
+            on = getattr(self, "cleaned_data", {}).get("assessed_on")
+            if on is not None:
+                return on
+        return self.initial.get("assessed_on") or self.fields["assessed_on"].initial
+
     def criterion_fields(self):
         return [(c, self[f"c_{c.code}"]) for c in self.criteria]
 
+    def derived_rows(self):
+        """(criterion, derivation or None, bound field or None) of every criterion the
+        hematologist does not tick: derived from the data, or answered by another record."""
+        on = self.inclusion_date()
+        rows = []
+        for criterion in self.derived:
+            derived = None
+            if self.facts is not None:
+                derived = derivation.derive(criterion.code, self.facts, on)
+            name = f"c_{criterion.code}"
+            rows.append((criterion, derived, self[name] if name in self.fields else None))
+        return rows
+
     def answers(self) -> dict[str, str]:
-        return {c.code: self.cleaned_data[f"c_{c.code}"] for c in self.criteria}
+        """The posted answers; a derived criterion left without one is filled in by the
+        service from the data."""
+        answers = {}
+        for c in self.all_criteria:
+            value = self.cleaned_data.get(f"c_{c.code}")
+            if value:
+                answers[c.code] = value
+        return answers
 
 
 class ConsentForm(ReasonForChangeMixin, forms.ModelForm):

@@ -368,6 +368,10 @@ class EligibilityAssessment(models.Model):
         EligibilityCriteriaVersion, on_delete=models.PROTECT, related_name="assessments"
     )
     answers = models.JSONField(_("answers"), default=dict)  # {criterion code: "yes"/"no"/...}
+    # The answers the recorded data gave when the checklist was saved, with their source in
+    # words, as the hematologist was shown them (trial.screening.derivation):
+    # {criterion code: {"answer": "no", "source": "Known myeloma; the screening form ..."}}.
+    derived = models.JSONField(_("answers derived from the records"), default=dict, blank=True)
     assessed_on = models.DateField(_("assessed on"))
     assessed_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
 
@@ -385,6 +389,8 @@ class EligibilityAssessment(models.Model):
         _check_not_future(errors, assessed_on=self.assessed_on)
         if not isinstance(self.answers, dict):
             errors.setdefault("answers", []).append(_("The answers are malformed."))
+        if not isinstance(self.derived, dict):
+            errors.setdefault("derived", []).append(_("The answers are malformed."))
         elif self.version_id:
             codes = set(
                 self.version.criteria.filter(

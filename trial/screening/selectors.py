@@ -32,6 +32,7 @@ from trial.models import (
 )
 from trial.participants.selectors import randomisation_blockers
 from trial.registry import Blocker
+from trial.screening import derivation
 
 
 @dataclass(frozen=True)
@@ -64,22 +65,23 @@ def criterion_verdicts(
 
     Verdicts: ``met``, ``failed``, ``missing`` (the hematologist's answer is unknown),
     ``pending`` (the surgeon has not assessed yet) and ``consent_missing`` (consent has its own
-    readiness item; never an eligibility failure). Criteria the surgeon answers come from the
-    surgical assessment and the consent criterion from the consent record, so they can never
-    disagree with those records.
+    readiness item; never an eligibility failure). Criteria the recorded data answers
+    (trial.screening.derivation: age, pain onset, planned levels, contraindication) are read
+    from the records as they are now, on the assessment's date, so a corrected record changes
+    the verdict; only where the record is missing (assessments saved before derivation) does
+    the stored answer count. The consent criterion comes from the consent record.
     """
+    facts = derivation.facts_for(assessment.participant, surgical=surgical)
     verdicts: list[tuple[EligibilityCriterion, str]] = []
     for criterion in assessment.version.criteria.all():
-        if criterion.assessed_by == CriterionAssessor.SURGEON:
+        derived = derivation.derive(criterion.code, facts, assessment.assessed_on)
+        if derived is not None and derived.answer != Answer.UNKNOWN:
+            answer = derived.answer
+        elif criterion.assessed_by == CriterionAssessor.SURGEON:
             if surgical is None:
                 verdicts.append((criterion, "pending"))
                 continue
-            if criterion.code == "surgical_contraindication":
-                answer = Answer.YES if surgical.contraindication else Answer.NO
-            elif criterion.code == "levels_1_to_4":
-                answer = Answer.YES if 1 <= len(surgical.planned_levels) <= 4 else Answer.NO
-            else:
-                answer = assessment.answers.get(criterion.code, Answer.UNKNOWN)
+            answer = assessment.answers.get(criterion.code, Answer.UNKNOWN)
         elif criterion.assessed_by == CriterionAssessor.CONSENT:
             if not has_consent:
                 verdicts.append((criterion, "consent_missing"))
@@ -407,7 +409,8 @@ def consort_counts(site: Site | None = None, *, count_ready: bool = True) -> Con
             status=ParticipantStatus.NOT_INCLUDED,
             not_included_reason=NotIncludedReason.NOT_ELIGIBLE,
         )
-        .select_related("eligibility__version", "surgical_assessment")
+        # The derived criteria read the screening form and the CPR number (derivation).
+        .select_related("eligibility__version", "surgical_assessment", "screening_form", "identity")
         .prefetch_related("eligibility__version__criteria")
     )
     for participant in not_eligible:

@@ -38,6 +38,7 @@ from trial.models import (
     screening_date,
 )
 from trial.participants.services import identity_set, participant_create
+from trial.screening import derivation
 
 
 class DuplicateScreening(ServiceError):
@@ -230,7 +231,11 @@ def eligibility_record(
 ) -> EligibilityAssessment:
     """Store the hematologist's answers against the criteria version in force today.
 
-    A correction keeps the version the answers were given against and who assessed."""
+    A correction keeps the version the answers were given against and who assessed.
+    Criteria the recorded data answers take the data's answer on ``assessed_on`` (the
+    inclusion date; trial.screening.derivation): a different answer given for one, or one
+    whose record is missing, is refused with both named. The derived answers and their
+    sources are kept on the assessment for the audit trail."""
     from trial.screening.selectors import current_criteria_version
 
     if not correction:
@@ -240,15 +245,23 @@ def eligibility_record(
     )
     version_check(assessment, loaded_version)
     _require_record(assessment, correction)
-    if assessment is None or not correction:
-        version = current_criteria_version()
-        if version is None:
-            raise ServiceError(_("No eligibility criteria are in force. Ask the coordinator."))
-        if assessment is None:
-            assessment = EligibilityAssessment(participant=participant)
-        assessment.version = version
+    version = (
+        assessment.version if assessment is not None and correction else current_criteria_version()
+    )
+    if version is None:
+        raise ServiceError(_("No eligibility criteria are in force. Ask the coordinator."))
+    checked = derivation.reconcile(
+        version.criteria.all(), answers, derivation.facts_for(participant), assessed_on
+    )
+    if checked.errors:
+        raise ValidationError(list(checked.errors.values()))
+    if assessment is None:
+        assessment = EligibilityAssessment(participant=participant)
+    if assessment.pk is None or not correction:
         assessment.assessed_by = user
-    assessment.answers = dict(answers)
+    assessment.version = version
+    assessment.answers = checked.answers
+    assessment.derived = checked.derived
     assessment.assessed_on = assessed_on
     return audited_save(assessment, user=user, reason=reason)
 

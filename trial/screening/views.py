@@ -34,7 +34,7 @@ from trial.models import (
     SurgicalAssessment,
 )
 from trial.participants import selectors as participant_selectors
-from trial.screening import corrections, lookups
+from trial.screening import corrections, derivation, lookups
 from trial.screening import selectors as screening_selectors
 from trial.screening import services as screening_services
 from trial.screening.forms import (
@@ -290,6 +290,7 @@ def eligibility(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
         criteria=list(version.criteria.all()),
         editing=existing is not None,
         initial=initial,
+        facts=derivation.facts_for(participant),
     )
     version_field_add(form, existing)
     if request.method == "POST" and form.is_valid():

@@ -8,6 +8,7 @@ and envelope never change."""
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 import pytest
 from django.urls import reverse
@@ -15,9 +16,10 @@ from django.utils import translation
 
 from randomization.models import Allocation, DeviationKind, ProtocolDeviation
 from tests.conftest import verified_client
-from tests.factories import randomised, screening_complete
+from tests.factories import IdentityFactory, randomised, screening_complete
 from trial.audit import ReasonRequired
 from trial.concurrency import version_of
+from trial.cpr import fake_cpr
 from trial.errors import ServiceError
 from trial.models import (
     Consent,
@@ -29,7 +31,7 @@ from trial.models import (
     SurgicalAssessment,
 )
 from trial.outbox.models import PendingTask
-from trial.screening import corrections
+from trial.screening import corrections, derivation
 from trial.screening import services as screening_services
 from trial.screening.services import SCREENING_FORM_FIELDS
 
@@ -47,7 +49,12 @@ def in_english(settings):
 
 @pytest.fixture
 def participant(world) -> Participant:
-    """Screened completely (known myeloma, L1, no earlier fractures: A1N) and randomised."""
+    """Screened completely (known myeloma, L1, no earlier fractures: A1N) and randomised,
+    with the CPR number the derived criteria read the age from."""
+    IdentityFactory(
+        participant=world.own_participant,
+        cpr=fake_cpr(dt.date(1950, 5, 17), world.own_participant.sex, random.Random(1950)),
+    )
     screening_complete(world.own_participant, world.users[Role.HEMATOLOGIST])
     return randomised(world.own_participant, days_ago=3)
 
@@ -368,8 +375,11 @@ def test_correcting_the_myeloma_status_changes_the_cohort(world, participant):
 
 def test_a_correction_that_makes_the_participant_ineligible_is_a_deviation(world, participant):
     assessment = EligibilityAssessment.objects.get(participant=participant)
+    # A criterion the records cannot answer (one they answer is derived, not corrected here).
     inclusion = next(
-        c for c in assessment.version.criteria.filter(assessed_by="hematologist", kind="inclusion")
+        c
+        for c in assessment.version.criteria.filter(assessed_by="hematologist", kind="inclusion")
+        if not derivation.derives(c.code)
     )
     before = allocation_as_it_was(participant)
     response = verified_client(world.users[Role.HEMATOLOGIST]).post(

@@ -21,6 +21,7 @@ from tests.factories import (
     ScreeningLogEntryFactory,
     SurgicalAssessmentFactory,
     UserFactory,
+    derivation_records,
     eligibility_all_met,
     ensure_default_criteria,
     screening_complete,
@@ -216,6 +217,7 @@ def test_answers_are_stored_against_the_version_in_force(world):
     user = world.users[Role.HEMATOLOGIST]
     v1 = current_criteria_version()
     answers = {c.code: "yes" for c in v1.criteria.filter(assessed_by="hematologist")}
+    derivation_records(world.own_participant, user)
     first = screening_services.eligibility_record(
         participant=world.own_participant, user=user, answers=answers, assessed_on=TODAY
     )
@@ -241,6 +243,7 @@ def test_answers_are_stored_against_the_version_in_force(world):
     assert first.version == v1 and first.answers == answers  # old answers unchanged
 
     other = ParticipantFactory(site=world.own, sequence=50)
+    derivation_records(other, user)
     second = screening_services.eligibility_record(
         participant=other, user=user, answers={**answers, "new_rule": "no"}, assessed_on=TODAY
     )
@@ -279,6 +282,7 @@ def test_the_derived_result_lists_failing_criteria(world):
     version = current_criteria_version()
     answers = {c.code: "yes" for c in version.criteria.filter(assessed_by="hematologist")}
     answers["questionnaires_language"] = "no"
+    derivation_records(world.own_participant, user)
     screening_services.eligibility_record(
         participant=world.own_participant, user=user, answers=answers, assessed_on=TODAY
     )
