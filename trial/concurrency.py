@@ -285,6 +285,16 @@ def version_field_add(form: forms.BaseForm, instance: models.Model | None) -> No
     )
 
 
+def form_is_stale(form: forms.BaseForm) -> bool:
+    """Whether a bound form was loaded from another version of its record than the one there
+    is now (what ``version_field_add`` found when the post came in)."""
+    field = form.fields.get(VERSION_FIELD)
+    if field is None or not form.is_bound:
+        return False
+    posted = form.data.get(form.add_prefix(VERSION_FIELD))
+    return posted is not None and posted != field.initial
+
+
 def form_version(form: forms.BaseForm) -> str | None:
     """The version a valid form was loaded with, for the service's ``version_check``.
 
