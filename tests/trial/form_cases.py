@@ -48,7 +48,7 @@ class Marks:
     """Each post's distinguishing value, three ways."""
 
     typed: list[str]  # in its own form, kept after losing
-    shown: list[str]  # among the saved values shown to the other person
+    shown: list[tuple[str, ...]]  # among the saved values shown to the other person
     keys: list[str]  # as FormCase.stored returns it
 
 
@@ -82,14 +82,14 @@ def _date_shown(iso: str) -> str:
 def _dates(field: str, isos: list[str]) -> Marks:
     return Marks(
         typed=[f'name="{field}" value="{iso}"' for iso in isos],
-        shown=[_date_shown(iso) for iso in isos],
+        shown=[(_date_shown(iso),) for iso in isos],
         keys=isos,
     )
 
 
 def _texts(field: str, texts: list[str], *, textarea: bool = True) -> Marks:
     typed = [f"{t}</textarea>" if textarea else f'name="{field}" value="{t}"' for t in texts]
-    return Marks(typed=typed, shown=texts, keys=texts)
+    return Marks(typed=typed, shown=[(t,) for t in texts], keys=texts)
 
 
 def consent(world) -> FormCase:
@@ -125,6 +125,10 @@ def surgical_assessment(world) -> FormCase:
     participant = walk_hematologist_path(world)  # referred on d(1)
     dates = [d(1), d(0)]
     base = {"contraindication": "no", "earlier_fractures": "no", "risk_information_given": "on"}
+    marks = _dates("assessed_on", dates)
+    marks.shown = [
+        (*shown, levels) for shown, levels in zip(marks.shown, ["L1", "T12, L2"], strict=True)
+    ]
     return FormCase(
         url=reverse("trial:surgical_assessment", args=[participant.trial_number]),
         users=_two(world, Role.SURGEON, world.own.surgical_partner),
@@ -132,7 +136,7 @@ def surgical_assessment(world) -> FormCase:
             {**base, "assessed_on": dates[0], "planned_levels": ["L1"]},
             {**base, "assessed_on": dates[1], "planned_levels": ["T12", "L2"]},
         ],
-        marks=_dates("assessed_on", dates),
+        marks=marks,
         stored=lambda: SurgicalAssessment.objects.get(
             participant=participant
         ).assessed_on.isoformat(),
@@ -146,18 +150,30 @@ def procedure(world) -> FormCase:
     base = {
         "procedure_date": d(1),
         "anaesthesia": "local",
-        "levels": ["L1"],
-        "lvl-L1-cement_volume_ml": "4.0",
-        "lvl-L1-leakage": "no",
-        "lvl-L1-posterior_wall_defect": "no",
         "biopsy_taken": "no",
         "complications": "no",
     }
+    treated = [("L1", "4.0"), ("T12", "5.5")]
+    marks = _texts("facility", facilities, textarea=False)
+    # The treated vertebrae are rows of their own, shown with the procedure's fields.
+    marks.shown = [
+        (f, f"{level}: {ml} ml") for f, (level, ml) in zip(facilities, treated, strict=True)
+    ]
     return FormCase(
         url=reverse("trial:procedure", args=[participant.trial_number]),
         users=_two(world, Role.SURGEON, world.own.surgical_partner),
-        posts=[{**base, "facility": facility} for facility in facilities],
-        marks=_texts("facility", facilities, textarea=False),
+        posts=[
+            {
+                **base,
+                "facility": facility,
+                "levels": [level],
+                f"lvl-{level}-cement_volume_ml": ml,
+                f"lvl-{level}-leakage": "no",
+                f"lvl-{level}-posterior_wall_defect": "no",
+            }
+            for facility, (level, ml) in zip(facilities, treated, strict=True)
+        ],
+        marks=marks,
         stored=lambda: Procedure.objects.get(participant=participant).facility,
         service=(treatment_services, "procedure_record"),
     )

@@ -195,6 +195,9 @@ def screening_form_record(
 
     ``loaded_version`` here and in the other record services is the version of the record the page
     was loaded with (trial.concurrency): a save based on an older one is refused."""
+    # Locked first: before anyone's first save there is no form to lock, and the second of two
+    # first saves must find the first's (a conflict), not fail the unique check in full_clean.
+    participant = Participant.objects.select_for_update().get(pk=participant.pk)
     _require_screening(participant)
     form = ScreeningForm.objects.select_for_update().filter(participant=participant).first()
     version_check(form, loaded_version)
@@ -219,6 +222,8 @@ def eligibility_record(
     """Store the hematologist's answers against the criteria version in force today."""
     from trial.screening.selectors import current_criteria_version
 
+    # Locked first, as in screening_form_record.
+    participant = Participant.objects.select_for_update().get(pk=participant.pk)
     _require_screening(participant)
     version = current_criteria_version()
     if version is None:
