@@ -201,7 +201,7 @@ def radiograph(world) -> FormCase:
 
 def adverse_event_edit(world) -> FormCase:
     participant = randomised(ParticipantFactory(site=world.own, sequence=13), days_ago=10)
-    event = AdverseEventFactory(
+    event = AdverseEventFactory.create(
         participant=participant, onset_date=dt.date.fromisoformat(d(5)), description="Fever"
     )
     descriptions = ["Fever, resolved with paracetamol", "Fever and a urinary tract infection"]
@@ -231,7 +231,7 @@ def adverse_event_edit(world) -> FormCase:
 
 
 def screening_log_edit(world) -> FormCase:
-    entry = ScreeningLogEntryFactory(
+    entry = ScreeningLogEntryFactory.create(
         site=world.own,
         screened_on=dt.date.fromisoformat(d(3)),
         decision="declined",

@@ -6,7 +6,11 @@ the other is told who saved what and keeps what they typed."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import cast
+
 import pytest
+from django.http import HttpResponse
 
 from tests.conftest import verified_client
 from tests.races import _needs_postgres, page_version, race, winner_and_loser  # noqa: F401
@@ -31,23 +35,17 @@ def test_two_people_saving_the_same_form_at_once(world, monkeypatch, name):
     versions = [page_version(client.get(case.url)) for client in clients]
     assert versions[0] == versions[1]
 
+    def post(i: int) -> Callable[[], object]:
+        return lambda: clients[i].post(case.url, {**case.posts[i], "version": versions[i]})
+
     module, service = case.service
-    responses = race(
-        monkeypatch,
-        module,
-        service,
-        [
-            lambda i=i: clients[i].post(case.url, {**case.posts[i], "version": versions[i]})
-            for i in range(2)
-        ],
-    )
+    responses = race(monkeypatch, module, service, [post(0), post(1)])
 
     winner, loser = winner_and_loser(responses)
-    page = responses[loser].content.decode()
+    page = cast(HttpResponse, responses[loser]).content.decode()
     assert SAVED_MEANWHILE in page
     box = conflict_box(page)
-    assert case.users[winner].get_full_name() in box and all(
-        v in box for v in case.marks.shown[winner]
-    )
+    assert case.users[winner].get_full_name() in box  # who saved
+    assert all(v in box for v in case.marks.shown[winner])  # and what
     assert case.marks.typed[loser] in page  # what the loser typed, still in the form
     assert case.stored() == case.marks.keys[winner]

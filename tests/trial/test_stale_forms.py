@@ -33,7 +33,8 @@ def test_a_page_loaded_before_another_save_is_refused_with_the_saved_values(worl
     page = stale.content.decode()
     assert SAVED_MEANWHILE in page
     box = conflict_box(page)
-    assert case.users[0].get_full_name() in box and all(v in box for v in case.marks.shown[0])
+    assert case.users[0].get_full_name() in box  # who saved
+    assert all(v in box for v in case.marks.shown[0])  # and what
     assert case.marks.typed[1] in page  # the second person's entries, still in the form
     assert case.stored() == case.marks.keys[0]
 

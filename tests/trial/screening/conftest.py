@@ -58,8 +58,10 @@ SCREENING_FORM = {
 
 def eligibility_post(*, assessed_on: str = d(2)) -> dict:
     """Every criterion the hematologist answers, met; the surgeon's are left to the surgeon."""
+    version = current_criteria_version()
+    assert version is not None, "ensure_default_criteria() puts the protocol's criteria in force"
     data = {"assessed_on": assessed_on}
-    for c in current_criteria_version().criteria.filter(assessed_by="hematologist"):
+    for c in version.criteria.filter(assessed_by="hematologist"):
         data[f"c_{c.code}"] = "yes" if c.kind == "inclusion" else "no"
     return data
 
