@@ -15,7 +15,10 @@ Two races end here, in one place for every form of every app:
 already shows a service's refusal on its form shows this one too, with the form still bound
 to what the user typed. ``trial.forms.apply_errors`` also puts the winner's values (who,
 when, what) next to the form (``templates/partials/concurrent_change.html``) and gives the
-form the current version, so that saving again is a deliberate choice to replace them.
+form the current version, so that saving again is a deliberate choice to replace them. A
+stale form does not ask the "reason for change" first (``form_is_stale``, read by
+``trial.forms.ReasonForChangeMixin``): a page loaded before the record existed never showed
+that field, and the service's version check is what the user needs to hear.
 """
 
 from __future__ import annotations
@@ -283,6 +286,16 @@ def version_field_add(form: forms.BaseForm, instance: models.Model | None) -> No
     form.fields[VERSION_FIELD] = forms.CharField(
         widget=forms.HiddenInput, required=False, initial=version_of(instance)
     )
+
+
+def form_is_stale(form: forms.BaseForm) -> bool:
+    """Whether a bound form was loaded from another version of its record than the one there
+    is now (what ``version_field_add`` found when the post came in)."""
+    field = form.fields.get(VERSION_FIELD)
+    if field is None or not form.is_bound:
+        return False
+    posted = form.data.get(form.add_prefix(VERSION_FIELD))
+    return posted is not None and posted != field.initial
 
 
 def form_version(form: forms.BaseForm) -> str | None:

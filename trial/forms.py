@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from trial.audit import ReasonRequired
-from trial.concurrency import ConcurrentChange, form_conflict_show
+from trial.concurrency import ConcurrentChange, form_conflict_show, form_is_stale
 from trial.models import User
 from trial.validation import validate_plausible_date
 
@@ -60,10 +60,8 @@ def model_formfield(db_field, **kwargs):
     return db_field.formfield(**kwargs)
 
 
-class ReasonForChangeMixin:
+class ReasonForChangeMixin(forms.BaseForm):
     """Adds a required 'reason for change' when an existing record is edited (audit trail)."""
-
-    fields: dict[str, forms.Field]  # the form's, which this mixin comes before
 
     def add_reason_field(self, editing: bool) -> None:
         if editing:
@@ -73,6 +71,15 @@ class ReasonForChangeMixin:
                 help_text=_("Required: the audit trail records why a value was changed."),
                 widget=forms.TextInput(attrs={"autocomplete": "off"}),
             )
+
+    def full_clean(self) -> None:
+        # A page loaded before someone else saved the record asked no reason (there was no
+        # record yet), or one for a change to values no longer there. The service's version
+        # check refuses that save and shows who saved what (trial.concurrency); a "this field
+        # is required" must not stand in front of it.
+        if "reason" in self.fields:
+            self.fields["reason"].required = not form_is_stale(self)
+        super().full_clean()
 
 
 def add_model_errors(form: forms.Form, instance) -> None:

@@ -10,7 +10,7 @@ from django.utils import translation
 
 from tests.conftest import verified_client
 from tests.factories import AdverseEventFactory, ParticipantFactory, ensure_default_criteria
-from tests.trial.screening.test_views import SCREENING_FORM
+from tests.trial.screening.conftest import SCREENING_FORM
 from trial.forms import DateField
 from trial.models import Role, ScreeningForm
 

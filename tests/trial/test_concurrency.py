@@ -77,7 +77,8 @@ def test_two_nurses_recording_the_same_death_at_once(world, monkeypatch):
 
 
 def test_two_first_saves_of_the_screening_form_at_once(world, monkeypatch):
-    """No row to lock yet: the unique constraint decides, inside a savepoint."""
+    """No form to lock yet: the participant's row is locked instead, so the second finds the
+    first's form (and the unique constraint, inside a savepoint, would catch any other path)."""
     ensure_default_criteria()
     participant = world.own_participant
     users, clients = _two(world, Role.HEMATOLOGIST)

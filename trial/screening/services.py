@@ -205,6 +205,9 @@ def screening_form_record(
     was loaded with (trial.concurrency): a save based on an older one is refused.
     ``correction=True`` (trial.screening.corrections, after randomisation) corrects what is
     recorded without the "still in screening" guard; every other check stays."""
+    # Locked first: before anyone's first save there is no form to lock, and the second of two
+    # first saves must find the first's (a conflict), not fail the unique check in full_clean.
+    participant = Participant.objects.select_for_update().get(pk=participant.pk)
     if not correction:
         _require_screening(participant)
     form = ScreeningForm.objects.select_for_update().filter(participant=participant).first()
@@ -238,6 +241,8 @@ def eligibility_record(
     sources are kept on the assessment for the audit trail."""
     from trial.screening.selectors import current_criteria_version
 
+    # Locked first, as in screening_form_record.
+    participant = Participant.objects.select_for_update().get(pk=participant.pk)
     if not correction:
         _require_screening(participant)
     assessment = (

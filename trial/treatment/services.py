@@ -17,12 +17,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Field
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from trial import access
 from trial.audit import audited_delete, audited_save
-from trial.concurrency import version_check
+from trial.concurrency import values_of, version_check
 from trial.models import (
     Crossover,
     LeakageSite,
@@ -200,7 +200,9 @@ def procedure_record(
     participant = _locked(participant)
     procedure = Procedure.objects.filter(participant=participant).first()
     # Under the participant's lock: the procedure cannot change between this check and the save.
-    version_check(procedure, loaded_version)
+    version_check(
+        procedure, loaded_version, values=_procedure_values(procedure) if procedure else None
+    )
     refusal = procedure_refusal(participant)
     if refusal:
         raise TreatmentError(refusal)
@@ -275,6 +277,18 @@ def procedure_record(
             audited_save(level, user=user, reason=reason)
     schedule_anchor_recorded(participant=participant, anchor="procedure", user=user)
     return procedure
+
+
+def _procedure_values(procedure: Procedure) -> list[tuple[str, str]]:
+    """The procedure as shown next to a form whose save it refused: its own fields and the
+    treated vertebrae, which live in rows of their own."""
+    levels = sorted(procedure.levels.all(), key=lambda lv: LEVEL_INDEX[lv.level])
+    treated = ", ".join(
+        _("%(level)s: %(volume)s ml")
+        % {"level": lv.level, "volume": formats.localize(lv.cement_volume_ml)}
+        for lv in levels
+    )
+    return [*values_of(procedure), (str(_("Treated vertebrae")), treated)]
 
 
 def _level_changed(level: ProcedureLevel) -> bool:

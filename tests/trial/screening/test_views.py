@@ -18,7 +18,7 @@ from tests.factories import (
     ensure_default_criteria,
     screening_complete,
 )
-from tests.trial.screening.conftest import d, screen
+from tests.trial.screening.conftest import SCREENING_FORM, d, screen, walk_hematologist_path
 from trial.models import (
     Consent,
     EligibilityAssessment,
@@ -42,60 +42,6 @@ def _reference_data(db):
 
 # Dates here are computed before the code under test asks the clock: both see FIXED_DAY.
 pytestmark = pytest.mark.usefixtures("fixed_day")
-
-
-SCREENING_FORM = {
-    "myeloma_status": "known",
-    "diagnosis_date": d(400),
-    "iss_stage": "II",
-    "riss_stage": "II",
-    "prior_lines": "1",
-    "disease_status": "PR",
-    "bone_therapy": "zoledronic_acid",
-    "bone_therapy_start": d(300),
-    "paracetamol": "on",
-    "opioid": "on",
-    "opioid_ome_mg_per_day": "30",
-    "pain_onset_date": d(20),
-}
-
-
-def eligibility_post(participant):
-    from trial.screening.selectors import current_criteria_version
-
-    data = {"assessed_on": d(2)}
-    for c in current_criteria_version().criteria.filter(assessed_by="hematologist"):
-        data[f"c_{c.code}"] = "yes" if c.kind == "inclusion" else "no"
-    return data
-
-
-def walk_hematologist_path(world) -> Participant:
-    hema = verified_client(world.users[Role.HEMATOLOGIST])
-    response = screen(hema, world.own)
-    assert response.status_code == 302, response.content.decode()[:3000]
-    participant = Participant.objects.get(screening_entry__isnull=False)
-    assert response["Location"] == participant.get_absolute_url()
-    number = participant.trial_number
-
-    r = hema.post(reverse("trial:screening_form", args=[number]), SCREENING_FORM)
-    assert r.status_code == 302, r.context["form"].errors
-    r = hema.post(reverse("trial:eligibility", args=[number]), eligibility_post(participant))
-    assert r.status_code == 302, r.context["form"].errors
-    sheet = InformationSheetVersion.objects.get()
-    r = hema.post(
-        reverse("trial:consent", args=[number]),
-        {
-            "consent_date": d(2),
-            "information_sheet": sheet.pk,
-            "taken_by": world.users[Role.HEMATOLOGIST].pk,
-            "oral_information_given": "on",
-            "written_information_given": "on",
-        },
-    )
-    assert r.status_code == 302, r.context["form"].errors
-    r = hema.post(reverse("trial:referral_create", args=[number]), {"referred_on": d(1)})
-    assert r.status_code == 302, r.context["form"].errors
-    return participant
 
 
 def test_the_whole_path_through_the_pages(world):
