@@ -19,6 +19,10 @@ class QuestionnairesConfig(AppConfig):
             participant_links_revoke(participant=participant, reason=reason, user=user)
 
         registry.timeline(contributions.timeline_events)
+
+        from questionnaires.audit_story import STORY
+
+        registry.add_audit_story(STORY)
         registry.add_panel(
             Panel(
                 code="scores",

@@ -31,6 +31,12 @@ class ResponseLocked(ServiceError):
     """The response was submitted; only a correction with a reason may change it."""
 
 
+# The reasons on the history rows of a draft's saves and of its submission: the audit trail
+# folds the first into one entry per submission (questionnaires.audit_story).
+AUTOSAVE_REASON = "draft saved"
+SUBMIT_REASON = "submitted"
+
+
 def scoring_options() -> ScoringOptions:
     return ScoringOptions(
         odi_max_missing=settings.TRIAL_ODI_MAX_MISSING,
@@ -149,7 +155,7 @@ def _response_save_answers(
     response.answers = merged
     response.mode = mode
     response.language = language
-    audited_save(response, user=user, reason="" if response.pk is None else "draft saved")
+    audited_save(response, user=user, reason="" if response.pk is None else AUTOSAVE_REASON)
     return response
 
 
@@ -216,7 +222,7 @@ def _visit_submit(
         response.status = ResponseStatus.SUBMITTED
         response.submitted_at = now
         response.scores = _scores_for(code, response.answers)
-        audited_save(response, user=user, reason="" if first else "submitted")
+        audited_save(response, user=user, reason="" if first else SUBMIT_REASON)
         submitted.append(response)
     return submitted
 
@@ -293,16 +299,22 @@ def response_enter(
 
 def response_values(response: QuestionnaireResponse) -> list[tuple[str, str]]:
     """A response's answers as (question, answer) for the person comparing them with theirs."""
+    return answer_rows(response.instrument_code, response.answers)
+
+
+def answer_rows(instrument_code: str, answers: dict) -> list[tuple[str, str]]:
+    """Answers by item code as (question, answer) in the active language's wording: the
+    response page and the audit trail (questionnaires.audit_story) read them the same way."""
     from django.utils import translation
 
     from questionnaires.instruments import WordingError, load_wording
 
     try:
-        wording = load_wording(response.instrument_code, translation.get_language() or "da")
-    except WordingError:
+        wording = load_wording(instrument_code, translation.get_language() or "da")
+    except (WordingError, LookupError):
         wording = None
     rows = []
-    for code, value in response.answers.items():
+    for code, value in answers.items():
         label = code
         shown = str(value)
         item = wording.items.get(code) if wording is not None else None

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from randomization import blocks
+from randomization.deviation_text import deviation_sentence
 from randomization.strata import stratum_choices
 from trial.models import Participant, Site, User
 
@@ -263,7 +264,12 @@ class ProtocolDeviation(models.Model):
         Participant, on_delete=models.PROTECT, related_name="protocol_deviations"
     )
     kind = models.CharField(_("kind"), max_length=30, choices=DeviationKind.choices)
+    # A copy in English for readers outside the application; pages and e-mails render the
+    # message key in the reader's language (randomization.deviation_text). Rows without a key
+    # (older ones, free text) show this text as stored.
     description = models.TextField(_("description"))
+    message_key = models.CharField(_("message"), max_length=40, blank=True, default="")
+    message_params = models.JSONField(_("message details"), default=dict, blank=True)
     reported_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     reported_at = models.DateTimeField(_("reported"), auto_now_add=True)
     acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
@@ -306,6 +312,13 @@ class ProtocolDeviation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.participant.trial_number}: {self.get_kind_display()}"
+
+    @property
+    def sentence(self) -> str:
+        """The description in the active language (the reader's)."""
+        return deviation_sentence(
+            self.message_key, self.message_params, arms=dict(Arm.choices), stored=self.description
+        )
 
 
 class AllocationListView(models.Model):

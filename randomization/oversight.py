@@ -43,6 +43,21 @@ def coordinator_emails() -> list[str]:
     return addresses
 
 
+def coordinator_recipients_by_language() -> dict[str, list[str]]:
+    """The addresses of ``coordinator_emails``, grouped by the language each reads in: a
+    user's own language where the account holds one, else the trial's default (also for the
+    extra addresses of ``TRIAL_COORDINATOR_EMAILS``)."""
+    default = settings.LANGUAGE_CODE
+    by_address = {
+        user.email: getattr(user, "language", "") or default
+        for user in access.staff_for("notify_deviation").exclude(email="")
+    }
+    groups: dict[str, list[str]] = {}
+    for address in coordinator_emails():
+        groups.setdefault(by_address.get(address, default), []).append(address)
+    return groups
+
+
 def envelope_stock_alerts_send(*, stock_id: int | None = None) -> int:
     """E-mail the coordinator about each site and stratum whose stock fell below the threshold.
 
@@ -106,22 +121,25 @@ def _stock_alert_send(stock: StratumStock, *, remaining: int, threshold: int) ->
 
 
 def deviation_notice_send(*, deviation_id: int) -> bool:
+    """E-mail the deviation to everyone told of deviations, each in their own language: the
+    sentence is rendered from the deviation's facts, not copied from the recorder's words."""
     deviation = (
         ProtocolDeviation.objects.select_related("participant").filter(pk=deviation_id).first()
     )
-    recipients = coordinator_emails()
-    if deviation is None or not recipients:
+    groups = coordinator_recipients_by_language()
+    if deviation is None or not groups:
         return False
-    with translation.override(settings.LANGUAGE_CODE):
-        subject = _("VERTEBRA: protocol deviation for %(number)s") % {
-            "number": deviation.participant.trial_number
-        }
-        body = _("%(kind)s\n\n%(description)s\n\n%(url)s") % {
-            "kind": deviation.get_kind_display(),
-            "description": deviation.description,
-            "url": settings.SITE_URL.rstrip("/") + deviation.participant.get_absolute_url(),
-        }
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+    for language, recipients in groups.items():
+        with translation.override(language):
+            subject = _("VERTEBRA: protocol deviation for %(number)s") % {
+                "number": deviation.participant.trial_number
+            }
+            body = _("%(kind)s\n\n%(description)s\n\n%(url)s") % {
+                "kind": deviation.get_kind_display(),
+                "description": deviation.sentence,
+                "url": settings.SITE_URL.rstrip("/") + deviation.participant.get_absolute_url(),
+            }
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
     return True
 
 

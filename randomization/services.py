@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from randomization import blocks, selectors
+from randomization.deviation_text import deviation_stored_text
 from randomization.models import (
     HELD_STATES,
     Allocation,
@@ -527,36 +528,26 @@ def allocation_confirm(
     deviations = []
     if wrong_envelope:
         deviations.append(
-            ProtocolDeviation(
+            _deviation(
                 participant=participant,
                 kind=DeviationKind.WRONG_ENVELOPE,
-                description=(
-                    f"The system named envelope {named.serial}; envelope {opened.serial} was "
-                    f"opened. {named.serial} "
-                    + (
-                        "was confirmed still sealed and is back in the stock."
-                        if named_still_sealed
-                        else "was not confirmed still sealed and is spoiled until checked."
-                    )
-                ),
-                reported_by=user,
-                named_envelope=named,
-                opened_envelope=opened,
+                key="wrong_envelope_returned" if named_still_sealed else "wrong_envelope_spoiled",
+                params={"named": named.serial, "opened": opened.serial},
+                user=user,
+                named=named,
+                opened=opened,
             )
         )
     if card_differs:
         deviations.append(
-            ProtocolDeviation(
+            _deviation(
                 participant=participant,
                 kind=DeviationKind.CARD_ARM_MISMATCH,
-                description=(
-                    f"The card of envelope {opened.serial} was read as {Arm(arm).label}; the "
-                    f"envelope was generated as {opened.get_arm_display()}. The arm read on "
-                    "the card stands until the coordinator decides otherwise."
-                ),
-                reported_by=user,
-                named_envelope=named,
-                opened_envelope=opened,
+                key="card_arm_mismatch",
+                params={"opened": opened.serial, "card_arm": arm, "envelope_arm": opened.arm},
+                user=user,
+                named=named,
+                opened=opened,
             )
         )
     for deviation in deviations:
@@ -564,6 +555,30 @@ def allocation_confirm(
         _enqueue_deviation_notice(deviation.pk)
     schedule_anchor_recorded(participant=allocation.participant, anchor="randomisation", user=user)
     return allocation
+
+
+def _deviation(
+    *,
+    participant: Participant,
+    kind: str,
+    key: str,
+    params: dict,
+    user: User,
+    named: Envelope,
+    opened: Envelope,
+) -> ProtocolDeviation:
+    """A deviation stored as facts (a message key and its parameters), so every reader gets
+    its sentence in their own language; ``description`` keeps an English copy."""
+    return ProtocolDeviation(
+        participant=participant,
+        kind=kind,
+        message_key=key,
+        message_params=params,
+        description=deviation_stored_text(key, params, arms=dict(Arm.choices)),
+        reported_by=user,
+        named_envelope=named,
+        opened_envelope=opened,
+    )
 
 
 def _enqueue_deviation_notice(deviation_id: int) -> None:

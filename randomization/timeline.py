@@ -36,7 +36,7 @@ def allocation_events(user, participant) -> list[TimelineEvent]:
             TimelineEvent(
                 when=deviation.reported_at,
                 title=_("Protocol deviation: %(kind)s") % {"kind": deviation.get_kind_display()},
-                detail=deviation.description,
+                detail=deviation.sentence,
                 kind="deviation",
             )
         )

@@ -7,7 +7,7 @@ which record who made the change and, for any change after the first save, why.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from django.apps import apps
@@ -209,6 +209,12 @@ class AuditEntry:
     reason: str
     changes: list[tuple[str, Any, Any]]
     trial_number: str = ""
+    # The model field of each change (same order as ``changes``), and the history row itself,
+    # for trial.audit_display, which writes the entry as sentences.
+    fields: list = field(default_factory=list)
+    row: Any = None
+    previous: Any = None  # the version ``row`` replaced, if any
+    model: str = ""  # "app_label.ModelName"
 
 
 _ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
@@ -243,7 +249,8 @@ def audit_entries(
 ) -> list[AuditEntry]:
     """The newest audit entries matching the filters, across every audited model.
 
-    Costs two queries per audited model plus one for trial numbers, however many rows match.
+    Costs two queries per audited model plus one for trial numbers, however many rows match;
+    the records foreign keys name are joined into those queries.
     """
 
     tz = timezone.get_current_timezone()
@@ -252,7 +259,10 @@ def audit_entries(
     for model in models_only or audited_models():
         history_model = get_history_model_for_model(model)
         path = participant_path(model)
-        qs = history_model.objects.select_related("history_user")
+        # The records foreign keys point at come in the same query (left joins: a history
+        # row's key may name a record deleted since), so the trail names them without more.
+        related = [f.name for f in _tracked_fields(history_model) if f.many_to_one]
+        qs = history_model.objects.select_related("history_user", *related)
         if participant_id is not None:
             if path is None:
                 continue
@@ -279,7 +289,7 @@ def audit_entries(
         newest = max(r.history_date for r in rows)
         versions_by_id = {
             r.history_id: r
-            for r in history_model.objects.filter(
+            for r in history_model.objects.select_related(*related).filter(
                 **{f"{pk_name}__in": object_ids}, history_date__lte=newest
             )
         }
@@ -294,7 +304,8 @@ def audit_entries(
             versions = by_object[getattr(row, pk_name)]
             index = next(i for i, v in enumerate(versions) if v.history_id == row.history_id)
             previous = versions[index - 1] if index > 0 else None
-            changes = []
+            # (model field, (label, old, new)) of each change.
+            pairs: list[tuple[Any, tuple[str, Any, Any]]] = []
             hidden = masked.get(getattr(row, pk_name), frozenset())
             # A version saved before its allocation was revealed holds an arm nobody was to
             # see then, and still must not: when the clinician opened another envelope than
@@ -309,15 +320,16 @@ def audit_entries(
                 old = getattr(previous, f.attname) if previous is not None else None
                 if f.name in hidden or (f.name in row_hidden):
                     if old != new:
-                        changes.append((str(f.verbose_name), "•••", "•••"))
+                        pairs.append((f, (str(f.verbose_name), "•••", "•••")))
                 elif f.name in previous_hidden:
                     if old != new:
-                        changes.append((str(f.verbose_name), "•••", _display(f, new)))
+                        pairs.append((f, (str(f.verbose_name), "•••", _display(f, new))))
                 elif previous is None and row.history_type == "+":
                     if new not in (None, ""):
-                        changes.append((str(f.verbose_name), "—", _display(f, new)))
+                        pairs.append((f, (str(f.verbose_name), "—", _display(f, new))))
                 elif old != new:
-                    changes.append((str(f.verbose_name), _display(f, old), _display(f, new)))
+                    pairs.append((f, (str(f.verbose_name), _display(f, old), _display(f, new))))
+            changes = [change for _f, change in pairs]
             if row.history_type == "~" and not changes and not row.history_change_reason:
                 # A save that changed nothing tracked; one with a reason is an action on the
                 # record that has no field of its own (a second-factor reset on User).
@@ -337,6 +349,10 @@ def audit_entries(
                     participant_id=pid,
                     reason=row.history_change_reason or "",
                     changes=changes,
+                    fields=[f for f, _change in pairs],
+                    row=row,
+                    previous=previous,
+                    model=model._meta.label,
                 )
             )
     entries.sort(key=lambda e: e.when, reverse=True)

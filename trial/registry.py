@@ -17,7 +17,8 @@ from there), the way Django's admin autodiscovers ``admin.py``:
 - home cards: what each role's home page shows from other apps (work waiting, alerts);
 - concealment: whether an allocation's arm may be shown yet (``allocation_revealed``);
 - correction checks: what a correction after randomisation changes that the coordinator must
-  know (a stratum or eligibility the allocation was not made on).
+  know (a stratum or eligibility the allocation was not made on);
+- audit stories: how the audit trail tells an app's history rows (``trial.audit_display``).
 """
 
 from __future__ import annotations
@@ -135,6 +136,27 @@ class CorrectionCheck:
     after: Callable[..., list[str]]
 
 
+@dataclass(frozen=True)
+class AuditStory:
+    """How the audit trail writes one app's model as sentences (``trial.audit_display``).
+
+    ``subject``: the record in words, from its history row ("Oswestry Disability Index at
+    BL"). ``actor``: who saved a row that has no user, when the app knows (the participant
+    through a personal link); None leaves "the system". ``values``: field name -> a function
+    of (value, history row) giving (label, text) pairs, for JSON the trail cannot read alone
+    (answers by item code). Rows saved with one of ``autosave_reasons`` (and the first save)
+    are folded into one entry per object, closed by a row saved with one of
+    ``submit_reasons``. These read only the row's own fields, never a concealed one.
+    """
+
+    model: str  # "app_label.ModelName"
+    subject: Callable[[Any], str] | None = None
+    actor: Callable[[Any], str | None] | None = None
+    values: dict[str, Callable[[Any, Any], list[tuple[str, str]]]] = field(default_factory=dict)
+    autosave_reasons: frozenset[str] = frozenset()
+    submit_reasons: frozenset[str] = frozenset()
+
+
 @dataclass
 class Registry:
     readiness_checks: list[tuple[int, Callable[[Any], list[Blocker]]]] = field(default_factory=list)
@@ -165,6 +187,10 @@ class Registry:
     # call recorded (?call_items=<id>), so no patient text travels in the address.
     form_prefills: dict[str, list[Callable[..., dict]]] = field(default_factory=dict)
     correction_checks: list[CorrectionCheck] = field(default_factory=list)
+    audit_stories: dict[str, AuditStory] = field(default_factory=dict)
+
+    def add_audit_story(self, story: AuditStory) -> None:
+        self.audit_stories[story.model] = story
 
     def readiness_check(self, order: int = 100):
         """Decorator: ``fn(participant) -> list[Blocker]``, run in ``order``."""

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_safe
 from trial import access
 from trial.access import participants_for
 from trial.audit import audit_entries, mask_identity_changes
+from trial.audit_display import audit_lines
 from trial.forms import AuditFilterForm
 from trial.http import AuthedHttpRequest
 from trial.models import Role
@@ -132,6 +133,7 @@ def audit_log(request: AuthedHttpRequest) -> HttpResponse:
         {
             "form": form,
             "entries": entries[:PAGE_SIZE],
+            "lines": audit_lines(entries[:PAGE_SIZE]),
             "page_number": page_number,
             "has_next": len(entries) > PAGE_SIZE,
             "participant_missing": participant_missing,

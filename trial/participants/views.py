@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from trial import access
 from trial.audit import audit_entries, mask_identity_changes
+from trial.audit_display import audit_lines
 from trial.concurrency import VERSION_FIELD
 from trial.errors import ServiceError
 from trial.forms import DateField, DateInput, apply_errors
@@ -101,6 +102,7 @@ def participant_history(request: AuthedHttpRequest, trial_number: str) -> HttpRe
         {
             "participant": participant,
             "entries": entries[:PAGE_SIZE],
+            "lines": audit_lines(entries[:PAGE_SIZE]),
             "page_number": page_number,
             "has_next": len(entries) > PAGE_SIZE,
         },

@@ -300,11 +300,14 @@ def survival_table(
             point = est[i]
             if point.not_reached:
                 cells.append(
-                    _("not reached (longest follow-up %(days)d days, alive)")
-                    % {"days": point.longest}
+                    _(
+                        "no estimate: nobody has been followed for %(period)s yet "
+                        "(longest follow-up %(days)d days)"
+                    )
+                    % {"period": label, "days": point.longest}
                 )
             elif point.survival is None:
-                cells.append("–")
+                cells.append(_("no estimate: no participants"))
             else:
                 cells.append(
                     _("%(s)s%% (%(events)d died, %(risk)d at risk)")

@@ -135,8 +135,9 @@ class SurvivalPoint:
     survival: float | None  # Kaplan-Meier S(day), 0..1; None when it cannot be estimated
     at_risk: int  # still followed (alive and not censored) at ``day``
     events: int  # deaths up to and including ``day``
-    # The longest follow-up ended alive before ``day``: the curve is not defined that far, and
-    # carrying its last value forward would claim knowledge nobody has.
+    # Nobody has been followed as far as ``day`` and someone's fate there is unknown: the
+    # curve is not defined that far, and carrying its last value forward would claim
+    # knowledge nobody has.
     not_reached: bool = False
     longest: int = 0  # days of the longest follow-up
 
@@ -160,12 +161,13 @@ def kaplan_meier(times: Sequence[float], died: Sequence[bool], days: Iterable[in
     else:
         values = [1.0 for _d in days]
     longest = max(times)
-    # The curve ends at the longest follow-up; after a death there it is 0 (everyone followed
-    # that long died), after a censoring it is unknown.
-    last_censored = bool(censored) and max(censored) >= max(uncensored, default=-1.0)
+    # The curve ends at the longest follow-up. Beyond it, 0 is known only when every
+    # participant died; with anyone censored (lost, withdrawn, still followed), the formal
+    # estimate after a last death is 0 with nobody at risk, which reads as a fact nobody has
+    # observed, so there is no estimate there.
     points = []
     for d, s in zip(days, values, strict=True):
-        beyond = d > longest and last_censored
+        beyond = d > longest and bool(censored)
         points.append(
             SurvivalPoint(
                 day=d,

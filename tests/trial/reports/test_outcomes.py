@@ -133,9 +133,12 @@ def test_kaplan_meier_is_not_carried_beyond_the_longest_follow_up():
     points = statistics.kaplan_meier([10, 20, 30], [True, True, False], [25, 40])
     assert round(points[0].survival, 4) == round(2 / 3 * 1 / 2, 4)
     assert points[1].survival is None and points[1].not_reached and points[1].longest == 30
-    # When the longest follow-up ended in a death, the curve is 0 from there on: everyone
-    # followed that long died, so that is known, not extrapolated.
+    # When the longest follow-up ended in a death but someone was censored earlier, the
+    # formal estimate (0, nobody at risk) claims what nobody observed: no estimate either.
     points = statistics.kaplan_meier([10, 30], [False, True], [40])
+    assert points[0].survival is None and points[0].not_reached and points[0].longest == 30
+    # When everyone died, 0 is known, not extrapolated.
+    points = statistics.kaplan_meier([10, 30], [True, True], [40])
     assert points[0].survival == 0.0 and not points[0].not_reached
     # Without deaths, the curve is 1 up to the longest follow-up and unknown after it.
     assert statistics.kaplan_meier([5, 9], [False, False], [9, 10])[0].survival == 1.0
