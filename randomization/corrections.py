@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from randomization.models import Allocation, DeviationKind, ProtocolDeviation
+from randomization.deviation_text import deviation_stored_text
+from randomization.models import Allocation, Arm, DeviationKind, ProtocolDeviation
 from randomization.services import DEVIATION_NOTIFY_TASK, participant_stratum
 from randomization.strata import StratumIncomplete
 from trial.audit import audited_save
@@ -52,22 +53,22 @@ def correction_check(
     stratum_before, eligible_before = before
     stratum = _stratum_code(participant)
     result = eligibility_result(participant)
-    number = participant.trial_number
-    kept = (
-        f"The allocation (envelope {allocation.envelope.serial}, stratum {allocation.stratum}) "
-        f"does not change. Reason given: {reason}"
-    )
+    facts = {
+        "what": what,
+        "number": participant.trial_number,
+        "user": user.username,
+        "old": allocation.stratum,
+        "serial": allocation.envelope.serial,
+        "reason": reason,
+    }
     warnings: list[str] = []
     if stratum != stratum_before and stratum != allocation.stratum:
         _deviation_record(
             participant=participant,
             user=user,
             kind=DeviationKind.CORRECTION_CHANGES_STRATUM,
-            description=(
-                f"A correction of the {what} of {number} by {user.username} after "
-                f"randomisation changes the stratum computed from the recorded data from "
-                f"{allocation.stratum} to {stratum or 'one that cannot be computed'}. {kept}"
-            ),
+            key="correction_changes_stratum",
+            params={**facts, "new": stratum or ""},
         )
         warnings.append(
             _(
@@ -78,16 +79,14 @@ def correction_check(
             % {"old": allocation.stratum, "new": stratum or "—"}
         )
     if result.status == "not_eligible" and eligible_before != "not_eligible":
+        # The unmet criteria in the words of whoever corrected (the checklist's own text).
         criteria = "; ".join(result.reasons)
         _deviation_record(
             participant=participant,
             user=user,
             kind=DeviationKind.CORRECTION_MAKES_INELIGIBLE,
-            description=(
-                f"After a correction of the {what} of {number} by {user.username} after "
-                f"randomisation the participant no longer meets the eligibility criteria "
-                f"({criteria}). {kept}"
-            ),
+            key="correction_makes_ineligible",
+            params={**facts, "criteria": criteria},
         )
         warnings.append(
             _(
@@ -101,13 +100,20 @@ def correction_check(
 
 
 def _deviation_record(
-    *, participant: Participant, user: User, kind: str, description: str
+    *, participant: Participant, user: User, kind: str, key: str, params: dict
 ) -> ProtocolDeviation:
+    """Stored as facts (randomization.deviation_text), so each reader gets the sentence in
+    their own language; ``description`` keeps the English copy."""
     from trial.outbox.services import task_enqueue
 
     deviation = audited_save(
         ProtocolDeviation(
-            participant=participant, kind=kind, description=description, reported_by=user
+            participant=participant,
+            kind=kind,
+            message_key=key,
+            message_params=params,
+            description=deviation_stored_text(key, params, arms=dict(Arm.choices)),
+            reported_by=user,
         ),
         user=user,
     )

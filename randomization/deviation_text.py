@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 
 def _wrong_envelope_returned(p: Mapping, arms: Mapping) -> str:
@@ -40,10 +41,42 @@ def _card_arm_mismatch(p: Mapping, arms: Mapping) -> str:
     }
 
 
+# The records a correction after randomisation is made on, as trial.screening.corrections
+# names them.
+CORRECTED_RECORDS = {
+    "screening form": gettext_lazy("screening form"),
+    "eligibility": gettext_lazy("eligibility checklist"),
+    "consent": gettext_lazy("consent"),
+    "surgical assessment": gettext_lazy("surgical assessment"),
+}
+
+
+def _record(p: Mapping) -> str:
+    return str(CORRECTED_RECORDS.get(p["what"], p["what"]))
+
+
+def _correction_changes_stratum(p: Mapping, arms: Mapping) -> str:
+    return _(
+        "A correction of the %(what)s of %(number)s by %(user)s after randomisation changes "
+        "the stratum computed from the recorded data from %(old)s to %(new)s. The allocation "
+        "(envelope %(serial)s, stratum %(old)s) does not change. Reason given: %(reason)s"
+    ) % {**p, "what": _record(p), "new": p["new"] or _("one that cannot be computed")}
+
+
+def _correction_makes_ineligible(p: Mapping, arms: Mapping) -> str:
+    return _(
+        "After a correction of the %(what)s of %(number)s by %(user)s after randomisation the "
+        "participant no longer meets the eligibility criteria (%(criteria)s). The allocation "
+        "(envelope %(serial)s, stratum %(old)s) does not change. Reason given: %(reason)s"
+    ) % {**p, "what": _record(p)}
+
+
 MESSAGES: dict[str, Callable[[Mapping, Mapping], str]] = {
     "wrong_envelope_returned": _wrong_envelope_returned,
     "wrong_envelope_spoiled": _wrong_envelope_spoiled,
     "card_arm_mismatch": _card_arm_mismatch,
+    "correction_changes_stratum": _correction_changes_stratum,
+    "correction_makes_ineligible": _correction_makes_ineligible,
 }
 
 # The language of ``description`` on new rows: a plain-text copy for readers outside the

@@ -325,6 +325,10 @@ def test_correcting_planned_levels_changes_the_stratum_a_deviation_and_the_alloc
     assert deviation.reported_by == world.users[Role.SURGEON]
     assert allocation_as_it_was(participant) == before
     assert PendingTask.objects.filter(name="randomization.deviation_notify").count() == 1
+    # Stored as facts: a Danish reader gets the sentence in Danish.
+    with translation.override("da"):
+        assert "ændrer det stratum" in deviation.sentence
+        assert "kirurgisk vurdering" in deviation.sentence.lower()
 
     coordinator = verified_client(world.users[Role.COORDINATOR])
     page = coordinator.get(reverse("randomization:deviations")).content.decode()
