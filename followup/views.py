@@ -22,7 +22,7 @@ from questionnaires.models import QuestionnaireResponse, ResponseStatus
 from trial import access
 from trial.concurrency import ConcurrentChange, form_conflict_show, form_version, version_field_add
 from trial.errors import ServiceError
-from trial.forms import DateField
+from trial.forms import DateField, apply_errors, out_of_window_confirmed, out_of_window_field_add
 from trial.http import AuthedHttpRequest
 from trial.models import SiteKind
 from trial.protocol.schedule import active_schedule, local_today
@@ -120,6 +120,7 @@ def call_log(request: AuthedHttpRequest, contact_id: int) -> HttpResponse:
         today=local_today(),
     )
     version_field_add(form, contact)
+    out_of_window_field_add(form, selectors.contact_timing(contact))
     if request.method == "POST" and form.is_valid():
         # The service decides whether the contact is still open, under its lock: a call another
         # nurse logged since this page was loaded is shown next to this nurse's entries.
@@ -133,13 +134,14 @@ def call_log(request: AuthedHttpRequest, contact_id: int) -> HttpResponse:
                 death=form.death(),
                 withdrawal=form.withdrawal(),
                 loaded_version=form_version(form),
+                out_of_window_confirmed=out_of_window_confirmed(form),
             )
         except ConcurrentChange as exc:
             form_conflict_show(form, exc)
         except ValidationError as exc:
             _add_validation_errors(form, exc)
         except ServiceError as exc:
-            form.add_error(None, str(exc))
+            apply_errors(form, exc)
         else:
             return _after_call(request, call, form)
     rows = selectors.rows_for(request.user, [contact])
@@ -293,6 +295,7 @@ def completeness(request: AuthedHttpRequest) -> HttpResponse:
         (ContactStatus.MISSED, _("Missed")),
         (selectors.PENDING, _("Pending")),
         (ContactStatus.CANCELLED, _("Cancelled")),
+        (selectors.OUT_OF_WINDOW, _("Out of window")),
     ]
     detail = None
     if visit_code and site_code and column:
@@ -302,11 +305,16 @@ def completeness(request: AuthedHttpRequest) -> HttpResponse:
             "visit_code": visit_code,
             "site_code": site_code,
             "column": column,
-            "contacts": selectors.completeness_contacts(
-                request.user, visit_code=visit_code, site_code=site_code, column=column
-            )[:500],
             "label": dict(columns)[column],
         }
+        if column == selectors.OUT_OF_WINDOW:
+            detail["records"] = selectors.out_of_window_records(
+                request.user, visit_code=visit_code, site_code=site_code
+            )
+        else:
+            detail["contacts"] = selectors.completeness_contacts(
+                request.user, visit_code=visit_code, site_code=site_code, column=column
+            )[:500]
     return render(
         request,
         "followup/completeness.html",

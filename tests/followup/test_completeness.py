@@ -34,7 +34,13 @@ def cell(response, visit, site):
 
 def test_it_counts_done_missed_pending_and_cancelled_per_visit_and_site(world, contacts):
     response = verified_client(world.users[Role.COORDINATOR]).get(URL)
-    assert cell(response, "W1", "AAR") == {"done": 1, "missed": 1, "pending": 1, "cancelled": 0}
+    assert cell(response, "W1", "AAR") == {
+        "done": 1,
+        "missed": 1,
+        "pending": 1,
+        "cancelled": 0,
+        "out_of_window": 0,
+    }
     assert cell(response, "W2", "AAR")["pending"] == 1
     assert cell(response, "W1", "ODE")["cancelled"] == 1
 
