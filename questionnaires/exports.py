@@ -109,7 +109,7 @@ class InstrumentExporter(Exporter):
             answers = answers or {}
             items = tuple((c, answers.get(c)) for c in codes)
             scores = _scores(self.instrument_code, items) if self.instrument.scorer else ()
-            yield (tn, visit, mode, to_local(at), late, *(v for _, v in items), *scores)
+            yield (tn, visit, mode, to_local(at), int(late), *(v for _, v in items), *scores)
 
     def sql_source(self) -> SqlSource:
         """The same records for COPY: items read from the answers JSON by key, and scores
