@@ -21,7 +21,7 @@ from tests import clock
 from tests.conftest import verified_client
 from tests.factories import IdentityFactory, allocate
 from trial.errors import ServiceError
-from trial.models import Role
+from trial.models import Participant, Role
 from trial.protocol.windows import NotRandomised, OutOfWindow
 
 pytestmark = pytest.mark.django_db
@@ -35,6 +35,10 @@ def at(day_number: int):
 
 @pytest.fixture
 def participant(world):
+    # Registered (screened) before day 0, as in the trial: a death is dated after screening.
+    Participant.objects.filter(pk=world.own_participant.pk).update(
+        created_at=clock.noon(DAY0 - dt.timedelta(days=14))
+    )
     allocate(world.own_participant, clock.noon(DAY0))
     IdentityFactory(participant=world.own_participant, email="pt@example.dk")
     with at(0):
