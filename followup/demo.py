@@ -77,7 +77,7 @@ def seed_followup(context: dict) -> None:
                         participant=contact.participant, visit_code=contact.visit_code
                     ).values_list("instrument_code", flat=True)
                 )
-                _reach(contact, nurse, rng, answered)
+                _reach(contact, nurse, rng, answered, day)
         day += dt.timedelta(days=1)
     services.contacts_create_due(today=today, catch_up_days=-1)
     services.contacts_update_status(today=today)
@@ -136,7 +136,7 @@ def seed_followup_today(context: dict) -> None:
             logger.info("Demo: death not recorded: %s", exc)
 
 
-def _reach(contact: Contact, nurse, rng: random.Random, answered: set[str]) -> None:
+def _reach(contact: Contact, nurse, rng: random.Random, answered: set[str], day) -> None:
     from trial.protocol.visits import visit_instruments
 
     questionnaires = {}
@@ -158,6 +158,8 @@ def _reach(contact: Contact, nurse, rng: random.Random, answered: set[str]) -> N
             user=nurse,
             outcome=CallOutcome.REACHED,
             notes="demo",
+            # Called on the simulated day, inside the window, as the nurse would have.
+            called_at=dt.datetime.combine(day, dt.time(11), tzinfo=timezone.get_default_timezone()),
             items=services.VisitItemsInput(
                 opioid_omeq_mg=rng.choice([0, 10, 20, 30, 60]),
                 pain_medication="Paracetamol 1 g x 4",

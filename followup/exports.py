@@ -12,6 +12,7 @@ from trial.exports.registry import (
     AnalysisColumns,
     QueryExporter,
     Variable,
+    boolean,
     coded,
     exporters,
     localizer,
@@ -65,13 +66,14 @@ class CallLogExporter(QueryExporter):
         return [
             Variable("called_at", _("Called at"), "datetime"),
             coded("call_outcome", _("Outcome of the call"), CallOutcome.choices),
+            boolean("out_of_window", _("Call logged outside the visit's window")),
         ]
 
     model = CallLog
     order_by = ("called_at", "id")
     several_per_key = True  # a visit may take several calls
     key = "contact__visit_code"
-    fields = ("called_at", "outcome")
+    fields = ("called_at", "outcome", "out_of_window")
 
 
 def analysis_variables() -> list[Variable]:

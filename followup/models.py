@@ -82,6 +82,8 @@ class CallLog(models.Model):
     called_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     outcome = models.CharField(_("outcome"), max_length=20, choices=CallOutcome.choices)
     notes = models.TextField(_("notes"), blank=True)
+    # Logged outside the contact's window, confirmed by the nurse (trial.protocol.windows).
+    out_of_window = models.BooleanField(_("out of window"), default=False)
 
     history = HistoricalRecords()
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from followup.anchors import participant_anchors
 from followup.models import ContactStatus
 from followup.selectors import WAITING, participant_schedule
 from trial import access
+from trial.protocol.windows import is_randomised
 
 
 def schedule_panel(request, participant) -> dict:
-    """Hidden until the participant is randomised (there is no day 0 before)."""
-    if participant_anchors(participant.pk).get("randomisation") is None:
+    """Hidden until the participant is randomised, the opened envelope confirmed: there is no
+    follow-up before (trial.protocol.windows)."""
+    if not is_randomised(participant):
         return {}
     rows = participant_schedule(participant)
     may_call = access.can(request.user, "followup:call_log", participant)

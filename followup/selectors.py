@@ -18,6 +18,7 @@ from trial import access
 from trial.access import participants_for
 from trial.models import ENDED_STATUSES, Site, User
 from trial.protocol.schedule import COLLECT_ITEMS
+from trial.protocol.windows import VisitTiming, is_randomised
 
 # "incomplete": visits marked done with an item still missing, while their window is open.
 TABS = ("today", "week", "overdue", "incomplete")
@@ -164,12 +165,16 @@ def rows_for(user: User, contacts, *, with_identity: bool = True) -> list[Row]:
 PENDING = "pending"
 # Done with an item still missing: a part of "done", counted beside it.
 INCOMPLETE = "incomplete"
+# Not a state of the contact: the participants with a call or questionnaire of the visit
+# recorded outside its window (trial.protocol.windows), for the data manager to review.
+OUT_OF_WINDOW = "out_of_window"
 COMPLETENESS_COLUMNS = (
     ContactStatus.DONE,
     INCOMPLETE,
     ContactStatus.MISSED,
     PENDING,
     ContactStatus.CANCELLED,
+    OUT_OF_WINDOW,
 )
 
 
@@ -194,14 +199,80 @@ class CompletenessRow:
     cells: list[CompletenessCell]
 
 
+@dataclass
+class OutOfWindowRecord:
+    participant: object
+    what: str
+    recorded_at: dt.datetime | None
+    recorded_by: object | None
+
+
+def _out_of_window_calls(user: User):
+    return CallLog.objects.filter(out_of_window=True, participant__in=participants_for(user))
+
+
+def _out_of_window_responses(user: User):
+    from questionnaires.models import QuestionnaireResponse
+
+    return QuestionnaireResponse.objects.filter(
+        out_of_window=True, participant__in=participants_for(user)
+    )
+
+
+def out_of_window_records(user: User, *, visit_code: str, site_code: str):
+    """The calls and questionnaires of one visit and site recorded outside the window."""
+    from trial.protocol.visits import INSTRUMENT_LABELS
+
+    calls = (
+        _out_of_window_calls(user)
+        .filter(contact__visit_code=visit_code, participant__site__code=site_code)
+        .select_related("participant", "called_by")
+    )
+    responses = (
+        _out_of_window_responses(user)
+        .filter(visit_code=visit_code, participant__site__code=site_code)
+        .select_related("participant", "entered_by")
+    )
+    records = [
+        OutOfWindowRecord(
+            c.participant,
+            _("Call: %(outcome)s") % {"outcome": c.get_outcome_display()},
+            c.called_at,
+            c.called_by,
+        )
+        for c in calls
+    ] + [
+        OutOfWindowRecord(
+            r.participant,
+            str(INSTRUMENT_LABELS.get(r.instrument_code, r.instrument_code)),
+            r.submitted_at,
+            r.entered_by,
+        )
+        for r in responses
+    ]
+    return sorted(records, key=lambda r: (r.participant.trial_number, r.what))
+
+
 def completeness(user: User) -> tuple[list[Site], list[CompletenessRow]]:
     """Per visit and site: done (and of those, done with items missing), missed, pending
-    (planned or due) and cancelled. Three queries."""
+    (planned or due) and cancelled, and the participants with data recorded out of window.
+    Five queries."""
     from followup.call_items import outstanding_q
     from trial.protocol import active_schedule
 
     counts: dict[tuple[str, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    site_ids = set()
+    flagged = set(
+        _out_of_window_calls(user).values_list(
+            "contact__visit_code", "participant__site_id", "participant_id"
+        )
+    ) | set(
+        _out_of_window_responses(user).values_list(
+            "visit_code", "participant__site_id", "participant_id"
+        )
+    )
+    for visit_code, site_id, _participant in flagged:
+        counts[(visit_code, site_id)][OUT_OF_WINDOW] += 1
+    site_ids = {site_id for _visit, site_id, _participant in flagged}
     contacts = Contact.objects.filter(participant__in=participants_for(user))
     for row in contacts.values("visit_code", "participant__site_id", "status").annotate(
         n=Count("id")
@@ -268,6 +339,19 @@ def adverse_event_prefill(*, user: User, participant, params) -> dict:
     return {"description": items["adverse_events_description"]} if items else {}
 
 
+def contact_timing(contact: Contact) -> VisitTiming:
+    """The contact's visit for the schedule rule (trial.protocol.windows), with the window the
+    contact was planned with."""
+    return VisitTiming(
+        visit_code=contact.visit_code,
+        trial_number=contact.participant.trial_number,
+        randomised=is_randomised(contact.participant),
+        opens=contact.window_opens,
+        target=contact.target_date,
+        closes=contact.window_closes,
+    )
+
+
 def nurses_to_mail() -> QuerySet[User]:
     return access.staff_for("notify_followup_list").exclude(email="")
 
@@ -313,6 +397,8 @@ class ScheduleRow:
     call_url: str = ""
     # Whether the visit collects questionnaires at all ("nothing missing" means something then).
     questionnaires: bool = False
+    # A call or questionnaire of the visit was recorded outside its window.
+    out_of_window: bool = False
 
 
 WAITING = "waiting"
@@ -324,27 +410,33 @@ def participant_schedule(participant) -> list[ScheduleRow]:
     visits anchored on an event that has not happened (no procedure yet) last, as waiting.
     ``missing``: the visit's questionnaires not submitted, once its window has opened.
     A fixed number of queries."""
-    from followup.anchors import arm_lookup, participant_anchors
     from questionnaires.models import QuestionnaireResponse, ResponseStatus
-    from trial.models import Participant, ParticipantStatus
+    from trial.models import ParticipantStatus
     from trial.protocol import active_schedule
+    from trial.protocol.anchors import participant_anchors
     from trial.protocol.schedule import visit_windows
     from trial.protocol.visits import INSTRUMENT_LABELS, visit_instruments
+    from trial.protocol.windows import revealed_arm
 
     schedule = active_schedule()
     contacts = {c.visit_code: c for c in Contact.objects.filter(participant=participant)}
-    arm_path = arm_lookup()
-    arm = (
-        None
-        if arm_path is None
-        else Participant.objects.filter(pk=participant.pk).values_list(arm_path, flat=True).first()
-    )
+    # Only a revealed arm: an arm-restricted visit must not show the allocation early.
+    _randomised, arm = revealed_arm(participant)
     anchors = participant_anchors(participant.pk)
     windows = {w.visit.code: w for w in visit_windows(schedule, anchors, arm)}
     submitted = set(
         QuestionnaireResponse.objects.filter(
             participant=participant, status=ResponseStatus.SUBMITTED
         ).values_list("visit_code", "instrument_code")
+    )
+    flagged = set(
+        CallLog.objects.filter(participant=participant, out_of_window=True).values_list(
+            "contact__visit_code", flat=True
+        )
+    ) | set(
+        QuestionnaireResponse.objects.filter(
+            participant=participant, out_of_window=True
+        ).values_list("visit_code", flat=True)
     )
     in_follow_up = participant.status == ParticipantStatus.RANDOMISED
     rows = []
@@ -377,6 +469,7 @@ def participant_schedule(participant) -> list[ScheduleRow]:
                 else _("Scheduled when the event it follows is recorded.")
             )
         row.questionnaires = bool(visit_instruments(visit.code))
+        row.out_of_window = visit.code in flagged
         if row.state in (ContactStatus.DUE, ContactStatus.DONE, ContactStatus.MISSED):
             row.missing = [
                 str(INSTRUMENT_LABELS[code])

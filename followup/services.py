@@ -19,7 +19,6 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from followup.anchors import anchor_dates, arm_lookup, participant_anchors
 from followup.call_items import VisitItemsInput
 from followup.models import (
     OPEN_STATUSES,
@@ -34,7 +33,9 @@ from trial.audit import audited_save, audited_update
 from trial.concurrency import ConcurrentChange, person, values_of, version_of
 from trial.errors import ServiceError
 from trial.models import ENDED_STATUSES, Participant, ParticipantStatus
+from trial.protocol.anchors import anchor_dates, arm_lookup, participant_anchors
 from trial.protocol.schedule import active_schedule, local_today, visit_windows
+from trial.protocol.windows import VisitTiming, randomised_q, revealed_arm
 from trial.registry import revealed_allocation_q
 
 
@@ -82,9 +83,10 @@ def contacts_create_due(
         existing = Contact.objects.filter(
             participant_id=OuterRef("anchor_participant_id"), visit_code=visit.code
         )
-        rows = rows.filter(participant__status=ParticipantStatus.RANDOMISED).exclude(
-            Exists(existing)
-        )
+        # Follow-up starts when the opened envelope is confirmed (trial.protocol.windows).
+        rows = rows.filter(
+            randomised_q("participant__"), participant__status=ParticipantStatus.RANDOMISED
+        ).exclude(Exists(existing))
         if visit.arms is not None:
             if arm_path is None:
                 continue
@@ -138,14 +140,9 @@ def contacts_create_for(
     """
     today = today or local_today()
     status = Participant.objects.filter(pk=participant.pk).values_list("status", flat=True).first()
-    if status != ParticipantStatus.RANDOMISED:
+    randomised, arm = revealed_arm(participant)
+    if status != ParticipantStatus.RANDOMISED or not randomised:
         return 0
-    arm_path = arm_lookup()
-    arm = (
-        None
-        if arm_path is None
-        else Participant.objects.filter(pk=participant.pk).values_list(arm_path, flat=True).first()
-    )
     windows = visit_windows(active_schedule(), participant_anchors(participant.pk), arm)
     existing = {
         contact.visit_code: contact
@@ -284,6 +281,8 @@ def call_log_record(
     death: DeathInput | None = None,
     withdrawal: WithdrawalInput | None = None,
     loaded_version: str | None = None,
+    out_of_window_confirmed: bool = False,
+    called_at: dt.datetime | None = None,
 ) -> CallLog:
     """Log one call of a contact: the attempt is counted, and by outcome the visit's items are
     stored (reached), or the death or withdrawal is recorded (which cancels every open contact
@@ -294,7 +293,13 @@ def call_log_record(
     message. ``loaded_version`` is the version of the contact the call form was loaded with: a call
     another nurse logged meanwhile is shown to this one (ConcurrentChange) instead of being
     followed by a second call record, or by a refusal that drops what this nurse typed.
+
+    The schedule governs (trial.protocol.windows): a call outside the contact's window is
+    refused unless ``out_of_window_confirmed``, and then recorded as out of window; a death or
+    withdrawal is recorded whenever it is learnt. ``called_at``: when the call was made
+    (default now; the demo's past calls).
     """
+    from followup.selectors import contact_timing
     from trial.participants import services as trial_services
 
     contact = Contact.objects.select_for_update().select_related("participant").get(pk=contact.pk)
@@ -315,14 +320,20 @@ def call_log_record(
         raise ServiceError(_("Give the date of death."))
     if outcome == CallOutcome.WITHDRAWS and withdrawal is None:
         raise ServiceError(_("Give the reason for the withdrawal."))
+    called_at = called_at or timezone.now()
+    timing = contact_timing(contact)
+    out_of_window = outcome not in (CallOutcome.DIED, CallOutcome.WITHDRAWS) and timing.check(
+        day=local_today(called_at), confirmed=out_of_window_confirmed
+    )
 
     call = CallLog(
         contact=contact,
         participant=contact.participant,
-        called_at=timezone.now(),
+        called_at=called_at,
         called_by=user,
         outcome=outcome,
         notes=notes.strip(),
+        out_of_window=out_of_window,
     )
     audited_save(call, user=user)
     # Attempts are counted by the system, never typed: each logged call is one attempt.
@@ -337,7 +348,9 @@ def call_log_record(
 
     # Each outcome's input was required above; the "is not None" only tells the type checker.
     if outcome == CallOutcome.REACHED and items is not None:
-        _visit_items_record(contact=contact, call=call, items=items, user=user, notes=notes)
+        _visit_items_record(
+            contact=contact, call=call, items=items, user=user, notes=notes, timing=timing
+        )
     elif outcome == CallOutcome.DIED and death is not None:
         trial_services.death_record(
             participant=contact.participant,
@@ -379,7 +392,13 @@ def _call_conflict(contact: Contact) -> ConcurrentChange:
 
 
 def _visit_items_record(
-    *, contact: Contact, call: CallLog, items: VisitItemsInput, user, notes: str = ""
+    *,
+    contact: Contact,
+    call: CallLog,
+    items: VisitItemsInput,
+    user,
+    timing: VisitTiming,
+    notes: str = "",
 ) -> None:
     from followup import call_items
     from questionnaires import links as questionnaire_links
@@ -406,6 +425,10 @@ def _visit_items_record(
             answers=answers,
             mode=Mode.PHONE,
             user=user,
+            # The call's window and the nurse's confirmation hold for what it collects.
+            timing=timing,
+            out_of_window_confirmed=call.out_of_window,
+            answered_on=local_today(call.called_at),
         )
     if items.send_link_via:
         if not due:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from followup import services
+from followup import links, services
 
 
 @shared_task(name="followup.nightly", acks_late=True)
 def nightly() -> dict:
-    """Create due contacts, then mark due and missed ones. Safe to run twice or in parallel."""
+    """Create due contacts, mark due and missed ones, then send the links of the visits whose
+    window opened. Safe to run twice or in parallel."""
     created = services.contacts_create_due()
     updated = services.contacts_update_status()
-    return {"created": created, **updated}
+    return {"created": created, **updated, "links": links.visit_links_send_due()}
 
 
 @shared_task(name="followup.weekly_lists", acks_late=True)

@@ -4,6 +4,7 @@ selectors scope the data to the user's sites, forms validate, services write."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
@@ -21,7 +22,7 @@ from followup.models import CallOutcome, ContactStatus
 from trial import access
 from trial.concurrency import ConcurrentChange, form_conflict_show, form_version, version_field_add
 from trial.errors import ServiceError
-from trial.forms import DateField
+from trial.forms import DateField, apply_errors, out_of_window_confirmed, out_of_window_field_add
 from trial.http import AuthedHttpRequest
 from trial.models import SiteKind
 from trial.protocol.schedule import active_schedule, local_today
@@ -105,6 +106,7 @@ def call_log(request: AuthedHttpRequest, contact_id: int) -> HttpResponse:
         groups=call_items.call_groups(collects, conservative_arm=conservative, submitted=submitted),
     )
     version_field_add(form, contact)
+    out_of_window_field_add(form, selectors.contact_timing(contact))
     if request.method == "POST" and form.is_valid():
         # The service decides whether the contact is still open, under its lock: a call another
         # nurse logged since this page was loaded is shown next to this nurse's entries.
@@ -118,13 +120,14 @@ def call_log(request: AuthedHttpRequest, contact_id: int) -> HttpResponse:
                 death=form.death(),
                 withdrawal=form.withdrawal(),
                 loaded_version=form_version(form),
+                out_of_window_confirmed=out_of_window_confirmed(form),
             )
         except ConcurrentChange as exc:
             form_conflict_show(form, exc)
         except ValidationError as exc:
             _add_validation_errors(form, exc)
         except ServiceError as exc:
-            form.add_error(None, str(exc))
+            apply_errors(form, exc)
         else:
             return _after_call(request, call, form)
     rows = selectors.rows_for(request.user, [contact])
@@ -298,25 +301,31 @@ def completeness(request: AuthedHttpRequest) -> HttpResponse:
         (ContactStatus.MISSED, _("Missed")),
         (selectors.PENDING, _("Pending")),
         (ContactStatus.CANCELLED, _("Cancelled")),
+        (selectors.OUT_OF_WINDOW, _("Out of window")),
     ]
     detail = None
     if visit_code and site_code and column:
         if column not in selectors.COMPLETENESS_COLUMNS:
             raise Http404
-        contacts = list(
-            selectors.completeness_contacts(
-                request.user, visit_code=visit_code, site_code=site_code, column=column
-            )[:500]
-        )
-        missing = call_items.missing_by_contact(contacts)
-        detail = {
+        detail: dict[str, Any] = {
             "visit_code": visit_code,
             "site_code": site_code,
             "column": column,
-            "contacts": contacts,
-            "rows": [(c, missing.get(c.pk, [])) for c in contacts],
             "label": dict(columns)[column],
         }
+        if column == selectors.OUT_OF_WINDOW:
+            detail["records"] = selectors.out_of_window_records(
+                request.user, visit_code=visit_code, site_code=site_code
+            )
+        else:
+            contacts = list(
+                selectors.completeness_contacts(
+                    request.user, visit_code=visit_code, site_code=site_code, column=column
+                )[:500]
+            )
+            missing = call_items.missing_by_contact(contacts)
+            detail["contacts"] = contacts
+            detail["rows"] = [(c, missing.get(c.pk, [])) for c in contacts]
     return render(
         request,
         "followup/completeness.html",

@@ -15,6 +15,8 @@ from questionnaires.instruments import get_instrument
 from questionnaires.models import Mode, QuestionnaireLink, QuestionnaireResponse
 from trial.models import Identity, Participant, ParticipantStatus
 from trial.protocol import visits
+from trial.protocol.schedule import local_today
+from trial.protocol.windows import visit_timing
 
 # The VERTEBRA visits the demo answers (a spread over the year, not every weekly call); under
 # another protocol's schedule, its first questionnaire visits instead.
@@ -49,6 +51,13 @@ def follow_up_visits() -> tuple[str, ...]:
 
 
 def _complete_visit(participant, visit_code, severity, mode, nurse, rng) -> None:
+    # A follow-up visit is answered on its target day, as in the trial (trial.protocol.windows);
+    # one still to come, or of a participant not randomised, is left alone.
+    answered_on = None
+    if visit_code != visits.BASELINE:
+        answered_on = visit_timing(participant, visit_code).target
+        if answered_on is None or answered_on > local_today():
+            return
     for code in visits.visit_instruments(visit_code):
         answers = _answers(code, severity, rng)
         if mode in (Mode.PHONE, Mode.PAPER):
@@ -59,6 +68,7 @@ def _complete_visit(participant, visit_code, severity, mode, nurse, rng) -> None
                 answers=answers,
                 mode=mode,
                 user=nurse,
+                answered_on=answered_on,
             )
         else:
             services.response_save_answers(
@@ -69,7 +79,9 @@ def _complete_visit(participant, visit_code, severity, mode, nurse, rng) -> None
                 mode=mode,
             )
     if mode not in (Mode.PHONE, Mode.PAPER):
-        services.visit_submit(participant=participant, visit_code=visit_code, mode=mode)
+        services.visit_submit(
+            participant=participant, visit_code=visit_code, mode=mode, answered_on=answered_on
+        )
 
 
 def _only_baseline_missing(participant) -> bool:

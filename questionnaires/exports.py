@@ -24,6 +24,7 @@ from trial.exports.registry import (
     AnalysisColumns,
     Exporter,
     Variable,
+    boolean,
     by_trial_number,
     coded,
     exporters,
@@ -82,6 +83,7 @@ class InstrumentExporter(Exporter):
         return [
             coded("mode", _("How the questionnaire was filled"), Mode.choices),
             Variable("submitted_at", _("Submitted"), "datetime"),
+            boolean("out_of_window", _("Submitted outside the visit's window")),
             *(item_variable(self.instrument, item) for item in self.instrument.items),
             *SCORE_VARIABLES.get(self.instrument_code, ()),
         ]
@@ -94,15 +96,20 @@ class InstrumentExporter(Exporter):
             )
             .order_by(by_trial_number(), "submitted_at", "id")
             .values_list(
-                "participant__trial_number", "visit_code", "mode", "submitted_at", "answers"
+                "participant__trial_number",
+                "visit_code",
+                "mode",
+                "submitted_at",
+                "out_of_window",
+                "answers",
             )
         )
         to_local = localizer()
-        for tn, visit, mode, at, answers in qs.iterator(chunk_size=CHUNK_SIZE):
+        for tn, visit, mode, at, late, answers in qs.iterator(chunk_size=CHUNK_SIZE):
             answers = answers or {}
             items = tuple((c, answers.get(c)) for c in codes)
             scores = _scores(self.instrument_code, items) if self.instrument.scorer else ()
-            yield (tn, visit, mode, to_local(at), *(v for _, v in items), *scores)
+            yield (tn, visit, mode, to_local(at), int(late), *(v for _, v in items), *scores)
 
     def sql_source(self) -> SqlSource:
         """The same records for COPY: items read from the answers JSON by key, and scores
@@ -119,7 +126,8 @@ class InstrumentExporter(Exporter):
             else ""
         )
         sql = f"""
-            SELECT p.trial_number, r.visit_code, r.mode, r.submitted_at, {items}{scores}
+            SELECT p.trial_number, r.visit_code, r.mode, r.submitted_at, r.out_of_window,
+                {items}{scores}
             FROM {QuestionnaireResponse._meta.db_table} r
             JOIN {Participant._meta.db_table} p ON p.id = r.participant_id
             {join}

@@ -23,6 +23,8 @@ from trial.audit import audited_save, model_update
 from trial.errors import ServiceError
 from trial.models import ENDED_STATUSES, Identity, Participant, User
 from trial.protocol import visits
+from trial.protocol.schedule import local_today
+from trial.protocol.windows import VisitTiming, visit_timing
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +58,9 @@ def _new_link(
     _check_visit(visit_code)
     if language not in dict(settings.LANGUAGES):
         raise ServiceError(_("Unknown language."))
+    timing = visit_timing(participant, visit_code)
+    _check_window_opened(timing)
+    window_closes = window_closes or timing.closes
     now = timezone.now()
     link = QuestionnaireLink(
         participant=participant,
@@ -68,12 +73,28 @@ def _new_link(
         # A letter's token is printed at once; a seeded link is sent later, by its task.
         sent_at=now if token_hash and not delivery_seed else None,
         reminder_of=reminder_of,
+        window_closes=window_closes,
         expires_at=reminder_of.expires_at
         if reminder_of
         else link_expiry(visit_code=visit_code, issued_at=now, window_closes=window_closes),
     )
     audited_save(link, user=user)
     return link
+
+
+def _check_window_opened(timing: VisitTiming) -> None:
+    """A follow-up link exists only for a randomised participant, once the visit's window has
+    opened (a letter printed on day 0 would let the patient answer weeks early). After the
+    window closed a late link is still possible; its answers are recorded as out of window."""
+    timing.require_scheduled()
+    if timing.position(local_today()) == "before":
+        raise ServiceError(
+            _(
+                "The window of visit %(visit)s opens on %(opens)s: its link can be sent from "
+                "that day (it is sent by itself when the window opens)."
+            )
+            % timing.labels()
+        )
 
 
 @transaction.atomic

@@ -66,6 +66,10 @@ class QuestionnaireResponse(models.Model):
         ),
     )
 
+    # Submitted outside the visit's window (trial.protocol.windows): confirmed by the member of
+    # staff who entered it, or noted by itself when the patient answered late.
+    out_of_window = models.BooleanField(_("out of window"), default=False)
+
     history = HistoricalRecords()
 
     class Meta:
@@ -122,6 +126,8 @@ class QuestionnaireLink(models.Model):
         verbose_name=_("created by"),
     )
     expires_at = models.DateTimeField(_("expires"))
+    # The last day of the visit's window (empty for baseline): the reminder goes before it.
+    window_closes = models.DateField(_("window closes"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
     revoked_by = models.ForeignKey(

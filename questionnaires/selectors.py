@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from questionnaires import tokens
@@ -21,6 +21,8 @@ from questionnaires.models import (
 from trial.access import participants_for
 from trial.models import ENDED_STATUSES, Participant, User
 from trial.protocol import visits
+from trial.protocol.schedule import local_today
+from trial.protocol.windows import VisitTiming, participant_timings
 
 # --- links and tablet sessions by token ----------------------------------------------------
 
@@ -192,10 +194,15 @@ class VisitOverview:
     links: list[QuestionnaireLink]
     submitted: bool
     started: bool
+    timing: VisitTiming | None = None  # None for baseline
+    opened: bool = True  # the window has opened: links may be sent
 
 
 def participant_overview(participant: Participant) -> list[VisitOverview]:
-    """Every questionnaire visit with its responses and links (two queries)."""
+    """Baseline and, once the participant is randomised, every follow-up visit with
+    questionnaires, with its window, responses and links (a fixed number of queries)."""
+    _randomised, timings = participant_timings(participant)
+    today = local_today()
     responses: dict[tuple[str, str], QuestionnaireResponse] = {
         (r.visit_code, r.instrument_code): r
         for r in QuestionnaireResponse.objects.filter(participant=participant).select_related(
@@ -207,6 +214,9 @@ def participant_overview(participant: Participant) -> list[VisitOverview]:
         links.setdefault(link.visit_code, []).append(link)
     result = []
     for visit in visits.questionnaire_visits():
+        timing = timings.get(visit.code)
+        if visit.code != visits.BASELINE and timing is None:
+            continue  # not randomised, or the event the visit follows is not recorded yet
         items = [
             (code, str(visits.INSTRUMENT_LABELS[code]), responses.get((visit.code, code)))
             for code in visit.instruments
@@ -219,6 +229,8 @@ def participant_overview(participant: Participant) -> list[VisitOverview]:
                 links=links.get(visit.code, []),
                 submitted=all(r is not None and r.is_submitted for _c, _l, r in items),
                 started=any(r is not None for _c, _l, r in items),
+                timing=timing,
+                opened=timing is None or timing.position(today) != "before",
             )
         )
     return result
@@ -248,9 +260,17 @@ def open_links_for(user: User) -> QuerySet[QuestionnaireLink]:
 
 
 def links_due_for_reminder(*, now: dt.datetime | None = None) -> list[int]:
-    """Ids of links that get their one reminder now (the service re-checks each one)."""
+    """Ids of links that get their one reminder now (the service re-checks each one): unused
+    for QUESTIONNAIRE_REMINDER_AFTER_DAYS, or a follow-up visit's window closing within
+    QUESTIONNAIRE_REMINDER_BEFORE_CLOSE_DAYS (the link at least a day old). A follow-up link
+    is reminded only while its window is open: after that the answers would be late."""
     now = now or timezone.now()
+    today = timezone.localdate(now)
     cutoff = now - dt.timedelta(days=settings.QUESTIONNAIRE_REMINDER_AFTER_DAYS)
+    closing = today + dt.timedelta(days=settings.QUESTIONNAIRE_REMINDER_BEFORE_CLOSE_DAYS)
+    due = Q(sent_at__lte=cutoff) | Q(
+        window_closes__lte=closing, sent_at__lte=now - dt.timedelta(days=1)
+    )
     submitted = QuestionnaireResponse.objects.filter(
         participant=OuterRef("participant"),
         visit_code=OuterRef("visit_code"),
@@ -258,8 +278,9 @@ def links_due_for_reminder(*, now: dt.datetime | None = None) -> list[int]:
     )
     return list(
         QuestionnaireLink.objects.filter(
+            due,
+            Q(window_closes=None) | Q(window_closes__gte=today),
             sent_via__in=[SentVia.EMAIL, SentVia.SMS],
-            sent_at__lte=cutoff,
             reminder_sent_at=None,
             reminder_of=None,
             revoked_at=None,

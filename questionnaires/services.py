@@ -25,6 +25,8 @@ from trial.concurrency import ConcurrentChange, version_check
 from trial.errors import ServiceError
 from trial.models import ENDED_STATUSES, Participant, User
 from trial.protocol import visits
+from trial.protocol.schedule import local_today
+from trial.protocol.windows import VisitTiming, visit_timing
 
 
 class ResponseLocked(ServiceError):
@@ -166,8 +168,10 @@ def visit_submit(
     mode: str,
     language: str = "da",
     user: User | None = None,
+    answered_on: dt.date | None = None,
 ) -> list[QuestionnaireResponse]:
     """Submit every questionnaire of a visit: scores computed, answers locked from now on.
+    Answers given outside the visit's window (on ``answered_on``, default today) are marked.
 
     An instrument the patient never opened is submitted with no answers (missing, not guessed).
     Two submissions at once (a double click, two tabs) that both create an empty response:
@@ -176,7 +180,12 @@ def visit_submit(
 
     def attempt() -> list[QuestionnaireResponse]:
         return _visit_submit(
-            participant=participant, visit_code=visit_code, mode=mode, language=language, user=user
+            participant=participant,
+            visit_code=visit_code,
+            mode=mode,
+            language=language,
+            user=user,
+            answered_on=answered_on or local_today(),
         )
 
     try:
@@ -193,8 +202,12 @@ def _visit_submit(
     mode: str,
     language: str,
     user: User | None,
+    answered_on: dt.date,
 ) -> list[QuestionnaireResponse]:
     _check_visit(visit_code)
+    # The patient is not asked to confirm: answers given outside the window (a late link, the
+    # clinic tablet) are recorded as such, for the data manager.
+    out_of_window = not visit_timing(participant, visit_code).inside(answered_on)
     now = timezone.now()
     submitted = []
     existing = {
@@ -219,6 +232,7 @@ def _visit_submit(
         elif response.is_submitted:
             continue
         response.mode = mode
+        response.out_of_window = out_of_window
         response.status = ResponseStatus.SUBMITTED
         response.submitted_at = now
         response.scores = _scores_for(code, response.answers)
@@ -238,16 +252,26 @@ def response_enter(
     user: User,
     language: str = "da",
     loaded_version: str | None = None,
+    out_of_window_confirmed: bool = False,
+    timing: VisitTiming | None = None,
+    answered_on: dt.date | None = None,
 ) -> QuestionnaireResponse:
     """Staff enter a whole instrument for the patient (by phone or from paper) and submit it.
 
     ``loaded_version`` is the version of the response the entry form was loaded with
     (trial.concurrency): when someone else saved answers meanwhile, by phone or through the
     patient's link, nothing is overwritten and ConcurrentChange shows their answers.
+
+    The schedule governs (trial.protocol.windows): a follow-up visit only for a randomised
+    participant, and outside its window only when ``out_of_window_confirmed``, recorded so.
+    ``timing`` is the visit's window when the caller holds it (the follow-up contact's);
+    ``answered_on`` the day the patient answered (default today; the demo's past visits).
     """
     if mode not in (Mode.PHONE, Mode.PAPER):
         raise ServiceError(_("Staff enter answers by phone or from paper."))
     _check_visit(visit_code, instrument_code)
+    timing = timing or visit_timing(participant, visit_code)
+    out_of_window = timing.check(day=answered_on, confirmed=out_of_window_confirmed)
     instrument = get_instrument(instrument_code)
     try:
         cleaned = instrument.clean(answers)
@@ -281,6 +305,7 @@ def response_enter(
     response.mode = mode
     response.language = language
     response.entered_by = user
+    response.out_of_window = out_of_window
     response.status = ResponseStatus.SUBMITTED
     response.submitted_at = timezone.now()
     response.scores = _scores_for(instrument_code, response.answers)
@@ -373,6 +398,7 @@ def tablet_session_start(
     """Start a kiosk session; the token goes into the tablet browser's session only."""
     _check_not_ended(participant)
     _check_visit(visit_code)
+    visit_timing(participant, visit_code).require_scheduled()
     if visit_is_submitted_now(participant, visit_code):
         raise ServiceError(_("These questionnaires have already been submitted."))
     token = tokens.token_new()

@@ -12,6 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from trial.audit import ReasonRequired
 from trial.concurrency import ConcurrentChange, form_conflict_show, form_is_stale
 from trial.models import User
+from trial.protocol.schedule import local_today
+from trial.protocol.windows import OutOfWindow, VisitTiming
 from trial.validation import validate_plausible_date
 
 
@@ -102,6 +104,8 @@ def apply_errors(form, exc: Exception) -> None:
     a concurrent save with the other person's values next to the form."""
     if isinstance(exc, ConcurrentChange):
         form_conflict_show(form, exc)
+    elif isinstance(exc, OutOfWindow) and OUT_OF_WINDOW_FIELD in form.fields:
+        form.add_error(OUT_OF_WINDOW_FIELD, str(exc))
     elif isinstance(exc, ReasonRequired) and "reason" in form.fields:
         form.add_error("reason", exc.messages)
     elif isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
@@ -113,6 +117,27 @@ def apply_errors(form, exc: Exception) -> None:
         form.add_error(None, exc.messages)
     else:
         form.add_error(None, str(exc))
+
+
+OUT_OF_WINDOW_FIELD = "record_out_of_window"
+
+
+def out_of_window_field_add(form: forms.BaseForm, timing: VisitTiming) -> bool:
+    """Give ``form`` the checkbox that records a visit's data outside its window anyway, when
+    today is outside it (templates/partials/out_of_window.html shows it with its warning).
+    The service decides (trial.protocol.windows); the checkbox only carries the answer."""
+    if timing.exempt or timing.opens is None or timing.inside(local_today()):
+        return False
+    form.fields[OUT_OF_WINDOW_FIELD] = forms.BooleanField(
+        label=timing.confirm_label(),
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+    )
+    return True
+
+
+def out_of_window_confirmed(form: forms.BaseForm) -> bool:
+    return bool(form.cleaned_data.get(OUT_OF_WINDOW_FIELD))
 
 
 class VertebraPicker(forms.CheckboxSelectMultiple):

@@ -372,6 +372,10 @@ CELERY_BEAT_SCHEDULE["followup-weekly-lists"] = {
 QUESTIONNAIRE_LINK_EXPIRY_DAYS = env.int("QUESTIONNAIRE_LINK_EXPIRY_DAYS", default=14)
 # One reminder when a link sent by e-mail or text has had no answers for this many days.
 QUESTIONNAIRE_REMINDER_AFTER_DAYS = env.int("QUESTIONNAIRE_REMINDER_AFTER_DAYS", default=5)
+# ... and, for a follow-up visit, at the latest this many days before its window closes.
+QUESTIONNAIRE_REMINDER_BEFORE_CLOSE_DAYS = env.int(
+    "QUESTIONNAIRE_REMINDER_BEFORE_CLOSE_DAYS", default=2
+)
 # Text messages: a class with send_messages(messages); the default only logs
 # (questionnaires/sms.py).
 SMS_BACKEND = env.str("SMS_BACKEND", default="questionnaires.sms.LoggingSmsBackend")
@@ -406,6 +410,7 @@ QUESTIONNAIRE_TABLET_IDLE_MINUTES = env.int("QUESTIONNAIRE_TABLET_IDLE_MINUTES",
 for _name in (
     "QUESTIONNAIRE_LINK_EXPIRY_DAYS",
     "QUESTIONNAIRE_REMINDER_AFTER_DAYS",
+    "QUESTIONNAIRE_REMINDER_BEFORE_CLOSE_DAYS",
     "QUESTIONNAIRE_TOKEN_THROTTLE_LIMIT",
     "QUESTIONNAIRE_TOKEN_THROTTLE_WINDOW_SECONDS",
     "QUESTIONNAIRE_TABLET_IDLE_MINUTES",

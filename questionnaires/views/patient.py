@@ -37,6 +37,8 @@ from trial.client_ip import client_ip
 from trial.errors import ServiceError
 from trial.models import Participant
 from trial.protocol import visits
+from trial.protocol.schedule import local_today
+from trial.protocol.windows import visit_timing
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +165,14 @@ def _link_channel(request: HttpRequest) -> Channel | HttpResponse:
         request.session.pop(LINK_SESSION_KEY, None)
         return _unavailable(request)
     _activate_language(request, access.language)
+    timing = visit_timing(access.participant, access.visit_code)
+    if not timing.exempt and timing.opens is None:
+        # A follow-up link of a participant who is not randomised (any more): nothing to fill.
+        return _unavailable(request)
+    if timing.position(local_today()) == "before":
+        # A link issued too early (a letter printed on day 0): not yet, rather than answers
+        # weeks before the visit.
+        return render(request, "questionnaires/patient/not_yet_open.html", {"opens": timing.opens})
     return Channel(access=access, mode=Mode.LINK, participant=access.participant)
 
 

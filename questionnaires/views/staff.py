@@ -36,18 +36,28 @@ from questionnaires.views.patient import (
 from trial import access
 from trial.concurrency import form_version, version_field_add
 from trial.errors import ServiceError
-from trial.forms import apply_errors
+from trial.forms import apply_errors, out_of_window_confirmed, out_of_window_field_add
 from trial.http import AuthedHttpRequest
 from trial.models import ENDED_STATUSES
 from trial.participants import selectors as trial_selectors
 from trial.protocol import visits
+from trial.protocol.windows import VisitTiming, visit_timing
 
 
-def _visit_or_404(visit_code: str, instrument: str | None = None) -> None:
+def _visit_or_404(
+    participant, visit_code: str, instrument: str | None = None, *, new_data: bool = True
+) -> VisitTiming:
+    """The visit's timing; 404 for a visit without such a questionnaire and, for pages that
+    add data (``new_data``), for a follow-up visit of a participant who is not randomised
+    (their follow-up does not exist yet). Revoking and correcting stay possible."""
     from django.http import Http404
 
     if not visits.is_known(visit_code, instrument):
         raise Http404
+    timing = visit_timing(participant, visit_code)
+    if new_data and not timing.exempt and not timing.randomised:
+        raise Http404
+    return timing
 
 
 @require_safe
@@ -72,7 +82,7 @@ def staff_overview(request: AuthedHttpRequest, trial_number: str) -> HttpRespons
 def staff_send(request: AuthedHttpRequest, trial_number: str, visit_code: str) -> HttpResponse:
     """Send a personal link by e-mail or text message, or print it as a letter (PDF)."""
     participant = trial_selectors.participant_get_for(request.user, trial_number)
-    _visit_or_404(visit_code)
+    _visit_or_404(participant, visit_code)
     form = SendLinkForm(_posted(request), initial={"language": participant.language})
     if request.method == "POST" and form.is_valid():
         via = form.cleaned_data["via"]
@@ -123,7 +133,7 @@ def staff_revoke(request: AuthedHttpRequest, trial_number: str, visit_code: str)
     """Revoke every open link of a visit at once (e.g. sent to a wrong address), or one link
     (``?link=<id>``)."""
     participant = trial_selectors.participant_get_for(request.user, trial_number)
-    _visit_or_404(visit_code)
+    _visit_or_404(participant, visit_code, new_data=False)
     open_links = QuestionnaireLink.objects.filter(
         participant=participant, visit_code=visit_code, revoked_at=None
     ).order_by("created_at")
@@ -175,7 +185,7 @@ def staff_tablet(request: AuthedHttpRequest, trial_number: str, visit_code: str)
     """Start a clinic-tablet session: the staff member is logged out of this browser, which from
     now on opens only this participant's questionnaires until staff end the session."""
     participant = trial_selectors.participant_get_for(request.user, trial_number)
-    _visit_or_404(visit_code)
+    _visit_or_404(participant, visit_code)
     error = ""
     if request.method == "POST":
         try:
@@ -210,7 +220,7 @@ def staff_enter(
 ) -> HttpResponse:
     """The nurse enters the answers the patient gives by phone (or from a paper form)."""
     participant = trial_selectors.participant_get_for(request.user, trial_number)
-    _visit_or_404(visit_code, instrument)
+    timing = _visit_or_404(participant, visit_code, instrument)
     items = get_instrument(instrument).items
     response = selectors.visit_responses(participant, visit_code).get(instrument)
     initial = dict(response.answers) if response else {}
@@ -224,6 +234,8 @@ def staff_enter(
     )
     version_field_add(form, response)
     locked = response is not None and response.is_submitted
+    if not locked:
+        out_of_window_field_add(form, timing)
     if request.method == "POST" and form.is_valid() and not locked:
         try:
             services.response_enter(
@@ -235,6 +247,8 @@ def staff_enter(
                 user=request.user,
                 language=wording.language,
                 loaded_version=form_version(form),
+                out_of_window_confirmed=out_of_window_confirmed(form),
+                timing=timing,
             )
         except ServiceError as error:
             apply_errors(form, error)
@@ -264,7 +278,7 @@ def staff_correct(
 ) -> HttpResponse:
     """Correct submitted answers, with a reason; the audit trail keeps the old values."""
     participant = trial_selectors.participant_get_for(request.user, trial_number)
-    _visit_or_404(visit_code, instrument)
+    _visit_or_404(participant, visit_code, instrument, new_data=False)
     response = selectors.visit_responses(participant, visit_code).get(instrument)
     submitted = response is not None and response.is_submitted
     # In the language the answers were given in, so the texts are the ones answered.

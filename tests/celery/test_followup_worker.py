@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from followup.models import Contact, WeeklyList
 from followup.services import coming_week_start
+from questionnaires.models import QuestionnaireLink
 from tests.celery.workers import redis_url, require_services, start_worker, stop_worker
-from tests.factories import ParticipantFactory, SiteFactory, UserFactory
+from tests.factories import IdentityFactory, ParticipantFactory, SiteFactory, UserFactory
 from tests.followup.conftest import allocate
 from trial.models import Role
 from trial.protocol.schedule import local_today
@@ -63,7 +64,9 @@ def test_nightly_and_weekly_tasks_run_on_two_workers_and_change_nothing_twice(wo
     UserFactory(username="fwk-nurse-2", role=Role.NURSE, sites=[site])
     now = timezone.now()
     for n, days_ago in enumerate((3, 8, 20, 40, 100), start=1):
-        allocate(ParticipantFactory(site=site, sequence=n), now - dt.timedelta(days=days_ago))
+        participant = ParticipantFactory(site=site, sequence=n)
+        IdentityFactory(participant=participant, email=f"fwk{n}@example.dk")
+        allocate(participant, now - dt.timedelta(days=days_ago))
     week = coming_week_start(local_today()).isoformat()
 
     from celery import Celery
@@ -79,6 +82,11 @@ def test_nightly_and_weekly_tasks_run_on_two_workers_and_change_nothing_twice(wo
         Contact.objects.count()
     )
     assert Contact.objects.filter(status="missed").exists()
+    # Each visit whose window is open got its link, once, whichever worker sent it.
+    assert sum(result["links"] for result in nightly) == QuestionnaireLink.objects.count() > 0
+    assert QuestionnaireLink.objects.values("participant_id", "visit_code").distinct().count() == (
+        QuestionnaireLink.objects.count()
+    )
     weekly = _run_all(
         client, workers, [("followup.weekly_lists", [week]), ("followup.weekly_lists", [week])]
     )
@@ -90,6 +98,6 @@ def test_nightly_and_weekly_tasks_run_on_two_workers_and_change_nothing_twice(wo
     second = _run_all(
         client, workers, [("followup.nightly", []), ("followup.weekly_lists", [week])]
     )
-    assert second[0] == {"created": 0, "due": 0, "missed": 0}
+    assert second[0] == {"created": 0, "due": 0, "missed": 0, "links": 0}
     assert second[1] == {"sent": 0, "skipped": 0}
     assert _state() == before

@@ -40,6 +40,7 @@ def test_it_counts_done_missed_pending_and_cancelled_per_visit_and_site(world, c
         "missed": 1,
         "pending": 1,
         "cancelled": 0,
+        "out_of_window": 0,
     }
     assert cell(response, "W2", "AAR")["pending"] == 1
     assert cell(response, "W1", "ODE")["cancelled"] == 1

@@ -54,6 +54,7 @@ def in_follow_up(world, fixed_day, settings):
         answers={"vas_back": 40, "vas_leg": 10},
         mode=Mode.PHONE,
         user=world.users[Role.NURSE],
+        out_of_window_confirmed=True,  # W1's window closed on day 10
     )
     Contact.objects.filter(participant=participant, visit_code="W3").update(status="cancelled")
     return participant
@@ -77,7 +78,10 @@ def test_the_panel_shows_every_visit_with_its_window_state_and_what_is_missing(
     }
     w1 = _row(html, "W1")
     assert "Health-service use" in w1 and "Back and leg pain (VAS)" not in w1
+    # The VAS was entered after W1's window closed: the row says so.
+    assert 'data-testid="schedule-out-of-window"' in w1
     w2 = _row(html, "W2")
+    assert 'data-testid="schedule-out-of-window"' not in w2
     # Day 14 +/- 3 after randomisation twelve days ago.
     day0 = fixed_day - dt.timedelta(days=12)
     with translation.override("en"):

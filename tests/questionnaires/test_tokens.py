@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from questionnaires import links, selectors, tokens
 from questionnaires.models import QuestionnaireLink
-from tests.factories import ParticipantFactory
+from tests.factories import ParticipantFactory, randomised
 from tests.questionnaires.factories import letter_link
 from trial.models import ParticipantStatus
 
@@ -110,7 +110,8 @@ def test_a_token_opens_its_own_participant_and_visit_only(world, client):
         world.own_participant
     )
     # Another participant's token opens that participant's questionnaire, never this one's.
-    _other_link, other_token = letter_link(world.other_participant, visit_code="M3")
+    other_participant = randomised(world.other_participant, days_ago=91)  # M3's target day
+    _other_link, other_token = letter_link(other_participant, visit_code="M3")
     other = selectors.link_access(other_token)
     assert other.participant == world.other_participant and other.visit_code == "M3"
     # The BL token does not open the M3 screens of anybody: screens of another visit redirect.
@@ -120,7 +121,8 @@ def test_a_token_opens_its_own_participant_and_visit_only(world, client):
 
 
 def test_a_token_never_saves_answers_for_another_visit(world, client):
-    _link, token = letter_link(world.own_participant, visit_code="W1")  # VAS and HSU only
+    participant = randomised(world.own_participant, days_ago=7)  # W1's target day
+    _link, token = letter_link(participant, visit_code="W1")  # VAS and HSU only
     client.get(reverse("questionnaires:patient_start", args=[token]))
     client.post(reverse("questionnaires:patient_step", args=["odi", 1]), {"odi_1": "3"})
     assert not world.own_participant.questionnaire_responses.filter(instrument_code="odi").exists()

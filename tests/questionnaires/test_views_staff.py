@@ -26,7 +26,7 @@ from questionnaires.models import (
     ResponseStatus,
     TabletSession,
 )
-from tests.factories import IdentityFactory, ParticipantFactory
+from tests.factories import IdentityFactory, ParticipantFactory, randomised
 from tests.questionnaires.factories import ODI_ANSWERS, complete_visit, letter_link
 from trial.models import Role
 
@@ -310,7 +310,7 @@ def test_no_link_or_tablet_is_offered_after_follow_up_ended(world, login):
 def test_revoking_all_links_of_a_visit_at_once_is_audited(world, login, client):
     from questionnaires import links as q_links
 
-    p = world.own_participant
+    p = randomised(world.own_participant, days_ago=28)  # W4's window is open
     nurse = world.users[Role.NURSE]
     tokens = [letter_link(p)[1] for _ in range(3)]
     other_visit_link, _other_token = q_links.link_issue_letter(

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 
@@ -464,7 +464,17 @@ def visit_windows(
     return windows
 
 
-def window_status(window: VisitWindow, today: date) -> WindowStatus:
+class DateWindow(Protocol):
+    """Anything with a window's two dates (a VisitWindow, a contact's copy of one)."""
+
+    @property
+    def opens(self) -> date: ...
+
+    @property
+    def closes(self) -> date: ...
+
+
+def window_status(window: DateWindow, today: date) -> WindowStatus:
     """Where `today` (a local calendar date) falls: before the window, in it, or past it.
 
     "missed" means only that the window has closed; whether the contact was in fact missed (no

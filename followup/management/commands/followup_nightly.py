@@ -2,13 +2,14 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 
-from followup import services
+from followup import links, services
 
 
 class Command(BaseCommand):
     help = (
-        "Run the nightly follow-up job now: create due contacts and mark due/missed ones "
-        "(what Celery beat runs at 01:15; safe to run again)."
+        "Run the nightly follow-up job now: create due contacts, mark due/missed ones and send "
+        "the links of visits whose window opened (what Celery beat runs at 01:15; safe to run "
+        "again)."
     )
 
     def add_arguments(self, parser):
@@ -26,6 +27,8 @@ class Command(BaseCommand):
             raise CommandError("--today must be YYYY-MM-DD") from exc
         created = services.contacts_create_due(today=day, catch_up_days=-1 if catch_up else None)
         updated = services.contacts_update_status(today=day)
+        sent = links.visit_links_send_due(today=day)
         self.stdout.write(
-            f"created {created} contacts, {updated['due']} now due, {updated['missed']} missed"
+            f"created {created} contacts, {updated['due']} now due, {updated['missed']} missed, "
+            f"{sent} links sent"
         )

@@ -275,9 +275,9 @@ def test_the_end_of_participation_revokes_every_questionnaire_link(
     from tests.questionnaires.factories import letter_link
 
     nurse = world.users[Role.NURSE]
-    link, token = letter_link(randomised, visit_code="W4", user=nurse)
+    link, token = letter_link(randomised, visit_code="W3", user=nurse)
     session, _tablet_token = tablet_session_start(
-        participant=randomised, visit_code="W4", user=nurse
+        participant=randomised, visit_code="W3", user=nurse
     )
     assert client.get(f"/q/{token}/", follow=True).status_code == 200
     with transaction.atomic():

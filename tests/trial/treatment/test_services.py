@@ -234,7 +234,7 @@ def test_a_pvp_participant_cannot_cross_over_and_nobody_crosses_over_twice(world
 
 
 def test_a_crossover_is_followed_by_a_procedure_that_anchors_the_surgical_control(world):
-    from followup.anchors import anchor_dates
+    from trial.protocol.anchors import anchor_dates
 
     participant = randomised(world.own_participant, arm="conservative", days_ago=40)
     _crossover(participant, world.users[Role.NURSE], day=30)
