@@ -303,11 +303,11 @@ def completeness(request: AuthedHttpRequest) -> HttpResponse:
         (ContactStatus.CANCELLED, _("Cancelled")),
         (selectors.OUT_OF_WINDOW, _("Out of window")),
     ]
-    detail = None
+    detail: dict[str, Any] | None = None
     if visit_code and site_code and column:
         if column not in selectors.COMPLETENESS_COLUMNS:
             raise Http404
-        detail: dict[str, Any] = {
+        detail = {
             "visit_code": visit_code,
             "site_code": site_code,
             "column": column,
