@@ -1,4 +1,5 @@
-"""The follow-up app's exports: contacts per visit and the calls made."""
+"""The follow-up app's exports: contacts per visit, the calls made and what reached calls
+recorded."""
 
 from __future__ import annotations
 
@@ -6,14 +7,25 @@ from collections.abc import Iterator
 
 from django.utils.translation import gettext_lazy as _
 
-from followup.models import CallLog, CallOutcome, Contact, ContactStatus
+from followup.call_items import GROUP_ORDER
+from followup.models import (
+    CallLog,
+    CallOutcome,
+    Contact,
+    ContactStatus,
+    MissingReason,
+    VisitItems,
+)
 from trial.exports.registry import (
     CHUNK_SIZE,
     AnalysisColumns,
+    Exporter,
     QueryExporter,
     Variable,
     boolean,
+    by_trial_number,
     coded,
+    convert,
     exporters,
     localizer,
     register,
@@ -74,6 +86,73 @@ class CallLogExporter(QueryExporter):
     several_per_key = True  # a visit may take several calls
     key = "contact__visit_code"
     fields = ("called_at", "outcome", "out_of_window")
+
+
+@register
+class VisitItemsExporter(Exporter):
+    """What a reached call recorded beside the questionnaires, and why any item group the
+    visit collects was left out. The free-text pain medication may name people: it comes only
+    with an identified export."""
+
+    identifier = "call_items"
+    label = _("Visit items recorded by phone")
+    description = _(
+        "One record per reached call that completed a visit: opioid dose, new adverse events, "
+        "crossover wish, and the reason for each item group left out (e.g. hsu:declined)."
+    )
+    source_app = "followup"
+    repeated = True
+    several_per_key = True
+    order = 76
+
+    def variables(self) -> list[Variable]:
+        reasons = ", ".join(f"{code} = {label}" for code, label in MissingReason.choices)
+        return [
+            Variable("recorded_at", _("Recorded"), "datetime"),
+            Variable(
+                "opioid_omeq_mg", _("Opioids, oral morphine equivalent"), "integer", unit="mg/day"
+            ),
+            boolean("new_adverse_events", _("New adverse events since the last contact")),
+            boolean("crossover_wish", _("Wishes to cross over to PVP (conservative arm)")),
+            Variable(
+                "missing_items",
+                _("Item groups left out, as group:reason"),
+                allowed=f"groups {' '.join(GROUP_ORDER)}; reasons {reasons}",
+            ),
+            Variable("pain_medication", _("Other pain medication and changes"), free_text=True),
+        ]
+
+    def rows(self) -> Iterator[tuple]:
+        to_local = localizer()
+        queryset = (
+            VisitItems.objects.order_by(
+                by_trial_number("contact__participant__trial_number"), "recorded_at", "id"
+            )
+            .values_list(
+                "contact__participant__trial_number",
+                "contact__visit_code",
+                "recorded_at",
+                "opioid_omeq_mg",
+                "new_adverse_events",
+                "crossover_wish",
+                "missing_reasons",
+                "pain_medication",
+            )
+            .iterator(chunk_size=CHUNK_SIZE)
+        )
+        for tn, visit, at, opioid, new_ae, wish, missing, medication in queryset:
+            order = {code: i for i, code in enumerate(GROUP_ORDER)}
+            pairs = sorted((missing or {}).items(), key=lambda kv: order.get(kv[0], 99))
+            yield (
+                tn,
+                visit,
+                convert("datetime", at, to_local),
+                opioid,
+                convert("boolean", new_ae, to_local),
+                convert("boolean", wish, to_local),
+                " ".join(f"{group}:{reason}" for group, reason in pairs) or None,
+                medication or None,
+            )
 
 
 def analysis_variables() -> list[Variable]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -17,10 +18,12 @@ from followup.call_items import VisitItemsInput, missing_by_contact
 from followup.models import CallLog, Contact, VisitItems
 from questionnaires import services as qservices
 from questionnaires.models import Mode, QuestionnaireLink, QuestionnaireResponse
+from tests import clock
 from tests.conftest import verified_client
 from tests.followup.conftest import open_contact, randomised
 from trial.models import Role
 from trial.protocol.schedule import local_today
+from trial.protocol.windows import visit_timing
 
 WORKLIST = reverse("followup:worklist")
 COMPLETENESS = reverse("followup:completeness")
@@ -121,21 +124,26 @@ def test_other_needs_the_notes(patient, nurse):
 def test_w4_takes_vas_by_phone_and_sends_odi_and_eq5d_by_link(
     patient, nurse, django_capture_on_commit_callbacks
 ):
-    w4 = open_contact(patient, "W4")
-    with django_capture_on_commit_callbacks(execute=True):
+    # On the visit's target day (the schedule's rule): a link is sent only once it is open.
+    target = visit_timing(patient, "W4").target
+    w4 = open_contact(patient, "W4", target=target)
+    with (
+        time_machine.travel(clock.noon(target), tick=True),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         reach(w4, nurse, **W1_RECORDED, send_link_via="email")
-    items = VisitItems.objects.get(contact=w4)
-    assert items.missing_reasons == {"odi": "by_link", "eq5d3l": "by_link"}
-    assert QuestionnaireLink.objects.filter(participant=patient, visit_code="W4").count() == 1
-    # Once the patient answers the link, the ODI is no longer missing; the EQ-5D still is.
-    assert [m.code for m in missing_by_contact([Contact.objects.get(pk=w4.pk)])[w4.pk]] == [
-        "odi",
-        "eq5d3l",
-    ]
-    qservices.response_enter(participant=patient, visit_code="W4", instrument_code="odi",
-                             answers={"odi_1": 2}, mode=Mode.PAPER, user=nurse)  # fmt: skip
-    missing = missing_by_contact([Contact.objects.get(pk=w4.pk)])[w4.pk]
-    assert [(m.code, m.reason) for m in missing] == [("eq5d3l", "by_link")]
+        items = VisitItems.objects.get(contact=w4)
+        assert items.missing_reasons == {"odi": "by_link", "eq5d3l": "by_link"}
+        assert QuestionnaireLink.objects.filter(participant=patient, visit_code="W4").count() == 1
+        # Once the patient answers the link, the ODI is no longer missing; the EQ-5D still is.
+        assert [m.code for m in missing_by_contact([Contact.objects.get(pk=w4.pk)])[w4.pk]] == [
+            "odi",
+            "eq5d3l",
+        ]
+        qservices.response_enter(participant=patient, visit_code="W4", instrument_code="odi",
+                                 answers={"odi_1": 2}, mode=Mode.PAPER, user=nurse)  # fmt: skip
+        missing = missing_by_contact([Contact.objects.get(pk=w4.pk)])[w4.pk]
+        assert [(m.code, m.reason) for m in missing] == [("eq5d3l", "by_link")]
 
 
 def test_a_questionnaire_submitted_before_the_call_is_not_asked(patient, nurse):
@@ -337,3 +345,28 @@ def test_completeness_costs_the_same_queries_with_more_incomplete_visits(
     _done_with_missing(world, nurse, 5, 200)
     with django_assert_num_queries(len(one.captured_queries)):
         client.get(COMPLETENESS, query)
+
+
+def test_the_export_carries_what_the_call_recorded_and_why_items_are_missing(patient, nurse):
+    from trial.exports.registry import autodiscover
+    from trial.exports.tables import form_table
+
+    exporters = autodiscover()
+    w1 = open_contact(patient, "W1")
+    values = {
+        **W1_RECORDED,
+        "questionnaires": {"vas": {"vas_back": 4}},
+        "pain_medication": "Paracetamol from Dr Jensen",
+        "missing": {"hsu": "other"},
+    }
+    reach(w1, nurse, notes="hearing aid broken", **values)
+    default = form_table(exporters.get("call_items")(), identified=False)
+    names = ["trial_number", "visit", *(v.name for v in default.variables)]
+    [row] = [dict(zip(names, r, strict=True)) for r in default.rows()]
+    assert (row["trial_number"], row["visit"]) == (patient.trial_number, "W1")
+    assert row["opioid_omeq_mg"] == 10 and row["new_adverse_events"] == 0
+    assert row["missing_items"] == "hsu:other"
+    # Free text may name people: only in an identified export.
+    assert "pain_medication" not in row
+    identified = form_table(exporters.get("call_items")(), identified=True)
+    assert any("Dr Jensen" in str(v) for r in identified.rows() for v in r)

@@ -10,6 +10,6 @@ def register(registry: Registry) -> None:
     registry.add_panel(
         Panel("queries", "trial/monitoring/panel_queries.html", panels.queries_context, order=15)
     )
-    registry.add_nav(NavItem("trial:query_list", _("Queries"), order=65))
-    registry.add_nav(NavItem("trial:edit_checks", _("Edit checks"), order=88, group="admin"))
+    registry.add_nav(NavItem("trial:query_list", _("Queries"), order=65, group="review"))
+    registry.add_nav(NavItem("trial:edit_checks", _("Edit checks"), order=66, group="review"))
     registry.on_data_saved(checks.after_save)

@@ -27,5 +27,5 @@ def register(registry: Registry) -> None:
         )
     )
     registry.timeline(panels.treatment_timeline)
-    registry.add_nav(NavItem("trial:sae_list", _("SAEs"), order=60))
+    registry.add_nav(NavItem("trial:sae_list", _("SAEs"), order=60, group="review"))
     registry.add_demo_step(DemoStep("treatment", demo.seed_treatment, order=70))
