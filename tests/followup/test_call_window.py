@@ -54,7 +54,16 @@ def _url(contact):
     return reverse("followup:call_log", args=[contact.pk])
 
 
-REACHED = {"outcome": "reached", "new_adverse_events": "no", "q_vas_back": "62"}
+# A reached call records every item group of the visit, or says why one is missing
+# (followup.call_items): here the opioid dose, no new adverse events, back-pain VAS, and
+# health-service use declined.
+REACHED = {
+    "outcome": "reached",
+    "opioid_omeq_mg": "0",
+    "new_adverse_events": "no",
+    "q_vas_back": "62",
+    "missing_hsu": "declined",
+}
 
 
 def test_a_call_before_the_window_needs_confirmation_and_is_flagged(participant, world):
@@ -147,7 +156,8 @@ def test_no_link_is_sent_when_the_questionnaires_were_taken_by_phone(participant
     w1 = _contact(participant, "W1")
     with at(5):
         services.contacts_update_status(today=DAY0 + dt.timedelta(days=5))
-        verified_client(world.users[Role.NURSE]).post(_url(w1), {**REACHED, "q_hsu_gp": "0"})
+        posted = {**REACHED, "q_hsu_gp": "0", "missing_hsu": ""}
+        verified_client(world.users[Role.NURSE]).post(_url(w1), posted)
         assert links.visit_links_send_due() == 0
     assert not QuestionnaireLink.objects.exists()
 
@@ -187,7 +197,12 @@ def test_the_response_export_has_the_flag(participant, world):
             contact=_contact(participant, "W2"),
             user=world.users[Role.NURSE],
             outcome="reached",
-            items=services.VisitItemsInput(questionnaires={"vas": {"vas_back": 10}}),
+            items=services.VisitItemsInput(
+                opioid_omeq_mg=0,
+                new_adverse_events=False,
+                questionnaires={"vas": {"vas_back": 10}},
+                missing={"hsu": "declined"},
+            ),
             out_of_window_confirmed=True,
         )
     exporter = _instrument_exporter("vas", 1)()

@@ -10,9 +10,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.conftest import verified_client
 from tests.factories import query_raised, w1_contact_id
-from trial.access import rule_for
+from trial.access import matrix_markdown, rule_for
 from trial.access_matrix import MATRIX
-from trial.management.commands.permission_matrix import matrix_markdown
 from trial.models import CENTRAL_ROLES, Role
 
 # Hundreds of requests or whole exports: run on PostgreSQL, left out of the SQLite fast suite.

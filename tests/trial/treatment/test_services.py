@@ -326,7 +326,7 @@ def test_a_serious_adverse_event_emails_the_coordinators_once_after_commit(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         event = _ae(participant, world.users[Role.NURSE])
     assert len(mail.outbox) == 0, "nothing is sent before the transaction commits"
-    assert len(callbacks) == 1
+    assert callbacks  # the e-mail's task, and the participant's edit checks
     for callback in callbacks:
         callback()
 
