@@ -238,12 +238,16 @@ def _participant_id(instance, path: str) -> int | None:
 
 
 def after_save(instance) -> None:
-    """Queue the edit checks of the participant whose item ``instance`` holds, to run once
+    """Note a corrected value on the queries about it (now, in the save's transaction), and
+    queue the edit checks of the participant whose item ``instance`` holds, to run once
     after the transaction commits (however many rows of theirs it saves); nothing when the
     transaction is rolled back. A failure is logged, never shown to the person who saved."""
+    from trial.monitoring.services import queries_note_correction
+
     source = catalogue.source_for(instance._meta.label)
     if source is None:
         return
+    queries_note_correction(instance)
     participant_id = _participant_id(instance, source.participant_path)
     if participant_id is None:
         return

@@ -263,3 +263,56 @@ def item_get(participant, key: str) -> Item | None:
         if item.field_name == field_name:
             return item
     return None
+
+
+# The page on which each form's values are corrected (with a reason), by the URL arguments it
+# takes besides the trial number; follow-up calls are corrected by the data manager through a
+# new call, so they have none.
+_EDIT_PAGES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "trial.ScreeningForm": ("trial:screening_form", ()),
+    "trial.EligibilityAssessment": ("trial:eligibility", ()),
+    "trial.Consent": ("trial:consent", ()),
+    "trial.SurgicalAssessment": ("trial:surgical_assessment", ()),
+    "trial.Procedure": ("trial:procedure", ()),
+    "trial.ProcedureLevel": ("trial:procedure", ()),
+    "trial.UsualCare": ("trial:usual_care", ()),
+    "trial.Crossover": ("trial:crossover", ()),
+    "trial.AdverseEvent": ("trial:adverse_event_edit", ("ae_id",)),
+    "trial.RadiographicControl": ("trial:radiograph", ("control_kind",)),
+    "questionnaires.QuestionnaireResponse": (
+        "questionnaires:staff_correct",
+        ("visit_code", "instrument"),
+    ),
+}
+
+
+def edit_url(participant, model_label: str, target_id: str) -> str:
+    """Where the item's record is corrected, or "" when it has no such page."""
+    from django.urls import reverse
+
+    page = _EDIT_PAGES.get(model_label)
+    source = _BY_LABEL.get(model_label)
+    if page is None or source is None or not target_id.isdigit():
+        return ""
+    name, extra = page
+    row = (
+        source.model._default_manager.filter(
+            **{source.participant_path: participant, "pk": int(target_id)}
+        )
+        .values("pk", *(f for f in ("kind", "visit_code", "instrument_code") if _has(source, f)))
+        .first()
+    )
+    if row is None:
+        return ""
+    values = {
+        "ae_id": row["pk"],
+        "control_kind": row.get("kind"),
+        "visit_code": row.get("visit_code"),
+        "instrument": row.get("instrument_code"),
+    }
+    kwargs = {"trial_number": participant.trial_number, **{k: values[k] for k in extra}}
+    return reverse(name, kwargs=kwargs)
+
+
+def _has(source: Source, name: str) -> bool:
+    return any(f.name == name for f in source.model._meta.concrete_fields)

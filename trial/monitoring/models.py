@@ -47,8 +47,10 @@ class Query(models.Model):
     state = models.CharField(
         _("state"), max_length=10, choices=QueryState.choices, default=QueryState.OPEN
     )
-    # What the item held when the query was raised, as it was shown then.
+    # What the item held when the query was raised, as it was shown then, and when a
+    # correction was last noted on the thread (a save that leaves the item alone adds nothing).
     value_when_raised = models.TextField(_("value when raised"), blank=True)
+    value_seen = models.TextField(_("value last seen"), blank=True)
     raised_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

@@ -65,6 +65,7 @@ def query_raise(*, participant, item: Item, text: str, user, rule_code: str = ""
             visit_code=item.visit_code,
             rule_code=rule_code,
             value_when_raised=item.value,
+            value_seen=item.value,
             raised_by=user,
             raised_at=now,
             state_changed_at=now,
@@ -110,3 +111,44 @@ def query_step(*, query: Query, step: str, user, text: str = "") -> Query:
     )
     QueryMessage.objects.create(query=query, kind=kind, text=text, author=user, written_at=now)
     return query
+
+
+def queries_note_correction(instance) -> int:
+    """Note on each query not closed about a field of ``instance`` that its value changed: who
+    corrected it, from what to what, and the reason given, in the transaction of the save (the
+    correction and its note commit together). A query a person had raised is answered by it;
+    the monitor still closes it. Returns the number of threads noted."""
+    from trial.monitoring import items as catalogue
+
+    queries = list(
+        Query.objects.select_for_update()
+        .filter(target_model=instance._meta.label, target_id=str(instance.pk))
+        .exclude(state=QueryState.CLOSED)
+        .select_related("participant")
+    )
+    user = getattr(instance, "_history_user", None)
+    reason = (getattr(instance, "_change_reason", "") or "").strip()
+    noted = 0
+    for query in queries:
+        item = catalogue.item_get(query.participant, query.item_key)
+        now_value = item.value if item is not None else "—"
+        if now_value == query.value_seen:
+            continue
+        text = f"{query.value_seen or '—'} → {now_value}" + (f"\n{reason}" if reason else "")
+        now = timezone.now()
+        query.value_seen = now_value
+        if user is not None and query.state == QueryState.OPEN:
+            query.state = QueryState.ANSWERED
+            query.state_changed_at = now
+        audited_save(
+            query,
+            user=user,
+            reason="value corrected" + (f": {reason}" if reason else ""),
+            update_fields=["value_seen", "state", "state_changed_at"],
+            validate=False,
+        )
+        QueryMessage.objects.create(
+            query=query, kind=QueryMessageKind.CORRECTED, text=text, author=user, written_at=now
+        )
+        noted += 1
+    return noted

@@ -133,6 +133,10 @@ def query_detail(request: AuthedHttpRequest, query_id: int) -> HttpResponse:
             return redirect(reverse("trial:query_detail", kwargs={"query_id": query.pk}))
     current = catalogue.item_get(query.participant, query.item_key)
     check = EDIT_CHECKS_BY_CODE.get(query.rule_code)
+    correct_url = ""
+    if allowed["answer"]:
+        url = catalogue.edit_url(query.participant, query.target_model, query.target_id)
+        correct_url = url if url and access.may_open(request.user, url) else ""
     return render(
         request,
         "trial/monitoring/query_detail.html",
@@ -143,6 +147,7 @@ def query_detail(request: AuthedHttpRequest, query_id: int) -> HttpResponse:
             "item_label": catalogue.item_label(query.target_model, query.field_name),
             "current": current,
             "check": check,
+            "correct_url": correct_url,
             "thread": query.messages.select_related("author"),
             "allowed": allowed,
             "form": form,

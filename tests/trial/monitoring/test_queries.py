@@ -199,3 +199,32 @@ def test_the_trail_records_each_step_with_its_message(world):
         query.history.order_by("history_id").values_list("history_change_reason", flat=True)
     )
     assert reasons[-1] == "query answer: It is right."
+
+
+def test_a_correction_of_the_value_is_noted_on_the_thread_and_answers_the_query(world):
+    from trial.audit import audited_save
+
+    monitor, nurse = world.users[Role.MONITOR], world.users[Role.NURSE]
+    event = AdverseEventFactory(participant=world.own_participant, description="Back pain")
+    item = items.item_get(world.own_participant, f"trial.AdverseEvent:{event.pk}:description")
+    query = services.query_raise(
+        participant=world.own_participant, item=item, text="Which level?", user=monitor
+    )
+    # A save that leaves the item alone adds nothing to the thread.
+    event.grade = 2
+    audited_save(event, user=nurse, reason="grade from the chart")
+    assert query.messages.count() == 1
+    event.description = "Back pain at L2"
+    audited_save(event, user=nurse, reason="level added from the discharge letter")
+    query.refresh_from_db()
+    assert query.state == QueryState.ANSWERED
+    note = query.messages.last()
+    assert (note.kind, note.author) == (QueryMessageKind.CORRECTED, nurse)
+    assert note.text == "Back pain → Back pain at L2\nlevel added from the discharge letter"
+    # The nurse is offered the form to correct it on.
+    page = _client(nurse).get(_detail(query)).content.decode()
+    edit = reverse(
+        "trial:adverse_event_edit",
+        kwargs={"trial_number": world.own_participant.trial_number, "ae_id": event.pk},
+    )
+    assert f'href="{edit}" data-testid="query-correct"' in page
