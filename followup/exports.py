@@ -19,17 +19,15 @@ from followup.models import (
 from trial.exports.registry import (
     CHUNK_SIZE,
     AnalysisColumns,
-    Exporter,
     QueryExporter,
     Variable,
     boolean,
-    by_trial_number,
     coded,
-    convert,
     exporters,
     localizer,
     register,
 )
+from trial.exports.sql import JsonPairsText
 
 
 @register
@@ -89,7 +87,7 @@ class CallLogExporter(QueryExporter):
 
 
 @register
-class VisitItemsExporter(Exporter):
+class VisitItemsExporter(QueryExporter):
     """What a reached call recorded beside the questionnaires, and why any item group the
     visit collects was left out. The free-text pain medication may name people: it comes only
     with an identified export."""
@@ -117,42 +115,26 @@ class VisitItemsExporter(Exporter):
             Variable(
                 "missing_items",
                 _("Item groups left out, as group:reason"),
-                allowed=f"groups {' '.join(GROUP_ORDER)}; reasons {reasons}",
+                allowed=f"groups {' '.join(sorted(GROUP_ORDER))}; reasons {reasons}",
             ),
             Variable("pain_medication", _("Other pain medication and changes"), free_text=True),
         ]
 
-    def rows(self) -> Iterator[tuple]:
-        to_local = localizer()
-        queryset = (
-            VisitItems.objects.order_by(
-                by_trial_number("contact__participant__trial_number"), "recorded_at", "id"
-            )
-            .values_list(
-                "contact__participant__trial_number",
-                "contact__visit_code",
-                "recorded_at",
-                "opioid_omeq_mg",
-                "new_adverse_events",
-                "crossover_wish",
-                "missing_reasons",
-                "pain_medication",
-            )
-            .iterator(chunk_size=CHUNK_SIZE)
-        )
-        for tn, visit, at, opioid, new_ae, wish, missing, medication in queryset:
-            order = {code: i for i, code in enumerate(GROUP_ORDER)}
-            pairs = sorted((missing or {}).items(), key=lambda kv: order.get(kv[0], 99))
-            yield (
-                tn,
-                visit,
-                convert("datetime", at, to_local),
-                opioid,
-                convert("boolean", new_ae, to_local),
-                convert("boolean", wish, to_local),
-                " ".join(f"{group}:{reason}" for group, reason in pairs) or None,
-                medication or None,
-            )
+    model = VisitItems
+    trial_number = "contact__participant__trial_number"
+    key = "contact__visit_code"
+    order_by = ("recorded_at", "id")
+    fields = (
+        "recorded_at",
+        "opioid_omeq_mg",
+        "new_adverse_events",
+        "crossover_wish",
+        "missing_items",
+        "pain_medication",
+    )
+
+    def base_queryset(self):
+        return VisitItems.objects.annotate(missing_items=JsonPairsText("missing_reasons"))
 
 
 def analysis_variables() -> list[Variable]:

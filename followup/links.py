@@ -68,13 +68,14 @@ def visit_links_send_due(*, today: dt.date | None = None) -> int:
     sent = 0
     for contact_id in list(_visit_links_missing(today).values_list("id", flat=True)):
         with transaction.atomic():
+            # Lock first, then ask again in a new statement: PostgreSQL re-checks a locked
+            # row's own columns after waiting, but not a subquery's (the link another worker
+            # just committed), so one statement doing both would send a second link.
+            if not Contact.objects.select_for_update().filter(pk=contact_id).exists():
+                continue
             contact = (
-                _visit_links_missing(today)
-                .select_for_update(of=("self",))
-                .select_related("participant")
-                .filter(pk=contact_id)
-                .first()
-            )
+                _visit_links_missing(today).select_related("participant").filter(pk=contact_id)
+            ).first()
             if contact is None:  # sent meanwhile by another run, or by staff
                 continue
             identity = Identity.objects.get(participant=contact.participant)

@@ -42,7 +42,7 @@ class TrialConfig(AppConfig):
 
         registry.add_nav_group(NavGroup("admin", _("Administration")))
         # Safety and data quality: SAEs (treatment), queries and edit checks (monitoring).
-        registry.add_nav_group(NavGroup("review", _("Data review")))
+        registry.add_nav_group(NavGroup("review", _("Review")))
         registry.add_nav(NavItem("trial:audit_log", _("Audit trail"), order=90, group="admin"))
         registry.add_nav(
             NavItem(

@@ -129,6 +129,7 @@ def _samples() -> dict[str, list]:
         ExportRun,
         InformationSheetVersion,
         Participant,
+        Query,
         ScreeningLogEntry,
         Site,
     )
@@ -179,6 +180,9 @@ def _samples() -> dict[str, list]:
             )[:1]
         ),
         "ae_id": [ae.pk] if ae else [],
+        "query_id": list(
+            Query.objects.filter(participant__site__code="AAR").values_list("pk", flat=True)[:2]
+        ),
         "control_kind": ["surgical", "m12"],
         "visit_code": ["BL", "W4"],
         "instrument": ["odi", "vas"],

@@ -25,7 +25,7 @@ from django.utils import translation
 from randomization import services
 from randomization.models import Allocation, Arm
 from tests.conftest import verified_client
-from tests.factories import AdverseEventFactory, w1_contact_id
+from tests.factories import AdverseEventFactory, query_raised, w1_contact_id
 from tests.randomization.conftest import make_batch, make_ready
 from trial.exports.writer import ExportSpec, write_export
 from trial.models import ExportRun, Role
@@ -53,7 +53,7 @@ PATTERNS = {
     if not name.startswith(SKIPPED_PREFIXES)
 }
 # Arguments that make a URL about one participant.
-PERSONAL = {"trial_number", "contact_id", "ae_id", "token", "entry_id"}
+PERSONAL = {"trial_number", "contact_id", "ae_id", "token", "entry_id", "query_id"}
 
 
 def arm_words() -> list[str]:
@@ -89,6 +89,7 @@ class Person:
     allocation: Allocation | None = None
     contact_id: int = 0
     ae_id: int = 0
+    query_id: int = 0
     token: str = ""
     entry_id: int = 0
 
@@ -113,6 +114,7 @@ def _kwargs(pattern: URLPattern, person: Person, world, batch_id: int, run_id: i
         "trial_number": person.participant.trial_number,
         "contact_id": person.contact_id,
         "ae_id": person.ae_id,
+        "query_id": person.query_id,
         "token": person.token,
         "entry_id": person.entry_id,
         "visit_code": "BL",
@@ -169,6 +171,7 @@ def test_no_page_export_or_json_answer_implies_the_arm_before_the_envelope_is_co
     for person in people:
         person.contact_id = w1_contact_id(person.participant)
         person.ae_id = AdverseEventFactory(participant=person.participant).pk
+        person.query_id = query_raised(person.participant).pk
         person.token = _token(person.participant)
         person.entry_id = _entry(person.participant)
     run = ExportRun.objects.create(

@@ -63,6 +63,30 @@ class JsonListText(Func):
     output_field = TextField()
 
 
+class JsonPairsText(Func):
+    """A JSON object as ``key:value`` pairs joined by spaces, in key order
+    (``{"odi": "declined", "hsu": "too_ill"}`` -> ``"hsu:too_ill odi:declined"``); NULL when
+    it has none."""
+
+    template = (
+        "(SELECT string_agg(key || ':' || value, ' ' ORDER BY key) "
+        "FROM jsonb_each_text(CASE WHEN jsonb_typeof(%(expressions)s) = 'object' "
+        "THEN %(expressions)s ELSE '{}'::jsonb END))"
+    )
+    output_field = TextField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler,
+            connection,
+            template=(
+                "(SELECT group_concat(key || ':' || value, ' ') FROM (SELECT key, value FROM "
+                "json_each(%(expressions)s) ORDER BY key))"
+            ),
+            **extra_context,
+        )
+
+
 class JsonListLength(Func):
     template = (
         "CASE WHEN jsonb_typeof(%(expressions)s) = 'array' "

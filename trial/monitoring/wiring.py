@@ -2,8 +2,8 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from trial.monitoring import checks, panels, tasks  # noqa: F401 - tasks: registered
-from trial.registry import NavItem, Panel, Registry
+from trial.monitoring import checks, demo, panels, tasks  # noqa: F401 - tasks: registered
+from trial.registry import DemoStep, NavItem, Panel, Registry
 
 
 def register(registry: Registry) -> None:
@@ -13,3 +13,5 @@ def register(registry: Registry) -> None:
     registry.add_nav(NavItem("trial:query_list", _("Queries"), order=65, group="review"))
     registry.add_nav(NavItem("trial:edit_checks", _("Edit checks"), order=66, group="review"))
     registry.on_data_saved(checks.after_save)
+    # After the treatment, follow-up and questionnaire steps: the checks read their data.
+    registry.add_demo_step(DemoStep("queries", demo.seed_queries, order=150))

@@ -1,0 +1,54 @@
+"""The demo's queries: what the edit checks find in the demo data, and a query the monitor
+raised on a screening form, answered by the site's nurse, so the query pages have a thread to
+show."""
+
+from __future__ import annotations
+
+from trial.models import Participant, Role, ScreeningForm
+from trial.monitoring import checks, items, services
+from trial.monitoring.models import Query
+
+
+def _user(users: dict, role: str):
+    return next((u for u in users.values() if u.role == role), None)
+
+
+def seed_queries(context: dict) -> None:
+    if Query.objects.exists():
+        return  # seeded before
+    checks.edit_checks_run_all()
+    users = context.get("users", {})
+    monitor, nurse = _user(users, Role.MONITOR), _user(users, Role.NURSE)
+    form = (
+        ScreeningForm.objects.filter(
+            participant__site__code="AAR", participant__status="randomised"
+        )
+        .select_related("participant")
+        .order_by("participant__trial_number")
+        .first()
+    )
+    if monitor is None or nurse is None or form is None:
+        return
+    participant: Participant = form.participant
+    onset = items.item_get(participant, f"trial.ScreeningForm:{form.pk}:pain_onset_date")
+    dose = items.item_get(participant, f"trial.ScreeningForm:{form.pk}:opioid_ome_mg_per_day")
+    if onset is not None:
+        answered = services.query_raise(
+            participant=participant,
+            item=onset,
+            text="The referral letter gives another month for the start of the pain: please check.",
+            user=monitor,
+        )
+        services.query_step(
+            query=answered,
+            step="answer",
+            user=nurse,
+            text="Checked with the patient and the hospital record: the date is right.",
+        )
+    if dose is not None:
+        services.query_raise(
+            participant=participant,
+            item=dose,
+            text="Is this the daily dose, or the dose of one tablet?",
+            user=monitor,
+        )
