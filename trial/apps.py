@@ -41,6 +41,8 @@ class TrialConfig(AppConfig):
         from trial.registry import NavGroup, NavItem
 
         registry.add_nav_group(NavGroup("admin", _("Administration")))
+        # The screening log and the referrals, folded for the central roles that see them all.
+        registry.add_nav_group(NavGroup("screening", _("Screening")))
         # Safety and data quality: SAEs (treatment), queries and edit checks (monitoring).
         registry.add_nav_group(NavGroup("review", _("Review")))
         registry.add_nav(NavItem("trial:audit_log", _("Audit trail"), order=90, group="admin"))

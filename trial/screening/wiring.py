@@ -10,8 +10,10 @@ from trial.screening.selectors import _screening_blockers
 
 def register(registry: Registry) -> None:
     registry.readiness_check(order=10)(_screening_blockers)
-    registry.add_nav(NavItem("trial:screening_log", _("Screening log"), order=20))
-    registry.add_nav(NavItem("trial:referral_list", _("Referrals"), order=25))
+    registry.add_nav(
+        NavItem("trial:screening_log", _("Screening log"), order=20, group="screening")
+    )
+    registry.add_nav(NavItem("trial:referral_list", _("Referrals"), order=25, group="screening"))
     # CONSORT and the criteria versions are reached from the central roles' home pages;
     # the navigation bar is already full for them.
     registry.add_panel(
