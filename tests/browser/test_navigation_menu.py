@@ -57,3 +57,16 @@ def test_the_coordinator_opens_a_menu_and_reaches_the_deviations_page(
     focused = page.evaluate("document.activeElement.getAttribute('href')")
     assert focused == "/sites/"
     assert_no_csp_errors(console_errors)
+
+
+@pytest.mark.parametrize("role", [Role.MONITOR, Role.DATA_MANAGER, Role.HEMATOLOGIST])
+def test_every_central_and_clinical_bar_fits_one_line_at_1280_px(staff, live_server, page, role):
+    user = staff[role]
+    device = TOTPDevice.objects.create(user=user, name="app", confirmed=True)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    log_in(page, live_server.url, user.username, device_code(device))
+    page.wait_for_url(f"{live_server.url}/")
+    last = page.locator("nav.navbar ul.navbar-nav").first.locator(":scope > li").last
+    account = page.get_by_test_id("account-controls").bounding_box()
+    assert account["y"] < last.bounding_box()["y"] + last.bounding_box()["height"], role
+    assert page.locator("nav.navbar").bounding_box()["height"] < 70, role

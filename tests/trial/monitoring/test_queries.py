@@ -228,3 +228,27 @@ def test_a_correction_of_the_value_is_noted_on_the_thread_and_answers_the_query(
         kwargs={"trial_number": world.own_participant.trial_number, "ae_id": event.pk},
     )
     assert f'href="{edit}" data-testid="query-correct"' in page
+
+
+def test_the_dashboard_counts_queries_per_site_in_one_query(world):
+    from trial.monitoring.dashboard import queries_context
+
+    client = _client(world.users[Role.COORDINATOR])
+    query_raised(world.own_participant)
+    answered = query_raised(world.own_participant)
+    services.query_step(query=answered, step="answer", user=world.users[Role.NURSE], text="Right.")
+    page = client.get(reverse("trial:dashboard")).content.decode()
+    assert 'data-testid="queries-by-site"' in page and 'data-site="AAR"' in page
+
+    class Request:
+        user = world.users[Role.COORDINATOR]
+
+    for n in range(2, 6):
+        query_raised(ParticipantFactory(site=world.other, sequence=n))
+    with CaptureQueriesContext(connection) as queries:
+        context = queries_context(Request())
+    assert len(queries) <= 2  # the participants the user sees, and the counts
+    assert {(r["site_code"], r["open"], r["answered"]) for r in context["rows"]} == {
+        ("AAR", 1, 1),
+        ("ODE", 4, 0),
+    }
