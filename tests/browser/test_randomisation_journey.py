@@ -73,6 +73,9 @@ def test_generate_print_randomise_confirm_and_conceal(
     ward.screenshot(path=artifacts / "randomisation-3-confirmed.png", full_page=True)
     allocation.refresh_from_db()
     assert allocation.confirmed_serial == serial and not allocation.mismatch
+    # The follow-up schedule exists at once, not after the night's job: W1 is on the page.
+    ward.goto(f"{live_server.url}/participants/{participant.trial_number}/")
+    expect(ward.get_by_test_id("schedule-panel")).to_contain_text("W1")
     clinic.close()
 
     # A hematologist of another site sees nothing of it.
