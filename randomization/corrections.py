@@ -15,9 +15,12 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from randomization.deviation_text import deviation_stored_text
-from randomization.models import Allocation, Arm, DeviationKind, ProtocolDeviation
-from randomization.services import DEVIATION_NOTIFY_TASK, participant_stratum
+from randomization.models import Allocation, DeviationKind, ProtocolDeviation
+from randomization.services import (
+    DEVIATION_NOTIFY_TASK,
+    deviation_build,
+    participant_stratum,
+)
 from randomization.strata import StratumIncomplete
 from trial.audit import audited_save
 from trial.models import Participant, User
@@ -102,19 +105,12 @@ def correction_check(
 def _deviation_record(
     *, participant: Participant, user: User, kind: str, key: str, params: dict
 ) -> ProtocolDeviation:
-    """Stored as facts (randomization.deviation_text), so each reader gets the sentence in
-    their own language; ``description`` keeps the English copy."""
+    """Stored as facts (randomization.services.deviation_build), so each reader gets the
+    sentence in their own language."""
     from trial.outbox.services import task_enqueue
 
     deviation = audited_save(
-        ProtocolDeviation(
-            participant=participant,
-            kind=kind,
-            message_key=key,
-            message_params=params,
-            description=deviation_stored_text(key, params, arms=dict(Arm.choices)),
-            reported_by=user,
-        ),
+        deviation_build(participant=participant, kind=kind, key=key, params=params, user=user),
         user=user,
     )
     task_enqueue(name=DEVIATION_NOTIFY_TASK, args=[deviation.pk])

@@ -528,7 +528,7 @@ def allocation_confirm(
     deviations = []
     if wrong_envelope:
         deviations.append(
-            _deviation(
+            deviation_build(
                 participant=participant,
                 kind=DeviationKind.WRONG_ENVELOPE,
                 key="wrong_envelope_returned" if named_still_sealed else "wrong_envelope_spoiled",
@@ -540,7 +540,7 @@ def allocation_confirm(
         )
     if card_differs:
         deviations.append(
-            _deviation(
+            deviation_build(
                 participant=participant,
                 kind=DeviationKind.CARD_ARM_MISMATCH,
                 key="card_arm_mismatch",
@@ -557,18 +557,18 @@ def allocation_confirm(
     return allocation
 
 
-def _deviation(
+def deviation_build(
     *,
     participant: Participant,
     kind: str,
     key: str,
     params: dict,
     user: User,
-    named: Envelope,
-    opened: Envelope,
+    named: Envelope | None = None,
+    opened: Envelope | None = None,
 ) -> ProtocolDeviation:
     """A deviation stored as facts (a message key and its parameters), so every reader gets
-    its sentence in their own language; ``description`` keeps an English copy."""
+    its sentence in their own language; ``description`` keeps an English copy. Not saved."""
     return ProtocolDeviation(
         participant=participant,
         kind=kind,
