@@ -4,13 +4,9 @@ show."""
 
 from __future__ import annotations
 
-from trial.models import Participant, Role, ScreeningForm
+from trial.models import Participant, ScreeningForm
 from trial.monitoring import checks, items, services
 from trial.monitoring.models import Query
-
-
-def _user(users: dict, role: str):
-    return next((u for u in users.values() if u.role == role), None)
 
 
 def seed_queries(context: dict) -> None:
@@ -18,7 +14,8 @@ def seed_queries(context: dict) -> None:
         return  # seeded before
     checks.edit_checks_run_all()
     users = context.get("users", {})
-    monitor, nurse = _user(users, Role.MONITOR), _user(users, Role.NURSE)
+    # The demo's personas, by their usernames (trial.staff.demo).
+    monitor, nurse = users.get("monitor"), users.get("nurse")
     form = (
         ScreeningForm.objects.filter(
             participant__site__code="AAR", participant__status="randomised"
