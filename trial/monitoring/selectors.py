@@ -65,18 +65,6 @@ def participant_queries(participant) -> QuerySet[Query]:
     )
 
 
-def open_counts_by_item(participant) -> dict[str, int]:
-    """Open (or answered) queries of a participant by item key, for the markers beside
-    values."""
-    counts: dict[str, int] = {}
-    for model, pk, field in Query.objects.filter(
-        participant=participant, state__in=OPEN_STATES
-    ).values_list("target_model", "target_id", "field_name"):
-        key = f"{model}:{pk}:{field}"
-        counts[key] = counts.get(key, 0) + 1
-    return counts
-
-
 def counts_by_site(user, *, now: dt.datetime | None = None) -> list[dict]:
     """Per site: open, answered, and the age in days of the oldest query not closed."""
     now = now or timezone.now()
