@@ -235,7 +235,7 @@ def item_get(participant, key: str) -> Item | None:
     model_label, _sep, rest = key.partition(":")
     target_id, _sep2, field_name = rest.partition(":")
     source = _BY_LABEL.get(model_label)
-    if source is None or not target_id.isdigit() or not field_name:
+    if source is None or not (target_id.isdecimal() and len(target_id) <= 18) or not field_name:
         return None
     row = (
         source.model._default_manager.filter(
@@ -292,7 +292,7 @@ def edit_url(participant, model_label: str, target_id: str) -> str:
 
     page = _EDIT_PAGES.get(model_label)
     source = _BY_LABEL.get(model_label)
-    if page is None or source is None or not target_id.isdigit():
+    if page is None or source is None or not (target_id.isdecimal() and len(target_id) <= 18):
         return ""
     name, extra = page
     row = (

@@ -29,17 +29,23 @@ from django.utils.translation import gettext_lazy as _
 class EditCheck:
     code: str
     kind: str
-    label: Any  # what the check asks, for people (translated when shown)
+    # What the check asks, for people (translated when shown); the numbers in it are
+    # ``params``, filled in by ``text`` so they are stated once.
+    label: Any
     model: str  # the model label of the item's form
     item: str = ""  # the field of that form (or the JSON field of answers)
     params: dict = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return str(self.label) % self.params if self.params else str(self.label)
 
 
 EDIT_CHECKS: tuple[EditCheck, ...] = (
     EditCheck(
         "cement_volume_plausible",
         "range",
-        _("Cement volume per level outside 1–8 ml: please confirm the volume."),
+        _("Cement volume per level outside %(low)s–%(high)s ml: please confirm the volume."),
         "trial.ProcedureLevel",
         "cement_volume_ml",
         {"low": 1, "high": 8},
@@ -47,7 +53,7 @@ EDIT_CHECKS: tuple[EditCheck, ...] = (
     EditCheck(
         "opioid_dose_plausible",
         "range",
-        _("Opioid dose above 400 mg oral morphine equivalent a day: please confirm the dose."),
+        _("Opioid dose above %(high)s mg oral morphine equivalent a day: please confirm the dose."),
         "trial.ScreeningForm",
         "opioid_ome_mg_per_day",
         {"low": 0, "high": 400},
@@ -102,7 +108,10 @@ EDIT_CHECKS: tuple[EditCheck, ...] = (
     EditCheck(
         "vas_change_implausible",
         "vas_jump",
-        _("The pain score changed by 70 points or more since the visit before: please confirm."),
+        _(
+            "The pain score changed by %(threshold)s points or more since the visit before: "
+            "please confirm."
+        ),
         "questionnaires.QuestionnaireResponse",
         "answers",
         {"threshold": 70},

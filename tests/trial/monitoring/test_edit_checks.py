@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from questionnaires.models import QuestionnaireResponse, ResponseStatus
 from tests.conftest import verified_client
@@ -41,6 +41,15 @@ def test_every_check_names_an_item_of_the_catalogue_and_a_known_kind():
         source = items.source_for(check.model)
         assert source is not None, check.code
         source.model._meta.get_field(check.item)
+        assert "%(" not in check.text, check.code  # its numbers come from its parameters
+
+
+def test_a_check_states_its_numbers_once_in_its_parameters():
+    from trial.protocol.edit_checks import EDIT_CHECKS_BY_CODE
+
+    with translation.override("en"):
+        assert "1–8 ml" in EDIT_CHECKS_BY_CODE["cement_volume_plausible"].text
+        assert "70 points" in EDIT_CHECKS_BY_CODE["vas_change_implausible"].text
 
 
 def test_a_procedure_dated_before_randomisation_opens_one_query_and_a_fix_closes_it(world):
