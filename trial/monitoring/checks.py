@@ -24,11 +24,12 @@ from django.utils import timezone
 
 from trial.audit import audited_save
 from trial.concurrency import ConcurrentChange
-from trial.models import Consent, Participant
+from trial.models import Answer, Consent, Participant
 from trial.monitoring import items as catalogue
 from trial.monitoring.models import Query, QueryMessage, QueryMessageKind, QueryState
 from trial.protocol.edit_checks import EDIT_CHECKS, EDIT_CHECKS_BY_CODE, EditCheck
 from trial.protocol.visits import visit_codes
+from trial.screening import derivation
 from trial.treatment.services import randomised_on
 
 logger = logging.getLogger(__name__)
@@ -138,12 +139,40 @@ def _vas_jump(check: EditCheck, participant: Participant) -> Iterator[Finding]:
                 )
 
 
+def _flagged(check: EditCheck, participant: Participant) -> Iterator[Finding]:
+    flag = check.params["flag"]
+    for row in _rows(check, participant).filter(**{flag: True}):
+        yield Finding(check, str(row.pk), check.item, f"{flag}: {getattr(row, check.item)}")
+
+
+def _derived_disagrees(check: EditCheck, participant: Participant) -> Iterator[Finding]:
+    # The derivations are trial.screening.derivation's, measured on the assessment's date as
+    # at entry; a criterion the data cannot answer yet (UNKNOWN) is not a disagreement.
+    assessments = list(_rows(check, participant))
+    if not assessments:
+        return
+    facts = derivation.facts_for(participant)
+    for assessment in assessments:
+        for code, given in sorted((getattr(assessment, check.item) or {}).items()):
+            derived = derivation.derive(code, facts, assessment.assessed_on)
+            if derived is None or derived.answer == Answer.UNKNOWN or given == derived.answer:
+                continue
+            yield Finding(
+                check,
+                str(assessment.pk),
+                f"{check.item}.{code}",
+                f"{code}: ticked {given}, the records give {derived.answer}",
+            )
+
+
 EVALUATORS = {
     "range": _range,
     "required_when": _required_when,
     "date_order": _date_order,
     "odi_missing": _odi_missing,
     "vas_jump": _vas_jump,
+    "flagged": _flagged,
+    "derived_disagrees": _derived_disagrees,
 }
 
 

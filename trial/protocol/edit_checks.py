@@ -15,6 +15,12 @@ Kinds and their parameters:
 - ``odi_missing``: a submitted ODI has more missing sections than its score allows.
 - ``vas_jump``: a back or leg pain VAS differs from the one of the visit before by at least
   ``threshold`` points.
+- ``flagged``: the row was stored with its boolean ``flag`` set (a follow-up call logged
+  outside its visit's window, confirmed at entry): the item is asked about once more.
+- ``derived_disagrees``: a ticked eligibility answer differs from what the records derive
+  (``trial.screening.derivation``: age from the CPR number, pain onset for cohort A, planned
+  levels and contraindication from the surgical assessment); entry refuses such an answer,
+  so this finds data entered before that rule or a record corrected since.
 """
 
 from __future__ import annotations
@@ -115,6 +121,24 @@ EDIT_CHECKS: tuple[EditCheck, ...] = (
         "questionnaires.QuestionnaireResponse",
         "answers",
         {"threshold": 70},
+    ),
+    EditCheck(
+        "visit_out_of_window",
+        "flagged",
+        _("The call is dated outside the visit's window: please confirm the date."),
+        "followup.CallLog",
+        "called_at",
+        {"flag": "out_of_window"},
+    ),
+    EditCheck(
+        "eligibility_derived_disagrees",
+        "derived_disagrees",
+        _(
+            "A ticked eligibility answer disagrees with what the recorded data gives "
+            "(CPR number, screening form, surgical assessment): please check both."
+        ),
+        "trial.EligibilityAssessment",
+        "answers",
     ),
 )
 EDIT_CHECKS_BY_CODE = {check.code: check for check in EDIT_CHECKS}

@@ -17,6 +17,7 @@ from tests.factories import (
     ConsentFactory,
     ProcedureFactory,
     ProcedureLevelFactory,
+    UserFactory,
     randomised,
 )
 from trial.audit import audited_save
@@ -175,3 +176,74 @@ def test_the_coordinator_sees_every_check_with_its_counts(world):
     assert "?rule=cement_volume_plausible" in page
     listed = client.get(reverse("trial:query_list") + "?rule=cement_volume_plausible")
     assert "Cement volume" in listed.content.decode()
+
+
+def _call(participant, *, out_of_window: bool):
+    from followup.models import CallLog
+    from tests.factories import w1_contact_id
+
+    return CallLog.objects.create(
+        contact_id=w1_contact_id(participant),
+        participant=participant,
+        called_by=UserFactory(role=Role.NURSE),
+        outcome="reached",
+        called_at=timezone.now() - dt.timedelta(days=1),
+        out_of_window=out_of_window,
+    )
+
+
+def test_a_call_stored_out_of_window_opens_one_query_on_its_date_and_a_fix_closes_it(world):
+    participant = randomised(world.own_participant, days_ago=30)
+    in_window = _call(participant, out_of_window=False)
+    late = _call(participant, out_of_window=True)
+    assert checks.edit_checks_run(participant) == {"opened": 1, "closed": 0}
+    query = _open(participant, "visit_out_of_window").get()
+    assert (query.target_model, query.target_id, query.field_name) == (
+        "followup.CallLog",
+        str(late.pk),
+        "called_at",
+    )
+    assert query.visit_code == "W1"
+    assert not _open(participant, "visit_out_of_window").filter(target_id=str(in_window.pk))
+    assert checks.edit_checks_run(participant) == {"opened": 0, "closed": 0}
+    late.out_of_window = False
+    audited_save(late, user=None, reason="date confirmed in window", validate=False)
+    assert checks.edit_checks_run(participant) == {"opened": 0, "closed": 1}
+    query.refresh_from_db()
+    assert query.state == QueryState.CLOSED
+
+
+def test_a_ticked_answer_the_records_contradict_opens_one_query_and_a_correction_closes_it(
+    world,
+):
+    from tests.factories import derivation_records, eligibility_all_met
+
+    participant = world.own_participant
+    hematologist = world.users[Role.HEMATOLOGIST]
+    form = derivation_records(
+        participant, hematologist, pain_onset_date=timezone.localdate() - dt.timedelta(days=200)
+    )
+    # Ticked "yes" before the derivation refused it at entry; the form says 200 days ago.
+    assessment = eligibility_all_met(participant, hematologist)
+    assert assessment.answers["pain_within_3_months"] == "yes"
+    assert checks.edit_checks_run(participant) == {"opened": 1, "closed": 0}
+    query = _open(participant, "eligibility_derived_disagrees").get()
+    assert (query.target_model, query.field_name) == (
+        "trial.EligibilityAssessment",
+        "answers.pain_within_3_months",
+    )
+    assert "ticked yes, the records give no" in query.messages.first().text
+    assert checks.edit_checks_run(participant) == {"opened": 0, "closed": 0}
+    # The screening form is corrected: the pain began 30 days ago, so "yes" was right.
+    form.pain_onset_date = timezone.localdate() - dt.timedelta(days=30)
+    audited_save(form, user=hematologist, reason="onset date corrected from the notes")
+    assert checks.edit_checks_run(participant) == {"opened": 0, "closed": 1}
+
+
+def test_an_answer_the_records_cannot_give_yet_is_no_disagreement(world):
+    from tests.factories import eligibility_all_met
+
+    participant = world.own_participant
+    eligibility_all_met(participant, world.users[Role.HEMATOLOGIST])  # no screening form, no CPR
+    checks.edit_checks_run(participant)
+    assert not _open(participant, "eligibility_derived_disagrees").exists()
