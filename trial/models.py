@@ -15,6 +15,7 @@ from __future__ import annotations
 from trial.exports.models import ExportFormat, ExportRun, ExportStatus  # noqa: F401
 from trial.monitoring.models import (  # noqa: F401 - re-exported
     Query,
+    QueryDigest,
     QueryMessage,
     QueryMessageKind,
     QueryState,

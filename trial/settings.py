@@ -453,6 +453,12 @@ CELERY_BEAT_SCHEDULE["edit-checks-nightly"] = {
     "task": "trial.edit_checks_nightly",
     "schedule": crontab(hour=2, minute=30),
 }
+# Each site's staff who answer queries get the site's queries not closed by e-mail on Monday
+# morning (Copenhagen time, like every crontab here); once per site and week.
+CELERY_BEAT_SCHEDULE["query-digest"] = {
+    "task": "trial.query_digest_weekly",
+    "schedule": crontab(hour=7, minute=0, day_of_week="mon"),
+}
 CELERY_BEAT_SCHEDULE["exports-expire"] = {
     "task": "trial.exports_expire",
     "schedule": 60 * 60,  # hourly, so a file outlives its expiry by at most an hour

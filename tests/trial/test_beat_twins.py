@@ -37,6 +37,7 @@ TWINS = {
     "envelope-stock": "envelope_stock_check",
     "exports-expire": "exports_expire",
     "edit-checks-nightly": "edit_checks",
+    "query-digest": "query_digest",
 }
 
 

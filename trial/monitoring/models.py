@@ -126,3 +126,33 @@ class QueryMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.query_id} {self.kind}"
+
+
+class QueryDigest(models.Model):
+    """One site's weekly e-mail of its queries not closed, sent once.
+
+    The unique site and week is the claim's first half (the weekly run creates the row once,
+    with its outbox job); the conditional update of ``claimed_at`` the second (of two workers
+    given the same job, only one sends).
+    """
+
+    site = models.ForeignKey(
+        "trial.Site", on_delete=models.PROTECT, related_name="+", verbose_name=_("site")
+    )
+    week_start = models.DateField(_("week starting"))
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    query_count = models.PositiveIntegerField(_("queries"), default=0)
+    recipient_count = models.PositiveIntegerField(_("recipients"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("query digest")
+        verbose_name_plural = _("query digests")
+        ordering = ["-week_start", "site_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "week_start"], name="query_digest_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.site_id} {self.week_start.isoformat()}"
