@@ -151,6 +151,8 @@ class ScoreRow:
     eq_vas: int | None = None
     submitted_at: dt.datetime | None = None
     modes: set = field(default_factory=set)
+    # The responses behind the row, by instrument (the markers of queried answers point there).
+    responses: dict[str, QuestionnaireResponse] = field(default_factory=dict)
 
 
 def participant_scores(participant: Participant) -> list[ScoreRow]:
@@ -168,6 +170,7 @@ def participant_scores(participant: Participant) -> list[ScoreRow]:
             r.visit_code, ScoreRow(r.visit_code, labels.get(r.visit_code, r.visit_code))
         )
         row.modes.add(r.get_mode_display())
+        row.responses[r.instrument_code] = r
         if row.submitted_at is None or (r.submitted_at and r.submitted_at > row.submitted_at):
             row.submitted_at = r.submitted_at
         if r.instrument_code == "odi":
