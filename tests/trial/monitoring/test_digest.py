@@ -120,7 +120,7 @@ def test_the_email_is_in_the_trial_language_for_staff_without_one(
 ):
     settings.LANGUAGE_CODE = "da"
     _queue(django_capture_on_commit_callbacks)
-    assert "forespørgsler" in mail.outbox[0].subject
+    assert "queries at besvare på AAR" in mail.outbox[0].subject
 
 
 def test_a_failed_send_releases_the_claim_for_the_retry(
