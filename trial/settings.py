@@ -519,8 +519,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}},
-    },
-    "SECURITY": [{"token": []}],
+    # The schema route asks the matrix and wants a token like every other API route.
+    "SERVE_PERMISSIONS": ["trial.api.permissions.MatrixPermission"],
+    "SERVE_AUTHENTICATION": ["trial.api.authentication.TokenAuthentication"],
 }

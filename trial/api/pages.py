@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 from drf_spectacular.generators import SchemaGenerator
 
+from trial import access
 from trial.api import selectors, services
 from trial.api.forms import ApiTokenForm
 from trial.api.models import ApiToken
@@ -39,8 +40,12 @@ def api_tokens(request: AuthedHttpRequest) -> HttpResponse:
 
 @require_POST
 def api_token_revoke(request: AuthedHttpRequest, token_id: int) -> HttpResponse:
-    token = get_object_or_404(ApiToken, pk=token_id)
-    services.api_token_revoke(token=token, user=request.user)  # PermissionDenied: 403
+    # Another user's token is "not found" unless one manages every token: ids are not probed.
+    tokens = ApiToken.objects.all()
+    if not access.can(request.user, "api_token_manage_all"):
+        tokens = tokens.filter(user=request.user)
+    token = get_object_or_404(tokens, pk=token_id)
+    services.api_token_revoke(token=token, user=request.user)
     messages.success(request, _("The token %(name)s is revoked.") % {"name": token.name})
     if token.user_id != request.user.pk:
         return redirect("trial:api_token_list")

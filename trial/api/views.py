@@ -205,7 +205,9 @@ def _record_lines(table, shape: str, visit: str | None) -> Iterator[dict]:
         "follow `next` until it is null. Free text that may name people is left out."
     ),
     parameters=[
-        OpenApiParameter("form", str, required=True, description="A form code of /metadata/"),
+        OpenApiParameter(
+            "form", str, description="A form code of /metadata/ (default: participants)"
+        ),
         OpenApiParameter("shape", str, enum=["long", "record"]),
         OpenApiParameter("visit", str, description="A visit code, e.g. W4 (repeated forms)"),
         *PAGE_PARAMETERS,
@@ -214,7 +216,7 @@ def _record_lines(table, shape: str, visit: str | None) -> Iterator[dict]:
 )
 @api_view(["GET"])
 def records(request: Request) -> StreamingHttpResponse:
-    code = request.query_params.get("form", "")
+    code = request.query_params.get("form", "participants")
     forms = {e.identifier: e for e in _forms()}
     if code not in forms:
         raise ApiError(
