@@ -18,7 +18,7 @@ from trial.errors import ServiceError
 class ApiError(exceptions.APIException):
     """An expected refusal with its own code, e.g. ``not_ready`` when randomising."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
 
     def __init__(self, message: str, *, code: str = "invalid", status_code: int = 400) -> None:
         super().__init__(detail=message, code=code)
@@ -37,7 +37,7 @@ def exception_handler(exc, context):
     fields: dict[str, list[str]] = {}
     if isinstance(exc, ValidationError):
         if hasattr(exc, "error_dict"):
-            fields = {k: [str(m) for m in v.messages] for k, v in exc.message_dict.items()}
+            fields = {k: [str(m) for m in v] for k, v in exc.message_dict.items()}
         exc = exceptions.ValidationError(detail=" ".join(exc.messages), code="invalid")
     elif isinstance(exc, ServiceError):
         exc = ApiError(str(exc), code=getattr(exc, "code", "") or "refused", status_code=409)

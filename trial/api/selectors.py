@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from functools import reduce
 from operator import or_
+from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -52,7 +53,7 @@ def changed_since(participants: QuerySet[Participant], since: dt.datetime) -> Qu
         path = participant_path(model)
         if path is None:
             continue
-        history = model.history.model  # type: ignore[attr-defined] - simple_history adds it
+        history = model.history.model  # type: ignore[attr-defined]  # added by simple_history
         conditions.append(
             Exists(history.objects.filter(**{path: OuterRef("pk")}, history_date__gte=since))
         )
@@ -82,7 +83,7 @@ def decode_cursor(cursor: str | None) -> str | None:
 
 @dataclass
 class ParticipantPage:
-    rows: list[dict]
+    rows: list[Any]  # values() rows of Participant
     next_cursor: str | None
 
 
