@@ -91,9 +91,8 @@ class InstrumentExporter(Exporter):
     def rows(self) -> Iterator[tuple]:
         codes = self.instrument.item_codes
         qs = (
-            QuestionnaireResponse.objects.filter(
-                status=ResponseStatus.SUBMITTED, instrument_code=self.instrument_code
-            )
+            self.restrict(QuestionnaireResponse.objects.all())
+            .filter(status=ResponseStatus.SUBMITTED, instrument_code=self.instrument_code)
             .order_by(by_trial_number(), "submitted_at", "id")
             .values_list(
                 "participant__trial_number",

@@ -51,3 +51,26 @@ class RandomizationConfig(AppConfig):
         ):
             registry.add_nav(NavItem(name, label, order=order, group="randomisation"))
         registry.add_demo_step(DemoStep("envelopes", seed_envelopes, order=50))
+        registry.add_api_action("randomise", randomise_for_api)
+
+
+def randomise_for_api(*, participant, user) -> dict:
+    """The web API's randomise: the page's service and refusals. Like the page it names the
+    envelope to open and never its arm: the arm is read from the card and confirmed on the
+    participant's page (allocation concealment)."""
+    from django.urls import reverse
+
+    from randomization import services
+
+    # A refusal (not ready, already randomised, no stock) is a ServiceError with every reason
+    # in words, as on the page; the API answers it as a 409.
+    allocation = services.participant_randomize(participant=participant, user=user)
+    return {
+        "trial_number": participant.trial_number,
+        "envelope_serial": allocation.envelope.serial,
+        "stratum": allocation.stratum,
+        "randomised_at": allocation.randomised_at.isoformat(),
+        "confirm_url": reverse(
+            "randomization:allocation_confirm", kwargs={"trial_number": participant.trial_number}
+        ),
+    }

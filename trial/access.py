@@ -77,6 +77,14 @@ def staff_for(action: str):
     return User.objects.filter(role__in=ACTIONS[action], is_active=True)
 
 
+def can_download_export(user, run) -> bool:
+    """An export's file leaves the system only to those who may start exports; an identified
+    file only to those who may export identifying data (the page and the API ask this)."""
+    if not can(user, "export_run"):
+        return False
+    return not run.identified or can(user, "export_identified")
+
+
 def can_see_allocation_list(user) -> bool:
     """Who may see the arms of every envelope, decided from the setting itself and not only
     through the matrix entry: the view asks this too, so concealment of allocation does not

@@ -38,7 +38,7 @@ SURGICAL_CORRECTORS = frozenset({Role.SURGEON, Role.DATA_MANAGER})
 IDENTITY_SITE_ROLES = frozenset({Role.HEMATOLOGIST, Role.NURSE})
 IDENTITY_CENTRAL_ROLES = frozenset({Role.DATA_MANAGER})
 
-Kind = Literal["public", "account", "clinical", "central", "monitoring", "admin"]
+Kind = Literal["public", "account", "clinical", "central", "monitoring", "admin", "api"]
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,8 @@ class Rule:
     ``public`` needs no login (patients, health check), ``account`` is about one's own login,
     ``clinical`` shows participant data scoped by site, ``central`` is trial-wide work,
     ``monitoring`` is the data review (queries) where the monitor writes questions, never
-    data, ``admin`` is Django's admin.
+    data, ``admin`` is Django's admin, ``api`` a route of the web API (trial/api), which a
+    personal token opens (never a session) and whose ``extra["scope"]`` the token must hold.
     """
 
     kind: Kind
@@ -548,6 +549,11 @@ MATRIX: dict[str, Rule] = {
     ),
 }
 
+# --- the web API: its routes take the roles of the pages they mirror (trial/api/access_rules.py)
+from trial.api.access_rules import api_entries  # noqa: E402 - reads the entries above
+
+MATRIX.update(api_entries(MATRIX, Rule, _account, ALL_STAFF))
+
 # Permission questions that are not "may this user open (write) that view": a finer right
 # within a view, or who is told about something. Where the answer is the same as a matrix
 # entry the entry is reused, so the two cannot drift apart.
@@ -580,4 +586,6 @@ ACTIONS: dict[str, frozenset[str]] = {
     "notify_sae": frozenset({Role.COORDINATOR}),
     "notify_deviation": frozenset({Role.COORDINATOR}),
     "notify_followup_list": frozenset({Role.NURSE}),
+    # See and revoke every staff member's API tokens (one's own: everyone).
+    "api_token_manage_all": MATRIX["trial:api_token_list"].roles,
 }

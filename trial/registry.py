@@ -18,7 +18,8 @@ from there), the way Django's admin autodiscovers ``admin.py``:
 - concealment: whether an allocation's arm may be shown yet (``allocation_revealed``);
 - correction checks: what a correction after randomisation changes that the coordinator must
   know (a stratum or eligibility the allocation was not made on);
-- audit stories: how the audit trail tells an app's history rows (``trial.audit_display``).
+- audit stories: how the audit trail tells an app's history rows (``trial.audit_display``);
+- API actions: writes the web API (trial/api) offers through another app's services.
 """
 
 from __future__ import annotations
@@ -188,6 +189,12 @@ class Registry:
     form_prefills: dict[str, list[Callable[..., dict]]] = field(default_factory=dict)
     correction_checks: list[CorrectionCheck] = field(default_factory=list)
     audit_stories: dict[str, AuditStory] = field(default_factory=dict)
+    # Writes the web API offers on behalf of another app: fn(*, participant, user) -> dict,
+    # raising ServiceError for a refusal (randomisation registers "randomise").
+    api_actions: dict[str, Callable[..., dict]] = field(default_factory=dict)
+
+    def add_api_action(self, code: str, fn: Callable[..., dict]) -> None:
+        self.api_actions[code] = fn
 
     def add_audit_story(self, story: AuditStory) -> None:
         self.audit_stories[story.model] = story

@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "axes",
     "csp",
+    "rest_framework",
+    "drf_spectacular",
     "trial",
     "randomization",
     "questionnaires",
@@ -491,3 +493,39 @@ for _name in (
 ):
     if vars()[_name] < 1:
         raise ImproperlyConfigured(f"{_name} must be at least 1.")
+
+# --- web API (trial/api) ------------------------------------------------------------------
+# Personal tokens: valid this many days unless their owner picks fewer (at most the maximum).
+API_TOKEN_DEFAULT_DAYS = env.int("API_TOKEN_DEFAULT_DAYS", default=90)
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
+# Requests per token (DRF rate syntax, e.g. "600/min"); over it: 429 with Retry-After.
+API_RATE = env.str("API_RATE", default="600/min")
+# Participants per page of /api/v1/participants/ and /api/v1/records/ (a client may ask less).
+API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=500)
+API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=2000)
+if not 1 <= API_TOKEN_DEFAULT_DAYS <= API_TOKEN_MAX_DAYS:
+    raise ImproperlyConfigured("API_TOKEN_DEFAULT_DAYS must be between 1 and API_TOKEN_MAX_DAYS.")
+if not 1 <= API_PAGE_SIZE <= API_MAX_PAGE_SIZE:
+    raise ImproperlyConfigured("API_PAGE_SIZE must be between 1 and API_MAX_PAGE_SIZE.")
+REST_FRAMEWORK = {
+    # Tokens only: no session cookie opens the API (trial/api/authentication.py).
+    "DEFAULT_AUTHENTICATION_CLASSES": ["trial.api.authentication.TokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["trial.api.permissions.MatrixPermission"],
+    "DEFAULT_THROTTLE_CLASSES": ["trial.api.throttling.TokenRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "trial.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "VERTEBRA API",
+    "DESCRIPTION": "Pseudonymised data of the VERTEBRA trial for statisticians and integrations.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The schema route asks the matrix and wants a token like every other API route.
+    "SERVE_PERMISSIONS": ["trial.api.permissions.MatrixPermission"],
+    "SERVE_AUTHENTICATION": ["trial.api.authentication.TokenAuthentication"],
+}

@@ -184,8 +184,17 @@ trial_patterns[0].extend(
 )
 # --- end exports ---
 
+# --- web API ---
+from trial.api import pages as api_pages  # noqa: E402
+
+trial_patterns[0].append(path("api-tokens/", api_pages.api_token_list, name="api_token_list"))
+# --- end web API ---
+
 urlpatterns = [
     path("", views.home, name="home"),
+    path("api/v1/", include("trial.api.urls")),
+    path("api/docs/", api_pages.api_docs, name="api_docs"),
+    path("api/docs/openapi.json", api_pages.api_docs_schema, name="api_docs_schema"),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("account/", include("trial.staff.urls")),

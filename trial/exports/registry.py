@@ -23,7 +23,7 @@ which runs only for an identified export (data managers, with a reason; trial.ex
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -91,6 +91,20 @@ class Exporter:
     several_per_key: ClassVar[bool] = False  # e.g. several calls in one visit
     unregistered_rows: ClassVar[bool] = False  # records without a trial number (screening log)
     order: ClassVar[int] = 100
+    # The participants (ids) whose records are wanted, e.g. one page of the web API; None: all.
+    participant_ids: Collection[int] | None = None
+
+    def for_participants(self, ids: Collection[int]) -> Exporter:
+        self.participant_ids = ids
+        return self
+
+    def restrict(self, queryset, trial_number: str = "participant__trial_number"):
+        """``queryset`` limited to ``participant_ids``; ``trial_number`` is the path to the
+        participant's trial number, as the exporter orders by it."""
+        if self.participant_ids is None:
+            return queryset
+        path = "pk" if trial_number == "trial_number" else trial_number[: -len("__trial_number")]
+        return queryset.filter(**{f"{path}__in": self.participant_ids})
 
     def variables(self) -> list[Variable]:
         raise NotImplementedError
@@ -163,7 +177,8 @@ class QueryExporter(Exporter):
             JsonListText(name) if lists_as_text and self._is_json(name) else name
             for name in self.fields
         ]
-        return self.base_queryset().order_by(*order).values_list(self.trial_number, key, *columns)
+        qs = self.restrict(self.base_queryset(), self.trial_number)
+        return qs.order_by(*order).values_list(self.trial_number, key, *columns)
 
     def base_queryset(self):
         """The records before they are ordered and picked: an exporter may annotate derived

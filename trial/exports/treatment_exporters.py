@@ -82,7 +82,10 @@ class ModelExporter(QueryExporter):
             for name in self.fields
         ]
         # _default_manager: type[Model] declares no ``objects``; these models have no other.
-        return self.model._default_manager.order_by(*order, "pk").values_list(
+        qs = self.restrict(
+            self.model._default_manager.all(), f"{self.participant_path}__trial_number"
+        )
+        return qs.order_by(*order, "pk").values_list(
             f"{self.participant_path}__trial_number", key, *columns
         )
 

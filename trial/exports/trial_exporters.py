@@ -153,7 +153,8 @@ class EligibilityExporter(Exporter):
         ]
 
     def rows(self) -> Iterator[tuple]:
-        qs = m.EligibilityAssessment.objects.order_by(by_trial_number(), "pk").values_list(
+        qs = self.restrict(m.EligibilityAssessment.objects.all())
+        qs = qs.order_by(by_trial_number(), "pk").values_list(
             "participant__trial_number", "version__version", "assessed_on", "answers"
         )
         for tn, version, on, answers in qs.iterator(chunk_size=CHUNK_SIZE):
@@ -217,7 +218,8 @@ class SurgicalAssessmentExporter(Exporter):
         ]
 
     def rows(self) -> Iterator[tuple]:
-        qs = m.SurgicalAssessment.objects.order_by(by_trial_number()).values_list(
+        qs = self.restrict(m.SurgicalAssessment.objects.all())
+        qs = qs.order_by(by_trial_number()).values_list(
             "participant__trial_number",
             "assessed_on",
             "contraindication",

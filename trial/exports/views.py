@@ -118,9 +118,7 @@ def export_download(request: AuthedHttpRequest, run_id) -> FileResponse:
     run = _run(run_id)
     # The file leaves the system only through here, and only to those who may start exports;
     # an identified file only to data managers.
-    if not access.can(request.user, "export_run"):
-        raise PermissionDenied
-    if run.identified and not access.can(request.user, "export_identified"):
+    if not access.can_download_export(request.user, run):
         raise PermissionDenied
     path = export_services.export_root() / run.file_name
     if run.status != ExportStatus.DONE or not run.file_name or not path.exists():

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from trial.api import pages as api_pages
 from trial.staff import views
 
 app_name = "account"
@@ -12,4 +13,6 @@ urlpatterns = [
     path("password/", views.password_change, name="password_change"),
     path("password/done/", views.password_change_done, name="password_change_done"),
     path("welcome/<uidb64>/<token>/", views.welcome, name="welcome"),
+    path("api-tokens/", api_pages.api_tokens, name="api_tokens"),
+    path("api-tokens/<int:token_id>/revoke/", api_pages.api_token_revoke, name="api_token_revoke"),
 ]
