@@ -209,6 +209,17 @@ MATRIX: dict[str, Rule] = {
         read_roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER, Role.MONITOR}),
         description="The edit checks, each with its counts of open and closed queries",
     ),
+    # Signatures (21 CFR 11.50, 11.200): the site's hematologist signs; everyone reads them.
+    "trial:signature_sign": Rule(
+        kind="clinical",
+        roles=HEMATOLOGIST,
+        description="Sign a casebook or one visit of it: password again, and the TOTP code",
+    ),
+    "trial:signature_list": Rule(
+        kind="monitoring",
+        read_roles=ALL_STAFF,
+        description="Signatures of casebooks and visits: who, when, meaning, needing renewal",
+    ),
     # --- end monitoring ---
     # --- central work ---------------------------------------------------------------------
     "trial:audit_log": Rule(

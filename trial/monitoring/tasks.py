@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from trial.monitoring import checks
+from trial.celery import MESSAGE_RETRY
+from trial.monitoring import checks, signature_services
+from trial.monitoring.signature_services import SIGNATURE_RENEWAL_NOTIFY_TASK
 
 EDIT_CHECKS_NIGHTLY_TASK = "trial.edit_checks_nightly"
 
@@ -14,3 +16,9 @@ def edit_checks_nightly() -> dict[str, int]:
     """Every participant's edit checks: catches what no save triggered (a check added, a date
     that became wrong because another form changed). Running it twice changes nothing."""
     return checks.edit_checks_run_all()
+
+
+@shared_task(name=SIGNATURE_RENEWAL_NOTIFY_TASK, **MESSAGE_RETRY)
+def signature_renewal_notify(signature_id: int) -> bool:
+    """E-mail the signer that their signature needs renewal; a second run sends nothing."""
+    return signature_services.signature_renewal_notify(signature_id=signature_id)
