@@ -355,9 +355,7 @@ def test_the_signature_list_runs_the_same_queries_for_2_and_12_signatures(
     assert page.content.decode().count('data-testid="signature-row-') == 12
 
 
-def test_the_manifest_for_the_casebook_lists_each_signature_and_its_records(
-    casebook, hematologist
-):
+def test_the_manifest_for_the_casebook_lists_each_signature_and_its_records(casebook, hematologist):
     participant, form, _event = casebook
     _signed(participant, hematologist)
     entries = signatures.signature_manifest(participant)
