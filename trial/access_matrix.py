@@ -188,29 +188,6 @@ MATRIX: dict[str, Rule] = {
         description="Serious adverse events, unacknowledged first; the coordinator acknowledges",
     ),
     # --- end treatment and clinical events ---
-    # --- monitoring: queries on recorded items (participant-scoped like clinical pages) ---
-    "trial:query_list": Rule(
-        kind="monitoring",
-        read_roles=ALL_STAFF,
-        description="Queries on recorded items, oldest first, by state, site and form",
-    ),
-    "trial:query_raise": Rule(
-        kind="monitoring",
-        roles=frozenset({Role.MONITOR, Role.DATA_MANAGER}),
-        description="Raise a query on one recorded item of a participant",
-    ),
-    "trial:query_detail": Rule(
-        kind="monitoring",
-        roles=CLINICAL_SITE | {Role.MONITOR, Role.DATA_MANAGER},
-        read_roles=frozenset({Role.COORDINATOR}),
-        description="A query's thread: the site answers; the monitor or data manager closes",
-    ),
-    "trial:edit_checks": Rule(
-        kind="central",
-        read_roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER, Role.MONITOR}),
-        description="The edit checks, each with its counts of open and closed queries",
-    ),
-    # --- end monitoring ---
     # --- central work ---------------------------------------------------------------------
     "trial:audit_log": Rule(
         kind="central",
@@ -548,6 +525,11 @@ MATRIX: dict[str, Rule] = {
         description="Django admin: sites and reference lists (accounts: superusers only)",
     ),
 }
+
+# --- monitoring: queries, edit checks, signatures (trial/monitoring/access_rules.py)
+from trial.monitoring.access_rules import monitoring_entries  # noqa: E402
+
+MATRIX.update(monitoring_entries(Rule))
 
 # --- the web API: its routes take the roles of the pages they mirror (trial/api/access_rules.py)
 from trial.api.access_rules import api_entries  # noqa: E402 - reads the entries above

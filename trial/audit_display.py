@@ -107,7 +107,12 @@ def _text(f, value, source, entry: AuditEntry, story: AuditStory | None) -> str:
         return value if value in (MASK, EMPTY) else EMPTY
     if f is not None and _is_foreign_key(f):
         return _foreign_label(f, source, value)
-    if story is not None and f is not None and f.name in story.values and isinstance(value, dict):
+    if (
+        story is not None
+        and f is not None
+        and f.name in story.values
+        and isinstance(value, dict | list)
+    ):
         pairs = story.values[f.name](value, entry.row)
         return "; ".join(f"{label}: {text}" for label, text in pairs) or EMPTY
     return _plain(value)

@@ -21,6 +21,11 @@ from trial.monitoring.models import (  # noqa: F401 - re-exported
     QueryMessageKind,
     QueryState,
 )
+from trial.monitoring.signature_models import (  # noqa: F401 - re-exported
+    Signature,
+    SignatureMeaning,
+    SignatureState,
+)
 from trial.outbox.models import PendingTask  # noqa: F401
 from trial.participants.models import (  # noqa: F401 - re-exported
     ENDED_STATUSES,

@@ -256,7 +256,8 @@ def edit_checks_run_all() -> dict[str, int]:
     return total
 
 
-def _participant_id(instance, path: str) -> int | None:
+def participant_id_of(instance, path: str) -> int | None:
+    """The id of the participant whose data ``instance`` holds, by the catalogue's path."""
     *hops, last = path.split("__")
     target = instance
     for hop in hops:
@@ -277,7 +278,7 @@ def after_save(instance) -> None:
     if source is None:
         return
     queries_note_correction(instance)
-    participant_id = _participant_id(instance, source.participant_path)
+    participant_id = participant_id_of(instance, source.participant_path)
     if participant_id is None:
         return
     connection = transaction.get_connection()

@@ -49,3 +49,22 @@ def seed_queries(context: dict) -> None:
             text="Is this the daily dose, or the dose of one tablet?",
             user=monitor,
         )
+
+
+def seed_signature(context: dict) -> None:
+    """One casebook signed by the site's hematologist: the first randomised participant of
+    AAR (the one with the queries), so the signature panel and list have something to show."""
+    from trial.monitoring.signature_models import Signature
+    from trial.monitoring.signature_services import signature_sign
+
+    if Signature.objects.exists():
+        return  # seeded before
+    hematologist = context.get("users", {}).get("hematologist")
+    participant = (
+        Participant.objects.filter(site__code="AAR", status="randomised")
+        .order_by("trial_number")
+        .first()
+    )
+    if hematologist is None or participant is None:
+        return
+    signature_sign(participant=participant, user=hematologist)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from trial.exports.registry import QueryExporter, Variable, coded, register
 from trial.models import Role
 from trial.monitoring.models import QueryMessage, QueryMessageKind, QueryState
+from trial.monitoring.signature_models import Signature, SignatureMeaning, SignatureState
 
 
 @register
@@ -58,4 +59,48 @@ class QueryMessageExporter(QueryExporter):
         "written_at",
         "author__role",
         "text",
+    )
+
+
+@register
+class SignatureExporter(QueryExporter):
+    identifier = "signatures"
+    label = _("Investigator's signatures")
+    description = _(
+        "Every signature of a casebook (empty visit) or of one visit: when, by which role, its "
+        "meaning, and whether it stands, needs renewal (with the change that made it so) or "
+        "was signed again; the signer's name is in the audit trail."
+    )
+    repeated = True
+    several_per_key = True  # a casebook may be signed again after a change
+    order = 125
+
+    def variables(self) -> list[Variable]:
+        return [
+            Variable("signature_id", _("Signature number"), "integer"),
+            Variable("signed_at", _("Signed at"), "datetime"),
+            coded("signer_role", _("Role of the signer"), Role.choices),
+            coded("meaning", _("Meaning of the signature"), SignatureMeaning.choices),
+            Variable("meaning_language", _("Language the meaning was shown in")),
+            coded("signature_state", _("State of the signature now"), SignatureState.choices),
+            Variable("manifest_hash", _("Hash of the records signed (SHA-256)")),
+            Variable("changed_form", _("Form whose change needs a renewal")),
+            Variable("changed_record", _("Record whose change needs a renewal")),
+            Variable("changed_at", _("Changed at"), "datetime"),
+        ]
+
+    model = Signature
+    key = "visit_code"
+    order_by = ("signed_at", "id")
+    fields = (
+        "id",
+        "signed_at",
+        "signer__role",
+        "meaning_code",
+        "meaning_language",
+        "state",
+        "manifest_hash",
+        "renewal_model",
+        "renewal_record_id",
+        "renewal_at",
     )

@@ -75,3 +75,28 @@ class QueryFilterForm(forms.Form):
             ("", _("Any")),
             *((c.code, c.code) for c in checks),
         ]
+
+
+class SignatureForm(forms.Form):
+    """The signer proves who they are again: the password, and the authenticator app's code
+    when the account has one (21 CFR 11.200). The view checks them; the form only converts."""
+
+    password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    otp_token = forms.CharField(
+        label=_("Code from the authenticator app"),
+        required=False,
+        max_length=8,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    def __init__(self, *args, needs_code: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.needs_code = needs_code
+        if needs_code:
+            self.fields["otp_token"].required = True
+        else:
+            del self.fields["otp_token"]

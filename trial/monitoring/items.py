@@ -316,3 +316,18 @@ def edit_url(participant, model_label: str, target_id: str) -> str:
 
 def _has(source: Source, name: str) -> bool:
     return any(f.name == name for f in source.model._meta.concrete_fields)
+
+
+def recorded_values(row: models.Model) -> dict[str, Any]:
+    """The values a person recorded in ``row``, by field name (the items of the catalogue,
+    raw, without the bookkeeping the system writes itself): what a signature binds."""
+    return {
+        field.attname: getattr(row, field.attname)
+        for field in row._meta.concrete_fields
+        if field.name not in _NOT_ITEMS
+    }
+
+
+def row_visit_code(source: Source, row: models.Model) -> str:
+    """The visit ``row`` belongs to, or "" for a form outside the visits."""
+    return _visit_of(row, source.visit_path)

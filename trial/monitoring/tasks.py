@@ -5,7 +5,8 @@ from __future__ import annotations
 from celery import shared_task
 
 from trial.celery import MESSAGE_RETRY
-from trial.monitoring import checks, digest
+from trial.monitoring import checks, digest, signature_services
+from trial.monitoring.signature_services import SIGNATURE_RENEWAL_NOTIFY_TASK
 
 EDIT_CHECKS_NIGHTLY_TASK = "trial.edit_checks_nightly"
 QUERY_DIGEST_WEEKLY_TASK = "trial.query_digest_weekly"
@@ -29,3 +30,7 @@ def query_digest_weekly() -> dict[str, int]:
 def query_digest_send(digest_id: int) -> bool:
     """Send one site's digest (an outbox job); a second run sends nothing."""
     return digest.query_digest_send(digest_id=digest_id)
+@shared_task(name=SIGNATURE_RENEWAL_NOTIFY_TASK, **MESSAGE_RETRY)
+def signature_renewal_notify(signature_id: int) -> bool:
+    """E-mail the signer that their signature needs renewal; a second run sends nothing."""
+    return signature_services.signature_renewal_notify(signature_id=signature_id)

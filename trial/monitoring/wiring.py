@@ -1,18 +1,50 @@
-"""What monitoring adds to the shared registry: the queries panel and the navigation entry."""
+"""What monitoring adds to the shared registry: the queries and signatures panels, the
+navigation entries, the data-saved hooks, the home card, the audit story and the demo steps."""
 
 from django.utils.translation import gettext_lazy as _
 
-from trial.monitoring import checks, dashboard, demo, panels, tasks  # noqa: F401 - tasks
-from trial.registry import DemoStep, NavItem, Panel, Registry
+from trial import access_matrix
+from trial.monitoring import (  # noqa: F401 - tasks
+    checks,
+    dashboard,
+    demo,
+    panels,
+    signature_display,
+    signature_services,
+    tasks,
+)
+from trial.registry import DemoStep, HomeCard, NavItem, Panel, Registry
 
 
 def register(registry: Registry) -> None:
     registry.add_panel(
         Panel("queries", "trial/monitoring/panel_queries.html", panels.queries_context, order=15)
     )
+    registry.add_panel(
+        Panel(
+            "signatures",
+            "trial/monitoring/panel_signatures.html",
+            signature_display.signatures_context,
+            order=16,
+        )
+    )
     registry.add_nav(NavItem("trial:query_list", _("Queries"), order=65, group="review"))
     registry.add_nav(NavItem("trial:edit_checks", _("Edit checks"), order=66, group="review"))
+    registry.add_nav(NavItem("trial:signature_list", _("Signatures"), order=67, group="review"))
     registry.on_data_saved(checks.after_save)
+    registry.on_data_saved(signature_services.signatures_after_save)
+    # The hematologists who sign are told where a signature needs renewal.
+    registry.add_home_card(
+        HomeCard(
+            "signatures_renew",
+            access_matrix.MATRIX["trial:signature_sign"].roles,
+            signature_display.renewal_card,
+            order=8,
+        )
+    )
+    registry.add_audit_story(signature_display.STORY)
     dashboard.register_panels()
     # After the treatment, follow-up and questionnaire steps: the checks read their data.
     registry.add_demo_step(DemoStep("queries", demo.seed_queries, order=150))
+    # After the queries: the demo's signed casebook covers all that came before.
+    registry.add_demo_step(DemoStep("signatures", demo.seed_signature, order=160))

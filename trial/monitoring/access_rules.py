@@ -1,0 +1,52 @@
+"""The monitoring rows of the permission matrix (trial.access_matrix reads them in): queries,
+edit checks, source-data verification, signatures, locks and casebooks.
+
+Queries are participant-scoped like the clinical pages: a site's staff see their own site's,
+central roles every site's. The matrix hands in its ``Rule`` so this module imports nothing of
+it (no import cycle).
+"""
+
+from __future__ import annotations
+
+from trial.models import Role
+
+ALL_STAFF = frozenset(Role)
+CLINICAL_SITE = frozenset({Role.HEMATOLOGIST, Role.SURGEON, Role.NURSE})
+HEMATOLOGIST = frozenset({Role.HEMATOLOGIST})
+
+
+def monitoring_entries(Rule) -> dict:
+    return {
+        "trial:query_list": Rule(
+            kind="monitoring",
+            read_roles=ALL_STAFF,
+            description="Queries on recorded items, oldest first, by state, site and form",
+        ),
+        "trial:query_raise": Rule(
+            kind="monitoring",
+            roles=frozenset({Role.MONITOR, Role.DATA_MANAGER}),
+            description="Raise a query on one recorded item of a participant",
+        ),
+        "trial:query_detail": Rule(
+            kind="monitoring",
+            roles=CLINICAL_SITE | {Role.MONITOR, Role.DATA_MANAGER},
+            read_roles=frozenset({Role.COORDINATOR}),
+            description="A query's thread: the site answers; the monitor or data manager closes",
+        ),
+        "trial:edit_checks": Rule(
+            kind="central",
+            read_roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER, Role.MONITOR}),
+            description="The edit checks, each with its counts of open and closed queries",
+        ),
+        # Signatures (21 CFR 11.50, 11.200): the site's hematologist signs; everyone reads them.
+        "trial:signature_sign": Rule(
+            kind="clinical",
+            roles=HEMATOLOGIST,
+            description="Sign a casebook or one visit of it: password again, and the TOTP code",
+        ),
+        "trial:signature_list": Rule(
+            kind="monitoring",
+            read_roles=ALL_STAFF,
+            description="Signatures of casebooks and visits: who, when, meaning, needing renewal",
+        ),
+    }
