@@ -209,6 +209,18 @@ MATRIX: dict[str, Rule] = {
         read_roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER, Role.MONITOR}),
         description="The edit checks, each with its counts of open and closed queries",
     ),
+    # Source-data verification: the monitor and data manager verify; the coordinator reads.
+    "trial:sdv_worklist": Rule(
+        kind="monitoring",
+        roles=frozenset({Role.MONITOR, Role.DATA_MANAGER}),
+        read_roles=frozenset({Role.COORDINATOR}),
+        description="Source-data verification still to do, oldest first, by site and form",
+    ),
+    "trial:sdv_mark": Rule(
+        kind="monitoring",
+        roles=frozenset({Role.MONITOR, Role.DATA_MANAGER}),
+        description="Mark a participant's form verified against the source (audited)",
+    ),
     # --- end monitoring ---
     # --- central work ---------------------------------------------------------------------
     "trial:audit_log": Rule(
@@ -557,6 +569,9 @@ ACTIONS: dict[str, frozenset[str]] = {
     "query_answer": CLINICAL_SITE | {Role.DATA_MANAGER},
     "query_close": MATRIX["trial:query_raise"].roles,
     "query_reopen": MATRIX["trial:query_raise"].roles,
+    # Who reads a participant's source-data verification state (sites: their own, to know a
+    # correction sends a verified form back to the monitor); verifying is trial:sdv_mark's.
+    "sdv_read": ALL_STAFF,
     # Allow a crossover before the protocol's earliest day, with a reason.
     "crossover_allow_early": frozenset({Role.COORDINATOR}),
     # Acknowledge a serious adverse event (the coordinator is the one who writes the SAE list).

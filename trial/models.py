@@ -18,6 +18,7 @@ from trial.monitoring.models import (  # noqa: F401 - re-exported
     QueryMessage,
     QueryMessageKind,
     QueryState,
+    SourceVerification,
 )
 from trial.outbox.models import PendingTask  # noqa: F401
 from trial.participants.models import (  # noqa: F401 - re-exported
