@@ -20,8 +20,8 @@ from tests.factories import (
     ParticipantFactory,
     outcome_scores,
     randomised,
-    screening_complete,
     sae_report,
+    screening_complete,
 )
 from trial.audit import audited_update
 from trial.concurrency import version_of
@@ -289,7 +289,6 @@ def test_the_worklist_takes_a_fixed_number_of_sql_queries(world, participant):
         assert client.get(reverse("trial:sdv_worklist")).status_code == 200
     for p in _verifiable(world.own, 12, start=20):
         services.sdv_mark(participant=p, form="consent", user=world.users[Role.MONITOR])
-        p.consent.consent_date = p.consent.consent_date  # noqa: PLW0127 - unchanged
     _verifiable(world.other, 8, start=40)
     with CaptureQueriesContext(connection) as many:
         page = client.get(reverse("trial:sdv_worklist")).content.decode()
