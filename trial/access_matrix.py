@@ -219,7 +219,7 @@ MATRIX: dict[str, Rule] = {
     "trial:sdv_mark": Rule(
         kind="monitoring",
         roles=frozenset({Role.MONITOR, Role.DATA_MANAGER}),
-        description="Mark a participant's form verified against the source (audited)",
+        description="A participant's forms to verify; mark one verified (audited)",
     ),
     # --- end monitoring ---
     # --- central work ---------------------------------------------------------------------

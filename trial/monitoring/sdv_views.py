@@ -1,8 +1,9 @@
 """Source-data verification pages: the monitor's worklist, and marking a form verified (from
-the worklist or the participant page)."""
+the worklist, the participant page, or the participant's own verification page)."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -12,12 +13,12 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
 from trial import access
 from trial.http import AuthedHttpRequest
 from trial.models import SiteKind
-from trial.monitoring import sdv, services
+from trial.monitoring import panels, sdv, services
 from trial.monitoring.forms import SdvFilterForm, SdvMarkForm
 from trial.participants.selectors import participant_get_for
 from trial.staff.selectors import sites_for
@@ -32,7 +33,8 @@ def sdv_worklist(request: AuthedHttpRequest) -> HttpResponse:
     rows = sdv.worklist(
         request.user, site_code=filters.get("site") or "", form=filters.get("form") or ""
     )
-    page = Paginator(rows if rows is not None else [], PAGE_SIZE).get_page(request.GET.get("page"))
+    object_list: Any = rows if rows is not None else []
+    page = Paginator(object_list, PAGE_SIZE).get_page(request.GET.get("page"))
     kept = {k: v for k, v in request.GET.items() if k != "page" and v}
     return render(
         request,
@@ -48,9 +50,16 @@ def sdv_worklist(request: AuthedHttpRequest) -> HttpResponse:
     )
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def sdv_mark(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
+    """GET: the participant's forms to verify, on a page of their own; POST: mark one."""
     participant = participant_get_for(request.user, trial_number)
+    if request.method != "POST":
+        return render(
+            request,
+            "trial/monitoring/sdv_participant.html",
+            {"participant": participant, "ctx": panels.sdv_context(request, participant)},
+        )
     form = SdvMarkForm(request.POST)
     back = participant.get_absolute_url() + "#sdv"
     if form.is_valid():

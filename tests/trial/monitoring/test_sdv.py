@@ -104,6 +104,18 @@ def test_the_monitor_marks_consent_verified_from_the_participant_page(world, par
     assert "Verified" in page and 'data-testid="sdv-mark-consent"' not in page
 
 
+def test_the_participants_verification_page_marks_and_returns_to_itself(world, participant):
+    client = _client(world.users[Role.DATA_MANAGER])
+    url = _mark_url(participant)
+    page = client.get(url).content.decode()
+    assert 'data-testid="sdv-mark-randomisation"' in page
+    response = client.post(url, {"form": "randomisation", "next": url + "#sdv"})
+    assert response["Location"] == url + "#sdv"
+    assert 'data-testid="sdv-mark-randomisation"' not in client.get(url).content.decode()
+    # Site staff may not open it: they read the state on the participant page.
+    assert _client(world.users[Role.NURSE]).get(url).status_code == 403
+
+
 def test_the_data_manager_verifies_too_and_a_second_mark_is_refused(world, participant):
     manager = world.users[Role.DATA_MANAGER]
     services.sdv_mark(participant=participant, form="eligibility", user=manager)
