@@ -545,6 +545,9 @@ ACTIONS: dict[str, frozenset[str]] = {
     "query_answer": CLINICAL_SITE | {Role.DATA_MANAGER},
     "query_close": MATRIX["trial:query_raise"].roles,
     "query_reopen": MATRIX["trial:query_raise"].roles,
+    # Who reads a participant's source-data verification state (sites: their own, to know a
+    # correction sends a verified form back to the monitor); verifying is trial:sdv_mark's.
+    "sdv_read": ALL_STAFF,
     # Allow a crossover before the protocol's earliest day, with a reason.
     "crossover_allow_early": frozenset({Role.COORDINATOR}),
     # Acknowledge a serious adverse event (the coordinator is the one who writes the SAE list).

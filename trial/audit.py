@@ -109,7 +109,8 @@ def audited_update(queryset: models.QuerySet, *, user, reason: str, **values) ->
     """Set ``values`` on every row of ``queryset`` in one UPDATE, with a history row per row.
 
     ``QuerySet.update`` bypasses django-simple-history, so a bulk change would otherwise leave
-    no trace. The rows are locked first, so the history rows describe exactly the rows changed,
+    no trace; the registry's data-saved hooks run for each row, as after ``audited_save``.
+    The rows are locked first, so the history rows describe exactly the rows changed,
     and a conditional queryset (``filter(id=..., claimed_at=None)``) still claims a row at most
     once: the number returned is the number of rows changed. Runs inside the caller's
     transaction, or its own.
@@ -143,6 +144,12 @@ def audited_update(queryset: models.QuerySet, *, user, reason: str, **values) ->
                 )
             )
         history_model.objects.bulk_create(records, batch_size=2000)
+        # The same hooks as a save of each row (a change clears its source-data verification),
+        # so that a bulk change cannot slip past them.
+        for row in rows:
+            _stamp(row, user=user, reason=reason)
+            for hook in registry.data_saved_hooks:
+                hook(row)
     return changed
 
 

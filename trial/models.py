@@ -20,6 +20,7 @@ from trial.monitoring.models import (  # noqa: F401 - re-exported
     QueryMessage,
     QueryMessageKind,
     QueryState,
+    SourceVerification,
 )
 from trial.monitoring.signature_models import (  # noqa: F401 - re-exported
     Signature,

@@ -319,6 +319,16 @@ if TRIAL_EQ5D_VALUE_SET not in ("DK", "UK"):
 # Crossover to PVP for the conservative arm: not before this day after randomisation unless
 # the coordinator overrides with a reason (protocol: after 4 weeks).
 TRIAL_CROSSOVER_EARLIEST_DAY = env.int("TRIAL_CROSSOVER_EARLIEST_DAY", default=28)
+# Source-data verification: the forms the monitor verifies against the source, by the codes
+# of trial.monitoring.sdv.SDV_FORMS (an unknown code stops the start-up): consent,
+# eligibility, randomisation, the primary outcome (its measure at its visit), serious adverse
+# events, death.
+TRIAL_SDV_FORMS = tuple(
+    env.list(
+        "TRIAL_SDV_FORMS",
+        default=["consent", "eligibility", "randomisation", "primary_outcome", "sae", "death"],
+    )
+)
 
 # --- Audit trail -------------------------------------------------------------------------
 # A reason for a change is free text that users write in full; simple-history's default column

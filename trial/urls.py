@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from trial import views
-from trial.monitoring import signature_views
+from trial.monitoring import sdv_views, signature_views
 from trial.monitoring import views as monitoring_views
 from trial.participants import views as participant_views
 from trial.screening import views as screening_views
@@ -159,6 +159,13 @@ trial_patterns = (
             "participants/<str:trial_number>/sign/",
             signature_views.signature_sign,
             name="signature_sign",
+        ),
+        # Monitoring: source-data verification
+        path("source-data-verification/", sdv_views.sdv_worklist, name="sdv_worklist"),
+        path(
+            "participants/<str:trial_number>/source-data-verification/",
+            sdv_views.sdv_mark,
+            name="sdv_mark",
         ),
         # --- end treatment and clinical events ---
     ],

@@ -38,6 +38,18 @@ def monitoring_entries(Rule) -> dict:
             read_roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER, Role.MONITOR}),
             description="The edit checks, each with its counts of open and closed queries",
         ),
+        # Source-data verification: the monitor and data manager verify; the coordinator reads.
+        "trial:sdv_worklist": Rule(
+            kind="monitoring",
+            roles=frozenset({Role.MONITOR, Role.DATA_MANAGER}),
+            read_roles=frozenset({Role.COORDINATOR}),
+            description="Source-data verification still to do, oldest first, by site and form",
+        ),
+        "trial:sdv_mark": Rule(
+            kind="monitoring",
+            roles=frozenset({Role.MONITOR, Role.DATA_MANAGER}),
+            description="A participant's forms to verify; mark one verified (audited)",
+        ),
         # Signatures (21 CFR 11.50, 11.200): the site's hematologist signs; everyone reads them.
         "trial:signature_sign": Rule(
             kind="clinical",

@@ -68,3 +68,27 @@ def seed_signature(context: dict) -> None:
     if hematologist is None or participant is None:
         return
     signature_sign(participant=participant, user=hematologist)
+
+
+def seed_verifications(context: dict) -> None:
+    """The monitor has verified consent, eligibility and randomisation of the first few
+    randomised participants of AAR, so the worklist and the dashboard show progress."""
+    from trial.monitoring import sdv
+    from trial.monitoring.models import SourceVerification
+
+    monitor = context.get("users", {}).get("monitor")
+    if monitor is None or SourceVerification.objects.exists():
+        return
+    participants = Participant.objects.filter(site__code="AAR", status="randomised").order_by(
+        "trial_number"
+    )[:3]
+    for participant in participants:
+        for instance in sdv.sdv_state_for(participant):
+            if instance.form.code in ("consent", "eligibility", "randomisation"):
+                services.sdv_mark(
+                    participant=participant,
+                    form=instance.form.code,
+                    visit_code=instance.visit_code,
+                    record_id=instance.record_id,
+                    user=monitor,
+                )

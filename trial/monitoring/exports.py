@@ -1,4 +1,5 @@
-"""The queries in the exports: one long file, a row per message of each query's thread.
+"""The queries in the exports: one long file, a row per message of each query's thread; the
+signatures; and source-data verification: a row per form instance that needs it, with its state.
 
 The messages are typed by staff and may name people, so their text comes only with an
 identified export (free text, as the call notes and causes of death); everything else,
@@ -7,10 +8,21 @@ which item, which edit check, the steps and their times, is in every export.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from django.utils.translation import gettext_lazy as _
 
-from trial.exports.registry import QueryExporter, Variable, coded, register
+from trial.exports.registry import (
+    Exporter,
+    QueryExporter,
+    Variable,
+    coded,
+    convert,
+    localizer,
+    register,
+)
 from trial.models import Role
+from trial.monitoring import sdv
 from trial.monitoring.models import QueryMessage, QueryMessageKind, QueryState
 from trial.monitoring.signature_models import Signature, SignatureMeaning, SignatureState
 
@@ -104,3 +116,37 @@ class SignatureExporter(QueryExporter):
         "renewal_record_id",
         "renewal_at",
     )
+
+
+@register
+class SourceVerificationExporter(Exporter):
+    identifier = "sdv"
+    label = _("Source-data verification")
+    description = _(
+        "Every recorded form that needs source-data verification (TRIAL_SDV_FORMS): one row "
+        "per form instance with the state of its newest verification: to verify, verified, "
+        "or cleared by a later change to the form."
+    )
+    repeated = True
+    several_per_key = True  # several serious adverse events of one participant
+    order = 125
+
+    def variables(self) -> list[Variable]:
+        return [
+            coded("form", _("Form verified"), [(f.code, f.label) for f in sdv.SDV_FORMS]),
+            Variable("record_id", _("Record of the form")),
+            Variable("recorded_at", _("Form recorded at"), "datetime"),
+            coded("sdv_state", _("Verification state"), sdv.STATE_CHOICES),
+            Variable("verified_at", _("Verified at"), "datetime"),
+            coded("verified_by_role", _("Role of who verified"), Role.choices),
+            Variable("cleared_at", _("Verification cleared at"), "datetime"),
+            coded("cleared_by_role", _("Role of who changed the form"), Role.choices),
+            Variable("cleared_by_model", _("Record whose change cleared it")),
+        ]
+
+    def rows(self) -> Iterator[tuple]:
+        kinds = [v.type for v in self.variables()]
+        to_local = localizer()
+        for tn, visit, *values in sdv.export_rows(self.participant_ids):
+            converted = (convert(k, v, to_local) for k, v in zip(kinds, values, strict=True))
+            yield (tn, visit, *converted)

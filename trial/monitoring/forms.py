@@ -100,3 +100,28 @@ class SignatureForm(forms.Form):
             self.fields["otp_token"].required = True
         else:
             del self.fields["otp_token"]
+
+
+class SdvFilterForm(forms.Form):
+    site = forms.ChoiceField(label=_("Site"), required=False)
+    form = forms.ChoiceField(label=_("Form"), required=False)
+
+    def __init__(self, *args, sites, forms_to_verify, **kwargs):
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["site"]).choices = [
+            ("", _("All sites")),
+            *((s.code, f"{s.code} {s.name}") for s in sites),
+        ]
+        cast(forms.ChoiceField, self.fields["form"]).choices = [
+            ("", _("All forms")),
+            *forms_to_verify,
+        ]
+
+
+class SdvMarkForm(forms.Form):
+    """Which form instance of the participant in the address the monitor verified."""
+
+    form = forms.CharField(max_length=24, widget=forms.HiddenInput)
+    visit_code = forms.CharField(max_length=16, required=False, widget=forms.HiddenInput)
+    record = forms.CharField(max_length=18, required=False, widget=forms.HiddenInput)
+    next = forms.CharField(max_length=500, required=False, widget=forms.HiddenInput)

@@ -120,6 +120,11 @@ class Item:
         return str(self.source.form_label)
 
 
+def is_bookkeeping(field_name: str) -> bool:
+    """Whether a field is the system's bookkeeping rather than a value of the form."""
+    return field_name in _NOT_ITEMS
+
+
 def source_for(model_label: str) -> Source | None:
     return _BY_LABEL.get(model_label)
 

@@ -156,3 +156,71 @@ class QueryDigest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.site_id} {self.week_start.isoformat()}"
+
+
+class SourceVerification(models.Model):
+    """The monitor's mark that one form instance of a participant agrees with the source
+    (the hospital record, the signed consent, the opened envelope).
+
+    One instance is a form of ``trial.monitoring.sdv.SDV_FORMS`` (``form``), at a visit where
+    the form is per visit, and the row it was verified on (``target_model``, ``target_id``).
+    A later change to that row clears the mark (``cleared_*`` say when, by whom, and which row
+    changed); the row stays, so the verification and its clearing are both on the record, and
+    a new verification is a new row. Never deleted.
+    """
+
+    participant = models.ForeignKey(
+        "trial.Participant",
+        on_delete=models.PROTECT,
+        related_name="source_verifications",
+        verbose_name=_("participant"),
+    )
+    form = models.CharField(_("form"), max_length=24)
+    visit_code = models.CharField(_("visit"), max_length=16, blank=True)
+    target_model = models.CharField(_("record type"), max_length=100)
+    target_id = models.CharField(_("record"), max_length=40)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("verified by"),
+    )
+    verified_at = models.DateTimeField(_("verified at"))
+    cleared_at = models.DateTimeField(_("cleared at"), null=True, blank=True)
+    cleared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("cleared by the change of"),
+    )
+    # The row whose change cleared the mark ("trial.Consent", its pk) and the reason given.
+    cleared_model = models.CharField(_("changed record type"), max_length=100, blank=True)
+    cleared_object_id = models.CharField(_("changed record"), max_length=40, blank=True)
+    cleared_reason = models.TextField(_("reason for the change"), blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("source-data verification")
+        verbose_name_plural = _("source-data verifications")
+        ordering = ["verified_at", "id"]
+        indexes = [
+            models.Index(fields=["target_model", "target_id"], name="sdv_target"),
+        ]
+        constraints = [
+            # At most one standing verification of a form instance; cleared ones are kept.
+            models.UniqueConstraint(
+                fields=["participant", "form", "visit_code", "target_id"],
+                condition=Q(cleared_at__isnull=True),
+                name="sdv_one_standing_per_instance",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant_id} {self.form} {self.visit_code} {self.target_id}"
+
+    @property
+    def is_standing(self) -> bool:
+        return self.cleared_at is None

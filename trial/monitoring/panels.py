@@ -1,11 +1,11 @@
-"""The queries panel of the participant page."""
+"""The participant page's panels of monitoring: queries, and source-data verification."""
 
 from __future__ import annotations
 
 from trial import access
 from trial.models import Participant
 from trial.monitoring import items as catalogue
-from trial.monitoring import selectors
+from trial.monitoring import sdv, selectors
 
 
 def queries_context(request, participant: Participant) -> dict:
@@ -30,4 +30,20 @@ def queries_context(request, participant: Participant) -> dict:
         "rows": rows,
         "open": sum(1 for q in queries if q.state != "closed"),
         "may_raise": may_raise,
+    }
+
+
+def sdv_context(request, participant: Participant) -> dict:
+    """The participant's forms that need source-data verification, with their state; the
+    monitor and data manager verify from here."""
+    if not access.can(request.user, "sdv_read"):
+        return {}
+    instances = sdv.sdv_state_for(participant)
+    return {
+        "participant": participant,
+        "instances": instances,
+        "required": len(instances),
+        "verified": sum(1 for i in instances if i.state == sdv.VERIFIED),
+        "may_verify": access.can(request.user, "trial:sdv_mark"),
+        "here": request.get_full_path() + "#sdv",
     }

@@ -17,7 +17,13 @@ from django.utils.translation import gettext as _
 from trial.audit import audited_save
 from trial.concurrency import person
 from trial.monitoring.items import Item
-from trial.monitoring.models import Query, QueryMessage, QueryMessageKind, QueryState
+from trial.monitoring.models import (
+    Query,
+    QueryMessage,
+    QueryMessageKind,
+    QueryState,
+    SourceVerification,
+)
 
 # The steps and the states each may start from.
 STEPS: dict[str, tuple[frozenset[str], str, str]] = {
@@ -152,3 +158,140 @@ def queries_note_correction(instance) -> int:
         )
         noted += 1
     return noted
+
+
+# --- source-data verification ------------------------------------------------------------
+
+
+@transaction.atomic
+def sdv_mark(
+    *, participant, form: str, visit_code: str = "", user, record_id: str = ""
+) -> SourceVerification:
+    """The monitor (or data manager) has verified ``form`` of ``participant`` against the
+    source. Refused, with a reason in words, for a form with no data yet, one already
+    verified, and for anyone but those the access matrix lets verify."""
+    from trial import access
+    from trial.monitoring import sdv
+
+    if not access.can(user, "trial:sdv_mark", participant):
+        raise ValidationError(_("Only the monitor and the data manager verify source data."))
+    sdv_form = sdv.SDV_FORMS_BY_CODE.get(form)
+    row = sdv.sdv_instance_get(participant, form=form, visit_code=visit_code, record_id=record_id)
+    if sdv_form is None or row is None:
+        raise ValidationError(
+            _("%(form)s of %(trial_number)s has no data recorded yet: nothing to verify.")
+            % {
+                "form": sdv_form.label if sdv_form else form,
+                "trial_number": participant.trial_number,
+            },
+            code="sdv_no_data",
+        )
+    standing = (
+        SourceVerification.objects.select_for_update()
+        .filter(
+            participant=participant,
+            form=form,
+            visit_code=visit_code,
+            target_id=str(row.pk),
+            cleared_at__isnull=True,
+        )
+        .select_related("verified_by")
+        .first()
+    )
+    if standing is not None:
+        raise ValidationError(
+            _("%(form)s of %(trial_number)s is already verified (%(who)s).")
+            % {
+                "form": sdv_form.label,
+                "trial_number": participant.trial_number,
+                "who": person(standing.verified_by),
+            },
+            code="sdv_already_verified",
+        )
+    return audited_save(
+        SourceVerification(
+            participant=participant,
+            form=form,
+            visit_code=visit_code,
+            target_model=row._meta.label,
+            target_id=str(row.pk),
+            verified_by=user,
+            verified_at=timezone.now(),
+        ),
+        user=user,
+    )
+
+
+@transaction.atomic
+def sdv_clear(
+    *, verification: SourceVerification, user, reason: str, changed=None
+) -> SourceVerification:
+    """Clear a standing verification, saying why: the change to ``changed`` (the row whose
+    save cleared it, by ``user``) or, without one, the reason alone. The row is kept."""
+    verification = SourceVerification.objects.select_for_update().get(pk=verification.pk)
+    if verification.cleared_at is not None:
+        return verification
+    verification.cleared_at = timezone.now()
+    verification.cleared_by = user
+    if changed is not None:
+        verification.cleared_model = changed._meta.label
+        verification.cleared_object_id = str(changed.pk)
+    verification.cleared_reason = reason
+    audited_save(
+        verification,
+        user=user,
+        reason="source-data verification cleared: " + (reason or "the record changed"),
+        update_fields=[
+            "cleared_at",
+            "cleared_by",
+            "cleared_model",
+            "cleared_object_id",
+            "cleared_reason",
+        ],
+        validate=False,
+    )
+    return verification
+
+
+def _data_changed(instance) -> bool:
+    """Did the save of ``instance`` that was just recorded change a value of the form (not
+    the bookkeeping the system writes, as the coordinator's acknowledgement of an SAE)?"""
+    from trial.monitoring import items as catalogue
+
+    history = getattr(instance, "history", None)
+    if history is None:
+        return True
+    versions = list(history.order_by("-history_date", "-history_id")[:2])
+    if len(versions) < 2:
+        return True  # no earlier version to compare with: count it as a change
+    latest, previous = versions
+    for field in instance._meta.concrete_fields:
+        if catalogue.is_bookkeeping(field.name) or not hasattr(latest, field.attname):
+            continue
+        if getattr(latest, field.attname) != getattr(previous, field.attname):
+            return True
+    return False
+
+
+def sdv_clear_on_change(instance) -> int:
+    """The data-saved hook (``trial.audit`` calls it after every audited save, in the save's
+    transaction): a change to a row that stands verified clears its verification, with who
+    changed it and the reason they gave. Returns the number cleared."""
+    from trial.monitoring import sdv
+
+    if instance._meta.label not in sdv.SDV_MODEL_LABELS or instance.pk is None:
+        return 0
+    standing = list(
+        SourceVerification.objects.filter(
+            target_model=instance._meta.label,
+            target_id=str(instance.pk),
+            cleared_at__isnull=True,
+        )
+    )
+    if not standing or not _data_changed(instance):
+        return 0
+    user = getattr(instance, "_history_user", None)
+    reason = (getattr(instance, "_change_reason", "") or "").strip()
+    for verification in standing:
+        sdv_clear(verification=verification, user=user, reason=reason, changed=instance)
+    return len(standing)

@@ -30,6 +30,8 @@ def query_digest_weekly() -> dict[str, int]:
 def query_digest_send(digest_id: int) -> bool:
     """Send one site's digest (an outbox job); a second run sends nothing."""
     return digest.query_digest_send(digest_id=digest_id)
+
+
 @shared_task(name=SIGNATURE_RENEWAL_NOTIFY_TASK, **MESSAGE_RETRY)
 def signature_renewal_notify(signature_id: int) -> bool:
     """E-mail the signer that their signature needs renewal; a second run sends nothing."""

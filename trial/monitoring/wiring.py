@@ -1,5 +1,6 @@
-"""What monitoring adds to the shared registry: the queries and signatures panels, the
-navigation entries, the data-saved hooks, the home card, the audit story and the demo steps."""
+"""What monitoring adds to the shared registry: the queries, source-data verification and
+signatures panels, the navigation entries, the data-saved hooks, the home card, the audit story
+and the demo steps."""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -9,6 +10,8 @@ from trial.monitoring import (  # noqa: F401 - tasks
     dashboard,
     demo,
     panels,
+    sdv,
+    services,
     signature_display,
     signature_services,
     tasks,
@@ -30,9 +33,18 @@ def register(registry: Registry) -> None:
     )
     registry.add_nav(NavItem("trial:query_list", _("Queries"), order=65, group="review"))
     registry.add_nav(NavItem("trial:edit_checks", _("Edit checks"), order=66, group="review"))
-    registry.add_nav(NavItem("trial:signature_list", _("Signatures"), order=67, group="review"))
+    registry.add_panel(
+        Panel("sdv", "trial/monitoring/panel_sdv.html", panels.sdv_context, order=17)
+    )
+    registry.add_nav(
+        NavItem("trial:sdv_worklist", _("Source-data verification"), order=67, group="review")
+    )
+    registry.add_nav(NavItem("trial:signature_list", _("Signatures"), order=68, group="review"))
     registry.on_data_saved(checks.after_save)
     registry.on_data_saved(signature_services.signatures_after_save)
+    # A change to a verified form clears its verification, in the transaction of the change.
+    registry.on_data_saved(services.sdv_clear_on_change)
+    sdv.sdv_forms()  # an unknown form in TRIAL_SDV_FORMS stops the start-up
     # The hematologists who sign are told where a signature needs renewal.
     registry.add_home_card(
         HomeCard(
@@ -46,5 +58,6 @@ def register(registry: Registry) -> None:
     dashboard.register_panels()
     # After the treatment, follow-up and questionnaire steps: the checks read their data.
     registry.add_demo_step(DemoStep("queries", demo.seed_queries, order=150))
+    registry.add_demo_step(DemoStep("sdv", demo.seed_verifications, order=155))
     # After the queries: the demo's signed casebook covers all that came before.
     registry.add_demo_step(DemoStep("signatures", demo.seed_signature, order=160))
