@@ -38,6 +38,8 @@ ALLOWED = {
     "trial/models.py",
     # Guards every request with the matrix rule it looked up (Rule.allows is the matrix).
     "trial/middleware.py",
+    # The web API's twin of that guard: the route's matrix rule, for the token user's role.
+    "trial/api/permissions.py",
     # Demo data picks its cast of users by role.
     "trial/demo.py",
     "trial/screening/demo.py",
