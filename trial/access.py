@@ -17,6 +17,7 @@ from trial.access_matrix import (
     ACTIONS,
     IDENTITY_CENTRAL_ROLES,
     IDENTITY_SITE_ROLES,
+    LOCKED_DATA_VIEWS,
     MATRIX,
     Rule,
 )
@@ -68,6 +69,18 @@ def may_open(user, url: str, *, method: str = "POST") -> bool:
         return False
     rule = rule_for(match.view_name)
     return bool(rule and _is_staff(user) and rule.allows(user.role, method))
+
+
+def can_change(user, action: str, participant) -> bool:
+    """May ``user`` change ``participant``'s data through the page ``action`` now: allowed by
+    the matrix, and the data not locked (a page of LOCKED_DATA_VIEWS). For edit links."""
+    if not can(user, action):
+        return False
+    if action not in LOCKED_DATA_VIEWS:
+        return True
+    from trial.registry import lock_message
+
+    return not lock_message(participant)
 
 
 def staff_for(action: str):

@@ -18,7 +18,9 @@ from there), the way Django's admin autodiscovers ``admin.py``:
 - concealment: whether an allocation's arm may be shown yet (``allocation_revealed``);
 - correction checks: what a correction after randomisation changes that the coordinator must
   know (a stratum or eligibility the allocation was not made on);
-- audit stories: how the audit trail tells an app's history rows (``trial.audit_display``).
+- audit stories: how the audit trail tells an app's history rows (``trial.audit_display``);
+- write guards: what refuses a write before ``trial.audit`` makes it (the data locks);
+- lock conditions: what must hold before a participant is locked without a reason.
 """
 
 from __future__ import annotations
@@ -188,6 +190,23 @@ class Registry:
     form_prefills: dict[str, list[Callable[..., dict]]] = field(default_factory=dict)
     correction_checks: list[CorrectionCheck] = field(default_factory=list)
     audit_stories: dict[str, AuditStory] = field(default_factory=dict)
+    # Called by every writer of trial.audit before it writes: fn(instances) -> None, raising
+    # a ServiceError (trial.errors.DataLocked) to refuse. Monitoring refuses locked data here.
+    write_guards: list[Callable[[list[Any]], None]] = field(default_factory=list)
+    # What must hold before a participant is locked: fn(participant) -> a message when it
+    # does not, else None. Locking with a condition unmet needs a reason, which is kept.
+    lock_conditions: list[Callable[[Any], str | None]] = field(default_factory=list)
+    # The lock that keeps a participant's data (or, for None, the trial's) from changing:
+    # fn(participant or None) -> a message naming the lock, or "" when nothing is locked.
+    lock_message: Callable[[Any], str] | None = None
+
+    def add_write_guard(self, fn: Callable[[list[Any]], None]) -> None:
+        if fn not in self.write_guards:
+            self.write_guards.append(fn)
+
+    def add_lock_condition(self, fn: Callable[[Any], str | None]) -> None:
+        if fn not in self.lock_conditions:
+            self.lock_conditions.append(fn)
 
     def add_audit_story(self, story: AuditStory) -> None:
         self.audit_stories[story.model] = story
@@ -296,6 +315,22 @@ def form_prefill(form: str, *, user, participant, params) -> dict:
     for provider in registry.form_prefills.get(form, []):
         initial.update(provider(user=user, participant=participant, params=params))
     return initial
+
+
+def lock_message(participant=None) -> str:
+    """Why ``participant``'s data (with None: the trial's) may not change now, or "".
+
+    Cached on the participant for the request, so a page asking for every edit link costs one
+    query."""
+    if registry.lock_message is None:
+        return ""
+    if participant is None:
+        return registry.lock_message(None)
+    cached = getattr(participant, "_lock_message", None)
+    if cached is None:
+        cached = registry.lock_message(participant)
+        participant._lock_message = cached
+    return cached
 
 
 def schedule_anchor_recorded(*, participant, anchor: str, user=None) -> None:

@@ -152,6 +152,13 @@ trial_patterns = (
             monitoring_views.query_raise,
             name="query_raise",
         ),
+        # Monitoring: data locks
+        path(
+            "participants/<str:trial_number>/lock/",
+            monitoring_views.participant_lock,
+            name="participant_lock",
+        ),
+        path("database-lock/", monitoring_views.trial_lock, name="trial_lock"),
         # --- end treatment and clinical events ---
     ],
     "trial",

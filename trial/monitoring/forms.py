@@ -75,3 +75,15 @@ class QueryFilterForm(forms.Form):
             ("", _("Any")),
             *((c.code, c.code) for c in checks),
         ]
+
+
+class LockForm(forms.Form):
+    """Lock (or unlock) a participant's data or the trial's. The services decide whether the
+    reason is required: to unlock always, to lock when a condition is not met."""
+
+    reason = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+    )

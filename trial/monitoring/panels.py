@@ -12,7 +12,7 @@ def queries_context(request, participant: Participant) -> dict:
     if not access.can(request.user, "trial:query_list", method="GET"):
         return {}
     queries = list(selectors.participant_queries(participant))
-    may_raise = access.can(request.user, "trial:query_raise")
+    may_raise = access.can_change(request.user, "trial:query_raise", participant)
     if not queries and not may_raise:
         return {}
     rows = []
@@ -31,3 +31,15 @@ def queries_context(request, participant: Participant) -> dict:
         "open": sum(1 for q in queries if q.state != "closed"),
         "may_raise": may_raise,
     }
+
+
+def lock_context(request, participant: Participant) -> dict:
+    """The lock panel: the participant's lock (or the trial's), and the data manager's button."""
+    from trial.monitoring import locks
+
+    lock = locks.participant_lock_active(participant)
+    whole = locks.trial_lock_active()
+    may_lock = access.can(request.user, "trial:participant_lock")
+    if lock is None and whole is None and not may_lock:
+        return {}
+    return {"participant": participant, "lock": lock, "trial_lock": whole, "may_lock": may_lock}
