@@ -559,43 +559,6 @@ MATRIX: dict[str, Rule] = {
     ),
 }
 
-# Pages that change recorded data. While the data they would change is locked (the
-# participant's lock, or the trial's database lock) they answer 403 with the lock named,
-# before the view runs (trial.middleware), and links to them are not offered
-# (trial.access.can_change). Pages with ``trial_number`` in their address are the
-# participant's; the others only the database lock closes.
-LOCKED_DATA_VIEWS: frozenset[str] = frozenset(
-    {
-        "trial:contact_details_edit",
-        "trial:screening_log_create",
-        "trial:screening_log_edit",
-        "trial:screening_form",
-        "trial:eligibility",
-        "trial:consent",
-        "trial:referral_create",
-        "trial:referral_cancel",
-        "trial:surgical_assessment",
-        "trial:not_included",
-        "trial:death_record",
-        "trial:withdrawal_record",
-        "trial:procedure",
-        "trial:usual_care",
-        "trial:crossover",
-        "trial:adverse_event_create",
-        "trial:adverse_event_edit",
-        "trial:radiograph",
-        "trial:query_raise",
-        "questionnaires:staff_send",
-        "questionnaires:staff_revoke",
-        "questionnaires:staff_tablet",
-        "questionnaires:staff_enter",
-        "questionnaires:staff_correct",
-        "randomization:participant_randomise",
-        "randomization:allocation_confirm",
-        "followup:call_log",
-    }
-)
-
 # Permission questions that are not "may this user open (write) that view": a finer right
 # within a view, or who is told about something. Where the answer is the same as a matrix
 # entry the entry is reused, so the two cannot drift apart.

@@ -10,8 +10,7 @@ from django.core.exceptions import BadRequest, PermissionDenied
 from django.shortcuts import redirect
 from django.utils.cache import add_never_cache_headers
 
-from trial.access import participants_for, rule_for
-from trial.access_matrix import LOCKED_DATA_VIEWS
+from trial.access import LOCKED_DATA_VIEWS, participants_for, rule_for
 from trial.errors import DataLocked, locked
 from trial.registry import lock_message
 

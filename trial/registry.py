@@ -265,17 +265,6 @@ class Registry:
         self.home_cards = [c for c in self.home_cards if c.code != card.code] + [card]
         self.home_cards.sort(key=lambda c: c.order)
 
-    def home_cards_for(self, user) -> list[dict]:
-        from trial import access
-
-        cards = []
-        for card in self.home_cards:
-            if access.has_role(user, card.roles):
-                context = card.context(user)
-                if context:
-                    cards.append({"code": card.code, **context})
-        return cards
-
     def add_form_prefill(self, form: str, fn: Callable[..., dict]) -> None:
         providers = self.form_prefills.setdefault(form, [])
         if fn not in providers:

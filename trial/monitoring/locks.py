@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from trial.audit import audited_save, participant_path, require_reason
 from trial.concurrency import person
@@ -109,7 +110,9 @@ def condition_queries_closed(participant) -> str | None:
     count = Query.objects.filter(participant=participant, state__in=OPEN_STATES).count()
     if not count:
         return None
-    return _("%(n)d queries are not closed.") % {"n": count}
+    return ngettext("%(n)d query is not closed.", "%(n)d queries are not closed.", count) % {
+        "n": count
+    }
 
 
 # --- the write guard --------------------------------------------------------------------
@@ -223,7 +226,14 @@ def trial_lock(*, user, reason: str = "") -> DataLock:
     """Lock the whole trial's data (the database lock before analysis). Every participant not
     locked yet is a condition not met, and so needs a reason."""
     pending = participants_not_locked().count()
-    unmet = [_("%(n)d participants are not locked.") % {"n": pending}] if pending else []
+    unmet = []
+    if pending:
+        unmet.append(
+            ngettext(
+                "%(n)d participant is not locked.", "%(n)d participants are not locked.", pending
+            )
+            % {"n": pending}
+        )
     reason = require_reason(reason) if unmet else (reason or "").strip()
     row = DataLock.objects.select_for_update().filter(scope=LockScope.TRIAL).first()
     return _lock(

@@ -13,6 +13,7 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.test import RequestFactory
 from django.urls import reverse
+from django.utils import translation
 
 from followup.models import Contact, ContactStatus
 from followup.services import contacts_update_status
@@ -35,6 +36,14 @@ from trial.models import DataLock, Identity, LockScope, Participant, Participant
 from trial.monitoring import locks
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _in_english(settings):
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
 
 REASON = "Lost to follow-up; the site confirmed no more data will come"
 
@@ -83,7 +92,7 @@ def test_an_open_query_is_a_condition_not_met(world):
     Participant.objects.filter(pk=participant.pk).update(status=ParticipantStatus.WITHDRAWN)
     participant.refresh_from_db()
     query_raised(participant, user=world.users[Role.MONITOR])
-    assert locks.lock_conditions_unmet(participant) == ["1 queries are not closed."]
+    assert locks.lock_conditions_unmet(participant) == ["1 query is not closed."]
 
 
 def test_follow_up_is_over_when_the_last_window_has_closed(world, fixed_day):
@@ -340,3 +349,10 @@ def test_exports_say_whether_they_were_taken_from_a_locked_database(world):
     assert "taken from a locked database" in page.content.decode()
     listing = _client(_dm(world)).get(reverse("trial:export_list")).content.decode()
     assert "taken from a locked database" in listing
+
+
+def test_every_page_the_lock_closes_is_a_page_of_the_matrix():
+    from trial.access import LOCKED_DATA_VIEWS
+    from trial.access_matrix import MATRIX
+
+    assert LOCKED_DATA_VIEWS <= set(MATRIX)
