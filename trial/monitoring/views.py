@@ -24,6 +24,7 @@ from trial.monitoring.forms import LockForm, QueryFilterForm, QueryRaiseForm, Qu
 from trial.monitoring.models import QueryState
 from trial.participants.selectors import participant_get_for
 from trial.protocol.edit_checks import EDIT_CHECKS, EDIT_CHECKS_BY_CODE
+from trial.registry import lock_message
 from trial.staff.selectors import sites_for
 from trial.views import PAGE_SIZE
 
@@ -114,8 +115,13 @@ def query_detail(request: AuthedHttpRequest, query_id: int) -> HttpResponse:
         ),
         pk=query_id,
     )
+    # A locked participant's queries stay as the lock found them: no step is offered, and a
+    # step posted anyway is refused by the write guard (403 naming the lock).
+    locked = lock_message(query.participant)
     allowed = {
-        step: access.can(request.user, f"query_{step}") and query.state in services.STEPS[step][0]
+        step: not locked
+        and access.can(request.user, f"query_{step}")
+        and query.state in services.STEPS[step][0]
         for step in services.STEPS
     }
     form = QueryStepForm(request.POST or None)
@@ -151,6 +157,7 @@ def query_detail(request: AuthedHttpRequest, query_id: int) -> HttpResponse:
             "correct_url": correct_url,
             "thread": query.messages.select_related("author"),
             "allowed": allowed,
+            "locked": locked,
             "form": form,
         },
     )

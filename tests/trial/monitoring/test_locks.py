@@ -355,4 +355,17 @@ def test_every_page_the_lock_closes_is_a_page_of_the_matrix():
     from trial.access import LOCKED_DATA_VIEWS
     from trial.access_matrix import MATRIX
 
-    assert LOCKED_DATA_VIEWS <= set(MATRIX)
+    assert LOCKED_DATA_VIEWS.issubset(MATRIX)
+
+
+def test_a_locked_participants_query_offers_no_step_and_refuses_one(world):
+    query = query_raised(world.own_participant, user=world.users[Role.MONITOR])
+    _lock(world)
+    url = reverse("trial:query_detail", kwargs={"query_id": query.pk})
+    nurse = _client(world.users[Role.NURSE])
+    page = nurse.get(url).content.decode()
+    assert 'data-testid="query-locked"' in page and 'data-testid="query-answer"' not in page
+    posted = nurse.post(url, {"step": "answer", "text": "The date is right, see the notes"})
+    assert posted.status_code == 403
+    query.refresh_from_db()
+    assert query.state == "open"
