@@ -16,7 +16,9 @@ def schedule_panel(request, participant) -> dict:
     if not is_randomised(participant):
         return {}
     rows = participant_schedule(participant)
-    may_call = access.can(request.user, "followup:call_log", participant)
+    may_call = access.can(request.user, "followup:call_log", participant) and access.can_change(
+        request.user, "followup:call_log", participant
+    )
     for row in rows:
         # Only while the window is open: a call before it would collect the visit too early.
         row.call_url = (

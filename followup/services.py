@@ -33,6 +33,7 @@ from trial.audit import audited_save, audited_update
 from trial.concurrency import ConcurrentChange, person, values_of, version_of
 from trial.errors import ServiceError
 from trial.models import ENDED_STATUSES, Participant, ParticipantStatus
+from trial.monitoring.locks import unlocked_q
 from trial.protocol.anchors import anchor_dates, arm_lookup, participant_anchors
 from trial.protocol.schedule import active_schedule, local_today, visit_windows
 from trial.protocol.windows import VisitTiming, randomised_q, revealed_arm
@@ -85,7 +86,9 @@ def contacts_create_due(
         )
         # Follow-up starts when the opened envelope is confirmed (trial.protocol.windows).
         rows = rows.filter(
-            randomised_q("participant__"), participant__status=ParticipantStatus.RANDOMISED
+            randomised_q("participant__"),
+            unlocked_q("participant__"),  # a locked participant's data no longer changes
+            participant__status=ParticipantStatus.RANDOMISED,
         ).exclude(Exists(existing))
         if visit.arms is not None:
             if arm_path is None:
@@ -202,16 +205,21 @@ def contacts_update_status(*, today: dt.date | None = None) -> dict[str, int]:
     """Planned contacts whose window has opened become due; open contacts whose window has
     closed become missed. Conditional updates: a second run changes nothing."""
     today = today or local_today()
+    # A locked participant's contacts stay as the lock found them.
+    unlocked = unlocked_q("participant__")
     with transaction.atomic():
         due = _update_with_history(
             Contact.objects.filter(
-                status=ContactStatus.PLANNED, window_opens__lte=today, window_closes__gte=today
+                unlocked,
+                status=ContactStatus.PLANNED,
+                window_opens__lte=today,
+                window_closes__gte=today,
             ),
             ContactStatus.DUE,
             "window opened",
         )
         missed = _update_with_history(
-            Contact.objects.filter(status__in=OPEN_STATUSES, window_closes__lt=today),
+            Contact.objects.filter(unlocked, status__in=OPEN_STATUSES, window_closes__lt=today),
             ContactStatus.MISSED,
             "window closed without a completed contact",
         )

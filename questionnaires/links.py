@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from questionnaires import tokens
 from questionnaires.models import QuestionnaireLink, SentVia, TabletSession
 from questionnaires.services import _check_not_ended, _check_visit
-from trial.audit import audited_save, model_update
+from trial.audit import audited_save, model_update, write_refusal
 from trial.errors import ServiceError
 from trial.models import ENDED_STATUSES, Identity, Participant, User
 from trial.protocol import visits
@@ -213,6 +213,9 @@ def link_deliver(*, link_id: int) -> bool:
     """
     from questionnaires import messaging
 
+    pending = QuestionnaireLink.objects.filter(id=link_id).first()
+    if pending is not None and write_refusal([pending]):
+        return False  # the participant's data is locked: no link e-mail any more
     claimed = (
         QuestionnaireLink.objects.filter(id=link_id, sent_at=None, revoked_at=None)
         .filter(Q(token_hash=None) | ~Q(delivery_seed=""))
@@ -330,6 +333,8 @@ def link_remind(*, link_id: int) -> bool:
         .first()
     )
     if link is None or link.expires_at <= now or link.participant.status in ENDED_STATUSES:
+        return False
+    if write_refusal([link]):  # locked data: no reminder either
         return False
     if selectors.visit_is_submitted(link.participant, link.visit_code):
         return False

@@ -20,6 +20,7 @@ from questionnaires.models import (
 )
 from trial.access import participants_for
 from trial.models import ENDED_STATUSES, Participant, User
+from trial.monitoring.locks import unlocked_q
 from trial.protocol import visits
 from trial.protocol.schedule import local_today
 from trial.protocol.windows import VisitTiming, participant_timings
@@ -289,6 +290,7 @@ def links_due_for_reminder(*, now: dt.datetime | None = None) -> list[int]:
             revoked_at=None,
             expires_at__gt=now,
         )
+        .filter(unlocked_q("participant__"))  # no reminder to a locked participant
         .exclude(participant__status__in=ENDED_STATUSES)
         .annotate(any_submitted=Exists(submitted))
         .filter(any_submitted=False)

@@ -459,8 +459,10 @@ def allocation_confirm(request: AuthedHttpRequest, trial_number: str) -> HttpRes
 
 def participant_panel(request: HttpRequest, participant) -> dict:
     allocation = selectors.allocation_for(participant)
-    may_confirm = access.can(request.user, "randomization:allocation_confirm")
-    may_randomise = access.can(request.user, "randomization:participant_randomise")
+    may_confirm = access.can_change(request.user, "randomization:allocation_confirm", participant)
+    may_randomise = access.can_change(
+        request.user, "randomization:participant_randomise", participant
+    )
     if allocation is not None:
         revealed = selectors.allocation_revealed(allocation)
         return {

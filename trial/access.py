@@ -21,6 +21,7 @@ from trial.access_matrix import (
     Rule,
 )
 from trial.models import CENTRAL_ROLES, Participant, Role, User
+from trial.registry import lock_message
 
 SiteScope = Literal["all", "surgical", "own", "none"]
 
@@ -68,6 +69,56 @@ def may_open(user, url: str, *, method: str = "POST") -> bool:
         return False
     rule = rule_for(match.view_name)
     return bool(rule and _is_staff(user) and rule.allows(user.role, method))
+
+
+# Pages that change recorded data. While the data they would change is locked (the
+# participant's lock, or the trial's database lock) they answer 403 with the lock named,
+# before the view runs (trial.middleware), and links to them are not offered
+# (can_change below). Pages with ``trial_number`` in their address are the
+# participant's; the others only the database lock closes.
+LOCKED_DATA_VIEWS: frozenset[str] = frozenset(
+    {
+        "trial:contact_details_edit",
+        "trial:screening_log_create",
+        "trial:screening_log_edit",
+        "trial:screening_form",
+        "trial:eligibility",
+        "trial:consent",
+        "trial:referral_create",
+        "trial:referral_cancel",
+        "trial:surgical_assessment",
+        "trial:not_included",
+        "trial:death_record",
+        "trial:withdrawal_record",
+        "trial:procedure",
+        "trial:usual_care",
+        "trial:crossover",
+        "trial:adverse_event_create",
+        "trial:adverse_event_edit",
+        "trial:radiograph",
+        "trial:query_raise",
+        "trial:sdv_mark",
+        "trial:signature_sign",
+        "questionnaires:staff_send",
+        "questionnaires:staff_revoke",
+        "questionnaires:staff_tablet",
+        "questionnaires:staff_enter",
+        "questionnaires:staff_correct",
+        "randomization:participant_randomise",
+        "randomization:allocation_confirm",
+        "followup:call_log",
+    }
+)
+
+
+def can_change(user, action: str, participant) -> bool:
+    """May ``user`` change ``participant``'s data through the page ``action`` now: allowed by
+    the matrix, and the data not locked (a page of LOCKED_DATA_VIEWS). For edit links."""
+    if not can(user, action):
+        return False
+    if action not in LOCKED_DATA_VIEWS:
+        return True
+    return not lock_message(participant)
 
 
 def staff_for(action: str):

@@ -573,4 +573,6 @@ ACTIONS: dict[str, frozenset[str]] = {
     "notify_followup_list": frozenset({Role.NURSE}),
     # See and revoke every staff member's API tokens (one's own: everyone).
     "api_token_manage_all": MATRIX["trial:api_token_list"].roles,
+    # Lock and unlock a participant's data, and the whole trial's (trial.monitoring.locks).
+    "data_lock": frozenset({Role.DATA_MANAGER}),
 }

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
 from trial.access import admin_may
+from trial.audit import guard_writes, write_refusal
 
 if TYPE_CHECKING:
     from django.contrib.admin.options import BaseModelAdmin
@@ -38,13 +39,29 @@ class MatrixAdminMixin(_AdminBase):
 
     def has_add_permission(self, request, obj=None):
         # ``obj`` is an inline's parent (a ModelAdmin passes none): overrides keep the argument.
-        return admin_may(request.user, self.model, "add")
+        return admin_may(request.user, self.model, "add") and not _locked(
+            obj if obj is not None else self.model()
+        )
 
     def has_change_permission(self, request, obj=None):
-        return admin_may(request.user, self.model, "change")
+        return admin_may(request.user, self.model, "change") and not _locked(obj)
 
     def has_delete_permission(self, request, obj=None):
-        return admin_may(request.user, self.model, "delete")
+        return admin_may(request.user, self.model, "delete") and not _locked(obj)
+
+    # Locked data stays as it is for everyone, superusers too: the permissions above hide the
+    # buttons, and a save or delete that gets here anyway is refused by the same guard.
+    def save_model(self, request, obj, form, change):
+        guard_writes([obj])
+        return super().save_model(request, obj, form, change)  # type: ignore[misc]
+
+    def delete_model(self, request, obj):
+        guard_writes([obj])
+        return super().delete_model(request, obj)  # type: ignore[misc]
+
+    def delete_queryset(self, request, queryset):
+        guard_writes(list(queryset))
+        return super().delete_queryset(request, queryset)  # type: ignore[misc]
 
     def history_view(self, request, object_id, extra_context=None):
         # Django and simple-history look the object up before asking for permission, so a
@@ -66,6 +83,12 @@ class MatrixAdminMixin(_AdminBase):
         return super().history_form_view(  # type: ignore[misc]
             request, object_id, version_id, extra_context
         )
+
+
+def _locked(obj) -> bool:
+    """Whether the write guard refuses ``obj`` (a participant's locked data, or any trial data
+    under the database lock)."""
+    return obj is not None and bool(write_refusal([obj]))
 
 
 def _pk_or_404(model, value) -> None:

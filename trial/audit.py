@@ -52,6 +52,29 @@ def require_reason(reason: str | None) -> str:
     return reason
 
 
+def guard_writes(instances: list[models.Model]) -> None:
+    """Ask every registered write guard whether ``instances`` may be written now.
+
+    The one enforcement point of the data locks: every writer below calls it, and the few
+    writes that do not go through them (background work that touches rows itself) call it
+    too. A guard refuses by raising ``trial.errors.DataLocked``."""
+    if instances:
+        for guard in registry.write_guards:
+            guard(instances)
+
+
+def write_refusal(instances: list[models.Model]) -> str:
+    """The guards' refusal of writing ``instances`` in words, or "" when they may be written:
+    for background work that skips what it may not touch instead of failing."""
+    from trial.errors import DataLocked
+
+    try:
+        guard_writes(instances)
+    except DataLocked as exc:
+        return exc.message
+    return ""
+
+
 def _stamp(instance: models.Model, *, user, reason: str) -> None:
     """The one place that tells django-simple-history who changed a row and why.
 
@@ -79,6 +102,7 @@ def audited_save(
     """
     if instance.pk is not None and instance._state.adding is False and not reason.strip():
         raise ReasonRequired(_("Give a reason for the change."))
+    guard_writes([instance])
     if validate:
         instance.full_clean()
     _stamp(instance, user=user, reason=reason)
@@ -101,6 +125,7 @@ def audited_delete(instance: models.Model, *, user, reason: str) -> None:
     """Delete ``instance``; its last history row says who deleted it and why."""
     if not reason.strip():
         raise ReasonRequired(_("Give a reason for the change."))
+    guard_writes([instance])
     _stamp(instance, user=user, reason=reason)
     instance.delete()
 
@@ -122,6 +147,7 @@ def audited_update(queryset: models.QuerySet, *, user, reason: str, **values) ->
         rows = list(queryset.select_for_update())
         if not rows:
             return 0
+        guard_writes(rows)
         changed = model._default_manager.filter(pk__in=[r.pk for r in rows]).update(**values)
         history_model = get_history_model_for_model(model)
         tracked = {f.attname for f in history_model._meta.fields}
@@ -156,6 +182,7 @@ def audited_update(queryset: models.QuerySet, *, user, reason: str, **values) ->
 @transaction.atomic
 def model_update(*, instance: _M, data: dict[str, Any], user, reason: str) -> tuple[_M, bool]:
     """Set the given fields, and save with an audit reason only if something changed."""
+    guard_writes([instance])
     changed = []
     for name, value in data.items():
         if getattr(instance, name) != value:

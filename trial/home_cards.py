@@ -61,3 +61,17 @@ def register_cards() -> None:
         HomeCard("dashboard", _readers("trial:dashboard"), dashboard_card, order=6)
     )
     registry.add_home_card(HomeCard("exports", _readers("trial:export_list"), export_card, order=7))
+
+
+def home_cards_for(user) -> list[dict]:
+    """The registered cards ``user``'s role sees, each with its context (hidden when None).
+
+    Here rather than on the registry, so that the registry imports nothing of the core and
+    trial.access may ask it (the data locks) without an import cycle."""
+    cards = []
+    for card in registry.home_cards:
+        if access.has_role(user, card.roles):
+            context = card.context(user)
+            if context:
+                cards.append({"code": card.code, **context})
+    return cards

@@ -10,7 +10,9 @@ from django.core.exceptions import BadRequest, PermissionDenied
 from django.shortcuts import redirect
 from django.utils.cache import add_never_cache_headers
 
-from trial.access import rule_for
+from trial.access import LOCKED_DATA_VIEWS, participants_for, rule_for
+from trial.errors import DataLocked, locked
+from trial.registry import lock_message
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +80,28 @@ class AccessMatrixMiddleware:
             return None
         if not rule.allows(user.role, request.method):
             raise PermissionDenied
+        if view_name in LOCKED_DATA_VIEWS:
+            return self._refuse_locked(request, view_kwargs)
+        return None
+
+    @staticmethod
+    def _refuse_locked(request, view_kwargs):
+        """403 naming the lock, for a page that would change locked data: before the form is
+        filled in, not after. Another site's participant is left to the view (its 404)."""
+        participant = None
+        number = view_kwargs.get("trial_number")
+        if number is not None:
+            participant = participants_for(request.user).filter(trial_number=number).first()
+            if participant is None:
+                return None
+        message = lock_message(participant)
+        return locked(request, message) if message else None
+
+    def process_exception(self, request, exception):
+        # A write the lock refused where no page checked first (a task run from a page, a
+        # form posted to a page the lock closed meanwhile): the message, never a 500.
+        if isinstance(exception, DataLocked):
+            return locked(request, exception.message)
         return None
 
 

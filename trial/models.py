@@ -15,6 +15,8 @@ from __future__ import annotations
 from trial.api.models import ApiScope, ApiToken  # noqa: F401
 from trial.exports.models import ExportFormat, ExportRun, ExportStatus  # noqa: F401
 from trial.monitoring.models import (  # noqa: F401 - re-exported
+    DataLock,
+    LockScope,
     Query,
     QueryDigest,
     QueryMessage,

@@ -20,6 +20,8 @@ from there), the way Django's admin autodiscovers ``admin.py``:
   know (a stratum or eligibility the allocation was not made on);
 - audit stories: how the audit trail tells an app's history rows (``trial.audit_display``);
 - API actions: writes the web API (trial/api) offers through another app's services.
+- write guards: what refuses a write before ``trial.audit`` makes it (the data locks);
+- lock conditions: what must hold before a participant is locked without a reason.
 """
 
 from __future__ import annotations
@@ -196,6 +198,24 @@ class Registry:
     def add_api_action(self, code: str, fn: Callable[..., dict]) -> None:
         self.api_actions[code] = fn
 
+    # Called by every writer of trial.audit before it writes: fn(instances) -> None, raising
+    # a ServiceError (trial.errors.DataLocked) to refuse. Monitoring refuses locked data here.
+    write_guards: list[Callable[[list[Any]], None]] = field(default_factory=list)
+    # What must hold before a participant is locked: fn(participant) -> a message when it
+    # does not, else None. Locking with a condition unmet needs a reason, which is kept.
+    lock_conditions: list[Callable[[Any], str | None]] = field(default_factory=list)
+    # The lock that keeps a participant's data (or, for None, the trial's) from changing:
+    # fn(participant or None) -> a message naming the lock, or "" when nothing is locked.
+    lock_message: Callable[[Any], str] | None = None
+
+    def add_write_guard(self, fn: Callable[[list[Any]], None]) -> None:
+        if fn not in self.write_guards:
+            self.write_guards.append(fn)
+
+    def add_lock_condition(self, fn: Callable[[Any], str | None]) -> None:
+        if fn not in self.lock_conditions:
+            self.lock_conditions.append(fn)
+
     def add_audit_story(self, story: AuditStory) -> None:
         self.audit_stories[story.model] = story
 
@@ -253,17 +273,6 @@ class Registry:
         self.home_cards = [c for c in self.home_cards if c.code != card.code] + [card]
         self.home_cards.sort(key=lambda c: c.order)
 
-    def home_cards_for(self, user) -> list[dict]:
-        from trial import access
-
-        cards = []
-        for card in self.home_cards:
-            if access.has_role(user, card.roles):
-                context = card.context(user)
-                if context:
-                    cards.append({"code": card.code, **context})
-        return cards
-
     def add_form_prefill(self, form: str, fn: Callable[..., dict]) -> None:
         providers = self.form_prefills.setdefault(form, [])
         if fn not in providers:
@@ -303,6 +312,22 @@ def form_prefill(form: str, *, user, participant, params) -> dict:
     for provider in registry.form_prefills.get(form, []):
         initial.update(provider(user=user, participant=participant, params=params))
     return initial
+
+
+def lock_message(participant=None) -> str:
+    """Why ``participant``'s data (with None: the trial's) may not change now, or "".
+
+    Cached on the participant for the request, so a page asking for every edit link costs one
+    query."""
+    if registry.lock_message is None:
+        return ""
+    if participant is None:
+        return registry.lock_message(None)
+    cached = getattr(participant, "_lock_message", None)
+    if cached is None:
+        cached = registry.lock_message(participant)
+        participant._lock_message = cached
+    return cached
 
 
 def schedule_anchor_recorded(*, participant, anchor: str, user=None) -> None:

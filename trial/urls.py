@@ -167,6 +167,13 @@ trial_patterns = (
             sdv_views.sdv_mark,
             name="sdv_mark",
         ),
+        # Monitoring: data locks
+        path(
+            "participants/<str:trial_number>/lock/",
+            monitoring_views.participant_lock,
+            name="participant_lock",
+        ),
+        path("database-lock/", monitoring_views.trial_lock, name="trial_lock"),
         # --- end treatment and clinical events ---
     ],
     "trial",

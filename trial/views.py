@@ -17,9 +17,9 @@ from trial.access import participants_for
 from trial.audit import audit_entries, mask_identity_changes
 from trial.audit_display import audit_lines
 from trial.forms import AuditFilterForm
+from trial.home_cards import home_cards_for
 from trial.http import AuthedHttpRequest
 from trial.models import Role
-from trial.registry import registry
 from trial.screening.selectors import open_referrals_for
 from trial.staff.selectors import sites_for
 
@@ -84,7 +84,7 @@ def home(request: AuthedHttpRequest) -> HttpResponse:
         referrals = open_referrals_for(user).order_by("referred_on", "id")
         context["open_referrals"] = referrals[:PAGE_SIZE]
         context["open_referral_count"] = referrals.count()
-    context["app_cards"] = registry.home_cards_for(user)
+    context["app_cards"] = home_cards_for(user)
     template = HOME_TEMPLATES.get(user.role, "trial/home/other.html")
     return render(request, template, context)
 

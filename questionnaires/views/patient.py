@@ -39,6 +39,7 @@ from trial.models import Participant
 from trial.protocol import visits
 from trial.protocol.schedule import local_today
 from trial.protocol.windows import visit_timing
+from trial.registry import lock_message
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +140,13 @@ def _unavailable(request: HttpRequest, status: int = 404) -> HttpResponse:
     return render(request, "questionnaires/patient/unavailable.html", status=status)
 
 
+def _locked(request: HttpRequest) -> HttpResponse:
+    """The participant's data is locked (the study is over for them, or the database is
+    locked for analysis): nothing more can be filled in, said politely, in the patient's
+    language (already active)."""
+    return render(request, "questionnaires/patient/closed.html", status=410)
+
+
 def _is_autosave(request: HttpRequest) -> bool:
     return request.method == "POST" and request.POST.get("autosave") == "1"
 
@@ -165,6 +173,8 @@ def _link_channel(request: HttpRequest) -> Channel | HttpResponse:
         request.session.pop(LINK_SESSION_KEY, None)
         return _unavailable(request)
     _activate_language(request, access.language)
+    if lock_message(access.participant):
+        return _locked(request)
     timing = visit_timing(access.participant, access.visit_code)
     if not timing.exempt and timing.opens is None:
         # A follow-up link of a participant who is not randomised (any more): nothing to fill.
@@ -190,6 +200,8 @@ def _tablet_channel(request: HttpRequest) -> TabletChannel | HttpResponse:
             return render(request, "questionnaires/patient/tablet_idle.html")
         return render(request, "questionnaires/patient/no_tablet_session.html")
     _activate_language(request, settings.LANGUAGE_CODE)
+    if lock_message(access.participant):
+        return _locked(request)
     return TabletChannel(
         access=access, mode=Mode.TABLET, participant=access.participant, tablet=access.tablet
     )

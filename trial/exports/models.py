@@ -57,6 +57,9 @@ class ExportRun(models.Model):
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
+    # What the README said of the database lock when the export was rendered (see
+    # trial.monitoring.locks.export_lock_note): whether it was taken from a locked database.
+    database_lock = models.TextField(_("database lock"), blank=True)
     download_count = models.PositiveIntegerField(_("downloads"), default=0)
     last_downloaded_at = models.DateTimeField(_("last downloaded"), null=True, blank=True)
 

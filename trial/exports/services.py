@@ -23,6 +23,7 @@ from trial.exports.models import ExportFormat, ExportRun, ExportStatus
 from trial.exports.registry import autodiscover
 from trial.exports.writer import ExportError, ExportSpec, write_export
 from trial.models import User
+from trial.monitoring.locks import export_lock_note
 
 # The Celery name of trial.exports.tasks.export_render. The services enqueue by name, so that
 # they need not import the task module (which imports them).
@@ -99,6 +100,7 @@ def export_run_render(run_id: str) -> bool:
         identified=run.identified,
         run_id=str(run.id),
         requested_by=run.requested_by.username,
+        database_lock=export_lock_note(),
     )
     try:
         language = run.options.get("language") or settings.LANGUAGE_CODE
@@ -126,6 +128,7 @@ def export_run_render(run_id: str) -> bool:
         file_name=name,
         file_size=target.stat().st_size,
         finished_at=now,
+        database_lock=spec.database_lock,
         expires_at=now + dt.timedelta(hours=settings.EXPORT_EXPIRY_HOURS),
     )
     return True

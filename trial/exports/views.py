@@ -22,6 +22,7 @@ from trial.exports import services as export_services
 from trial.exports.models import ExportFormat, ExportRun, ExportStatus
 from trial.exports.registry import autodiscover
 from trial.http import AuthedHttpRequest
+from trial.monitoring.locks import export_lock_note
 from trial.views import PAGE_SIZE
 
 
@@ -81,6 +82,7 @@ def export_list(request: AuthedHttpRequest) -> HttpResponse:
             "runs": page,
             "page": page,
             "can_start": access.can(request.user, "export_run"),
+            "database_lock": export_lock_note(),
         },
     )
 
@@ -91,7 +93,10 @@ def _run(run_id) -> ExportRun:
 
 @require_GET
 def export_detail(request: AuthedHttpRequest, run_id) -> HttpResponse:
-    return render(request, "trial/exports/detail.html", {"run": _run(run_id)})
+    run = _run(run_id)
+    # A rendered export says what its README says; one still waiting, the state right now.
+    note = run.database_lock or export_lock_note()
+    return render(request, "trial/exports/detail.html", {"run": run, "database_lock": note})
 
 
 @require_GET

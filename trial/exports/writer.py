@@ -33,6 +33,8 @@ class ExportSpec:
     identified: bool
     run_id: str
     requested_by: str = ""
+    # Whether the data was taken from a locked database, in words (export_lock_note).
+    database_lock: str = ""
 
 
 def write_export(spec: ExportSpec, target: Path, progress: ProgressFn | None = None) -> Path:
@@ -45,6 +47,7 @@ def write_export(spec: ExportSpec, target: Path, progress: ProgressFn | None = N
         "created": timezone.localtime().replace(microsecond=0),
         "identified": spec.identified,
         "requested_by": spec.requested_by,
+        "database_lock": spec.database_lock,
     }
     target.parent.mkdir(parents=True, exist_ok=True)
     steps = len(tables) + 2
@@ -87,6 +90,7 @@ def _readme(spec: ExportSpec, meta: dict) -> str:
             f"{_('Created')}: {meta['created'].isoformat()}",
             f"{_('Export')}: {spec.exporter}, {_('format')}: {spec.format}",
             f"{_('Data')}: {kind}",
+            f"{_('Database lock')}: {spec.database_lock}",
             _("See codebook.csv / codebook.pdf for every variable."),
             formula_note(),
             "",

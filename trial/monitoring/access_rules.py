@@ -38,6 +38,18 @@ def monitoring_entries(Rule) -> dict:
             read_roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER, Role.MONITOR}),
             description="The edit checks, each with its counts of open and closed queries",
         ),
+        # Data locks (trial.monitoring.locks): the data manager locks and unlocks.
+        "trial:participant_lock": Rule(
+            kind="monitoring",
+            roles=frozenset({Role.DATA_MANAGER}),
+            description="Lock a participant's data (a reason if a condition is unmet), unlock",
+        ),
+        "trial:trial_lock": Rule(
+            kind="central",
+            roles=frozenset({Role.DATA_MANAGER}),
+            read_roles=frozenset({Role.COORDINATOR, Role.MONITOR}),
+            description="The database lock: participants not yet locked, lock and unlock the trial",
+        ),
         # Source-data verification: the monitor and data manager verify; the coordinator reads.
         "trial:sdv_worklist": Rule(
             kind="monitoring",

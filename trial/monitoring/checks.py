@@ -244,7 +244,10 @@ def edit_checks_run_all() -> dict[str, int]:
     """Every participant's checks (the nightly job); one participant's failure is logged and
     the others still run."""
     total = {"participants": 0, "opened": 0, "closed": 0}
-    for participant in Participant.objects.order_by("pk").iterator():
+    from trial.monitoring.locks import unlocked_q
+
+    # A locked participant's queries stay as the lock found them.
+    for participant in Participant.objects.filter(unlocked_q()).order_by("pk").iterator():
         try:
             result = edit_checks_run(participant)
         except Exception:

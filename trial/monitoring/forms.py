@@ -125,3 +125,15 @@ class SdvMarkForm(forms.Form):
     visit_code = forms.CharField(max_length=16, required=False, widget=forms.HiddenInput)
     record = forms.CharField(max_length=18, required=False, widget=forms.HiddenInput)
     next = forms.CharField(max_length=500, required=False, widget=forms.HiddenInput)
+
+
+class LockForm(forms.Form):
+    """Lock (or unlock) a participant's data or the trial's. The services decide whether the
+    reason is required: to unlock always, to lock when a condition is not met."""
+
+    reason = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+    )

@@ -224,3 +224,75 @@ class SourceVerification(models.Model):
     @property
     def is_standing(self) -> bool:
         return self.cleared_at is None
+
+
+class LockScope(models.TextChoices):
+    PARTICIPANT = "participant", _("Participant")
+    TRIAL = "trial", _("Whole trial (database lock)")
+
+
+class DataLock(models.Model):
+    """A lock on one participant's data, or (``participant`` empty) on the whole trial's: the
+    database lock before analysis. One row per participant and one for the trial, kept when
+    unlocked (who, when, why) and locked again in place; its history holds every turn.
+
+    Nothing of a locked participant may change through any writer of trial.audit (the write
+    guard in trial.monitoring.locks); the lock's own row is the only exception.
+    """
+
+    # The guard lets the lock's own row be written: it is what unlocks.
+    LOCK_RECORD = True
+
+    scope = models.CharField(_("scope"), max_length=12, choices=LockScope.choices)
+    participant = models.OneToOneField(
+        "trial.Participant",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="data_lock",
+        verbose_name=_("participant"),
+    )
+    locked_at = models.DateTimeField(_("locked at"))
+    locked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("locked by"),
+    )
+    # Why it was locked though a condition was not met (empty when all were).
+    reason = models.TextField(_("reason for locking"), blank=True)
+    unmet_conditions = models.TextField(_("conditions not met when locked"), blank=True)
+    unlocked_at = models.DateTimeField(_("unlocked at"), null=True, blank=True)
+    unlocked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("unlocked by"),
+    )
+    unlock_reason = models.TextField(_("reason for unlocking"), blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("data lock")
+        verbose_name_plural = _("data locks")
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(scope="participant") & Q(participant__isnull=False))
+                | (Q(scope="trial") & Q(participant__isnull=True)),
+                name="data_lock_scope_matches_participant",
+            ),
+            # One row for the trial's lock (each participant has one through the one-to-one).
+            models.UniqueConstraint(
+                fields=["scope"], condition=Q(scope="trial"), name="data_lock_one_trial_row"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.participant_id or ''}".strip()
+
+    @property
+    def active(self) -> bool:
+        return self.unlocked_at is None

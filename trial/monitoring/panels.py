@@ -12,7 +12,7 @@ def queries_context(request, participant: Participant) -> dict:
     if not access.can(request.user, "trial:query_list", method="GET"):
         return {}
     queries = list(selectors.participant_queries(participant))
-    may_raise = access.can(request.user, "trial:query_raise")
+    may_raise = access.can_change(request.user, "trial:query_raise", participant)
     if not queries and not may_raise:
         return {}
     rows = []
@@ -44,6 +44,18 @@ def sdv_context(request, participant: Participant) -> dict:
         "instances": instances,
         "required": len(instances),
         "verified": sum(1 for i in instances if i.state == sdv.VERIFIED),
-        "may_verify": access.can(request.user, "trial:sdv_mark"),
+        "may_verify": access.can_change(request.user, "trial:sdv_mark", participant),
         "here": request.get_full_path() + "#sdv",
     }
+
+
+def lock_context(request, participant: Participant) -> dict:
+    """The lock panel: the participant's lock (or the trial's), and the data manager's button."""
+    from trial.monitoring import locks
+
+    lock = locks.participant_lock_active(participant)
+    whole = locks.trial_lock_active()
+    may_lock = access.can(request.user, "trial:participant_lock")
+    if lock is None and whole is None and not may_lock:
+        return {}
+    return {"participant": participant, "lock": lock, "trial_lock": whole, "may_lock": may_lock}

@@ -79,3 +79,11 @@ STORY = AuditStory(
     subject=_subject,
     values={"manifest": _records},
 )
+
+
+def condition_casebook_signed(participant: Participant) -> str | None:
+    """A condition of locking a participant (trial.monitoring.locks): the investigator has
+    signed the whole casebook, and nothing signed has changed since."""
+    if signatures.casebook_signed(participant):
+        return None
+    return _("The casebook is not signed by the investigator, or has changed since it was signed.")

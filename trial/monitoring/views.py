@@ -14,15 +14,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from trial import access
+from trial.errors import ServiceError
 from trial.forms import apply_errors
 from trial.http import AuthedHttpRequest
 from trial.models import SiteKind
 from trial.monitoring import items as catalogue
-from trial.monitoring import selectors, services
-from trial.monitoring.forms import QueryFilterForm, QueryRaiseForm, QueryStepForm
+from trial.monitoring import locks, selectors, services
+from trial.monitoring.forms import LockForm, QueryFilterForm, QueryRaiseForm, QueryStepForm
 from trial.monitoring.models import QueryState
 from trial.participants.selectors import participant_get_for
 from trial.protocol.edit_checks import EDIT_CHECKS, EDIT_CHECKS_BY_CODE
+from trial.registry import lock_message
 from trial.staff.selectors import sites_for
 from trial.views import PAGE_SIZE
 
@@ -113,8 +115,13 @@ def query_detail(request: AuthedHttpRequest, query_id: int) -> HttpResponse:
         ),
         pk=query_id,
     )
+    # A locked participant's queries stay as the lock found them: no step is offered, and a
+    # step posted anyway is refused by the write guard (403 naming the lock).
+    locked = lock_message(query.participant)
     allowed = {
-        step: access.can(request.user, f"query_{step}") and query.state in services.STEPS[step][0]
+        step: not locked
+        and access.can(request.user, f"query_{step}")
+        and query.state in services.STEPS[step][0]
         for step in services.STEPS
     }
     form = QueryStepForm(request.POST or None)
@@ -150,6 +157,7 @@ def query_detail(request: AuthedHttpRequest, query_id: int) -> HttpResponse:
             "correct_url": correct_url,
             "thread": query.messages.select_related("author"),
             "allowed": allowed,
+            "locked": locked,
             "form": form,
         },
     )
@@ -177,3 +185,78 @@ def edit_checks(request: AuthedHttpRequest) -> HttpResponse:
         for check in EDIT_CHECKS
     ]
     return render(request, "trial/monitoring/edit_checks.html", {"rows": rows})
+
+
+# --- data locks ------------------------------------------------------------------------------
+
+
+@GET_POST
+def participant_lock(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
+    """A participant's lock: its state and the lock conditions; lock or unlock (data manager)."""
+    participant = participant_get_for(request.user, trial_number)
+    lock = locks.participant_lock_active(participant)
+    form = LockForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        reason = form.cleaned_data["reason"]
+        try:
+            if lock is None:
+                locks.participant_lock(participant=participant, user=request.user, reason=reason)
+                done = _("%(number)s is locked.")
+            else:
+                locks.participant_unlock(participant=participant, user=request.user, reason=reason)
+                done = _("%(number)s is unlocked.")
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        except ServiceError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, done % {"number": participant.trial_number})
+            return redirect(participant.get_absolute_url())
+    return render(
+        request,
+        "trial/monitoring/participant_lock.html",
+        {
+            "participant": participant,
+            "lock": lock,
+            "unmet": [] if lock else locks.lock_conditions_unmet(participant),
+            "trial_lock": locks.trial_lock_active(),
+            "form": form,
+        },
+    )
+
+
+@GET_POST
+def trial_lock(request: AuthedHttpRequest) -> HttpResponse:
+    """The database lock: the participants not locked yet, each with the conditions it does
+    not meet (a page of them at a time), and the lock or unlock of the whole trial."""
+    lock = locks.trial_lock_active()
+    form = LockForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        reason = form.cleaned_data["reason"]
+        try:
+            if lock is None:
+                locks.trial_lock(user=request.user, reason=reason)
+                done = _("The trial database is locked.")
+            else:
+                locks.trial_unlock(user=request.user, reason=reason)
+                done = _("The trial database is unlocked.")
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        except ServiceError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, done)
+            return redirect("trial:trial_lock")
+    page = Paginator(locks.participants_not_locked(), PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [{"participant": p, "unmet": locks.lock_conditions_unmet(p)} for p in page]
+    return render(
+        request,
+        "trial/monitoring/trial_lock.html",
+        {
+            "lock": lock,
+            "page": page,
+            "rows": rows,
+            "form": form,
+            "may_lock": access.can(request.user, "data_lock"),
+        },
+    )

@@ -1,6 +1,6 @@
 """What monitoring adds to the shared registry: the queries, source-data verification and
-signatures panels, the navigation entries, the data-saved hooks, the home card, the audit story
-and the demo steps."""
+signatures and lock panels, the navigation entries, the data-saved hooks, the write guard and
+the lock conditions, the home card, the audit story and the demo steps."""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -9,6 +9,7 @@ from trial.monitoring import (  # noqa: F401 - tasks
     checks,
     dashboard,
     demo,
+    locks,
     panels,
     sdv,
     services,
@@ -40,6 +41,17 @@ def register(registry: Registry) -> None:
         NavItem("trial:sdv_worklist", _("Source-data verification"), order=67, group="review")
     )
     registry.add_nav(NavItem("trial:signature_list", _("Signatures"), order=68, group="review"))
+    registry.add_panel(
+        Panel("lock", "trial/monitoring/panel_lock.html", panels.lock_context, order=5)
+    )
+    registry.add_nav(NavItem("trial:trial_lock", _("Database lock"), order=69, group="review"))
+    # The data locks: one guard before every audited write, the conditions for locking, and
+    # the lock in words for pages.
+    registry.add_write_guard(locks.guard)
+    registry.add_lock_condition(locks.condition_followup_over)
+    registry.add_lock_condition(locks.condition_queries_closed)
+    registry.add_lock_condition(signature_display.condition_casebook_signed)
+    registry.lock_message = locks.lock_message
     registry.on_data_saved(checks.after_save)
     registry.on_data_saved(signature_services.signatures_after_save)
     # A change to a verified form clears its verification, in the transaction of the change.

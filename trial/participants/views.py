@@ -40,7 +40,7 @@ from trial.models import (
 )
 from trial.participants import selectors, services
 from trial.participants.forms import ContactDetailsForm, ParticipantFilterForm
-from trial.registry import TimelineEvent, registry
+from trial.registry import TimelineEvent, lock_message, registry
 from trial.staff.selectors import sites_for
 from trial.views import PAGE_SIZE, page_number_from
 
@@ -82,6 +82,7 @@ def participant_detail(request: AuthedHttpRequest, trial_number: str) -> HttpRes
             "can_edit_contact": identity is not None
             and access.can(request.user, "trial:contact_details_edit"),
             "panels": panels,
+            "locked": lock_message(participant),
             "timeline": selectors.participant_timeline(request.user, participant),
         },
     )

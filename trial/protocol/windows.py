@@ -204,3 +204,17 @@ def randomised_q(path: str = ""):
     if arm_path is None:
         return Q(pk__in=[])
     return revealed_allocation_q(f"{path}{_allocation_prefix(arm_path)}")
+
+
+def followup_over(participant, today: dt.date | None = None) -> bool:
+    """Whether nothing more is to be collected from ``participant``: the follow-up ended
+    (death, withdrawal, completion), the participant was never included, or the window of
+    the last visit of the schedule in force has closed. Read by the data lock's conditions."""
+    from trial.models import ENDED_STATUSES, ParticipantStatus
+
+    if participant.status in ENDED_STATUSES or participant.status == ParticipantStatus.NOT_INCLUDED:
+        return True
+    randomised, timings = participant_timings(participant)
+    if not randomised or not timings:
+        return False
+    return max(t.closes for t in timings.values() if t.closes) < (today or local_today())

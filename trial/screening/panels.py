@@ -20,7 +20,7 @@ from trial.models import (
 )
 from trial.participants.selectors import randomisation_blocker_details
 from trial.protocol.vertebrae import LEVELS
-from trial.registry import TimelineEvent
+from trial.registry import TimelineEvent, lock_message
 from trial.screening.corrections import page_mode
 from trial.screening.selectors import eligibility_result
 
@@ -55,9 +55,10 @@ def readiness_context(request, participant) -> dict:
     if participant.status == ParticipantStatus.SCREENING:
         # Each missing item links to where it is done, but only for a user who may do it
         # there; the others read the same list as plain text.
+        locked = bool(lock_message(participant))
         blockers = [
             b
-            if not b.url or access.may_open(request.user, b.url)
+            if not b.url or (not locked and access.may_open(request.user, b.url))
             else dataclasses.replace(b, url="")
             for b in randomisation_blocker_details(participant)
         ]
@@ -115,6 +116,8 @@ def screening_context(request, participant) -> dict:
     can["surgical_assessment"] = page_mode(
         user, participant, "surgical_assessment", existing=surgical is not None
     ).allowed and (surgical is not None or has_open_referral)
+    if lock_message(participant):
+        can = dict.fromkeys(can, False)  # locked data: no page to change it is offered
     return {
         "participant": participant,
         "entry": entry,

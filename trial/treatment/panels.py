@@ -48,7 +48,7 @@ def treatment_context(request, participant: Participant) -> dict:
             "kind": kind,
             "label": label,
             "control": controls.get(kind),
-            "can": access.can(user, "trial:radiograph")
+            "can": access.can_change(user, "trial:radiograph", participant)
             and tservices.radiograph_refusal(participant, kind) is None,
         }
         for kind, label in RadiographKind.choices
@@ -64,11 +64,11 @@ def treatment_context(request, participant: Participant) -> dict:
         "usual_care": usual_care,
         "radiographs": radiographs,
         "can": {
-            "procedure": access.can(user, "trial:procedure")
+            "procedure": access.can_change(user, "trial:procedure", participant)
             and tservices.procedure_refusal(participant) is None,
-            "usual_care": access.can(user, "trial:usual_care")
+            "usual_care": access.can_change(user, "trial:usual_care", participant)
             and tservices.usual_care_refusal(participant) is None,
-            "crossover": access.can(user, "trial:crossover")
+            "crossover": access.can_change(user, "trial:crossover", participant)
             and tservices.crossover_refusal(participant) is None,
         },
     }
@@ -85,8 +85,8 @@ def adverse_events_context(request, participant: Participant) -> dict:
     return {
         "participant": participant,
         "events": events,
-        "can_record": access.can(request.user, "trial:adverse_event_create"),
-        "can_edit": access.can(request.user, "trial:adverse_event_edit"),
+        "can_record": access.can_change(request.user, "trial:adverse_event_create", participant),
+        "can_edit": access.can_change(request.user, "trial:adverse_event_edit", participant),
     }
 
 
@@ -148,7 +148,7 @@ def treatment_timeline(user, participant: Participant) -> list[TimelineEvent]:
                 detail=event.description[:80],
                 kind="sae" if event.serious else "adverse-event",
                 url=reverse("trial:adverse_event_edit", args=[participant.trial_number, event.pk])
-                if access.can(user, "trial:adverse_event_edit")
+                if access.can_change(user, "trial:adverse_event_edit", participant)
                 else page + "#adverse-events",
             )
         )
