@@ -15,14 +15,11 @@ trial numbers of other sites cannot even be probed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
-
-from django.conf import settings
-
+from trial.access_rule import ALL_STAFF, Kind, Rule  # noqa: F401 - re-exported
+from trial.access_rule import account_rule as _account
+from trial.access_rule import public_rule as _public
 from trial.models import Role
 
-ALL_STAFF = frozenset(Role)
 CLINICAL_SITE = frozenset({Role.HEMATOLOGIST, Role.SURGEON, Role.NURSE})
 MONITOR = frozenset({Role.MONITOR})
 HEMATOLOGIST = frozenset({Role.HEMATOLOGIST})
@@ -32,63 +29,14 @@ CENTRAL_READERS = frozenset({Role.COORDINATOR, Role.DATA_MANAGER, Role.MONITOR})
 # the role that records it, and the data manager (who records nothing there first).
 SCREENING_CORRECTORS = HEMATOLOGIST | {Role.DATA_MANAGER}
 SURGICAL_CORRECTORS = frozenset({Role.SURGEON, Role.DATA_MANAGER})
+# Who reads a participant's whole record as a casebook: the site's hematologist (the
+# investigator who signs it) and the central roles that review it.
+CASEBOOK_READERS = frozenset({Role.HEMATOLOGIST, Role.COORDINATOR, Role.DATA_MANAGER, Role.MONITOR})
 
 # Roles that may read a participant's identifying data (name, CPR, phone, e-mail, address):
 # site roles only at their own sites, the data manager everywhere.
 IDENTITY_SITE_ROLES = frozenset({Role.HEMATOLOGIST, Role.NURSE})
 IDENTITY_CENTRAL_ROLES = frozenset({Role.DATA_MANAGER})
-
-Kind = Literal["public", "account", "clinical", "central", "monitoring", "admin"]
-
-
-@dataclass(frozen=True)
-class Rule:
-    """Who may open a view.
-
-    ``roles`` may use every method; ``read_roles`` only safe methods (GET, HEAD), which is how
-    the monitor's read-only access is expressed. ``kind`` says what the view is about:
-    ``public`` needs no login (patients, health check), ``account`` is about one's own login,
-    ``clinical`` shows participant data scoped by site, ``central`` is trial-wide work,
-    ``monitoring`` is the data review (queries) where the monitor writes questions, never
-    data, ``admin`` is Django's admin.
-    """
-
-    kind: Kind
-    roles: frozenset[str] = frozenset()
-    read_roles: frozenset[str] = frozenset()
-    description: str = ""
-    # Views a logged-in user without a confirmed second factor may still open.
-    before_second_factor: bool = False
-    extra: dict = field(default_factory=dict, compare=False)
-
-    # Roles admitted only while a trial setting is on; read at request time, so the matrix
-    # follows the setting instead of freezing it when this module is imported.
-    roles_if_setting: tuple[str, frozenset[str]] | None = None
-
-    def current_roles(self) -> frozenset[str]:
-        if self.roles_if_setting and getattr(settings, self.roles_if_setting[0], False):
-            return self.roles | self.roles_if_setting[1]
-        return self.roles
-
-    def allows(self, role: str, method: str) -> bool:
-        roles = self.current_roles()
-        if method in ("GET", "HEAD", "OPTIONS"):
-            return role in roles or role in self.read_roles
-        return role in roles
-
-
-def _public(description: str) -> Rule:
-    return Rule(kind="public", description=description)
-
-
-def _account(description: str, *, before_second_factor: bool = False) -> Rule:
-    return Rule(
-        kind="account",
-        roles=ALL_STAFF,
-        description=description,
-        before_second_factor=before_second_factor,
-    )
-
 
 MATRIX: dict[str, Rule] = {
     # --- public -------------------------------------------------------------------------
@@ -210,6 +158,39 @@ MATRIX: dict[str, Rule] = {
         description="The edit checks, each with its counts of open and closed queries",
     ),
     # --- end monitoring ---
+    # --- casebooks: a participant's record as PDF (monitoring: the monitor requests one,
+    # which writes no data), and a site's archive of them at close-out (central) ---
+    "trial:casebook": Rule(
+        kind="monitoring",
+        roles=CASEBOOK_READERS,
+        description="A participant's casebook as PDF: request it (rendered in the background)",
+    ),
+    "trial:casebook_status": Rule(
+        kind="monitoring",
+        read_roles=CASEBOOK_READERS,
+        description="A casebook's progress as JSON, polled by the progress bar",
+    ),
+    "trial:casebook_download": Rule(
+        kind="monitoring",
+        read_roles=CASEBOOK_READERS,
+        description="Download a participant's casebook PDF (counted in its log)",
+    ),
+    "trial:casebook_archive": Rule(
+        kind="central",
+        roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER}),
+        description="A site's archive at close-out: every casebook and an index, in a ZIP",
+    ),
+    "trial:casebook_archive_status": Rule(
+        kind="central",
+        roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER}),
+        description="A site archive's progress as JSON, polled by the progress bar",
+    ),
+    "trial:casebook_archive_download": Rule(
+        kind="central",
+        roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER}),
+        description="Download a site's archive ZIP (counted in its log)",
+    ),
+    # --- end casebooks ---
     # --- central work ---------------------------------------------------------------------
     "trial:audit_log": Rule(
         kind="central",

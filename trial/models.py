@@ -13,6 +13,7 @@ from __future__ import annotations
 # The export log lives with the exports (trial/exports/models.py) and the outbox row with the
 # outbox (trial/outbox/models.py); importing them here registers them under the trial app.
 from trial.exports.models import ExportFormat, ExportRun, ExportStatus  # noqa: F401
+from trial.monitoring.casebook.models import CasebookKind, CasebookRun  # noqa: F401
 from trial.monitoring.models import (  # noqa: F401 - re-exported
     Query,
     QueryMessage,

@@ -18,13 +18,15 @@ from there), the way Django's admin autodiscovers ``admin.py``:
 - concealment: whether an allocation's arm may be shown yet (``allocation_revealed``);
 - correction checks: what a correction after randomisation changes that the coordinator must
   know (a stratum or eligibility the allocation was not made on);
-- audit stories: how the audit trail tells an app's history rows (``trial.audit_display``).
+- audit stories: how the audit trail tells an app's history rows (``trial.audit_display``);
+- casebook sections: titled blocks of a participant's PDF casebook (signatures, SDV, locks,
+  the queries' resolutions), after the forms and before the audit trail.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,6 +159,28 @@ class AuditStory:
     submit_reasons: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True)
+class CasebookSection:
+    """A titled block of a participant's casebook: rows of text under column headings (or
+    one column without them), and a line said when there are no rows."""
+
+    title: str
+    rows: Sequence[Sequence[str]]
+    columns: Sequence[str] = ()
+    empty: str = ""
+
+
+@dataclass(frozen=True)
+class CasebookSectionProvider:
+    """``section(participant) -> CasebookSection | None`` (None leaves it out). Called inside
+    the casebook's language and time zone; it must run a fixed number of queries however much
+    the participant has recorded (the site archive renders hundreds of casebooks)."""
+
+    code: str
+    section: Callable[[Any], CasebookSection | None]
+    order: int = 100
+
+
 @dataclass
 class Registry:
     readiness_checks: list[tuple[int, Callable[[Any], list[Blocker]]]] = field(default_factory=list)
@@ -188,6 +212,13 @@ class Registry:
     form_prefills: dict[str, list[Callable[..., dict]]] = field(default_factory=dict)
     correction_checks: list[CorrectionCheck] = field(default_factory=list)
     audit_stories: dict[str, AuditStory] = field(default_factory=dict)
+    casebook_sections: list[CasebookSectionProvider] = field(default_factory=list)
+
+    def add_casebook_section(self, provider: CasebookSectionProvider) -> None:
+        self.casebook_sections = [p for p in self.casebook_sections if p.code != provider.code] + [
+            provider
+        ]
+        self.casebook_sections.sort(key=lambda p: p.order)
 
     def add_audit_story(self, story: AuditStory) -> None:
         self.audit_stories[story.model] = story

@@ -34,6 +34,7 @@ ALLOWED = {
     "trial/access.py",
     # The tables it reads: the view matrix (Rule.allows) and its README rendering.
     "trial/access_matrix.py",
+    "trial/access_rule.py",
     # Declares the roles themselves (choices, central vs. site roles).
     "trial/models.py",
     # Guards every request with the matrix rule it looked up (Rule.allows is the matrix).

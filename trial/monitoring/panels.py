@@ -31,3 +31,9 @@ def queries_context(request, participant: Participant) -> dict:
         "open": sum(1 for q in queries if q.state != "closed"),
         "may_raise": may_raise,
     }
+
+
+def casebook_context(request, participant: Participant) -> dict:
+    if not access.can(request.user, "trial:casebook", method="GET"):
+        return {}
+    return {"participant": participant}
