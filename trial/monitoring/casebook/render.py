@@ -124,10 +124,11 @@ def site_archive_write(
     *,
     language: str,
     target: Path,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[IndexRow]:
     """Write the site's archive to ``target``: one pseudonymised casebook per participant,
-    ``index.csv`` and ``index.pdf`` listing each file's pages and SHA-256."""
+    ``index.csv`` and ``index.pdf`` listing each file's pages and SHA-256. ``progress(done,
+    total)`` is called after each casebook."""
     participants = archive_participants(site)
     total = participants.count()
     rows: list[IndexRow] = []
@@ -141,8 +142,8 @@ def site_archive_write(
             rows.append(
                 IndexRow(participant.trial_number, name, pages, sink.size, sink.digest.hexdigest())
             )
-            if progress is not None and total:
-                progress(int(number * 95 / total))
+            if progress is not None:
+                progress(number, total)
         with zf.open("index.csv", "w") as raw, io.TextIOWrapper(raw, "utf-8", newline="") as text:
             writer = csv.writer(text, lineterminator="\n")
             writer.writerow(INDEX_HEADER)
@@ -164,6 +165,4 @@ def site_archive_write(
                     },
                 )
             _pdf(html, raw)
-    if progress is not None:
-        progress(100)
     return rows

@@ -103,8 +103,10 @@ def casebook_run_render(run_id: str) -> bool:
     partial = target.with_name(f"{name}.{uuid.uuid4().hex}.part")
     last = [1]
 
-    def progress(percent: int) -> None:
-        if percent - last[0] >= 5 or percent == 100:
+    def progress(done: int, total: int) -> None:
+        # The index is written after the last casebook: 95 % until it is.
+        percent = done * 95 // max(total, 1)
+        if percent - last[0] >= 5:
             last[0] = percent
             CasebookRun.objects.filter(id=run.id).update(progress=min(percent, 99))
 
