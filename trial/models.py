@@ -14,6 +14,7 @@ from __future__ import annotations
 # outbox (trial/outbox/models.py); importing them here registers them under the trial app.
 from trial.api.models import ApiScope, ApiToken  # noqa: F401
 from trial.exports.models import ExportFormat, ExportRun, ExportStatus  # noqa: F401
+from trial.monitoring.casebook.models import CasebookKind, CasebookRun  # noqa: F401
 from trial.monitoring.models import (  # noqa: F401 - re-exported
     DataLock,
     LockScope,

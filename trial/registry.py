@@ -22,12 +22,14 @@ from there), the way Django's admin autodiscovers ``admin.py``:
 - API actions: writes the web API (trial/api) offers through another app's services.
 - write guards: what refuses a write before ``trial.audit`` makes it (the data locks);
 - lock conditions: what must hold before a participant is locked without a reason.
+- casebook sections: titled blocks of a participant's PDF casebook (signatures, SDV, locks,
+  the queries' resolutions), after the forms and before the audit trail.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -160,6 +162,28 @@ class AuditStory:
     submit_reasons: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True)
+class CasebookSection:
+    """A titled block of a participant's casebook: rows of text under column headings (or
+    one column without them), and a line said when there are no rows."""
+
+    title: str
+    rows: Sequence[Sequence[str]]
+    columns: Sequence[str] = ()
+    empty: str = ""
+
+
+@dataclass(frozen=True)
+class CasebookSectionProvider:
+    """``section(participant) -> CasebookSection | None`` (None leaves it out). Called inside
+    the casebook's language and time zone; it must run a fixed number of queries however much
+    the participant has recorded (the site archive renders hundreds of casebooks)."""
+
+    code: str
+    section: Callable[[Any], CasebookSection | None]
+    order: int = 100
+
+
 @dataclass
 class Registry:
     readiness_checks: list[tuple[int, Callable[[Any], list[Blocker]]]] = field(default_factory=list)
@@ -215,6 +239,14 @@ class Registry:
     def add_lock_condition(self, fn: Callable[[Any], str | None]) -> None:
         if fn not in self.lock_conditions:
             self.lock_conditions.append(fn)
+
+    casebook_sections: list[CasebookSectionProvider] = field(default_factory=list)
+
+    def add_casebook_section(self, provider: CasebookSectionProvider) -> None:
+        self.casebook_sections = [p for p in self.casebook_sections if p.code != provider.code] + [
+            provider
+        ]
+        self.casebook_sections.sort(key=lambda p: p.order)
 
     def add_audit_story(self, story: AuditStory) -> None:
         self.audit_stories[story.model] = story

@@ -475,6 +475,10 @@ CELERY_BEAT_SCHEDULE["exports-expire"] = {
     "task": "trial.exports_expire",
     "schedule": 60 * 60,  # hourly, so a file outlives its expiry by at most an hour
 }
+CELERY_BEAT_SCHEDULE["casebooks-expire"] = {
+    "task": "trial.casebooks_expire",
+    "schedule": 60 * 60,  # casebooks and site archives expire like exports
+}
 # --- end exports ---------------------------------------------------------------
 
 # --- hardening ----------------------------------------------------------------------------

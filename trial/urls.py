@@ -211,6 +211,40 @@ from trial.api import pages as api_pages  # noqa: E402
 
 trial_patterns[0].append(path("api-tokens/", api_pages.api_token_list, name="api_token_list"))
 # --- end web API ---
+# --- casebooks ---
+from trial.monitoring.casebook import views as casebook_views  # noqa: E402
+
+trial_patterns[0].extend(
+    [
+        path(
+            "participants/<str:trial_number>/casebook/",
+            casebook_views.casebook,
+            name="casebook",
+        ),
+        path(
+            "participants/<str:trial_number>/casebook/<uuid:casebook_id>/status/",
+            casebook_views.casebook_status,
+            name="casebook_status",
+        ),
+        path(
+            "participants/<str:trial_number>/casebook/<uuid:casebook_id>/download/",
+            casebook_views.casebook_download,
+            name="casebook_download",
+        ),
+        path("casebooks/archive/", casebook_views.casebook_archive, name="casebook_archive"),
+        path(
+            "casebooks/archive/<uuid:archive_id>/status/",
+            casebook_views.casebook_archive_status,
+            name="casebook_archive_status",
+        ),
+        path(
+            "casebooks/archive/<uuid:archive_id>/download/",
+            casebook_views.casebook_archive_download,
+            name="casebook_archive_download",
+        ),
+    ]
+)
+# --- end casebooks ---
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -61,6 +61,11 @@ SAMPLES = {
     "control_kind": lambda w, own: "m12",
     # --- monitoring: a query on an item of the participant.
     "query_id": lambda w, own: query_raised(w.own_participant if own else w.other_participant).pk,
+    # --- casebooks: a finished casebook of the participant, and a site archive.
+    "casebook_id": lambda w, own: _casebook_run(
+        w, w.own_participant if own else w.other_participant
+    ),
+    "archive_id": lambda w, own: _casebook_run(w, None, site=w.own if own else w.other),
     # --- exports: a logged export run (central, so own and other are the same).
     "run_id": lambda w, own: _export_run(w),
     # --- staff pages: a member of staff the coordinator may manage (staff are central), and
@@ -107,6 +112,26 @@ def _export_run(world):
     )
     Path(settings.EXPORT_ROOT).mkdir(parents=True, exist_ok=True)
     (Path(settings.EXPORT_ROOT) / run.file_name).write_bytes(b"PK\x05\x06" + bytes(18))
+    return run.id
+
+
+def _casebook_run(world, participant, *, site=None):
+    """A finished, pseudonymised casebook (or site archive) with a tiny file, so that its
+    download answers 200 when allowed."""
+    from trial.models import CasebookRun, Role
+    from trial.monitoring.casebook.services import casebook_root
+
+    run = CasebookRun.objects.create(
+        kind="participant" if participant else "site_archive",
+        participant=participant,
+        site=site,
+        language="en",
+        requested_by=world.users[Role.DATA_MANAGER],
+        status="done",
+        file_name="access-matrix-sample.pdf",
+    )
+    casebook_root().mkdir(parents=True, exist_ok=True)
+    (casebook_root() / run.file_name).write_bytes(b"%PDF-1.7\n%%EOF\n")
     return run.id
 
 

@@ -31,21 +31,23 @@ def _sql(sql: str, params=()) -> None:
         cursor.execute(sql, params)
 
 
-def _ensure_data(n: int, stdout) -> None:
+def _ensure_data(n: int, stdout, *, site_code: str = SITE_CODE) -> None:
+    """N participants with full follow-up at the site ``site_code`` (and its surgery), made
+    once; the casebook benchmark (trial/monitoring/casebook/benchmark.py) uses a site of its own."""
     from trial.models import Site, SiteKind, User
 
-    existing = Participant.objects.filter(site__code=SITE_CODE).count()
+    existing = Participant.objects.filter(site__code=site_code).count()
     if existing >= n:
         stdout.write(f"Using the {existing} benchmark participants already there.")
         return
     if existing:
-        raise CommandError(f"Site {SITE_CODE} has {existing} participants; use a fresh database.")
+        raise CommandError(f"Site {site_code} has {existing} participants; use a fresh database.")
     start = time.perf_counter()
     surgery, _ = Site.objects.get_or_create(
-        code="BEXS", defaults={"name": "Benchmark surgery", "kind": SiteKind.SURGERY}
+        code=f"{site_code}S", defaults={"name": "Benchmark surgery", "kind": SiteKind.SURGERY}
     )
     site, _ = Site.objects.get_or_create(
-        code=SITE_CODE,
+        code=site_code,
         defaults={"name": "Benchmark", "kind": SiteKind.HEMATOLOGY, "surgical_partner": surgery},
     )
     user, _ = User.objects.get_or_create(
@@ -53,15 +55,15 @@ def _ensure_data(n: int, stdout) -> None:
     )
     from trial.models import InformationSheetVersion  # noqa: F401 - schema present
 
-    p = {"site": site.id, "surgery": surgery.id, "user": user.id, "n": n}
+    p = {"site": site.id, "surgery": surgery.id, "user": user.id, "n": n, "code": site_code}
     with transaction.atomic():
         _sql(
             """INSERT INTO trial_participant (site_id, sequence, trial_number, initials, sex,
                  year_of_birth, status, not_included_reason, not_included_note, created_at,
-                 created_by_id)
-               SELECT %(site)s, g, 'BEX-' || lpad(g::text, 6, '0'), 'AB',
+                 created_by_id, language)
+               SELECT %(site)s, g, %(code)s || '-' || lpad(g::text, 6, '0'), 'AB',
                  CASE WHEN g %% 2 = 0 THEN 'F' ELSE 'M' END, 1930 + g %% 60, 'randomised', '', '',
-                 now() - interval '400 days', %(user)s
+                 now() - interval '400 days', %(user)s, 'da'
                FROM generate_series(1, %(n)s) g""",
             p,
         )
@@ -106,7 +108,7 @@ def _ensure_data(n: int, stdout) -> None:
                  arm, block_number, block_size, position_in_block, used_at, participant_id,
                  state, card_arm, state_reason)
                SELECT b.id, %(site)s, 'A1N', t.sequence,
-                 'BEX-A1N-' || lpad(t.sequence::text, 6, '0'),
+                 %(code)s || '-A1N-' || lpad(t.sequence::text, 6, '0'),
                  CASE WHEN t.sequence %% 2 = 0 THEN 'pvp' ELSE 'conservative' END,
                  (t.sequence + 1) / 2, 2, 1 + (t.sequence + 1) %% 2,
                  now() - interval '380 days', t.id, 'issued', '', ''
@@ -148,10 +150,11 @@ def _ensure_data(n: int, stdout) -> None:
             _sql(
                 f"""INSERT INTO questionnaires_questionnaireresponse (participant_id, visit_code,
                      instrument_code, instrument_version, mode, status, answers, scores,
-                     language, started_at, submitted_at, entered_by_id)
+                     language, started_at, submitted_at, entered_by_id, out_of_window)
                    SELECT t.id, %(visit)s, %(instrument)s, '1', 'phone', 'submitted',
                      {answers[instrument]}, '{{}}'::jsonb, 'da', now(),
-                     now() - interval '380 days' + %(day)s * interval '7 days', %(user)s
+                     now() - interval '380 days' + %(day)s * interval '7 days', %(user)s,
+                     false
                    FROM trial_participant t WHERE t.site_id = %(site)s""",  # noqa: S608
                 {**p, "visit": visit, "instrument": instrument, "day": day},
             )
@@ -169,8 +172,8 @@ def _ensure_data(n: int, stdout) -> None:
             )
         _sql(
             """INSERT INTO followup_calllog (contact_id, participant_id, called_at, called_by_id,
-                 outcome, notes)
-               SELECT c.id, c.participant_id, c.completed_at, %(user)s, 'reached', ''
+                 outcome, notes, out_of_window)
+               SELECT c.id, c.participant_id, c.completed_at, %(user)s, 'reached', '', false
                FROM followup_contact c JOIN trial_participant t ON t.id = c.participant_id
                WHERE t.site_id = %(site)s""",
             p,

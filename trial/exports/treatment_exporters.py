@@ -25,6 +25,7 @@ from trial.exports.registry import (
     register,
 )
 from trial.exports.sql import JsonListText
+from trial.monitoring.items import field_unit
 from trial.treatment.services import USUAL_CARE_FIELDS
 
 _TYPES: dict[str, VarType] = {
@@ -49,7 +50,7 @@ def field_variable(
     codes: tuple = tuple(field.choices or ()) if field.choices else ()
     if kind == "boolean":
         codes = YES_NO
-    unit = "ml" if name.endswith("_ml") else ("mg/day" if "mg_per_day" in name else "")
+    unit = field_unit(name)
     return Variable(
         export_name or name[:32],
         field.verbose_name,

@@ -13,6 +13,9 @@ from trial.models import Role
 ALL_STAFF = frozenset(Role)
 CLINICAL_SITE = frozenset({Role.HEMATOLOGIST, Role.SURGEON, Role.NURSE})
 HEMATOLOGIST = frozenset({Role.HEMATOLOGIST})
+# Who reads a participant's whole record as a casebook: the site's hematologist (the
+# investigator who signs it) and the central roles that review it.
+CASEBOOK_READERS = frozenset({Role.HEMATOLOGIST, Role.COORDINATOR, Role.DATA_MANAGER, Role.MONITOR})
 
 
 def monitoring_entries(Rule) -> dict:
@@ -72,5 +75,37 @@ def monitoring_entries(Rule) -> dict:
             kind="monitoring",
             read_roles=ALL_STAFF,
             description="Signatures of casebooks and visits: who, when, meaning, needing renewal",
+        ),
+        # Casebooks: a participant's record as PDF (monitoring: the monitor requests one,
+        # which writes no data), and a site's archive of them at close-out (central).
+        "trial:casebook": Rule(
+            kind="monitoring",
+            roles=CASEBOOK_READERS,
+            description="A participant's casebook as PDF: request it (rendered in the background)",
+        ),
+        "trial:casebook_status": Rule(
+            kind="monitoring",
+            read_roles=CASEBOOK_READERS,
+            description="A casebook's progress as JSON, polled by the progress bar",
+        ),
+        "trial:casebook_download": Rule(
+            kind="monitoring",
+            read_roles=CASEBOOK_READERS,
+            description="Download a participant's casebook PDF (counted in its log)",
+        ),
+        "trial:casebook_archive": Rule(
+            kind="central",
+            roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER}),
+            description="A site's archive at close-out: every casebook and an index, in a ZIP",
+        ),
+        "trial:casebook_archive_status": Rule(
+            kind="central",
+            roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER}),
+            description="A site archive's progress as JSON, polled by the progress bar",
+        ),
+        "trial:casebook_archive_download": Rule(
+            kind="central",
+            roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER}),
+            description="Download a site's archive ZIP (counted in its log)",
         ),
     }

@@ -110,6 +110,7 @@ class Item:
     value: str
     visit_code: str = ""
     record_label: str = ""
+    unit: str = ""
 
     @property
     def key(self) -> str:
@@ -144,6 +145,16 @@ def shown(value: Any, field: models.Field | None = None) -> str:
     if hasattr(value, "isoformat"):
         return formats.date_format(value, "SHORT_DATE_FORMAT")
     return str(value)
+
+
+def field_unit(field_name: str) -> str:
+    """The unit of a recorded value, read from its field's name (``cement_volume_ml``,
+    ``opioid_ome_mg_per_day``): the one rule, used by the casebook and the exports' codebook."""
+    if field_name.endswith("_ml"):
+        return "ml"
+    if "mg_per_day" in field_name:
+        return "mg/day"
+    return ""
 
 
 def item_label(model_label: str, field_name: str) -> str:
@@ -202,6 +213,7 @@ def _items_of(source: Source, row: models.Model, visit_code: str) -> Iterable[It
             shown(value, field),
             visit_code,
             record,
+            field_unit(field.name) if value not in (None, "") else "",
         )
 
 

@@ -59,3 +59,9 @@ def lock_context(request, participant: Participant) -> dict:
     if lock is None and whole is None and not may_lock:
         return {}
     return {"participant": participant, "lock": lock, "trial_lock": whole, "may_lock": may_lock}
+
+
+def casebook_context(request, participant: Participant) -> dict:
+    if not access.can(request.user, "trial:casebook", method="GET"):
+        return {}
+    return {"participant": participant}

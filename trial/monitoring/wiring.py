@@ -1,6 +1,7 @@
 """What monitoring adds to the shared registry: the queries, source-data verification and
-signatures and lock panels, the navigation entries, the data-saved hooks, the write guard and
-the lock conditions, the home card, the audit story and the demo steps."""
+signatures, lock and casebook panels, the navigation entries, the data-saved hooks, the write
+guard and the lock conditions, the home card, the audit story, the casebook's sections and the
+demo steps."""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -17,7 +18,9 @@ from trial.monitoring import (  # noqa: F401 - tasks
     signature_services,
     tasks,
 )
-from trial.registry import DemoStep, HomeCard, NavItem, Panel, Registry
+from trial.monitoring.casebook import sections
+from trial.monitoring.casebook import tasks as casebook_tasks  # noqa: F401 - registers them
+from trial.registry import CasebookSectionProvider, DemoStep, HomeCard, NavItem, Panel, Registry
 
 
 def register(registry: Registry) -> None:
@@ -52,6 +55,21 @@ def register(registry: Registry) -> None:
     registry.add_lock_condition(locks.condition_queries_closed)
     registry.add_lock_condition(signature_display.condition_casebook_signed)
     registry.lock_message = locks.lock_message
+    registry.add_panel(
+        Panel("casebook", "trial/monitoring/panel_casebook.html", panels.casebook_context, order=95)
+    )
+    registry.add_nav(
+        NavItem("trial:casebook_archive", _("Site archives"), order=70, group="review")
+    )
+    # The casebook after its forms: the queries' resolution, source-data verification, the
+    # signature manifest and the lock.
+    for code, section, order in (
+        ("queries", sections.queries_section, 10),
+        ("sdv", sections.sdv_section, 20),
+        ("signatures", sections.signatures_section, 30),
+        ("lock", sections.lock_section, 40),
+    ):
+        registry.add_casebook_section(CasebookSectionProvider(code, section, order=order))
     registry.on_data_saved(checks.after_save)
     registry.on_data_saved(signature_services.signatures_after_save)
     # A change to a verified form clears its verification, in the transaction of the change.

@@ -2,7 +2,8 @@
 
 Runs the benchmark module of an app (``<app>/benchmark.py`` with ``run(stdout, **options)``)
 and prints its figures; the README quotes them. Not a test: nothing here asserts a time.
-``exports`` is the benchmark of the full export, trial/exports/benchmark.py.
+``exports`` is the benchmark of the full export, trial/exports/benchmark.py; ``casebook`` the
+site archive of casebooks, trial/monitoring/casebook/benchmark.py.
 """
 
 import importlib
@@ -12,14 +13,18 @@ from django.core.management.base import BaseCommand, CommandError
 
 # Benchmarks that are not an app's own: the name given, and the module that runs it. "trial"
 # still names the export benchmark, which lived at trial/benchmark.py before trial/exports/.
-ALIASES = {"exports": "trial.exports.benchmark", "trial": "trial.exports.benchmark"}
+ALIASES = {
+    "exports": "trial.exports.benchmark",
+    "trial": "trial.exports.benchmark",
+    "casebook": "trial.monitoring.casebook.benchmark",
+}
 
 
 class Command(BaseCommand):
     help = "Measure an app's heavy paths on generated data, e.g. `benchmark followup`."
 
     def add_arguments(self, parser):
-        parser.add_argument("app", help="App whose benchmark to run: followup, or exports")
+        parser.add_argument("app", help="App whose benchmark to run: followup, exports or casebook")
         parser.add_argument("--participants", type=int, default=100_000)
         parser.add_argument(
             "--formats",
