@@ -38,6 +38,7 @@ TWINS = {
     "exports-expire": "exports_expire",
     "edit-checks-nightly": "edit_checks",
     "query-digest": "query_digest",
+    "casebooks-expire": "casebooks_expire",
 }
 
 
