@@ -495,6 +495,17 @@ MATRIX: dict[str, Rule] = {
         read_roles=MONITOR,
         description="Follow-up completeness per visit and site, and the patients behind it",
     ),
+    # Read-only; central roles read every site, site staff their own (participants_for).
+    "followup:missing_data": Rule(
+        kind="clinical",
+        read_roles=ALL_STAFF,
+        description="Missing-data report: expected, present and missing forms per visit",
+    ),
+    "followup:missing_data_csv": Rule(
+        kind="clinical",
+        read_roles=ALL_STAFF,
+        description="The missing-data report's list as CSV",
+    ),
     # --- dashboard and outcome report ---
     "trial:dashboard": Rule(
         kind="central",
