@@ -550,6 +550,12 @@ MATRIX: dict[str, Rule] = {
         roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER}),
         description="Download an export's ZIP (logged; identified files: data managers only)",
     ),
+    # The paper fallback when the system is down, so site staff may print it too.
+    "trial:annotated_crf": Rule(
+        kind="central",
+        read_roles=ALL_STAFF,
+        description="Blank annotated CRF (PDF): every form with item names, types and codes",
+    ),
     # --- end exports ---
     # --- Django admin: sites and reference lists (coordinator, data manager) --------------
     "admin:*": Rule(

@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any, ClassVar, Literal
 
 from django.apps import apps
@@ -91,6 +92,9 @@ class Exporter:
     several_per_key: ClassVar[bool] = False  # e.g. several calls in one visit
     unregistered_rows: ClassVar[bool] = False  # records without a trial number (screening log)
     order: ClassVar[int] = 100
+    # A form people fill, printed on the blank annotated CRF (trial.exports.crf); False for
+    # records the system keeps by itself (contacts, the participant register, queries).
+    on_crf: ClassVar[bool] = True
 
     def variables(self) -> list[Variable]:
         raise NotImplementedError
@@ -206,10 +210,32 @@ class AnalysisColumns:
     order: int = 100
 
 
+@dataclass(frozen=True)
+class CrfWording:
+    """The words a form is filled with in one language, for the annotated CRF: a title, an
+    introduction, and per variable its question and the text of each code (the questionnaires'
+    wording). ``demo`` marks wording that is not the licensed text."""
+
+    title: str = ""
+    intro: str = ""
+    demo: bool = False
+    questions: dict[str, str] = dataclass_field(default_factory=dict)
+    choices: dict[str, dict[Any, str]] = dataclass_field(default_factory=dict)
+
+
 class ExporterRegistry:
     def __init__(self) -> None:
         self._exporters: dict[str, type[Exporter]] = {}
         self._analysis: dict[str, AnalysisColumns] = {}
+        # Exporter identifier -> fn(language) -> CrfWording or None (no wording in it).
+        self._crf_wording: dict[str, Callable[[str], CrfWording | None]] = {}
+
+    def add_crf_wording(self, identifier: str, fn: Callable[[str], CrfWording | None]) -> None:
+        self._crf_wording[identifier] = fn
+
+    def crf_wording(self, identifier: str, language: str) -> CrfWording | None:
+        fn = self._crf_wording.get(identifier)
+        return None if fn is None else fn(language)
 
     def register(self, cls: type[Exporter]) -> type[Exporter]:
         """Class decorator: add an exporter (a second registration replaces the first)."""

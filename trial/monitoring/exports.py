@@ -17,6 +17,7 @@ from trial.monitoring.models import QueryMessage, QueryMessageKind, QueryState
 @register
 class QueryMessageExporter(QueryExporter):
     identifier = "queries"
+    on_crf = False  # kept by the system, not filled on a form
     label = _("Queries")
     description = _(
         "Every query on a recorded item and its thread: one row per step (raised, answered, "
