@@ -41,7 +41,9 @@ class MissingDataFilterForm(forms.Form):
     """The missing-data report's filters; an unknown value is an error on the page, and the
     list is then shown unfiltered by it."""
 
-    site = forms.ModelChoiceField(label=_("Site"), queryset=Site.objects.none(), required=False)
+    site = forms.ModelChoiceField(
+        label=_("Site"), queryset=Site.objects.none(), required=False, empty_label=_("All")
+    )
     visit = forms.ChoiceField(label=_("Visit"), required=False)
     form = forms.ChoiceField(label=_("Form"), required=False)
     state = forms.ChoiceField(label=_("State"), required=False)
