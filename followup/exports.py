@@ -19,7 +19,6 @@ from followup.models import (
 from trial.exports.registry import (
     CHUNK_SIZE,
     AnalysisColumns,
-    Exporter,
     QueryExporter,
     Variable,
     boolean,
@@ -137,52 +136,6 @@ class VisitItemsExporter(QueryExporter):
 
     def base_queryset(self):
         return VisitItems.objects.annotate(missing_items=JsonPairsText("missing_reasons"))
-
-
-@register
-class MissingDataExporter(Exporter):
-    """The missing-data report (followup.missing) as of the day of the export: one record per
-    participant, visit and form the schedule expects, present or missing and why."""
-
-    identifier = "missing_data"
-    label = _("Missing data")
-    description = _(
-        "One record per randomised participant, visit and form expected by the day of the "
-        "export (or recorded): present, missing with a reason, missing without one, or not "
-        "yet due while the window is open."
-    )
-    source_app = "followup"
-    repeated = True
-    several_per_key = True
-    on_crf = False  # a report on the forms, not a form
-    order = 78
-
-    def variables(self) -> list[Variable]:
-        from followup import missing
-
-        return [
-            coded("form", _("Form"), missing.form_choices()),
-            coded("form_state", _("State"), list(missing.STATE_LABELS.items())),
-            coded("missing_reason", _("Why it is missing"), list(missing.REASON_LABELS.items())),
-            Variable("window_opens", _("Window opens"), "date"),
-            Variable("window_closes", _("Window closes"), "date"),
-        ]
-
-    def rows(self) -> Iterator[tuple]:
-        from followup import missing
-        from trial.models import Participant
-        from trial.protocol.schedule import local_today
-
-        for row in missing.missing_rows(Participant.objects.all(), today=local_today()):
-            yield (
-                row.trial_number,
-                row.visit_code,
-                row.form,
-                row.state,
-                row.reason or None,
-                row.opens,
-                row.closes,
-            )
 
 
 def analysis_variables() -> list[Variable]:

@@ -209,23 +209,3 @@ def test_participants_not_randomised_are_not_in_it(world, fixed_day):
     response = verified_client(world.users[Role.COORDINATOR]).get(URL)
     assert response.context["count"] == 0
     assert b'data-testid="missing-empty"' in response.content
-
-
-def test_the_export_registry_has_it_with_codebook_entries(world, report):
-    from trial.exports.registry import autodiscover
-
-    exporter = autodiscover().get("missing_data")()
-    names = [v.name for v in exporter.variables()]
-    assert names == ["form", "form_state", "missing_reason", "window_opens", "window_closes"]
-    codes = dict(exporter.variables()[2].codes)
-    assert {"declined", "died", "withdrew"} <= set(codes)
-    a, _b, _c = report
-    rows = [r for r in exporter.rows() if r[0] == a.trial_number and r[1] == "W1"]
-    assert [r[2:5] for r in rows] == [
-        ("vas", "present", None),
-        ("pain_medication", "present", None),
-        ("hsu", "missing_reason", "declined"),
-        ("adverse_events", "present", None),
-    ]
-    numbers = [r[0] for r in exporter.rows()]
-    assert numbers == sorted(numbers)  # trial-number order, as the ODM writer merges forms
