@@ -40,13 +40,23 @@ from trial.protocol.visits import questionnaire_visits
 ITEM_UNITS = {"vas": "mm (0-100)", "count": "count"}
 SCORE_VARIABLES = {
     "odi": (
-        Variable("odi_score", _("ODI score"), "decimal", allowed="0-100", unit="%"),
-        coded("odi_band", _("ODI band"), [(band, band) for _, band in ODI_BANDS]),
+        Variable("odi_score", _("ODI score"), "decimal", allowed="0-100", unit="%", derived=True),
+        coded("odi_band", _("ODI band"), [(band, band) for _, band in ODI_BANDS], derived=True),
     ),
     "eq5d3l": (
-        Variable("eq5d_profile", _("EQ-5D-3L profile (MO SC UA PD AD)"), allowed="11111-33333"),
-        Variable("eq5d_index", _("EQ-5D-3L index"), "decimal", allowed="-0.624-1"),
-        coded("eq5d_value_set", _("EQ-5D value set"), (("DK", "Denmark"), ("UK", "UK"))),
+        Variable(
+            "eq5d_profile",
+            _("EQ-5D-3L profile (MO SC UA PD AD)"),
+            allowed="11111-33333",
+            derived=True,
+        ),
+        Variable("eq5d_index", _("EQ-5D-3L index"), "decimal", allowed="-0.624-1", derived=True),
+        coded(
+            "eq5d_value_set",
+            _("EQ-5D value set"),
+            (("DK", "Denmark"), ("UK", "UK")),
+            derived=True,
+        ),
     ),
 }
 

@@ -32,6 +32,7 @@ class CrfItem:
     codes: list[tuple[Any, str]]
     allowed: str
     unit: str
+    derived: bool = False
 
     @property
     def boxes(self) -> int:
@@ -60,7 +61,7 @@ def _item(var: Variable, wording: CrfWording | None) -> CrfItem:
     codes = [(code, texts.get(code) or str(meaning)) for code, meaning in var.codes]
     if not codes and texts:  # a slider: its two ends
         codes = sorted(texts.items())
-    return CrfItem(var.name, question, var.type, codes, var.allowed, var.unit)
+    return CrfItem(var.name, question, var.type, codes, var.allowed, var.unit, var.derived)
 
 
 def _form(exporter: Exporter, language: str) -> CrfForm:

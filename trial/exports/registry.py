@@ -57,6 +57,9 @@ class Variable:
     # Free text typed by staff (a cause of death, a reason) may name people: it is left out of
     # pseudonymised exports and comes only with an identified one.
     free_text: bool = False
+    # Computed by the system (a score, the as-treated arm): on the annotated CRF it is
+    # annotated but has no box to fill.
+    derived: bool = False
 
     def __post_init__(self) -> None:
         if len(self.name) > 32 or not self.name.replace("_", "").isalnum():

@@ -81,3 +81,10 @@ def test_someone_without_a_role_is_refused(world):
 
     nobody = UserFactory(username="nobody", role="", sites=[])
     assert verified_client(nobody).get(URL).status_code in (403, 404)
+
+
+def test_scores_and_the_as_treated_arm_are_annotated_but_not_to_fill():
+    forms = {f.identifier: f for f in crf_forms("en")}
+    derived = {i.variable for f in forms.values() for i in f.items if i.derived}
+    assert {"odi_score", "odi_band", "eq5d_index", "arm_as_treated"} <= derived
+    assert not {"odi_1", "arm", "vas_back"} & derived
