@@ -43,6 +43,9 @@ class FollowupConfig(AppConfig):
         registry.add_nav(
             NavItem("followup:completeness", _("Completeness"), order=45, group="followup")
         )
+        registry.add_nav(
+            NavItem("followup:missing_data", _("Missing data"), order=46, group="followup")
+        )
         from followup.home import worklist_card
         from trial.models import Role
         from trial.registry import HomeCard

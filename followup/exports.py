@@ -33,6 +33,7 @@ from trial.exports.sql import JsonPairsText
 @register
 class ContactExporter(QueryExporter):
     identifier = "contacts"
+    on_crf = False  # kept by the system, not filled on a form
     label = _("Follow-up contacts")
     description = _("One record per participant and scheduled visit: window, status, attempts.")
     source_app = "followup"

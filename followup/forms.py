@@ -37,6 +37,26 @@ class SiteFilterForm(forms.Form):
         cast(forms.ModelChoiceField, self.fields["site"]).queryset = sites
 
 
+class MissingDataFilterForm(forms.Form):
+    """The missing-data report's filters; an unknown value is an error on the page, and the
+    list is then shown unfiltered by it."""
+
+    site = forms.ModelChoiceField(
+        label=_("Site"), queryset=Site.objects.none(), required=False, empty_label=_("All")
+    )
+    visit = forms.ChoiceField(label=_("Visit"), required=False)
+    form = forms.ChoiceField(label=_("Form"), required=False)
+    state = forms.ChoiceField(label=_("State"), required=False)
+
+    def __init__(self, *args, sites, visits, forms_, states, **kwargs):
+        super().__init__(*args, **kwargs)
+        cast(forms.ModelChoiceField, self.fields["site"]).queryset = sites
+        everything = [("", _("All"))]
+        cast(forms.ChoiceField, self.fields["visit"]).choices = everything + visits
+        cast(forms.ChoiceField, self.fields["form"]).choices = everything + forms_
+        cast(forms.ChoiceField, self.fields["state"]).choices = everything + states
+
+
 class CallLogForm(forms.Form):
     """One call. Which item fields exist depends on what the visit collects, the arm (crossover
     is asked in the conservative arm only) and which questionnaires are taken by phone here."""

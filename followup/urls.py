@@ -12,4 +12,6 @@ urlpatterns = [
     path("followup/weekly/", views.weekly_list, name="weekly_list"),
     path("followup/weekly.pdf", views.weekly_list_pdf, name="weekly_list_pdf"),
     path("followup/completeness/", views.completeness, name="completeness"),
+    path("followup/missing-data/", views.missing_data, name="missing_data"),
+    path("followup/missing-data.csv", views.missing_data_csv, name="missing_data_csv"),
 ]

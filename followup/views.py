@@ -3,25 +3,27 @@ selectors scope the data to the user's sites, forms validate, services write."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
-from followup import call_items, pdf, selectors, services
-from followup.forms import CallLogForm, SiteFilterForm
+from followup import call_items, missing, pdf, selectors, services
+from followup.forms import CallLogForm, MissingDataFilterForm, SiteFilterForm
 from followup.models import CallOutcome, ContactStatus
 from trial import access
 from trial.concurrency import ConcurrentChange, form_conflict_show, form_version, version_field_add
 from trial.errors import ServiceError
+from trial.exports.tables import neutralise
 from trial.forms import DateField, apply_errors, out_of_window_confirmed, out_of_window_field_add
 from trial.http import AuthedHttpRequest
 from trial.models import SiteKind
@@ -336,3 +338,100 @@ def completeness(request: AuthedHttpRequest) -> HttpResponse:
             "detail": detail,
         },
     )
+
+
+# --- missing-data report -------------------------------------------------------------------
+
+
+def _missing_data(request: AuthedHttpRequest):
+    """The filter form and the report's rows for the user's sites, filtered as asked."""
+    sites = sites_for(request.user).filter(kind=SiteKind.HEMATOLOGY).order_by("code")
+    form = MissingDataFilterForm(
+        request.GET or None,
+        sites=sites,
+        visits=missing.visit_choices(),
+        forms_=missing.form_choices(),
+        states=[(code, str(label)) for code, label in missing.STATE_LABELS.items()],
+    )
+    wanted = form.cleaned_data if form.is_valid() else {}
+    participants = access.participants_for(request.user)
+    if wanted.get("site"):
+        participants = participants.filter(site=wanted["site"])
+    rows = list(missing.missing_rows(participants, today=local_today()))
+    picked = [
+        row
+        for row in rows
+        if (not wanted.get("visit") or row.visit_code == wanted["visit"])
+        and (not wanted.get("form") or row.form == wanted["form"])
+        and (not wanted.get("state") or row.state == wanted["state"])
+    ]
+    return form, rows, picked
+
+
+@require_safe
+def missing_data(request: AuthedHttpRequest) -> HttpResponse:
+    form, rows, picked = _missing_data(request)
+    sites, summary = missing.summary(rows)
+    page = Paginator(picked, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = {k: str(v) for k, v in request.GET.items() if k != "page" and v}
+    return render(
+        request,
+        "followup/missing_data.html",
+        {
+            "form": form,
+            "sites": sites,
+            "summary": summary,
+            "page": page,
+            "count": len(picked),
+            "query": urlencode(query),
+            "csv_url": f"{reverse('followup:missing_data_csv')}?{urlencode(query)}",
+        },
+    )
+
+
+MISSING_CSV_HEADER = [
+    "trial_number",
+    "site",
+    "visit",
+    "form",
+    "state",
+    "reason",
+    "window_opens",
+    "window_closes",
+]
+
+
+@require_safe
+def missing_data_csv(request: AuthedHttpRequest) -> StreamingHttpResponse:
+    """The report's list as CSV, with the page's filters, written row by row."""
+    _form, _rows, picked = _missing_data(request)
+    writer = csv.writer(_Echo(), lineterminator="\n")
+
+    def lines():
+        yield writer.writerow(MISSING_CSV_HEADER)
+        for row in picked:
+            yield writer.writerow(
+                [
+                    neutralise(row.trial_number),
+                    row.site_code,
+                    row.visit_code,
+                    row.form,
+                    row.state,
+                    row.reason,
+                    row.opens.isoformat() if row.opens else "",
+                    row.closes.isoformat() if row.closes else "",
+                ]
+            )
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    stamp = local_today().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="missing-data-{stamp}.csv"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for streaming csv.writer output."""
+
+    def write(self, value: str) -> str:
+        return value

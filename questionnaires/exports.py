@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from django.utils.translation import gettext_lazy as _
 
-from questionnaires.instruments import INSTRUMENTS
+from questionnaires.instruments import INSTRUMENTS, WordingError, load_wording
 from questionnaires.instruments.base import Instrument, Item
 from questionnaires.models import Mode, QuestionnaireResponse, ResponseStatus
 from questionnaires.scoring import ODI_BANDS
@@ -22,6 +22,7 @@ from questionnaires.services import scoring_options
 from trial.exports.registry import (
     CHUNK_SIZE,
     AnalysisColumns,
+    CrfWording,
     Exporter,
     Variable,
     boolean,
@@ -39,13 +40,23 @@ from trial.protocol.visits import questionnaire_visits
 ITEM_UNITS = {"vas": "mm (0-100)", "count": "count"}
 SCORE_VARIABLES = {
     "odi": (
-        Variable("odi_score", _("ODI score"), "decimal", allowed="0-100", unit="%"),
-        coded("odi_band", _("ODI band"), [(band, band) for _, band in ODI_BANDS]),
+        Variable("odi_score", _("ODI score"), "decimal", allowed="0-100", unit="%", derived=True),
+        coded("odi_band", _("ODI band"), [(band, band) for _, band in ODI_BANDS], derived=True),
     ),
     "eq5d3l": (
-        Variable("eq5d_profile", _("EQ-5D-3L profile (MO SC UA PD AD)"), allowed="11111-33333"),
-        Variable("eq5d_index", _("EQ-5D-3L index"), "decimal", allowed="-0.624-1"),
-        coded("eq5d_value_set", _("EQ-5D value set"), (("DK", "Denmark"), ("UK", "UK"))),
+        Variable(
+            "eq5d_profile",
+            _("EQ-5D-3L profile (MO SC UA PD AD)"),
+            allowed="11111-33333",
+            derived=True,
+        ),
+        Variable("eq5d_index", _("EQ-5D-3L index"), "decimal", allowed="-0.624-1", derived=True),
+        coded(
+            "eq5d_value_set",
+            _("EQ-5D value set"),
+            (("DK", "Denmark"), ("UK", "UK")),
+            derived=True,
+        ),
     ),
 }
 
@@ -269,3 +280,37 @@ def analysis_rows() -> Iterator[tuple[int, tuple]]:
 exporters.add_analysis(
     AnalysisColumns("questionnaires", analysis_variables, analysis_rows, order=50)
 )
+
+
+def crf_wording(code: str):
+    """The instrument's wording in ``language`` for the annotated CRF (None without a file):
+    each item's question, the text of each choice, and a slider's two anchors."""
+
+    def wording(language: str) -> CrfWording | None:
+        try:
+            loaded = load_wording(code, language)
+        except WordingError:
+            return None
+        choices: dict[str, dict] = {}
+        for item_code, item in loaded.items.items():
+            texts: dict = dict(item.choices)
+            if item.anchors:
+                instrument_item = INSTRUMENTS[code].item(item_code)
+                texts = {
+                    instrument_item.min_value: item.anchors.get("low", ""),
+                    instrument_item.max_value: item.anchors.get("high", ""),
+                }
+            choices[item_code] = texts
+        return CrfWording(
+            title=loaded.title,
+            intro=loaded.intro,
+            demo=loaded.demo,
+            questions={c: item.text for c, item in loaded.items.items()},
+            choices=choices,
+        )
+
+    return wording
+
+
+for _code in INSTRUMENTS:
+    exporters.add_crf_wording(f"q_{_code}", crf_wording(_code))

@@ -68,6 +68,7 @@ def _as_treated_variable() -> Variable:
             "procedure is not recorded"
         ),
         Arm.choices,
+        derived=True,
     )
 
 

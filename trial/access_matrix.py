@@ -473,6 +473,17 @@ MATRIX: dict[str, Rule] = {
         read_roles=MONITOR,
         description="Follow-up completeness per visit and site, and the patients behind it",
     ),
+    # Read-only; central roles read every site, site staff their own (participants_for).
+    "followup:missing_data": Rule(
+        kind="clinical",
+        read_roles=ALL_STAFF,
+        description="Missing-data report: expected, present and missing forms per visit",
+    ),
+    "followup:missing_data_csv": Rule(
+        kind="clinical",
+        read_roles=ALL_STAFF,
+        description="The missing-data report's list as CSV",
+    ),
     # --- dashboard and outcome report ---
     "trial:dashboard": Rule(
         kind="central",
@@ -516,6 +527,12 @@ MATRIX: dict[str, Rule] = {
         kind="central",
         roles=frozenset({Role.COORDINATOR, Role.DATA_MANAGER}),
         description="Download an export's ZIP (logged; identified files: data managers only)",
+    ),
+    # The paper fallback when the system is down, so site staff may print it too.
+    "trial:annotated_crf": Rule(
+        kind="central",
+        read_roles=ALL_STAFF,
+        description="Blank annotated CRF (PDF): every form with item names, types and codes",
     ),
     # --- end exports ---
     # --- Django admin: sites and reference lists (coordinator, data manager) --------------

@@ -202,6 +202,7 @@ trial_patterns[0].extend(
         path(
             "exports/<uuid:run_id>/download/", export_views.export_download, name="export_download"
         ),
+        path("exports/annotated-crf.pdf", export_views.annotated_crf, name="annotated_crf"),
     ]
 )
 # --- end exports ---

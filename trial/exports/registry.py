@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any, ClassVar, Literal
 
 from django.apps import apps
@@ -56,6 +57,9 @@ class Variable:
     # Free text typed by staff (a cause of death, a reason) may name people: it is left out of
     # pseudonymised exports and comes only with an identified one.
     free_text: bool = False
+    # Computed by the system (a score, the as-treated arm): on the annotated CRF it is
+    # annotated but has no box to fill.
+    derived: bool = False
 
     def __post_init__(self) -> None:
         if len(self.name) > 32 or not self.name.replace("_", "").isalnum():
@@ -105,6 +109,10 @@ class Exporter:
             return queryset
         path = "pk" if trial_number == "trial_number" else trial_number[: -len("__trial_number")]
         return queryset.filter(**{f"{path}__in": self.participant_ids})
+
+    # A form people fill, printed on the blank annotated CRF (trial.exports.crf); False for
+    # records the system keeps by itself (contacts, the participant register, queries).
+    on_crf: ClassVar[bool] = True
 
     def variables(self) -> list[Variable]:
         raise NotImplementedError
@@ -221,10 +229,32 @@ class AnalysisColumns:
     order: int = 100
 
 
+@dataclass(frozen=True)
+class CrfWording:
+    """The words a form is filled with in one language, for the annotated CRF: a title, an
+    introduction, and per variable its question and the text of each code (the questionnaires'
+    wording). ``demo`` marks wording that is not the licensed text."""
+
+    title: str = ""
+    intro: str = ""
+    demo: bool = False
+    questions: dict[str, str] = dataclass_field(default_factory=dict)
+    choices: dict[str, dict[Any, str]] = dataclass_field(default_factory=dict)
+
+
 class ExporterRegistry:
     def __init__(self) -> None:
         self._exporters: dict[str, type[Exporter]] = {}
         self._analysis: dict[str, AnalysisColumns] = {}
+        # Exporter identifier -> fn(language) -> CrfWording or None (no wording in it).
+        self._crf_wording: dict[str, Callable[[str], CrfWording | None]] = {}
+
+    def add_crf_wording(self, identifier: str, fn: Callable[[str], CrfWording | None]) -> None:
+        self._crf_wording[identifier] = fn
+
+    def crf_wording(self, identifier: str, language: str) -> CrfWording | None:
+        fn = self._crf_wording.get(identifier)
+        return None if fn is None else fn(language)
 
     def register(self, cls: type[Exporter]) -> type[Exporter]:
         """Class decorator: add an exporter (a second registration replaces the first)."""

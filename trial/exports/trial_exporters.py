@@ -39,6 +39,7 @@ def _levels(value: Any) -> str:
 @register
 class ParticipantExporter(QueryExporter):
     identifier = "participants"
+    on_crf = False  # kept by the system, not filled on a form
     label = _("Participants")
     description = _("Every registered participant: site, sex, year of birth, status.")
     order = 10

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
@@ -132,3 +133,18 @@ def export_download(request: AuthedHttpRequest, run_id) -> FileResponse:
     stamp = run.requested_at.strftime("%Y%m%d-%H%M")
     name = f"vertebra-{run.exporter}-{run.format}-{stamp}.zip"
     return FileResponse(path.open("rb"), as_attachment=True, filename=name)
+
+
+@require_GET
+def annotated_crf(request: AuthedHttpRequest) -> HttpResponse:
+    """The blank annotated CRF as PDF, in ``?language=da|en`` (default: the page's language)."""
+    from trial.exports.crf import LANGUAGES, annotated_crf_pdf
+
+    language = request.GET.get("language") or (translation.get_language() or "da")[:2]
+    if language not in LANGUAGES:
+        raise BadRequest(_("The annotated CRF is in Danish (da) or English (en)."))
+    response = HttpResponse(annotated_crf_pdf(language), content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="vertebra-annotated-crf-{language}.pdf"'
+    )
+    return response

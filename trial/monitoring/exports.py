@@ -30,6 +30,7 @@ from trial.monitoring.signature_models import Signature, SignatureMeaning, Signa
 @register
 class QueryMessageExporter(QueryExporter):
     identifier = "queries"
+    on_crf = False  # kept by the system, not filled on a form
     label = _("Queries")
     description = _(
         "Every query on a recorded item and its thread: one row per step (raised, answered, "
@@ -77,6 +78,7 @@ class QueryMessageExporter(QueryExporter):
 @register
 class SignatureExporter(QueryExporter):
     identifier = "signatures"
+    on_crf = False  # kept by the system from the signing page
     label = _("Investigator's signatures")
     description = _(
         "Every signature of a casebook (empty visit) or of one visit: when, by which role, its "
@@ -121,6 +123,7 @@ class SignatureExporter(QueryExporter):
 @register
 class SourceVerificationExporter(Exporter):
     identifier = "sdv"
+    on_crf = False  # the monitor's marks, not a form people fill
     label = _("Source-data verification")
     description = _(
         "Every recorded form that needs source-data verification (TRIAL_SDV_FORMS): one row "
