@@ -317,6 +317,12 @@ if TRIAL_EQ5D_VALUE_SET not in ("DK", "UK"):
 # Crossover to PVP for the conservative arm: not before this day after randomisation unless
 # the coordinator overrides with a reason (protocol: after 4 weeks).
 TRIAL_CROSSOVER_EARLIEST_DAY = env.int("TRIAL_CROSSOVER_EARLIEST_DAY", default=28)
+# Responder analysis of the outcome report: an ODI improvement (baseline minus the primary
+# visit) of at least this many points is a response (the minimal clinically important
+# difference; Ostelo 2008 give 10 points, or 30% of baseline, for back pain).
+TRIAL_ODI_MCID = env.float("TRIAL_ODI_MCID", default=10.0)
+if not 0 < TRIAL_ODI_MCID <= 100:
+    raise ImproperlyConfigured("TRIAL_ODI_MCID must be a number of ODI points above 0, up to 100.")
 
 # --- Audit trail -------------------------------------------------------------------------
 # A reason for a change is free text that users write in full; simple-history's default column

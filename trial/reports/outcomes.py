@@ -332,11 +332,14 @@ def analysis(data: OutcomeData, by: str = ITT) -> dict:
     }
 
 
-def outcome_report(site: Site | None = None) -> dict:
+def outcome_report(site: Site | None = None, data: OutcomeData | None = None) -> dict:
     """The context of the outcome report page and PDF: the intention-to-treat analysis
     (the primary one; its tables also at the top level), and the same tables as treated,
-    the sensitivity analysis."""
-    data = outcome_data(site)
+    the sensitivity analysis; the adjusted models (trial.reports.adjusted). ``data`` is given
+    by the benchmark (simulated subjects); otherwise it is read from the database."""
+    from trial.reports.adjusted import models_report
+
+    data = outcome_data(site) if data is None else data
     leakage = data.leakage
     itt = analysis(data, ITT)
     flow = consort_flow(site, data)
@@ -346,6 +349,7 @@ def outcome_report(site: Site | None = None) -> dict:
         **itt,
         "itt": itt,
         "as_treated": analysis(data, AS_TREATED),
+        "models": models_report(data),
         "measure_labels": measure_labels(),
         "leakage": leakage,
         "leakage_text": _n_pct_slash(leakage) if leakage else None,
