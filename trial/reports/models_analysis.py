@@ -265,6 +265,8 @@ def mixed_model(
         return MixedResult(not_estimable=_("no participant has the data needed"))
     df = _numeric(df[needed].copy(), [outcome, *([baseline] if baseline else [])]).dropna()
     df = df[df[ARM].isin((TREATED, CONTROL)) & df[VISIT].isin(visits)].copy()
+    if why := _empty_arm(*_arm_counts(df.drop_duplicates(PID))):
+        return MixedResult(not_estimable=why)
     notes: list[str] = []
     # A visit is modelled only where both arms have someone: otherwise arm x visit is not
     # estimable there.
