@@ -23,6 +23,7 @@ from trial.protocol.schedule import PRIMARY_MEASURES
 from trial.reports import charts, statistics
 from trial.reports import models_analysis as models
 from trial.reports import populations as pops
+from trial.reports.formatting import _num, _p
 from trial.reports.outcome_data import ARMS, OutcomeData, Subject, measure_labels
 
 SITE = "site"
@@ -39,15 +40,7 @@ def _places(measure: str) -> int:
 
 
 def _fmt(value: float | None, places: int) -> str:
-    from trial.reports.outcomes import _num
-
     return _num(value, places)
-
-
-def _p(value: float | None) -> str:
-    from trial.reports.outcomes import _p as p_text
-
-    return p_text(value)
 
 
 def estimate_text(est: models.Estimate, places: int) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from typing import Any
 
 import numpy as np
 from django.template.loader import render_to_string
@@ -27,7 +28,7 @@ SITES = ("AAR", "ODE", "RH")
 def simulated_data(n: int, seed: int = 2026) -> OutcomeData:
     rng = np.random.default_rng(seed)
     schedule = active_schedule()
-    visits = [
+    visits: list[dict[str, Any]] = [
         {"code": v.code, "label": v.label, "day": v.day, "primary": v.primary,
          "collects": v.collects}
         for v in schedule.visits

@@ -167,7 +167,12 @@ def ancova(
     df = df.dropna()
     df = df[df[ARM].isin((TREATED, CONTROL))].copy()
     n_t, n_c = _arm_counts(df)
-    counts = {"n": n_t + n_c, "n_treated": n_t, "n_control": n_c, "confidence": confidence}
+    counts: dict[str, Any] = {
+        "n": n_t + n_c,
+        "n_treated": n_t,
+        "n_control": n_c,
+        "confidence": confidence,
+    }
     if why := _empty_arm(n_t, n_c):
         return Estimate(not_estimable=why, **counts)
     df["treat"] = (df[ARM] == TREATED).astype(float)
@@ -277,7 +282,7 @@ def mixed_model(
     df = df[df[VISIT].isin(order)].copy()
     people = df.drop_duplicates(PID)
     n_t, n_c = _arm_counts(people)
-    counts = {"n_participants": n_t + n_c, "n_observations": len(df)}
+    counts: dict[str, Any] = {"n_participants": n_t + n_c, "n_observations": len(df)}
     if why := _empty_arm(n_t, n_c):
         return MixedResult(not_estimable=why, notes=tuple(notes), **counts)
     df["treat"] = (df[ARM] == TREATED).astype(float)
@@ -382,7 +387,7 @@ def mice_primary(
     miss_y, miss_b = int(df[outcome].isna().sum()), int(df[baseline].isna().sum())
     n_imputed = int((df[outcome].isna() | df[baseline].isna()).sum())
     counts: dict[str, Any] = {"n": n_t + n_c, "n_treated": n_t, "n_control": n_c}
-    common = {
+    common: dict[str, Any] = {
         "n_imputed": n_imputed,
         "missing_outcome": miss_y,
         "missing_baseline": miss_b,

@@ -99,9 +99,11 @@ def test_responders_use_the_mcid_setting(recorded, settings):
     assert rd.responders_control == 6
 
 
-def test_the_page_and_the_pdf_show_the_adjusted_figures(recorded, world):
+def test_the_page_and_the_pdf_show_the_adjusted_figures(recorded, world, settings):
+    settings.LANGUAGE_CODE = "en"
     client = verified_client(world.users[Role.COORDINATOR])
-    report = outcomes.outcome_report()["models"]
+    with translation.override("en"):
+        report = outcomes.outcome_report()["models"]
     itt_text = report["populations"][0]["ancova"]
     with translation.override("en"):
         page = client.get(reverse("trial:outcome_report")).content.decode()
@@ -122,7 +124,8 @@ def test_the_page_and_the_pdf_show_the_adjusted_figures(recorded, world):
     assert "statsmodels" in text and "Per protocol" in text
 
 
-def test_the_report_with_one_arm_only_says_not_estimable(world):
+def test_the_report_with_one_arm_only_says_not_estimable(world, settings):
+    settings.LANGUAGE_CODE = "en"
     user = world.users[Role.COORDINATOR]
     at = timezone.now() - dt.timedelta(days=60)
     for i in range(3):

@@ -12,6 +12,16 @@ from scipy import stats
 
 from trial.reports import models_analysis as m
 
+
+@pytest.fixture(autouse=True)
+def _english():
+    # The reasons are translated; these tests read the English source text.
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 # A fixed data set: 12 participants, arm, baseline ODI, cohort, site and the ODI at 4 weeks.
 DATA = [
     ("pvp", 62, "A", "AAR", 38),
