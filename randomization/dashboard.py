@@ -12,8 +12,8 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from randomization import selectors
-from randomization.models import Arm
-from randomization.strata import STRATA
+from randomization.models import Arm, DeviationKind, ProtocolDeviation
+from randomization.strata import STRATA, UnknownStratum, get_stratum
 from trial.registry import DashboardPanel, dashboard
 
 
@@ -70,14 +70,40 @@ def balance_context(request) -> dict:
     }
 
 
+def _stratum_levels(code: str) -> dict[str, str]:
+    """Factor code -> level code of a stratum (``{"cohort": "A", ...}``): the analysis adjusts
+    for the factors as they were at randomisation, decoded by the strata's one declaration."""
+    try:
+        return get_stratum(code).level_codes
+    except UnknownStratum:
+        return {}
+
+
 def allocations() -> dict[int, dict]:
-    """participant id -> arm, stratum, day of randomisation (local date). One query."""
+    """participant id -> arm, stratum (and its factor levels), day of randomisation (local
+    date). One query."""
     return {
-        pid: {"arm": arm, "stratum": stratum, "randomised_on": timezone.localdate(at)}
+        pid: {
+            "arm": arm,
+            "stratum": stratum,
+            "stratum_levels": _stratum_levels(stratum),
+            "randomised_on": timezone.localdate(at),
+        }
         for pid, arm, stratum, at in selectors.revealed_allocations().values_list(
             "participant_id", "arm", "stratum", "randomised_at"
         )
     }
+
+
+def ineligible_randomised() -> set[int]:
+    """Participants randomised although not eligible: a correction after randomisation made
+    them ineligible, recorded as a protocol deviation (randomization.corrections). One query.
+    The per-protocol analysis leaves them out (trial.reports.populations)."""
+    return set(
+        ProtocolDeviation.objects.filter(
+            kind=DeviationKind.CORRECTION_MAKES_INELIGIBLE
+        ).values_list("participant_id", flat=True)
+    )
 
 
 def arm_labels() -> dict[str, str]:
@@ -96,3 +122,4 @@ dashboard.add_panel(
 )
 dashboard.add_report_source("allocations", allocations)
 dashboard.add_report_source("arm_labels", arm_labels)
+dashboard.add_report_source("ineligible_randomised", ineligible_randomised)

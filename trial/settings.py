@@ -329,6 +329,12 @@ TRIAL_SDV_FORMS = tuple(
         default=["consent", "eligibility", "randomisation", "primary_outcome", "sae", "death"],
     )
 )
+# Responder analysis of the outcome report: an ODI improvement (baseline minus the primary
+# visit) of at least this many points is a response (the minimal clinically important
+# difference; Ostelo 2008 give 10 points, or 30% of baseline, for back pain).
+TRIAL_ODI_MCID = env.float("TRIAL_ODI_MCID", default=10.0)
+if not 0 < TRIAL_ODI_MCID <= 100:
+    raise ImproperlyConfigured("TRIAL_ODI_MCID must be a number of ODI points above 0, up to 100.")
 
 # --- Audit trail -------------------------------------------------------------------------
 # A reason for a change is free text that users write in full; simple-history's default column

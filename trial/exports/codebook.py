@@ -28,6 +28,14 @@ def formula_note() -> str:
     )
 
 
+def population_notes() -> list[str]:
+    """The analysis populations as the outcome report defines them (trial.reports.populations,
+    their one home), so the analyst reads the same definitions with the data."""
+    from trial.reports import populations
+
+    return [*populations.definitions().values(), populations.common_exclusion()]
+
+
 CODEBOOK_HEADER = ["file", "variable", "label", "type", "allowed_values", "unit", "source_form"]
 
 
@@ -66,6 +74,7 @@ def write_codebook_pdf(zf: zipfile.ZipFile, tables: list[Table], meta: dict) -> 
         {
             "tables": [(t, list(codebook_rows([t]))) for t in tables],
             "formula_note": formula_note(),
+            "populations": population_notes(),
             **meta,
         },
     )

@@ -72,6 +72,11 @@ class Subject:
     withdrawn_on: dt.date | None = None
     data_use_allowed: bool = True
     crossed_over: bool = False
+    crossover_date: dt.date | None = None
+    # Randomised although not eligible (a protocol deviation; the randomization app's source).
+    ineligible_randomised: bool = False
+    # The stratification factors at randomisation, factor code -> level code (from the stratum).
+    stratum_levels: dict = field(default_factory=dict)
     as_treated: str | None = None  # trial.treatment.selectors.as_treated_expression
     last_contact: dt.date | None = None
     visits_done: set = field(default_factory=set)
@@ -98,8 +103,9 @@ def outcome_data(site: Site | None = None) -> OutcomeData:
     """Everything the CONSORT flow and the outcome report need, in a constant number of queries.
 
     Participants (one query, with screening form, surgical assessment, death and withdrawal
-    joined), then one query per report source: allocations, scores, contacts; one for
-    crossovers and one for cement leakage when those models exist.
+    joined), then one query per report source: allocations, scores, contacts, deviations that
+    made a randomised participant ineligible; one for crossovers and one for cement leakage
+    when those models exist.
     """
     missing: list[str] = []
     allocations = dashboard.report_source("allocations")
@@ -145,6 +151,7 @@ def outcome_data(site: Site | None = None) -> OutcomeData:
             arm=alloc["arm"],
             as_treated=p.as_treated_arm,
             stratum=alloc["stratum"],
+            stratum_levels=alloc.get("stratum_levels") or {},
             randomised_on=day0,
             sex=p.sex,
             age=day0.year - p.year_of_birth if p.year_of_birth else None,
@@ -189,9 +196,13 @@ def outcome_data(site: Site | None = None) -> OutcomeData:
     if crossover is None:
         missing.append("trial.Crossover (crossed over)")
     else:
-        for pid in crossover.objects.values_list("participant_id", flat=True):
+        for pid, on in crossover.objects.values_list("participant_id", "crossover_date"):
             if pid in subjects:
                 subjects[pid].crossed_over = True
+                subjects[pid].crossover_date = on
+    for pid in dashboard.report_source("ineligible_randomised") or ():
+        if pid in subjects:
+            subjects[pid].ineligible_randomised = True
 
     return OutcomeData(
         subjects=list(subjects.values()),

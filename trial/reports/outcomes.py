@@ -12,12 +12,14 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from trial.models import Sex, Site
 from trial.reports import statistics
+from trial.reports.adjusted import models_report
 from trial.reports.consort_flow import consort_flow
+from trial.reports.formatting import _num, _p
 from trial.reports.outcome_data import (
     ARMS,
     CONSERVATIVE,
@@ -38,26 +40,12 @@ MEASURES = ("odi", "vas_back", "vas_leg", "eq5d_index")
 SURVIVAL_DAYS = (91, 365)
 
 
-def _num(value: float | None, places: int = 1) -> str:
-    if value is None:
-        return "–"
-    return formats.number_format(round(value, places), places, use_l10n=True)
-
-
 def _mean_sd(summary: statistics.Summary, places: int) -> str:
     if not summary.n:
         return "–"
     if summary.sd is None:
         return f"{_num(summary.mean, places)} ({summary.n})"
     return f"{_num(summary.mean, places)} ± {_num(summary.sd, places)} ({summary.n})"
-
-
-def _p(p: float | None) -> str:
-    if p is None:
-        return "–"
-    if p < 0.001:
-        return "< " + _num(0.001, 3)
-    return _num(p, 3)
 
 
 def _n_pct(n: int, total: int) -> str:
@@ -332,11 +320,12 @@ def analysis(data: OutcomeData, by: str = ITT) -> dict:
     }
 
 
-def outcome_report(site: Site | None = None) -> dict:
+def outcome_report(site: Site | None = None, data: OutcomeData | None = None) -> dict:
     """The context of the outcome report page and PDF: the intention-to-treat analysis
     (the primary one; its tables also at the top level), and the same tables as treated,
-    the sensitivity analysis."""
-    data = outcome_data(site)
+    the sensitivity analysis; the adjusted models (trial.reports.adjusted). ``data`` is given
+    by the benchmark (simulated subjects); otherwise it is read from the database."""
+    data = outcome_data(site) if data is None else data
     leakage = data.leakage
     itt = analysis(data, ITT)
     flow = consort_flow(site, data)
@@ -346,6 +335,7 @@ def outcome_report(site: Site | None = None) -> dict:
         **itt,
         "itt": itt,
         "as_treated": analysis(data, AS_TREATED),
+        "models": models_report(data),
         "measure_labels": measure_labels(),
         "leakage": leakage,
         "leakage_text": _n_pct_slash(leakage) if leakage else None,
