@@ -98,6 +98,14 @@ def can_see_allocation_list(user) -> bool:
     )
 
 
+def can_open_closed_dmc_report(user) -> bool:
+    """The DMC's closed (by-arm) report: only roles the coordinator named, and only central
+    ones, read from the stored setting itself; the view asks this besides the matrix."""
+    from trial.reports.dmc_access import dmc_closed_roles
+
+    return _is_staff(user) and user.role in CENTRAL_ROLES and user.role in dmc_closed_roles()
+
+
 def site_scope(user) -> SiteScope:
     """Which sites' data a user works with; ``trial.staff.selectors`` and
     ``trial.participants.selectors`` turn it into querysets.
@@ -305,6 +313,8 @@ def _matrix_markdown() -> str:
                 cells.append("read" + scope)
             elif rule.roles_if_setting and role in rule.roles_if_setting[1]:
                 cells.append(f"edit if `{rule.roles_if_setting[0]}`")
+            elif rule.roles_if_named and role in rule.roles_if_named[1]:
+                cells.append("read if named by the coordinator")
             else:
                 cells.append("—")
         lines.append(f"| `{name}` | " + " | ".join(cells) + " |")

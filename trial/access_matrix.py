@@ -15,6 +15,7 @@ trial numbers of other sites cannot even be probed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -61,15 +62,19 @@ class Rule:
     # Views a logged-in user without a confirmed second factor may still open.
     before_second_factor: bool = False
     extra: dict = field(default_factory=dict, compare=False)
-
     # Roles admitted only while a trial setting is on; read at request time, so the matrix
     # follows the setting instead of freezing it when this module is imported.
     roles_if_setting: tuple[str, frozenset[str]] | None = None
+    # Roles a coordinator names in a stored setting: (who is named now, who may be named).
+    roles_if_named: tuple[Callable[[], frozenset[str]], frozenset[str]] | None = None
 
     def current_roles(self) -> frozenset[str]:
+        roles = self.roles
         if self.roles_if_setting and getattr(settings, self.roles_if_setting[0], False):
-            return self.roles | self.roles_if_setting[1]
-        return self.roles
+            roles = roles | self.roles_if_setting[1]
+        if self.roles_if_named:
+            roles = roles | (self.roles_if_named[0]() & self.roles_if_named[1])
+        return roles
 
     def allows(self, role: str, method: str) -> bool:
         roles = self.current_roles()
@@ -553,6 +558,9 @@ MATRIX: dict[str, Rule] = {
 from trial.api.access_rules import api_entries  # noqa: E402 - reads the entries above
 
 MATRIX.update(api_entries(MATRIX, Rule, _account, ALL_STAFF))
+from trial.reports.access_rules import dmc_entries  # noqa: E402 - the DMC report's rows
+
+MATRIX.update(dmc_entries(Rule))
 
 # Permission questions that are not "may this user open (write) that view": a finer right
 # within a view, or who is told about something. Where the answer is the same as a matrix

@@ -71,6 +71,7 @@ class Subject:
     died_on: dt.date | None = None
     withdrawn_on: dt.date | None = None
     data_use_allowed: bool = True
+    withdrawn_by: str | None = None  # trial.models.WithdrawalInitiator
     crossed_over: bool = False
     as_treated: str | None = None  # trial.treatment.selectors.as_treated_expression
     last_contact: dt.date | None = None
@@ -170,6 +171,7 @@ def outcome_data(site: Site | None = None) -> OutcomeData:
         if withdrawal is not None:
             subject.withdrawn_on = withdrawal.withdrawn_on
             subject.data_use_allowed = withdrawal.data_use_allowed
+            subject.withdrawn_by = withdrawal.initiated_by
         subjects[p.pk] = subject
 
     for (pid, visit), values in scores["rows"].items():
