@@ -123,6 +123,7 @@ def consort_figure(flow: ConsortFlow) -> Figure:
     columns = [4 + i * (col_w + 16) for i in range(n_arms)]
     stages = [
         (
+            "allocation",
             _("Allocation"),
             lambda a: _lines(
                 col_w,
@@ -133,6 +134,7 @@ def consort_figure(flow: ConsortFlow) -> Figure:
             ),
         ),
         (
+            "follow_up",
             _("Follow-up"),
             lambda a: _lines(
                 col_w,
@@ -141,6 +143,7 @@ def consort_figure(flow: ConsortFlow) -> Figure:
             ),
         ),
         (
+            "analysis",
             _("Analysis"),
             lambda a: _lines(
                 col_w,
@@ -156,11 +159,11 @@ def consort_figure(flow: ConsortFlow) -> Figure:
     if n_arms > 1:
         fig.lines.append((columns[0] + col_w / 2, top - 14, columns[-1] + col_w / 2, top - 14))
     previous: list[Box] = []
-    for stage_label, make in stages:
+    for stage, stage_label, make in stages:
         fig.stages.append((stage_label, top - 4))
         row = []
         for i, arm in enumerate(flow.arms):
-            box = Box(f"{stage_label}-{arm.arm}", columns[i], col_w, make(arm))
+            box = Box(f"{stage}-{arm.arm}", columns[i], col_w, make(arm))
             box.y = top + 6
             row.append(box)
         for i, box in enumerate(row):

@@ -206,16 +206,28 @@ def analysis_box(s: Subject, primary, measure, primary_day, today: dt.date) -> s
 
 def consort_flow(site: Site | None = None, data: OutcomeData | None = None) -> ConsortFlow:
     """The whole CONSORT flow: the screening part from ``selectors.consort_counts`` (the one
-    place that counts screening; the ``trial:consort`` page shows it), then per arm:
-    randomised, crossed over, followed up at the schedule's report visits (VERTEBRA: 4 weeks,
-    3 and 12 months; contact done or a questionnaire submitted for the visit), died, withdrawn,
-    analysed (primary outcome there).
+    place that counts screening; the ``trial:consort`` page shows it), then per arm
+    (``arm_flows``).
     """
     data = data or outcome_data(site)
+    return ConsortFlow(
+        screening=selectors.consort_counts(site, count_ready=False),
+        arms=arm_flows(data, timezone.localdate()),
+        followed_visits=_report_visits(data),
+        primary_visit=data.primary_visit,
+        primary_measure=data.primary_measure,
+    )
+
+
+def arm_flows(data: OutcomeData, today: dt.date) -> list[ArmFlow]:
+    """Per arm (a pure function of the report's data and the day): randomised, crossed over,
+    followed up at the schedule's report visits (VERTEBRA: 4 weeks, 3 and 12 months; contact
+    done or a questionnaire submitted for the visit), died, withdrawn, analysed (primary
+    outcome there), and the CONSORT boxes of allocation, follow-up and analysis.
+    """
     wanted = _report_visits(data)
     primary, measure = data.primary_visit, data.primary_measure
     primary_day = next((v["day"] for v in data.visits if v["primary"]), None)
-    today = timezone.localdate()
     arms = {arm: ArmFlow(arm, data.arm_labels.get(arm, arm)) for arm in ARMS}
     for s in data.subjects:
         flow = arms.setdefault(s.arm, ArmFlow(s.arm, data.arm_labels.get(s.arm, s.arm)))
@@ -227,22 +239,11 @@ def consort_flow(site: Site | None = None, data: OutcomeData | None = None) -> C
         flow.died += s.died_on is not None
         flow.withdrawn += s.withdrawn_on is not None
         flow.withdrawn_no_data += not s.data_use_allowed
-        if (
-            s.data_use_allowed
-            and primary
-            and measure
-            and s.scores.get(primary, {}).get(measure) is not None
-        ):
-            flow.analysed += 1
         flow.allocation[allocation_box(s)] += 1
         flow.follow_up[follow_up_box(s, primary, measure, primary_day, today)] += 1
-        flow.analysis[analysis_box(s, primary, measure, primary_day, today)] += 1
+        analysis = analysis_box(s, primary, measure, primary_day, today)
+        flow.analysis[analysis] += 1
+        flow.analysed += analysis == ANALYSED
     for flow in arms.values():
         flow.followed = [(code, label, flow.followed_up.get(code, 0)) for code, label in wanted]
-    return ConsortFlow(
-        screening=selectors.consort_counts(site, count_ready=False),
-        arms=list(arms.values()),
-        followed_visits=wanted,
-        primary_visit=primary,
-        primary_measure=measure,
-    )
+    return list(arms.values())
