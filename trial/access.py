@@ -101,7 +101,7 @@ def can_see_allocation_list(user) -> bool:
 def can_open_closed_dmc_report(user) -> bool:
     """The DMC's closed (by-arm) report: only roles the coordinator named, and only central
     ones, read from the stored setting itself; the view asks this besides the matrix."""
-    from trial.reports.dmc_access import dmc_closed_roles
+    from trial.reports.dmc_selectors import dmc_closed_roles
 
     return _is_staff(user) and user.role in CENTRAL_ROLES and user.role in dmc_closed_roles()
 

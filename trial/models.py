@@ -22,7 +22,6 @@ from trial.monitoring.models import (  # noqa: F401 - re-exported
     QueryState,
 )
 from trial.outbox.models import PendingTask  # noqa: F401
-from trial.reports.models import DmcReportAccess, DmcSettings  # noqa: F401
 from trial.participants.models import (  # noqa: F401 - re-exported
     ENDED_STATUSES,
     Death,
@@ -35,6 +34,7 @@ from trial.participants.models import (  # noqa: F401 - re-exported
     Withdrawal,
     WithdrawalInitiator,
 )
+from trial.reports.models import DmcReportAccess, DmcSettings  # noqa: F401
 from trial.screening.models import (  # noqa: F401 - re-exported
     Answer,
     BoneTherapy,

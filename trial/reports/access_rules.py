@@ -11,7 +11,7 @@ from trial.models import CENTRAL_ROLES, Role
 
 
 def _named_for_closed_report() -> frozenset[str]:
-    from trial.reports.dmc_access import dmc_closed_roles
+    from trial.reports.dmc_selectors import dmc_closed_roles
 
     return dmc_closed_roles()
 

@@ -231,7 +231,7 @@ def dmc_report(*, closed: bool, rows: SafetyRows | None = None) -> dict:
     else:
         groups = [(POOLED, _("All participants"))]
     codes = [g for g, _label in groups]
-    randomised = defaultdict(int)
+    randomised: dict[str | None, int] = defaultdict(int)
     for pid in rows.arm_of:
         randomised[group(pid)] += 1
     ae = event_table(rows.events, group)
@@ -265,13 +265,14 @@ def _event_rows(table: dict, codes) -> list:
     only the rows with any event, then each grade's total and the overall total."""
     from trial.models import AERelation, CTCAEGrade
 
-    out = []
+    out: list[tuple[str, str, list[Cell]]] = []
     for grade, grade_label in CTCAEGrade.choices:
         for relation, relation_label in AERelation.choices:
             if (grade, relation) in table:
-                out.append((grade_label, relation_label, _cells(table[(grade, relation)], codes)))
+                cells = _cells(table[(grade, relation)], codes)
+                out.append((str(grade_label), str(relation_label), cells))
         if (grade, None) in table:
-            out.append((grade_label, _("all"), _cells(table[(grade, None)], codes)))
+            out.append((str(grade_label), _("all"), _cells(table[(grade, None)], codes)))
     out.append((_("Any grade"), _("all"), _cells(table.get((None, None), {}), codes)))
     return out
 

@@ -21,7 +21,7 @@ from trial.errors import ServiceError
 from trial.forms import apply_errors
 from trial.http import AuthedHttpRequest
 from trial.models import Role
-from trial.reports import dmc, dmc_access
+from trial.reports import dmc, dmc_access, dmc_selectors
 from trial.reports.consort_figure import consort_figure
 from trial.reports.consort_flow import consort_flow
 from trial.reports.models import DMC_NAMEABLE_ROLES, DmcReportFormat, DmcReportVersion
@@ -100,7 +100,7 @@ class DmcSettingsForm(forms.Form):
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def dmc_settings(request: AuthedHttpRequest) -> HttpResponse:
-    current = dmc_access.dmc_settings()
+    current = dmc_selectors.dmc_settings()
     may_edit = access.can(request.user, "trial:dmc_settings")
     form = DmcSettingsForm(initial={"roles": current.closed_report_roles})
     if request.method == "POST":
@@ -126,7 +126,7 @@ def dmc_settings(request: AuthedHttpRequest) -> HttpResponse:
             "may_edit": may_edit,
             "named": [Role(r).label for r in current.closed_report_roles if r in Role.values],
             "history": history,
-            "accesses": dmc_access.dmc_report_accesses(),
+            "accesses": dmc_selectors.dmc_report_accesses(),
             "may_open_closed": access.can_open_closed_dmc_report(request.user),
         },
     )

@@ -114,7 +114,7 @@ def test_boxes_never_overlap_and_fit_the_width(world):
     figure = consort_figure(consort_flow())
     boxes = figure.boxes
     for box in boxes:
-        assert 0 <= box.x and box.x + box.w <= figure.width and box.bottom <= figure.height
+        assert box.x >= 0 and box.x + box.w <= figure.width and box.bottom <= figure.height
     for i, one in enumerate(boxes):
         for other in boxes[i + 1 :]:
             apart = (
