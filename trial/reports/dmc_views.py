@@ -40,7 +40,9 @@ def _page(request: AuthedHttpRequest, *, closed: bool) -> HttpResponse:
     dmc_access.dmc_report_access_record(
         user=request.user, version=version, format=DmcReportFormat.PAGE
     )
-    return render(request, "trial/reports/dmc_report.html", _context(closed))
+    context = _context(closed)
+    context["may_open_closed"] = access.can_open_closed_dmc_report(request.user)
+    return render(request, "trial/reports/dmc_report.html", context)
 
 
 def _pdf(request: AuthedHttpRequest, *, closed: bool) -> HttpResponse:

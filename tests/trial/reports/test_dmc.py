@@ -308,3 +308,15 @@ def test_the_open_pdf_is_pooled(world, settings):
     assert "DMC safety report (open)" in text
     assert "All participants" in text
     assert "Allocated to" not in text
+
+
+def test_the_dashboard_links_the_open_report_and_it_the_closed_one_when_allowed(world):
+    monitor = verified_client(world.users[Role.MONITOR])
+    dashboard = monitor.get(reverse("trial:dashboard")).content.decode()
+    assert reverse("trial:dmc_open") in dashboard
+    assert (
+        'data-testid="dmc-closed-link"'
+        not in monitor.get(reverse("trial:dmc_open")).content.decode()
+    )
+    dm = verified_client(world.users[Role.DATA_MANAGER])
+    assert 'data-testid="dmc-closed-link"' in dm.get(reverse("trial:dmc_open")).content.decode()
