@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from tests.conftest import verified_client
 from tests.factories import (
@@ -320,3 +323,46 @@ def test_the_dashboard_links_the_open_report_and_it_the_closed_one_when_allowed(
     )
     dm = verified_client(world.users[Role.DATA_MANAGER])
     assert 'data-testid="dmc-closed-link"' in dm.get(reverse("trial:dmc_open")).content.decode()
+
+
+_events = st.lists(
+    st.builds(
+        EventRow,
+        st.integers(1, 8),
+        st.integers(1, 5),
+        st.booleans(),
+        st.sampled_from(["not_related", "unlikely", "possible", "probable", "definite"]),
+    ),
+    max_size=40,
+)
+
+
+@hyp_settings(max_examples=100, deadline=None)
+@given(_events, st.dictionaries(st.integers(1, 8), st.sampled_from(["pvp", "conservative"])))
+def test_the_pooled_events_are_the_sum_of_the_arms(events, arm_of):
+    by_arm = dmc.event_table(events, dmc.group_of(arm_of, by_arm=True))
+    pooled = dmc.event_table(events, dmc.group_of(arm_of, by_arm=False))
+    assert set(by_arm) == set(pooled)
+    for key, cells in pooled.items():
+        arms = by_arm[key].values()
+        assert cells["all"].events == sum(c.events for c in arms)
+        # A participant is in one arm only, so participants add up too.
+        assert cells["all"].participants == sum(c.participants for c in arms)
+    counted = [e for e in events if e.participant in arm_of]
+    if counted:
+        assert pooled[(None, None)]["all"].events == len(counted)
+
+
+@pytest.mark.parametrize("name", ["trial:dmc_closed", "trial:dmc_open"])
+def test_the_pages_keep_a_constant_number_of_queries(world, name, django_assert_max_num_queries):
+    _safety_data(world)
+    client = verified_client(world.users[Role.DATA_MANAGER])
+    client.get(reverse(name))  # warm the session and the caches
+    with django_assert_max_num_queries(200) as small:
+        assert client.get(reverse(name)).status_code == 200
+    for i in range(6):
+        p = randomised(ParticipantFactory(site=world.own, sequence=60 + i), arm="pvp")
+        AdverseEventFactory(participant=p, grade=2, serious=True)
+        ProcedureLevelFactory(procedure=ProcedureFactory(participant=p), level="L4")
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        assert client.get(reverse(name)).status_code == 200
