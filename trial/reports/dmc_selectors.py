@@ -6,12 +6,8 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from trial.reports.models import (
-    DMC_DEFAULT_CLOSED_ROLES,
-    DMC_NAMEABLE_ROLES,
-    DmcReportAccess,
-    DmcSettings,
-)
+from trial.reports.models import DMC_DEFAULT_CLOSED_ROLES, DmcReportAccess, DmcSettings
+from trial.staff.models import CENTRAL_ROLES
 
 
 def dmc_settings() -> DmcSettings:
@@ -23,7 +19,7 @@ def dmc_settings() -> DmcSettings:
 def dmc_closed_roles() -> frozenset[str]:
     """The roles that may open the closed report now (one query). Only central roles count,
     whatever a stored row says."""
-    return frozenset(dmc_settings().closed_report_roles) & frozenset(DMC_NAMEABLE_ROLES)
+    return frozenset(dmc_settings().closed_report_roles) & frozenset(CENTRAL_ROLES)
 
 
 def dmc_report_accesses(limit: int = 50) -> QuerySet[DmcReportAccess]:

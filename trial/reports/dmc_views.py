@@ -24,7 +24,7 @@ from trial.models import Role
 from trial.reports import dmc, dmc_access, dmc_selectors
 from trial.reports.consort_figure import consort_figure
 from trial.reports.consort_flow import consort_flow
-from trial.reports.models import DMC_NAMEABLE_ROLES, DmcReportFormat, DmcReportVersion
+from trial.reports.models import DmcReportFormat, DmcReportVersion
 
 
 def _context(closed: bool) -> dict:
@@ -93,7 +93,7 @@ def dmc_closed_pdf(request: AuthedHttpRequest) -> HttpResponse:
 class DmcSettingsForm(forms.Form):
     roles = forms.MultipleChoiceField(
         label=gettext_lazy("Roles that may open the closed report (by arm)"),
-        choices=[(role.value, role.label) for role in DMC_NAMEABLE_ROLES],
+        choices=lambda: [(code, Role(code).label) for code in access.dmc_nameable_roles()],
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
@@ -120,13 +120,14 @@ def dmc_settings(request: AuthedHttpRequest) -> HttpResponse:
                 messages.success(request, _("Who may open the closed DMC report is saved."))
                 return redirect("trial:dmc_settings")
     history = list(current.history.select_related("history_user")[:20]) if current.pk else []
+    named = dmc_selectors.dmc_closed_roles()
     return render(
         request,
         "trial/reports/dmc_settings.html",
         {
             "form": form,
             "may_edit": may_edit,
-            "named": [Role(r).label for r in current.closed_report_roles if r in Role.values],
+            "named": [Role(code).label for code in access.dmc_nameable_roles() if code in named],
             "history": history,
             "accesses": dmc_selectors.dmc_report_accesses(),
             "may_open_closed": access.can_open_closed_dmc_report(request.user),

@@ -16,11 +16,9 @@ from simple_history.models import HistoricalRecords
 
 from trial.staff.models import Role
 
-# Roles the coordinator may name for the closed report: central roles only. Site roles
-# (hematologists, surgeons, nurses) never see safety data by arm while the trial runs.
-DMC_NAMEABLE_ROLES = (Role.COORDINATOR, Role.DATA_MANAGER, Role.MONITOR)
-# The default: the trial statistician, whose role here is the data manager (the role that
-# may also see the allocation lists).
+# Which roles may be named (central roles only) is trial.access's question
+# (``dmc_nameable_roles``). The default: the trial statistician, whose role here is the data
+# manager (the role that may also see the allocation lists).
 DMC_DEFAULT_CLOSED_ROLES = [Role.DATA_MANAGER.value]
 
 
@@ -49,16 +47,6 @@ class DmcSettings(models.Model):
 
     def __str__(self) -> str:
         return ", ".join(self.closed_report_roles) or "-"
-
-    def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
-        if not isinstance(self.closed_report_roles, list) or any(
-            role not in DMC_NAMEABLE_ROLES for role in self.closed_report_roles
-        ):
-            raise ValidationError(
-                {"closed_report_roles": _("Only central roles can be named for the closed report.")}
-            )
 
 
 class DmcReportAccess(models.Model):

@@ -257,6 +257,16 @@ def test_the_coordinator_names_roles_on_the_page_with_a_reason(world):
     assert verified_client(world.users[Role.DATA_MANAGER]).get(url).status_code == 200
 
 
+def test_the_service_refuses_to_name_a_site_role(world):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        dmc_access.dmc_closed_roles_set(
+            user=world.users[Role.COORDINATOR], roles=[Role.SURGEON], reason="Charter says so"
+        )
+    assert dmc_selectors.dmc_closed_roles() == {Role.DATA_MANAGER}
+
+
 def test_a_short_reason_is_refused_by_the_service(world):
     with pytest.raises(ReasonRequired):
         dmc_access.dmc_closed_roles_set(
