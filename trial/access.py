@@ -149,6 +149,20 @@ def can_see_allocation_list(user) -> bool:
     )
 
 
+def dmc_nameable_roles() -> list[str]:
+    """The roles the coordinator may name for the DMC's closed report: central roles only;
+    site roles (hematologists, surgeons, nurses) never see safety data by arm."""
+    return [role.value for role in Role if role in CENTRAL_ROLES]
+
+
+def can_open_closed_dmc_report(user) -> bool:
+    """The DMC's closed (by-arm) report: only roles the coordinator named, and only central
+    ones, read from the stored setting itself; the view asks this besides the matrix."""
+    from trial.reports.dmc_selectors import dmc_closed_roles
+
+    return _is_staff(user) and user.role in dmc_closed_roles() & set(dmc_nameable_roles())
+
+
 def site_scope(user) -> SiteScope:
     """Which sites' data a user works with; ``trial.staff.selectors`` and
     ``trial.participants.selectors`` turn it into querysets.
@@ -356,6 +370,8 @@ def _matrix_markdown() -> str:
                 cells.append("read" + scope)
             elif rule.roles_if_setting and role in rule.roles_if_setting[1]:
                 cells.append(f"edit if `{rule.roles_if_setting[0]}`")
+            elif rule.roles_if_named and role in rule.roles_if_named[1]:
+                cells.append("read if named by the coordinator")
             else:
                 cells.append("—")
         lines.append(f"| `{name}` | " + " | ".join(cells) + " |")

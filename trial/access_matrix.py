@@ -15,6 +15,7 @@ trial numbers of other sites cannot even be probed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -61,15 +62,19 @@ class Rule:
     # Views a logged-in user without a confirmed second factor may still open.
     before_second_factor: bool = False
     extra: dict = field(default_factory=dict, compare=False)
-
     # Roles admitted only while a trial setting is on; read at request time, so the matrix
     # follows the setting instead of freezing it when this module is imported.
     roles_if_setting: tuple[str, frozenset[str]] | None = None
+    # Roles a coordinator names in a stored setting: (who is named now, who may be named).
+    roles_if_named: tuple[Callable[[], frozenset[str]], frozenset[str]] | None = None
 
     def current_roles(self) -> frozenset[str]:
+        roles = self.roles
         if self.roles_if_setting and getattr(settings, self.roles_if_setting[0], False):
-            return self.roles | self.roles_if_setting[1]
-        return self.roles
+            roles = roles | self.roles_if_setting[1]
+        if self.roles_if_named:
+            roles = roles | (self.roles_if_named[0]() & self.roles_if_named[1])
+        return roles
 
     def allows(self, role: str, method: str) -> bool:
         roles = self.current_roles()
@@ -187,7 +192,6 @@ MATRIX: dict[str, Rule] = {
         read_roles=frozenset({Role.DATA_MANAGER, Role.MONITOR}),
         description="Serious adverse events, unacknowledged first; the coordinator acknowledges",
     ),
-    # --- end treatment and clinical events ---
     # --- central work ---------------------------------------------------------------------
     "trial:audit_log": Rule(
         kind="central",
@@ -503,7 +507,6 @@ MATRIX: dict[str, Rule] = {
         read_roles=MONITOR,
         description="The outcome report as PDF",
     ),
-    # --- end dashboard and outcome report ---
     # --- exports ---
     "trial:export_list": Rule(
         kind="central",
@@ -534,7 +537,6 @@ MATRIX: dict[str, Rule] = {
         read_roles=ALL_STAFF,
         description="Blank annotated CRF (PDF): every form with item names, types and codes",
     ),
-    # --- end exports ---
     # --- Django admin: sites and reference lists (coordinator, data manager) --------------
     "admin:*": Rule(
         kind="admin",
@@ -543,14 +545,15 @@ MATRIX: dict[str, Rule] = {
     ),
 }
 
-# --- monitoring: queries, edit checks, signatures (trial/monitoring/access_rules.py)
+# --- rows kept beside their capability: monitoring (queries, edit checks, SDV, signatures,
+# locks, casebooks), the DMC report, and the web API, whose routes take the roles of the pages
+# they mirror (so it reads the entries above).
+from trial.api.access_rules import api_entries  # noqa: E402
 from trial.monitoring.access_rules import monitoring_entries  # noqa: E402
+from trial.reports.access_rules import dmc_entries  # noqa: E402
 
 MATRIX.update(monitoring_entries(Rule))
-
-# --- the web API: its routes take the roles of the pages they mirror (trial/api/access_rules.py)
-from trial.api.access_rules import api_entries  # noqa: E402 - reads the entries above
-
+MATRIX.update(dmc_entries(Rule))
 MATRIX.update(api_entries(MATRIX, Rule, _account, ALL_STAFF))
 
 # Permission questions that are not "may this user open (write) that view": a finer right

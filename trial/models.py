@@ -43,6 +43,7 @@ from trial.participants.models import (  # noqa: F401 - re-exported
     Withdrawal,
     WithdrawalInitiator,
 )
+from trial.reports.models import DmcReportAccess, DmcSettings  # noqa: F401
 from trial.screening.models import (  # noqa: F401 - re-exported
     Answer,
     BoneTherapy,

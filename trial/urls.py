@@ -180,6 +180,7 @@ trial_patterns = (
 )
 
 # --- dashboard and outcome report ---
+from trial.reports import dmc_views  # noqa: E402
 from trial.reports import views as dashboard_views  # noqa: E402
 
 trial_patterns[0].extend(
@@ -187,6 +188,11 @@ trial_patterns[0].extend(
         path("dashboard/", dashboard_views.dashboard_view, name="dashboard"),
         path("reports/outcomes/", dashboard_views.outcome_report, name="outcome_report"),
         path("reports/outcomes.pdf", dashboard_views.outcome_report_pdf, name="outcome_report_pdf"),
+        path("reports/dmc/", dmc_views.dmc_open, name="dmc_open"),
+        path("reports/dmc/open.pdf", dmc_views.dmc_open_pdf, name="dmc_open_pdf"),
+        path("reports/dmc/closed/", dmc_views.dmc_closed, name="dmc_closed"),
+        path("reports/dmc/closed.pdf", dmc_views.dmc_closed_pdf, name="dmc_closed_pdf"),
+        path("reports/dmc/settings/", dmc_views.dmc_settings, name="dmc_settings"),
     ]
 )
 # --- end dashboard and outcome report ---

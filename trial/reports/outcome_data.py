@@ -71,6 +71,7 @@ class Subject:
     died_on: dt.date | None = None
     withdrawn_on: dt.date | None = None
     data_use_allowed: bool = True
+    withdrawn_by: str | None = None  # trial.models.WithdrawalInitiator
     crossed_over: bool = False
     crossover_date: dt.date | None = None
     # Randomised although not eligible (a protocol deviation; the randomization app's source).
@@ -177,6 +178,7 @@ def outcome_data(site: Site | None = None) -> OutcomeData:
         if withdrawal is not None:
             subject.withdrawn_on = withdrawal.withdrawn_on
             subject.data_use_allowed = withdrawal.data_use_allowed
+            subject.withdrawn_by = withdrawal.initiated_by
         subjects[p.pk] = subject
 
     for (pid, visit), values in scores["rows"].items():
