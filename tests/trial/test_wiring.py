@@ -18,9 +18,12 @@ def test_timeline_providers_keep_the_order_of_the_wiring_list():
 
 def test_panels_come_from_their_packages_in_page_order():
     codes = [(p.code, p.context.__module__) for p in registry.panels if p.code != "randomisation"]
-    assert codes[:3] == [
+    assert codes[:6] == [
         ("readiness", "trial.screening.panels"),
+        ("lock", "trial.monitoring.panels"),
         ("queries", "trial.monitoring.panels"),
+        ("signatures", "trial.monitoring.signature_display"),
+        ("sdv", "trial.monitoring.panels"),
         ("screening", "trial.screening.panels"),
     ]
     assert codes[-1] == ("end_of_trial", "trial.participants.views")

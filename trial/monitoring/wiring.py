@@ -56,7 +56,7 @@ def register(registry: Registry) -> None:
     registry.add_lock_condition(signature_display.condition_casebook_signed)
     registry.lock_message = locks.lock_message
     registry.add_panel(
-        Panel("casebook", "trial/monitoring/panel_casebook.html", panels.casebook_context, order=95)
+        Panel("casebook", "trial/monitoring/panel_casebook.html", panels.casebook_context, order=85)
     )
     registry.add_nav(
         NavItem("trial:casebook_archive", _("Site archives"), order=70, group="review")
