@@ -256,11 +256,18 @@ def records(request: Request) -> StreamingHttpResponse:
 
 @extend_schema(
     summary="Start an export (as on the export page)",
+    description=(
+        "`exporter`: an export of the export page (e.g. `full`); `format`: csv, stata, odm or "
+        "xlsx. `identified: true` with a `reason` for data managers only. Poll the answer's "
+        "export until `status` is `done`, then fetch its `download`."
+    ),
     request=inline_serializer(
         "ExportRequest",
         {
             "exporter": serializers.CharField(default="full"),
             "format": serializers.CharField(default="csv"),
+            "identified": serializers.BooleanField(default=False),
+            "reason": serializers.CharField(required=False),
         },
     ),
     responses={202: OpenApiTypes.OBJECT},
@@ -275,8 +282,10 @@ def export_list(request: Request) -> Response:
         user=_user(request),
         exporter=str(data.get("exporter", "full")),
         format=str(data.get("format", "csv")),
-        # Identified exports stay on the page, where a data manager gives the reason.
-        identified=False,
+        # As on the page: only a data manager, with a reason the export log keeps; the service
+        # refuses everyone else (403) and a missing reason (400).
+        identified=data.get("identified") is True,
+        reason=str(data.get("reason", "")),
     )
     return Response(_run_json(request, run), status=202)
 
@@ -315,7 +324,9 @@ def export_download(request: Request, run_id) -> FileResponse:
     if run.status != ExportStatus.DONE or not run.file_name or not path.exists():
         raise Http404
     export_services.export_download_record(run=run)
-    return FileResponse(path.open("rb"), as_attachment=True, filename=f"{run.id}.zip")
+    return FileResponse(
+        path.open("rb"), as_attachment=True, filename=export_services.export_download_name(run)
+    )
 
 
 @extend_schema(
