@@ -58,10 +58,10 @@ def _ensure_data(n: int, stdout) -> None:
         _sql(
             """INSERT INTO trial_participant (site_id, sequence, trial_number, initials, sex,
                  year_of_birth, status, not_included_reason, not_included_note, created_at,
-                 created_by_id)
+                 created_by_id, language)
                SELECT %(site)s, g, 'BEX-' || lpad(g::text, 6, '0'), 'AB',
                  CASE WHEN g %% 2 = 0 THEN 'F' ELSE 'M' END, 1930 + g %% 60, 'randomised', '', '',
-                 now() - interval '400 days', %(user)s
+                 now() - interval '400 days', %(user)s, 'da'
                FROM generate_series(1, %(n)s) g""",
             p,
         )
@@ -148,10 +148,10 @@ def _ensure_data(n: int, stdout) -> None:
             _sql(
                 f"""INSERT INTO questionnaires_questionnaireresponse (participant_id, visit_code,
                      instrument_code, instrument_version, mode, status, answers, scores,
-                     language, started_at, submitted_at, entered_by_id)
+                     language, started_at, submitted_at, entered_by_id, out_of_window)
                    SELECT t.id, %(visit)s, %(instrument)s, '1', 'phone', 'submitted',
                      {answers[instrument]}, '{{}}'::jsonb, 'da', now(),
-                     now() - interval '380 days' + %(day)s * interval '7 days', %(user)s
+                     now() - interval '380 days' + %(day)s * interval '7 days', %(user)s, false
                    FROM trial_participant t WHERE t.site_id = %(site)s""",  # noqa: S608
                 {**p, "visit": visit, "instrument": instrument, "day": day},
             )
@@ -169,8 +169,8 @@ def _ensure_data(n: int, stdout) -> None:
             )
         _sql(
             """INSERT INTO followup_calllog (contact_id, participant_id, called_at, called_by_id,
-                 outcome, notes)
-               SELECT c.id, c.participant_id, c.completed_at, %(user)s, 'reached', ''
+                 outcome, notes, out_of_window)
+               SELECT c.id, c.participant_id, c.completed_at, %(user)s, 'reached', '', false
                FROM followup_contact c JOIN trial_participant t ON t.id = c.participant_id
                WHERE t.site_id = %(site)s""",
             p,
