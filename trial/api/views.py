@@ -34,14 +34,27 @@ from trial.participants.selectors import participant_get_for
 from trial.protocol.schedule import active_schedule
 from trial.registry import registry
 
+STREAM_CHUNK = 64 * 1024
+
 PAGE_PARAMETERS = [
     OpenApiParameter("cursor", str, description="The `next_cursor` of the previous page"),
-    OpenApiParameter("page_size", int, description="Participants per page"),
+    OpenApiParameter(
+        "page_size",
+        int,
+        description=(
+            "Participants per page (not rows: a page of records holds every record of its "
+            "participants, so its length varies)"
+        ),
+    ),
     OpenApiParameter("site", str, description="Site code, e.g. AAR"),
     OpenApiParameter(
         "modified_since",
         str,
-        description="Only participants with anything written at or after this date or time",
+        description=(
+            "Only participants with any audited write (any form, correction, call, status) at "
+            "or after this date or time (trial's time zone when none is given); all their "
+            "records of the form are sent"
+        ),
     ),
 ]
 
@@ -206,8 +219,9 @@ def _record_lines(table, shape: str, visit: str | None) -> Iterator[dict]:
     summary="Records of one form for a page of your participants",
     description=(
         "`shape=long`: one row per participant, visit and item, as the long CSV export; "
-        "`shape=record`: one object per form instance. Pages hold `page_size` participants; "
-        "follow `next` until it is null. Free text that may name people is left out."
+        "`shape=record`: one object per form instance. Pages hold `page_size` participants "
+        "(so the number of rows varies); follow `next` until it is null. The body is streamed. "
+        "Free text that may name people is left out."
     ),
     parameters=[
         OpenApiParameter(
@@ -243,13 +257,23 @@ def records(request: Request) -> StreamingHttpResponse:
     }
 
     def body() -> Iterator[str]:
-        yield json.dumps(head, cls=DjangoJSONEncoder)[:-1] + ', "results": ['
+        # Chunks of about STREAM_CHUNK characters: one write per chunk, not one per line, and
+        # never more than a chunk held besides the one page's rows the database cursor reads.
+        chunk = [json.dumps(head, cls=DjangoJSONEncoder)[:-1] + ', "results": [']
+        size = 0
         if page.rows:
+            encode = DjangoJSONEncoder().encode
             separator = ""
             for line in _record_lines(table, shape, visit):
-                yield separator + json.dumps(line, cls=DjangoJSONEncoder)
+                text_line = separator + encode(line)
+                chunk.append(text_line)
+                size += len(text_line)
                 separator = ","
-        yield "]}"
+                if size >= STREAM_CHUNK:
+                    yield "".join(chunk)
+                    chunk, size = [], 0
+        chunk.append("]}")
+        yield "".join(chunk)
 
     return StreamingHttpResponse(body(), content_type="application/json")
 
