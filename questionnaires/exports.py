@@ -74,6 +74,7 @@ class InstrumentExporter(Exporter):
     source_app = "questionnaires"
     repeated = True
     instrument_code: str
+    visit_field = "visit_code"  # the web API's visit= filters in SQL
 
     @property
     def instrument(self) -> Instrument:

@@ -133,3 +133,24 @@ def test_a_page_of_records_costs_the_same_queries_at_two_sizes(world):
             b"".join(response.streaming_content)
         counts.append(len(ctx))
     assert counts[0] == counts[1]
+
+
+def test_the_visit_filter_is_applied_in_sql_where_the_exporter_knows_its_visit_field(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    p = world.own_participant
+    outcome_scores(p, "BL", odi=40, vas=(60, 30))
+    outcome_scores(p, "W4", odi=30, vas=(40, 20))
+    client = token_client(world.users[Role.DATA_MANAGER])
+    with CaptureQueriesContext(connection) as ctx:
+        rows = _pull(client, "/api/v1/records/?form=q_vas&visit=W4")
+    assert {r["visit"] for r in rows} == {"W4"}
+    assert {(r["item"], r["value"]) for r in rows} >= {("vas_back", "40"), ("vas_leg", "20")}
+    responses = [q["sql"] for q in ctx.captured_queries if "questionnaireresponse" in q["sql"]]
+    assert any("visit_code" in sql and "'W4'" in sql for sql in responses), responses
+    # A form keyed by visit through a query key (contacts) filters in SQL the same way.
+    from trial.exports.registry import autodiscover
+
+    contacts = {e.identifier: e for e in autodiscover().exporters()}["contacts"]
+    assert contacts.visit_lookup() == "visit_code"
