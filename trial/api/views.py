@@ -146,12 +146,14 @@ def _next_url(request: Request, cursor: str | None) -> str | None:
     return request.build_absolute_uri(request.path + "?" + params.urlencode())
 
 
-def _page(request: Request):
+def _page(request: Request, exporter: Exporter | None = None):
     return selectors.participant_page(
         _user(request),
         site=request.query_params.get("site") or None,
         status=request.query_params.get("status") or None,
         since=selectors.parse_since(request.query_params.get("modified_since")),
+        # A form whose exporter names what its records are made of asks only their history.
+        sources=exporter.changed_sources() if exporter is not None else None,
         cursor=request.query_params.get("cursor"),
         size=_page_size(request),
     )
@@ -246,7 +248,7 @@ def records(request: Request) -> StreamingHttpResponse:
     shape = request.query_params.get("shape", "long")
     if shape not in ("long", "record"):
         raise ApiError(_("shape must be long or record."), code="invalid_shape")
-    page = _page(request)
+    page = _page(request, forms[code])
     exporter = forms[code].for_participants([row["id"] for row in page.rows])
     visit = request.query_params.get("visit") or None
     if visit is not None and exporter.repeated and exporter.key_name == "visit":

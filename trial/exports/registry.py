@@ -109,6 +109,12 @@ class Exporter:
     def visit_lookup(self) -> str | None:
         return self.visit_field
 
+    def changed_sources(self) -> list[tuple[Any, dict[str, Any]]] | None:
+        """The audited models (with a filter of their history rows) every record of this form
+        is made of, so that "changed since" can ask their history alone (the web API's
+        ``modified_since``); None: not declared, any audited write of a participant counts."""
+        return None
+
     def restrict(self, queryset, trial_number: str = "participant__trial_number"):
         """``queryset`` limited to ``participant_ids`` (and ``visit_codes`` where the exporter
         knows its visit field); ``trial_number`` is the path to the participant's trial
