@@ -9,7 +9,6 @@ from django.urls import reverse
 
 from tests.conftest import verified_client
 from tests.trial.api.conftest import token_client
-from trial.exports import services as export_services
 from trial.exports.models import ExportRun
 from trial.models import Role
 
@@ -149,4 +148,3 @@ def test_an_export_is_rendered_in_the_language_of_the_request(
         client.post(URL, {"exporter": "full", "format": "csv"}, "application/json",
                     HTTP_ACCEPT_LANGUAGE="da")  # fmt: skip
     assert ExportRun.objects.get().options["language"] == "da"
-    assert export_services.export_root()

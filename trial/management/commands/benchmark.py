@@ -12,7 +12,11 @@ from django.core.management.base import BaseCommand, CommandError
 
 # Benchmarks that are not an app's own: the name given, and the module that runs it. "trial"
 # still names the export benchmark, which lived at trial/benchmark.py before trial/exports/.
-ALIASES = {"exports": "trial.exports.benchmark", "trial": "trial.exports.benchmark"}
+ALIASES = {
+    "exports": "trial.exports.benchmark",
+    "trial": "trial.exports.benchmark",
+    "api": "trial.api.benchmark",  # also `manage.py api_benchmark`
+}
 
 
 class Command(BaseCommand):
