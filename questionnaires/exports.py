@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from functools import lru_cache
+from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
@@ -85,6 +86,11 @@ class InstrumentExporter(Exporter):
     source_app = "questionnaires"
     repeated = True
     instrument_code: str
+    visit_field = "visit_code"  # the web API's visit= filters in SQL
+
+    def changed_sources(self) -> list[tuple[Any, dict[str, Any]]]:
+        # A record is one response and its answers; the scores are computed from them.
+        return [(QuestionnaireResponse, {"instrument_code": self.instrument_code})]
 
     @property
     def instrument(self) -> Instrument:

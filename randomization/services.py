@@ -74,8 +74,10 @@ DEVIATION_NOTIFY_TASK = "randomization.deviation_notify"
 class RandomisationRefused(ServiceError):
     """Randomisation is not possible now; ``messages`` says every reason, in words."""
 
-    def __init__(self, messages: Sequence[str]) -> None:
+    def __init__(self, messages: Sequence[str], *, code: str = "not_ready") -> None:
         self.messages = [str(m) for m in messages]
+        # For the web API's JSON error: not_ready, no_stock or already_randomised.
+        self.code = code
         super().__init__(" ".join(self.messages))
 
 
@@ -357,7 +359,8 @@ def participant_randomize(*, participant: Participant, user: User) -> Allocation
             [
                 _("%(number)s is already randomised (envelope %(serial)s).")
                 % {"number": participant.trial_number, "serial": existing[0].envelope.serial}
-            ]
+            ],
+            code="already_randomised",
         )
     reasons = list(randomisation_blockers(participant))
     stratum, stratum_reasons = participant_stratum_check(participant)
@@ -366,7 +369,7 @@ def participant_randomize(*, participant: Participant, user: User) -> Allocation
         raise RandomisationRefused(reasons)
     assert stratum is not None
 
-    no_stock = RandomisationRefused([no_stock_message(participant.site, stratum)])
+    no_stock = RandomisationRefused([no_stock_message(participant.site, stratum)], code="no_stock")
     stock = (
         StratumStock.objects.select_for_update()
         .filter(site=participant.site, stratum=stratum.code)

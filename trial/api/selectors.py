@@ -44,18 +44,29 @@ def parse_since(value: str | None) -> dt.datetime | None:
     return when
 
 
-def changed_since(participants: QuerySet[Participant], since: dt.datetime) -> QuerySet:
-    """Participants with any audited row written at or after ``since``: the audit trail is the
+def changed_since(
+    participants: QuerySet[Participant],
+    since: dt.datetime,
+    sources: list[tuple[Any, dict[str, Any]]] | None = None,
+) -> QuerySet:
+    """Participants with an audited row written at or after ``since``: the audit trail is the
     one record of every write (trial.audit), so nothing a form saves can be missed. One query:
-    an EXISTS per audited model that points at a participant (``participant_path``)."""
+    an EXISTS per audited model that points at a participant (``participant_path``).
+
+    ``sources``: the models (and a filter of their history rows) one form is made of, from
+    the form's exporter (``changed_sources``); None: any audited model."""
+    if sources is None:
+        sources = [(model, {}) for model in audited_models()]
     conditions = []
-    for model in audited_models():
+    for model, extra in sources:
         path = participant_path(model)
         if path is None:
             continue
-        history = model.history.model  # type: ignore[attr-defined]  # added by simple_history
+        history = model.history.model  # added by simple_history
         conditions.append(
-            Exists(history.objects.filter(**{path: OuterRef("pk")}, history_date__gte=since))
+            Exists(
+                history.objects.filter(**{path: OuterRef("pk")}, **extra, history_date__gte=since)
+            )
         )
     return participants.filter(reduce(or_, conditions, Q(pk__in=[])))
 
@@ -93,6 +104,7 @@ def participant_page(
     site: str | None = None,
     status: str | None = None,
     since: dt.datetime | None = None,
+    sources: list[tuple[Any, dict[str, Any]]] | None = None,
     cursor: str | None = None,
     size: int,
 ) -> ParticipantPage:
@@ -104,7 +116,7 @@ def participant_page(
     if status:
         qs = qs.filter(status=status)
     if since is not None:
-        qs = changed_since(qs, since)
+        qs = changed_since(qs, since, sources)
     qs = qs.annotate(tn_order=ByteOrder("trial_number"))
     after = decode_cursor(cursor)
     if after is not None:

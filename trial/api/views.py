@@ -34,14 +34,27 @@ from trial.participants.selectors import participant_get_for
 from trial.protocol.schedule import active_schedule
 from trial.registry import registry
 
+STREAM_CHUNK = 64 * 1024
+
 PAGE_PARAMETERS = [
     OpenApiParameter("cursor", str, description="The `next_cursor` of the previous page"),
-    OpenApiParameter("page_size", int, description="Participants per page"),
+    OpenApiParameter(
+        "page_size",
+        int,
+        description=(
+            "Participants per page (not rows: a page of records holds every record of its "
+            "participants, so its length varies)"
+        ),
+    ),
     OpenApiParameter("site", str, description="Site code, e.g. AAR"),
     OpenApiParameter(
         "modified_since",
         str,
-        description="Only participants with anything written at or after this date or time",
+        description=(
+            "Only participants with any audited write (any form, correction, call, status) at "
+            "or after this date or time (trial's time zone when none is given); all their "
+            "records of the form are sent"
+        ),
     ),
 ]
 
@@ -133,12 +146,14 @@ def _next_url(request: Request, cursor: str | None) -> str | None:
     return request.build_absolute_uri(request.path + "?" + params.urlencode())
 
 
-def _page(request: Request):
+def _page(request: Request, exporter: Exporter | None = None):
     return selectors.participant_page(
         _user(request),
         site=request.query_params.get("site") or None,
         status=request.query_params.get("status") or None,
         since=selectors.parse_since(request.query_params.get("modified_since")),
+        # A form whose exporter names what its records are made of asks only their history.
+        sources=exporter.changed_sources() if exporter is not None else None,
         cursor=request.query_params.get("cursor"),
         size=_page_size(request),
     )
@@ -179,6 +194,8 @@ def _json_value(value: Any) -> Any:
 
 def _record_lines(table, shape: str, visit: str | None) -> Iterator[dict]:
     names = [v.name for v in table.variables]
+    # The exporters that know their visit field left the other visits out in SQL already;
+    # this catches the rest.
     filter_visit = visit if table.key_name == "visit" and table.repeated else None
     for row in table.rows():
         trial_number, key = row[0], row[1]
@@ -206,8 +223,9 @@ def _record_lines(table, shape: str, visit: str | None) -> Iterator[dict]:
     summary="Records of one form for a page of your participants",
     description=(
         "`shape=long`: one row per participant, visit and item, as the long CSV export; "
-        "`shape=record`: one object per form instance. Pages hold `page_size` participants; "
-        "follow `next` until it is null. Free text that may name people is left out."
+        "`shape=record`: one object per form instance. Pages hold `page_size` participants "
+        "(so the number of rows varies); follow `next` until it is null. The body is streamed. "
+        "Free text that may name people is left out."
     ),
     parameters=[
         OpenApiParameter(
@@ -230,10 +248,12 @@ def records(request: Request) -> StreamingHttpResponse:
     shape = request.query_params.get("shape", "long")
     if shape not in ("long", "record"):
         raise ApiError(_("shape must be long or record."), code="invalid_shape")
-    page = _page(request)
+    page = _page(request, forms[code])
     exporter = forms[code].for_participants([row["id"] for row in page.rows])
-    table = form_table(exporter, identified=False)
     visit = request.query_params.get("visit") or None
+    if visit is not None and exporter.repeated and exporter.key_name == "visit":
+        exporter.for_visits([visit])  # in SQL where the exporter knows its visit field
+    table = form_table(exporter, identified=False)
     head = {
         "form": code,
         "shape": shape,
@@ -243,24 +263,41 @@ def records(request: Request) -> StreamingHttpResponse:
     }
 
     def body() -> Iterator[str]:
-        yield json.dumps(head, cls=DjangoJSONEncoder)[:-1] + ', "results": ['
+        # Chunks of about STREAM_CHUNK characters: one write per chunk, not one per line, and
+        # never more than a chunk held besides the one page's rows the database cursor reads.
+        chunk = [json.dumps(head, cls=DjangoJSONEncoder)[:-1] + ', "results": [']
+        size = 0
         if page.rows:
+            encode = DjangoJSONEncoder().encode
             separator = ""
             for line in _record_lines(table, shape, visit):
-                yield separator + json.dumps(line, cls=DjangoJSONEncoder)
+                text_line = separator + encode(line)
+                chunk.append(text_line)
+                size += len(text_line)
                 separator = ","
-        yield "]}"
+                if size >= STREAM_CHUNK:
+                    yield "".join(chunk)
+                    chunk, size = [], 0
+        chunk.append("]}")
+        yield "".join(chunk)
 
     return StreamingHttpResponse(body(), content_type="application/json")
 
 
 @extend_schema(
     summary="Start an export (as on the export page)",
+    description=(
+        "`exporter`: an export of the export page (e.g. `full`); `format`: csv, stata, odm or "
+        "xlsx. `identified: true` with a `reason` for data managers only. Poll the answer's "
+        "export until `status` is `done`, then fetch its `download`."
+    ),
     request=inline_serializer(
         "ExportRequest",
         {
             "exporter": serializers.CharField(default="full"),
             "format": serializers.CharField(default="csv"),
+            "identified": serializers.BooleanField(default=False),
+            "reason": serializers.CharField(required=False),
         },
     ),
     responses={202: OpenApiTypes.OBJECT},
@@ -275,8 +312,10 @@ def export_list(request: Request) -> Response:
         user=_user(request),
         exporter=str(data.get("exporter", "full")),
         format=str(data.get("format", "csv")),
-        # Identified exports stay on the page, where a data manager gives the reason.
-        identified=False,
+        # As on the page: only a data manager, with a reason the export log keeps; the service
+        # refuses everyone else (403) and a missing reason (400).
+        identified=data.get("identified") is True,
+        reason=str(data.get("reason", "")),
     )
     return Response(_run_json(request, run), status=202)
 
@@ -315,7 +354,9 @@ def export_download(request: Request, run_id) -> FileResponse:
     if run.status != ExportStatus.DONE or not run.file_name or not path.exists():
         raise Http404
     export_services.export_download_record(run=run)
-    return FileResponse(path.open("rb"), as_attachment=True, filename=f"{run.id}.zip")
+    return FileResponse(
+        path.open("rb"), as_attachment=True, filename=export_services.export_download_name(run)
+    )
 
 
 @extend_schema(

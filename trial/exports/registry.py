@@ -97,14 +97,35 @@ class Exporter:
     order: ClassVar[int] = 100
     # The participants (ids) whose records are wanted, e.g. one page of the web API; None: all.
     participant_ids: Collection[int] | None = None
+    # The visits (codes) whose records are wanted (the web API's ``visit=``); None: all. Only
+    # an exporter that names ``visit_field`` filters in SQL; the API filters the rest itself.
+    visit_codes: Collection[str] | None = None
+    visit_field: ClassVar[str | None] = None  # path of the visit code in restrict()'s queryset
 
     def for_participants(self, ids: Collection[int]) -> Exporter:
         self.participant_ids = ids
         return self
 
+    def for_visits(self, codes: Collection[str]) -> Exporter:
+        self.visit_codes = codes
+        return self
+
+    def visit_lookup(self) -> str | None:
+        return self.visit_field
+
+    def changed_sources(self) -> list[tuple[Any, dict[str, Any]]] | None:
+        """The audited models (with a filter of their history rows) every record of this form
+        is made of, so that "changed since" can ask their history alone (the web API's
+        ``modified_since``); None: not declared, any audited write of a participant counts."""
+        return None
+
     def restrict(self, queryset, trial_number: str = "participant__trial_number"):
-        """``queryset`` limited to ``participant_ids``; ``trial_number`` is the path to the
-        participant's trial number, as the exporter orders by it."""
+        """``queryset`` limited to ``participant_ids`` (and ``visit_codes`` where the exporter
+        knows its visit field); ``trial_number`` is the path to the participant's trial
+        number, as the exporter orders by it."""
+        visit = self.visit_lookup()
+        if self.visit_codes is not None and visit is not None:
+            queryset = queryset.filter(**{f"{visit}__in": self.visit_codes})
         if self.participant_ids is None:
             return queryset
         path = "pk" if trial_number == "trial_number" else trial_number[: -len("__trial_number")]
@@ -187,6 +208,12 @@ class QueryExporter(Exporter):
         ]
         qs = self.restrict(self.base_queryset(), self.trial_number)
         return qs.order_by(*order).values_list(self.trial_number, key, *columns)
+
+    def visit_lookup(self) -> str | None:
+        # The key is the visit code's path for forms keyed by visit (contacts, calls...).
+        if self.visit_field or not (self.repeated and self.key_name == "visit"):
+            return self.visit_field
+        return self.key if isinstance(self.key, str) else None
 
     def base_queryset(self):
         """The records before they are ordered and picked: an exporter may annotate derived

@@ -134,6 +134,12 @@ def export_run_render(run_id: str) -> bool:
     return True
 
 
+def export_download_name(run: ExportRun) -> str:
+    """The file name a downloaded export gets (the page and the API give the same)."""
+    stamp = run.requested_at.strftime("%Y%m%d-%H%M")
+    return f"vertebra-{run.exporter}-{run.format}-{stamp}.zip"
+
+
 def export_download_record(*, run: ExportRun) -> None:
     ExportRun.objects.filter(id=run.id).update(
         download_count=F("download_count") + 1, last_downloaded_at=timezone.now()

@@ -130,8 +130,7 @@ def export_download(request: AuthedHttpRequest, run_id) -> FileResponse:
     if run.status != ExportStatus.DONE or not run.file_name or not path.exists():
         raise Http404(_("The export file is not available (expired or failed)."))
     export_services.export_download_record(run=run)
-    stamp = run.requested_at.strftime("%Y%m%d-%H%M")
-    name = f"vertebra-{run.exporter}-{run.format}-{stamp}.zip"
+    name = export_services.export_download_name(run)
     return FileResponse(path.open("rb"), as_attachment=True, filename=name)
 
 

@@ -133,3 +133,54 @@ def test_a_page_of_records_costs_the_same_queries_at_two_sizes(world):
             b"".join(response.streaming_content)
         counts.append(len(ctx))
     assert counts[0] == counts[1]
+
+
+def test_the_visit_filter_is_applied_in_sql_where_the_exporter_knows_its_visit_field(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    p = world.own_participant
+    outcome_scores(p, "BL", odi=40, vas=(60, 30))
+    outcome_scores(p, "W4", odi=30, vas=(40, 20))
+    client = token_client(world.users[Role.DATA_MANAGER])
+    with CaptureQueriesContext(connection) as ctx:
+        rows = _pull(client, "/api/v1/records/?form=q_vas&visit=W4")
+    assert {r["visit"] for r in rows} == {"W4"}
+    assert {(r["item"], r["value"]) for r in rows} >= {("vas_back", "40"), ("vas_leg", "20")}
+    responses = [q["sql"] for q in ctx.captured_queries if "questionnaireresponse" in q["sql"]]
+    assert any("visit_code" in sql and "'W4'" in sql for sql in responses), responses
+    # A form keyed by visit through a query key (contacts) filters in SQL the same way.
+    from trial.exports.registry import autodiscover
+
+    contacts = {e.identifier: e for e in autodiscover().exporters()}["contacts"]
+    assert contacts.visit_lookup() == "visit_code"
+
+
+def test_modified_since_asks_a_questionnaires_own_history(world):
+    """A questionnaire form comes back only when a response of that instrument changed; a form
+    that does not name its sources comes back on any write, as participants/ does."""
+    from questionnaires.models import QuestionnaireResponse, ResponseStatus
+
+    p = world.own_participant
+    with time_machine.travel(dt.datetime(2025, 6, 1, 10, tzinfo=dt.UTC), tick=False):
+        screening_complete(p, world.users[Role.HEMATOLOGIST])
+        outcome_scores(p, "BL", odi=40, vas=(60, 30))
+    with time_machine.travel(dt.datetime(2026, 2, 1, 10, tzinfo=dt.UTC), tick=False):
+        QuestionnaireResponse.objects.create(
+            participant=p, visit_code="W4", instrument_code="vas", instrument_version="1",
+            mode="phone", status=ResponseStatus.SUBMITTED, answers={"vas_back": 20},
+            submitted_at=dt.datetime(2026, 2, 1, 10, tzinfo=dt.UTC),
+        )  # fmt: skip
+    client = token_client(world.users[Role.DATA_MANAGER])
+    since = "modified_since=2026-01-01"
+    vas = _pull(client, f"/api/v1/records/?form=q_vas&{since}")
+    assert {(r["visit"], r["item"], r["value"]) for r in vas} >= {
+        ("BL", "vas_back", "60"),
+        ("W4", "vas_back", "20"),
+    }
+    assert _pull(client, f"/api/v1/records/?form=q_odi&{since}") == []
+    assert _pull(client, "/api/v1/records/?form=q_odi&modified_since=2025-05-01")
+    others = _pull(client, f"/api/v1/records/?form=screening_form&{since}")
+    assert {r["trial_number"] for r in others} == {p.trial_number}
+    listed = _pull(client, f"/api/v1/participants/?{since}")
+    assert {r["trial_number"] for r in listed} >= {p.trial_number}

@@ -17,6 +17,7 @@ ALIASES = {
     "exports": "trial.exports.benchmark",
     "trial": "trial.exports.benchmark",
     "casebook": "trial.monitoring.casebook.benchmark",
+    "api": "trial.api.benchmark",  # also `manage.py api_benchmark`
 }
 
 
