@@ -338,7 +338,11 @@ def _run_json(request: Request, run: ExportRun) -> dict:
     }
 
 
-@extend_schema(summary="An export's progress", responses={200: OpenApiTypes.OBJECT})
+@extend_schema(
+    summary="An export's progress",
+    operation_id="export_progress",
+    responses={200: OpenApiTypes.OBJECT},
+)
 @api_view(["GET"])
 def export_detail(request: Request, run_id) -> Response:
     return Response(_run_json(request, get_object_or_404(ExportRun, id=run_id)))

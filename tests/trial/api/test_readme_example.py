@@ -6,7 +6,6 @@ import datetime as dt
 import re
 from pathlib import Path
 
-import pytest
 import time_machine
 
 from tests.factories import ParticipantFactory, outcome_scores, screening_complete
@@ -47,6 +46,7 @@ def _written_on(day: dt.date, site, sequence: int, user, odi: int):
 
 def test_the_readme_python_example_pulls_the_changed_records(world, live_server, monkeypatch):
     import requests  # noqa: F401 - the example needs it (requirements-dev.txt); fail, never skip
+
     hematologist = world.users[Role.HEMATOLOGIST]
     # The example asks for changes since 2026-01-01.
     before = _written_on(dt.date(2025, 6, 1), world.own, 20, hematologist, odi=40)
