@@ -3,7 +3,8 @@
 ``edit_checks_run(participant)`` evaluates every check over the participant's data; a failing
 one opens a query on its item unless one for the same check and item is still open (the
 database's partial unique constraint holds that too) or a person closed one on the same value
-(the monitor accepted it); a query a check opened whose item now passes is closed with a note.
+(the monitor accepted it); a query a check opened whose item now passes, and that the site has
+not answered, is closed with a note (an answered one waits for the monitor's review).
 It runs after a transaction that saved a participant's data commits (``trial.audit`` tells
 the registry) and every night for everyone (``edit_checks_nightly``).
 """
@@ -217,6 +218,10 @@ def edit_checks_run(participant: Participant) -> dict[str, int]:
         opened += 1
     for key, query in open_keys.items():
         if key in failing or query.rule_code not in EDIT_CHECKS_BY_CODE:
+            continue
+        if query.state == QueryState.ANSWERED:
+            # The site answered it (a correction linked to the query, or an explanation): the
+            # monitor or data manager reviews the answer and closes it, as for any query.
             continue
         item = catalogue.item_get(participant, query.item_key)
         now = timezone.now()

@@ -4,7 +4,8 @@ Hard limits (a value no one could record) are the forms' validators; these are t
 monitor would otherwise find by reading: plausible ranges, a value required when another says
 so, dates out of order across forms, an ODI too incomplete to score, a pain score that jumps.
 A failing check opens one query on its item (never two for the same check and item); a value
-that passes again closes it with a note (trial/monitoring/checks.py evaluates them, when data
+that passes again closes it with a note, unless the site answered it (then the monitor closes
+it after reviewing the answer) (trial/monitoring/checks.py evaluates them, when data
 is saved and every night). The coordinator's edit-check page lists them with their counts.
 
 Kinds and their parameters:

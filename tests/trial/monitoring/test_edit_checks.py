@@ -95,6 +95,26 @@ def test_an_adverse_event_before_consent_is_asked_about(world):
     assert _open(participant, "adverse_event_after_consent").count() == 1
 
 
+def test_a_query_the_site_answered_by_correcting_waits_for_the_monitor_to_close_it(world):
+    from tests.factories import AdverseEventFactory
+
+    participant = world.own_participant
+    consent = ConsentFactory(participant=participant)
+    event = AdverseEventFactory(
+        participant=participant, onset_date=consent.consent_date - dt.timedelta(days=3)
+    )
+    checks.edit_checks_run(participant)
+    query = _open(participant, "adverse_event_after_consent").get()
+    event.onset_date = consent.consent_date
+    audited_save(event, user=world.users[Role.NURSE], reason="onset date from the notes")
+    query.refresh_from_db()
+    assert query.state == QueryState.ANSWERED
+    # The value passes now, but the site's answer is the monitor's to review.
+    assert checks.edit_checks_run(participant) == {"opened": 0, "closed": 0}
+    query.refresh_from_db()
+    assert query.state == QueryState.ANSWERED
+
+
 def _vas(participant, visit, back, leg=10):
     return QuestionnaireResponse.objects.create(
         participant=participant,
