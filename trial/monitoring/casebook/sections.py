@@ -7,6 +7,7 @@ overview a monitor signs off: raised by whom and when, the state, and who closed
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -86,7 +87,8 @@ def signatures_section(participant) -> CasebookSection:
                 _utc(signature.signed_at),
                 signature.meaning_text,
                 state,
-                f"{records} (SHA-256 {signature.manifest_hash})",
+                # The hash in groups of 16, so the column can wrap it on the page.
+                "%s (SHA-256 %s)" % (records, " ".join(textwrap.wrap(signature.manifest_hash, 16))),
             )
         )
     return CasebookSection(
