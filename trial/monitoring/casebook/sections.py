@@ -88,7 +88,7 @@ def signatures_section(participant) -> CasebookSection:
                 signature.meaning_text,
                 state,
                 # The hash in groups of 16, so the column can wrap it on the page.
-                "%s (SHA-256 %s)" % (records, " ".join(textwrap.wrap(signature.manifest_hash, 16))),
+                f"{records} (SHA-256 {' '.join(textwrap.wrap(signature.manifest_hash, 16))})",
             )
         )
     return CasebookSection(
