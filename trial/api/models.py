@@ -57,3 +57,9 @@ class ApiToken(models.Model):
 
     def has_scope(self, scope: str) -> bool:
         return scope in (self.scopes or [])
+
+    @property
+    def scope_labels(self) -> str:
+        """The scopes as people read them (the codes are the API's)."""
+        labels = dict(ApiScope.choices)
+        return ", ".join(str(labels.get(s, s)) for s in self.scopes or [])
