@@ -509,3 +509,31 @@ def query_raised(participant, *, user=None, text: str = "Please check the onset 
     item = items.item_get(participant, f"trial.AdverseEvent:{event.pk}:onset_date")
     assert item is not None
     return services.query_raise(participant=participant, item=item, text=text, user=user)
+
+
+def casebook_run_done(*, requested_by, participant=None, site=None):
+    """A finished, pseudonymised casebook (or, without a participant, a site archive) with a
+    tiny file, so that its download answers 200 where it is allowed."""
+    from trial.models import CasebookRun
+    from trial.monitoring.casebook.services import casebook_root
+
+    run = CasebookRun.objects.create(
+        kind="participant" if participant else "site_archive",
+        participant=participant,
+        site=site,
+        language="en",
+        requested_by=requested_by,
+        status="done",
+        file_name=f"sample-{participant.pk if participant else 'site'}.pdf",
+    )
+    casebook_root().mkdir(parents=True, exist_ok=True)
+    (casebook_root() / run.file_name).write_bytes(b"%PDF-1.7\n%%EOF\n")
+    return run
+
+
+def api_token_of(user):
+    """A read token of ``user`` (the secret is not needed to open its pages)."""
+    from trial.api.services import api_token_create
+
+    token, _secret = api_token_create(user=user, name="sample", scopes=["read"])
+    return token

@@ -124,6 +124,7 @@ def _samples() -> dict[str, list]:
     from followup.models import Contact
     from questionnaires.links import link_issue_letter
     from randomization.models import AllocationListView, BatchPrint, EnvelopeBatch
+    from tests.factories import api_token_of, casebook_run_done
     from trial.models import (
         AdverseEvent,
         ExportRun,
@@ -188,6 +189,11 @@ def _samples() -> dict[str, list]:
         "instrument": ["odi", "vas"],
         "step": [1],
         "run_id": list(ExportRun.objects.values_list("pk", flat=True)[:1]),
+        "casebook_id": [
+            casebook_run_done(requested_by=nurse, participant=participants[0], site=None).id
+        ],
+        "archive_id": [casebook_run_done(requested_by=nurse, site=site).id],
+        "token_id": [api_token_of(nurse).pk],
         # The admin's: an object of the model in the URL name (filled in _admin_object), the
         # pk of a second-factor device for django-otp's pages.
         "pk": [device.pk],

@@ -125,7 +125,20 @@ def _kwargs(pattern: URLPattern, person: Person, world, batch_id: int, run_id: i
         "run_id": run_id,
         "user_id": world.users[Role.NURSE].pk,
     }
-    return {a: samples[a] for a in pattern.pattern.converters}
+    from tests.factories import api_token_of, casebook_run_done
+
+    made = {
+        "casebook_id": lambda: (
+            casebook_run_done(
+                requested_by=world.users[Role.DATA_MANAGER], participant=person.participant
+            ).id
+        ),
+        "archive_id": lambda: (
+            casebook_run_done(requested_by=world.users[Role.DATA_MANAGER], site=world.own).id
+        ),
+        "token_id": lambda: api_token_of(world.users[Role.NURSE]).pk,
+    }
+    return {a: samples[a] if a in samples else made[a]() for a in pattern.pattern.converters}
 
 
 def _get(client, url: str) -> str:

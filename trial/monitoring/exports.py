@@ -153,3 +153,11 @@ class SourceVerificationExporter(Exporter):
         for tn, visit, *values in sdv.export_rows(self.participant_ids):
             converted = (convert(k, v, to_local) for k, v in zip(kinds, values, strict=True))
             yield (tn, visit, *converted)
+
+    def sql_source(self):
+        from trial.exports.sql import SqlSource
+
+        if self.participant_ids is not None:
+            return None  # a page of the web API: the rows above, limited to its participants
+        sql, params = sdv.export_sql()
+        return SqlSource(sql, params)

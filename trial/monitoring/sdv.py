@@ -25,6 +25,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.db.models import (
+    Case,
     CharField,
     Count,
     Exists,
@@ -34,6 +35,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
+    When,
 )
 from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
@@ -399,51 +401,100 @@ def progress_by_site(user) -> list[dict]:
     return result
 
 
-def export_rows(participant_ids: Collection[int] | None = None) -> Iterator[tuple]:
-    """Every form instance of every participant with the state of its newest verification:
-    ``(trial_number, visit, form, record, recorded_at, state, verified_at, verified_by_role,
-    cleared_at, cleared_by_role, cleared_by_model)``, one query per form, merged in the
-    exports' order of trial numbers (their bytes, as Python sorts them). ``participant_ids``
-    limits it to those participants (a page of the web API)."""
-    from trial.exports.registry import CHUNK_SIZE, by_trial_number
+_EXPORT_COLUMNS = (
+    "participant__trial_number",
+    "sdv_record",
+    "sdv_recorded",
+    "sdv_verified_at",
+    "sdv_verified_by__role",
+    "sdv_cleared_at",
+    "sdv_cleared_by__role",
+    "sdv_cleared_model",
+)
 
-    streams = []
+
+def _export_querysets(participant_ids: Collection[int] | None):
+    """Per form of the setting: the form, its visit, and its instances annotated with their
+    newest verification (``_EXPORT_COLUMNS`` and a state), in the exports' order."""
+    from trial.exports.registry import by_trial_number
+
     for form in sdv_forms():
         visit = form.visit()
         newest = _verifications(form, visit).order_by("-verified_at", "-id")
         instances = form.rows()
         if participant_ids is not None:
             instances = instances.filter(participant_id__in=participant_ids)
-        rows = (
-            instances.annotate(
-                sdv_participant=F("participant_id"),
-                sdv_record=Cast("pk", output_field=CharField(max_length=40)),
-                sdv_recorded=form.recorded_at(),
-                **{
-                    f"sdv_{name}": Subquery(newest.values(name)[:1])
-                    for name in (
-                        "verified_at",
-                        "verified_by__role",
-                        "cleared_at",
-                        "cleared_by__role",
-                        "cleared_model",
-                    )
-                },
-            )
-            .order_by(by_trial_number(), "sdv_recorded", "pk")
-            .values_list(
-                "participant__trial_number",
-                "sdv_record",
-                "sdv_recorded",
-                "sdv_verified_at",
-                "sdv_verified_by__role",
-                "sdv_cleared_at",
-                "sdv_cleared_by__role",
-                "sdv_cleared_model",
-            )
-        )
-        streams.append(_export_stream(form, visit, rows.iterator(chunk_size=CHUNK_SIZE)))
+        annotated = instances.annotate(
+            sdv_participant=F("participant_id"),
+            sdv_record=Cast("pk", output_field=CharField(max_length=40)),
+            sdv_recorded=form.recorded_at(),
+            **{
+                f"sdv_{name}": Subquery(newest.values(name)[:1])
+                for name in (
+                    "verified_at",
+                    "verified_by__role",
+                    "cleared_at",
+                    "cleared_by__role",
+                    "cleared_model",
+                )
+            },
+        ).order_by(by_trial_number(), "sdv_recorded", "pk")
+        yield form, visit, annotated
+
+
+def export_rows(participant_ids: Collection[int] | None = None) -> Iterator[tuple]:
+    """Every form instance of every participant with the state of its newest verification:
+    ``(trial_number, visit, form, record, recorded_at, state, verified_at, verified_by_role,
+    cleared_at, cleared_by_role, cleared_by_model)``, one query per form, merged in the
+    exports' order of trial numbers (their bytes, as Python sorts them). ``participant_ids``
+    limits it to those participants (a page of the web API)."""
+    from trial.exports.registry import CHUNK_SIZE
+
+    streams = [
+        _export_stream(form, visit, qs.values_list(*_EXPORT_COLUMNS).iterator(CHUNK_SIZE))
+        for form, visit, qs in _export_querysets(participant_ids)
+    ]
     yield from heapq.merge(*streams, key=lambda row: row[0])
+
+
+def export_sql() -> tuple[str, tuple]:
+    """The same rows as ``export_rows()`` as one SELECT for PostgreSQL's COPY: the forms'
+    queries joined by UNION ALL, ordered as the Python merge orders them (trial number by its
+    bytes, then the forms in the setting's order, then each form's own order)."""
+    parts, params = [], []
+    for index, (form, visit, qs) in enumerate(_export_querysets(None)):
+        qs = qs.annotate(
+            sdv_visit=Value(visit, output_field=CharField()),
+            sdv_form=Value(form.code, output_field=CharField()),
+            sdv_state=Case(
+                When(sdv_verified_at__isnull=True, then=Value(TO_VERIFY)),
+                When(sdv_cleared_at__isnull=True, then=Value(VERIFIED)),
+                default=Value(CLEARED),
+                output_field=CharField(),
+            ),
+            sdv_index=Value(index, output_field=models.IntegerField()),
+        ).order_by()
+        tn, record, recorded, *verification = _EXPORT_COLUMNS
+        sql, part_params = qs.values_list(
+            tn,
+            "sdv_visit",
+            "sdv_form",
+            record,
+            recorded,
+            "sdv_state",
+            *verification,
+            "sdv_index",
+            "pk",
+        ).query.sql_with_params()
+        parts.append(f"({sql})")
+        params.extend(part_params)
+    columns = "tn, visit, form, record, recorded, state, v_at, v_role, c_at, c_role, c_model"
+    sql = (
+        f"SELECT {columns} FROM ({' UNION ALL '.join(parts)}) "  # noqa: S608 - the ORM's SQL
+        f"AS u({columns}, idx, pk) "
+        'ORDER BY tn COLLATE "C", idx, recorded, pk'
+    )
+    return sql, tuple(params)
 
 
 def _export_stream(form: SdvForm, visit: str, rows: Iterator[tuple]) -> Iterator[tuple]:

@@ -64,7 +64,8 @@ def sdv_mark(request: AuthedHttpRequest, trial_number: str) -> HttpResponse:
     back = participant.get_absolute_url() + "#sdv"
     if form.is_valid():
         wanted = form.cleaned_data["next"]
-        if wanted and url_has_allowed_host_and_scheme(
+        # Only a path of this site: "abc" would be read as a view name, "//x" as another host.
+        if wanted.startswith("/") and url_has_allowed_host_and_scheme(
             wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
         ):
             back = wanted
