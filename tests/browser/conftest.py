@@ -133,3 +133,16 @@ def log_in(page: Page, base_url: str, username: str, code: str = "") -> None:
     page.locator("#id_password").fill(PASSWORD)
     page.locator("#id_otp_token").fill(code)
     submit_main_form(page)
+
+
+def login_as(page: Page, base: str, user, device: str = "app") -> None:
+    """Log ``user`` in with a code of their authenticator ``device``; a second login of the
+    same user within 30 s would replay the code, so it names a device of its own."""
+    totp, _ = TOTPDevice.objects.get_or_create(user=user, name=device, confirmed=True)
+    log_in(page, base, user.username, device_code(totp))
+    page.wait_for_url(f"{base}/")
+
+
+def log_out(page: Page) -> None:
+    page.get_by_test_id("account-menu").locator("button").first.click()
+    page.locator("nav form[action$='/account/logout/'] button").click()

@@ -5,27 +5,20 @@ follow-up is not over, giving the reason the page asks for; the research nurse t
 from __future__ import annotations
 
 import pytest
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import assert_no_csp_errors, danish, device_code, log_in
+from tests.browser.conftest import (
+    assert_no_csp_errors,
+    danish,
+    log_out,
+    login_as,
+)
 from tests.factories import AdverseEventFactory, randomised
 from trial.models import AdverseEvent, DataLock, Role
 
 pytestmark = pytest.mark.browser
 
 REASON = "Patienten er flyttet til udlandet; ingen flere data kommer"
-
-
-def login(page: Page, base: str, user) -> None:
-    device, _ = TOTPDevice.objects.get_or_create(user=user, name="app", confirmed=True)
-    log_in(page, base, user.username, device_code(device))
-    page.wait_for_url(f"{base}/")
-
-
-def logout(page: Page) -> None:
-    page.get_by_test_id("account-menu").locator("button").first.click()
-    page.locator("nav form[action$='/account/logout/'] button").click()
 
 
 def test_data_manager_locks_with_a_reason_and_the_nurse_is_refused(
@@ -37,7 +30,7 @@ def test_data_manager_locks_with_a_reason_and_the_nurse_is_refused(
     number = participant.trial_number
 
     # --- the data manager locks: the follow-up is not over, so a reason is asked -----------
-    login(page, base, staff[Role.DATA_MANAGER])
+    login_as(page, base, staff[Role.DATA_MANAGER])
     page.goto(f"{base}/participants/{number}/")
     expect(page.get_by_test_id("locked-badge")).to_have_count(0)
     page.get_by_test_id("action-lock").click()
@@ -50,10 +43,10 @@ def test_data_manager_locks_with_a_reason_and_the_nurse_is_refused(
     page.wait_for_url(f"{base}/participants/{number}/")
     expect(page.get_by_test_id("locked-badge")).to_have_text(danish("Locked"))
     expect(page.get_by_test_id("lock-reason")).to_contain_text(REASON)
-    logout(page)
+    log_out(page)
 
     # --- the nurse sees the badge, no edit link, and the edit page refuses ----------------
-    login(page, base, staff[Role.NURSE])
+    login_as(page, base, staff[Role.NURSE])
     page.goto(f"{base}/participants/{number}/")
     expect(page.get_by_test_id("locked-badge")).to_be_visible()
     expect(page.locator(f"a[href$='/adverse-events/{event.pk}/']")).to_have_count(0)

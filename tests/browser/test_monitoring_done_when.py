@@ -19,7 +19,14 @@ from django.urls import NoReverseMatch, reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import PASSWORD, assert_no_csp_errors, danish, device_code, log_in
+from tests.browser.conftest import (
+    PASSWORD,
+    assert_no_csp_errors,
+    danish,
+    device_code,
+    log_out,
+    login_as,
+)
 from tests.factories import AdverseEventFactory, randomised, screening_complete
 from trial import access
 from trial.models import (
@@ -37,18 +44,6 @@ pytestmark = pytest.mark.browser
 
 CORRECTION = "Debutdato rettet efter journalnotatet"
 LOCK_REASON = "Opfølgningen afsluttes før tid efter aftale med sponsor"
-
-
-def login(page: Page, base: str, user, device: str = "app") -> None:
-    # A second login of the same user within 30 s would replay the code: a device of its own.
-    device, _ = TOTPDevice.objects.get_or_create(user=user, name=device, confirmed=True)
-    log_in(page, base, user.username, device_code(device))
-    page.wait_for_url(f"{base}/")
-
-
-def logout(page: Page) -> None:
-    page.get_by_test_id("account-menu").locator("button").first.click()
-    page.locator("nav form[action$='/account/logout/'] button").click()
 
 
 def edit_pages(participant, event) -> list[tuple[str, str]]:
@@ -91,7 +86,7 @@ def test_query_correction_close_verify_sign_lock_and_the_casebook_shows_it_all(
     assert query.field_name == "onset_date" and query.raised_by is None
 
     # --- the nurse corrects the value from the query, with a reason ------------------------
-    login(page, base, nurse)
+    login_as(page, base, nurse)
     page.goto(f"{base}/queries/")
     page.get_by_test_id(f"query-row-{query.pk}").locator(f"a[href='/queries/{query.pk}/']").click()
     expect(page.get_by_test_id("query-close")).to_have_count(0)
@@ -103,10 +98,10 @@ def test_query_correction_close_verify_sign_lock_and_the_casebook_shows_it_all(
     query.refresh_from_db()
     assert query.state == QueryState.ANSWERED
     assert AdverseEvent.objects.get(pk=event.pk).onset_date == consented
-    logout(page)
+    log_out(page)
 
     # --- the monitor reviews the answer and closes the query; then verifies consent ---------
-    login(page, base, monitor)
+    login_as(page, base, monitor)
     page.goto(f"{base}/queries/{query.pk}/")
     expect(page.get_by_test_id("query-thread")).to_contain_text(CORRECTION)
     page.get_by_test_id("query-close").click()
@@ -116,10 +111,10 @@ def test_query_correction_close_verify_sign_lock_and_the_casebook_shows_it_all(
     page.wait_for_url(f"{base}/participants/{number}/#sdv")
     expect(page.get_by_test_id("sdv-consent")).to_contain_text(danish("Verified"))
     assert SourceVerification.objects.get(participant=participant).cleared_at is None
-    logout(page)
+    log_out(page)
 
     # --- the hematologist signs the casebook: password again and a fresh code -------------
-    login(page, base, hematologist)
+    login_as(page, base, hematologist)
     page.goto(f"{base}/participants/{number}/")
     page.get_by_test_id("action-sign-casebook").click()
     page.locator("#id_password").fill(PASSWORD)
@@ -128,10 +123,10 @@ def test_query_correction_close_verify_sign_lock_and_the_casebook_shows_it_all(
     page.get_by_test_id("signature-submit").click()
     page.wait_for_url(f"{base}/participants/{number}/#signatures")
     signature = Signature.objects.get(participant=participant)
-    logout(page)
+    log_out(page)
 
     # --- the data manager locks the participant (follow-up not over: a reason) -------------
-    login(page, base, data_manager)
+    login_as(page, base, data_manager)
     page.goto(f"{base}/participants/{number}/")
     page.get_by_test_id("action-lock").click()
     unmet = page.get_by_test_id("lock-unmet")
@@ -143,10 +138,10 @@ def test_query_correction_close_verify_sign_lock_and_the_casebook_shows_it_all(
     page.wait_for_url(f"{base}/participants/{number}/")
     expect(page.get_by_test_id("locked-badge")).to_have_text(danish("Locked"))
     assert DataLock.objects.get(participant=participant).reason == LOCK_REASON
-    logout(page)
+    log_out(page)
 
     # --- every edit page refuses, for the hematologist who could write them before ---------
-    login(page, base, hematologist, device="second phone")
+    login_as(page, base, hematologist, device="second phone")
     pages = edit_pages(participant, event)
     assert len(pages) >= 15, pages
     for name, path in pages:
@@ -163,10 +158,10 @@ def test_query_correction_close_verify_sign_lock_and_the_casebook_shows_it_all(
     assert AdverseEvent.objects.get(pk=event.pk).description == "Rygsmerter"
     signature.refresh_from_db()
     assert signature.state == "valid"
-    logout(page)
+    log_out(page)
 
     # --- the casebook PDF shows all of it ----------------------------------------------------
-    login(page, base, data_manager, device="second phone")
+    login_as(page, base, data_manager, device="second phone")
     page.goto(f"{base}/participants/{number}/")
     page.get_by_test_id("casebook-request").click()
     page.get_by_test_id("casebook-form").locator("button[type=submit]").click()

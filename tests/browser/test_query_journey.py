@@ -6,28 +6,20 @@ query; the monitor closes it. The nurse's query list also reads on a 390 px phon
 from __future__ import annotations
 
 import pytest
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import assert_no_csp_errors, danish, device_code, log_in
+from tests.browser.conftest import (
+    assert_no_csp_errors,
+    danish,
+    log_out,
+    login_as,
+)
 from tests.factories import AdverseEventFactory, randomised
 from trial.models import AdverseEvent, Query, QueryState, Role
 
 pytestmark = pytest.mark.browser
 
 REASON = "Niveau tilføjet fra udskrivningsbrevet"
-
-
-def login(page: Page, base: str, user, device: str = "app") -> None:
-    # A second login within the same 30 s would replay the code: it gets a device of its own.
-    device, _ = TOTPDevice.objects.get_or_create(user=user, name=device, confirmed=True)
-    log_in(page, base, user.username, device_code(device))
-    page.wait_for_url(f"{base}/")
-
-
-def logout(page: Page) -> None:
-    page.get_by_test_id("account-menu").locator("button").first.click()
-    page.locator("nav form[action$='/account/logout/'] button").click()
 
 
 def test_monitor_raises_nurse_corrects_monitor_closes(
@@ -39,7 +31,7 @@ def test_monitor_raises_nurse_corrects_monitor_closes(
     number = participant.trial_number
 
     # --- the monitor raises the query from the participant page ----------------------------
-    login(page, base, staff[Role.MONITOR])
+    login_as(page, base, staff[Role.MONITOR])
     page.goto(f"{base}/participants/{number}/")
     page.get_by_test_id("action-query-raise").click()
     page.locator("#id_item").select_option(f"trial.AdverseEvent:{event.pk}:description")
@@ -48,10 +40,10 @@ def test_monitor_raises_nurse_corrects_monitor_closes(
     expect(page.get_by_test_id("query-state")).to_have_text(danish("Open"))
     expect(page.get_by_test_id("value-when-raised")).to_have_text("Rygsmerter")
     query = Query.objects.get()
-    logout(page)
+    log_out(page)
 
     # --- the nurse finds it on a phone, opens the form from it, corrects with a reason -------
-    login(page, base, staff[Role.NURSE])
+    login_as(page, base, staff[Role.NURSE])
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{base}/queries/")
     row = page.get_by_test_id(f"query-row-{query.pk}")
@@ -73,10 +65,10 @@ def test_monitor_raises_nurse_corrects_monitor_closes(
     expect(thread).to_contain_text("Rygsmerter → Rygsmerter ved L2")
     expect(thread).to_contain_text(REASON)
     assert AdverseEvent.objects.get(pk=event.pk).description == "Rygsmerter ved L2"
-    logout(page)
+    log_out(page)
 
     # --- the monitor closes it ------------------------------------------------------------
-    login(page, base, staff[Role.MONITOR], device="second phone")
+    login_as(page, base, staff[Role.MONITOR], device="second phone")
     page.goto(f"{base}/queries/{query.pk}/")
     expect(page.get_by_test_id("value-now")).to_have_text("Rygsmerter ved L2")
     page.get_by_test_id("query-close").click()

@@ -6,28 +6,20 @@ change, and verifies it again from there."""
 from __future__ import annotations
 
 import pytest
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import assert_no_csp_errors, danish, device_code, log_in
+from tests.browser.conftest import (
+    assert_no_csp_errors,
+    danish,
+    log_out,
+    login_as,
+)
 from tests.factories import randomised, screening_complete
 from trial.models import Role, SourceVerification
 
 pytestmark = pytest.mark.browser
 
 REASON = "Samtykkeerklæringen er underskrevet af sygeplejersken"
-
-
-def login(page: Page, base: str, user, device: str = "app") -> None:
-    # A second login within the same 30 s would replay the code: it gets a device of its own.
-    device, _ = TOTPDevice.objects.get_or_create(user=user, name=device, confirmed=True)
-    log_in(page, base, user.username, device_code(device))
-    page.wait_for_url(f"{base}/")
-
-
-def logout(page: Page) -> None:
-    page.get_by_test_id("account-menu").locator("button").first.click()
-    page.locator("nav form[action$='/account/logout/'] button").click()
 
 
 def test_monitor_verifies_hematologist_corrects_monitor_verifies_again(
@@ -39,7 +31,7 @@ def test_monitor_verifies_hematologist_corrects_monitor_verifies_again(
     number = participant.trial_number
 
     # --- the monitor verifies consent from the participant page ----------------------------
-    login(page, base, staff[Role.MONITOR])
+    login_as(page, base, staff[Role.MONITOR])
     page.goto(f"{base}/participants/{number}/")
     panel = page.get_by_test_id("sdv-panel")
     expect(panel.get_by_test_id("sdv-consent")).to_contain_text(danish("To verify"))
@@ -47,10 +39,10 @@ def test_monitor_verifies_hematologist_corrects_monitor_verifies_again(
     page.wait_for_url(f"{base}/participants/{number}/#sdv")
     expect(page.get_by_test_id("sdv-consent")).to_contain_text(danish("Verified"))
     assert SourceVerification.objects.get().cleared_at is None
-    logout(page)
+    log_out(page)
 
     # --- the hematologist corrects who took consent, with a reason --------------------------
-    login(page, base, staff[Role.HEMATOLOGIST])
+    login_as(page, base, staff[Role.HEMATOLOGIST])
     page.goto(f"{base}/participants/{number}/consent/")
     page.locator("#id_taken_by").select_option(str(staff[Role.NURSE].pk))
     page.locator("#id_reason").fill(REASON)
@@ -59,10 +51,10 @@ def test_monitor_verifies_hematologist_corrects_monitor_verifies_again(
     # Site staff read the state, without a button to verify.
     expect(page.get_by_test_id("sdv-consent")).to_contain_text(danish("Changed: verify again"))
     expect(page.get_by_test_id("sdv-mark-consent")).to_have_count(0)
-    logout(page)
+    log_out(page)
 
     # --- the monitor sees it cleared on the worklist and verifies it again ------------------
-    login(page, base, staff[Role.MONITOR], device="second phone")
+    login_as(page, base, staff[Role.MONITOR], device="second phone")
     page.goto(f"{base}/source-data-verification/?form=consent")
     row = page.get_by_test_id(f"sdv-row-{number}-consent")
     expect(row).to_contain_text(danish("Changed: verify again"))

@@ -8,25 +8,20 @@ import pytest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import PASSWORD, assert_no_csp_errors, danish, device_code, log_in
+from tests.browser.conftest import (
+    PASSWORD,
+    assert_no_csp_errors,
+    danish,
+    device_code,
+    log_out,
+    login_as,
+)
 from tests.factories import AdverseEventFactory, ScreeningFormFactory, randomised
 from trial.models import Role, Signature, SignatureState
 
 pytestmark = pytest.mark.browser
 
 REASON = "Niveau tilføjet fra udskrivningsbrevet"
-
-
-def login(page: Page, base: str, user, device: str = "app") -> None:
-    # A second login within the same 30 s would replay the code: it gets a device of its own.
-    device, _ = TOTPDevice.objects.get_or_create(user=user, name=device, confirmed=True)
-    log_in(page, base, user.username, device_code(device))
-    page.wait_for_url(f"{base}/")
-
-
-def logout(page: Page) -> None:
-    page.get_by_test_id("account-menu").locator("button").first.click()
-    page.locator("nav form[action$='/account/logout/'] button").click()
 
 
 def test_hematologist_signs_nurse_corrects_hematologist_sees_sign_again(
@@ -40,7 +35,7 @@ def test_hematologist_signs_nurse_corrects_hematologist_sees_sign_again(
     hematologist = staff[Role.HEMATOLOGIST]
 
     # --- the hematologist signs the casebook: password again and a fresh code ---------------
-    login(page, base, hematologist)
+    login_as(page, base, hematologist)
     page.goto(f"{base}/participants/{number}/")
     page.get_by_test_id("action-sign-casebook").click()
     meaning = danish(
@@ -65,10 +60,10 @@ def test_hematologist_signs_nurse_corrects_hematologist_sees_sign_again(
     expect(row).to_contain_text(meaning)
     expect(row).to_contain_text(signature.signed_at.strftime("%Y-%m-%d %H:%M"))
     expect(page.get_by_test_id(f"signature-state-{signature.pk}")).to_have_text(danish("Valid"))
-    logout(page)
+    log_out(page)
 
     # --- the nurse corrects the adverse event with a reason ---------------------------------
-    login(page, base, staff[Role.NURSE])
+    login_as(page, base, staff[Role.NURSE])
     page.goto(f"{base}/participants/{number}/adverse-events/{event.pk}/")
     page.locator("#id_description").fill("Rygsmerter ved L2")
     page.locator("#id_reason").fill(REASON)
@@ -76,10 +71,10 @@ def test_hematologist_signs_nurse_corrects_hematologist_sees_sign_again(
     page.wait_for_url(f"{base}/participants/{number}/**")
     signature.refresh_from_db()
     assert signature.state == SignatureState.NEEDS_RENEWAL
-    logout(page)
+    log_out(page)
 
     # --- the hematologist is told: a home card and "sign again" on the participant page -----
-    login(page, base, hematologist, device="second phone")
+    login_as(page, base, hematologist, device="second phone")
     card = page.get_by_test_id("home-card-signatures_renew")
     expect(card).to_be_visible()
     page.goto(f"{base}/participants/{number}/")
