@@ -146,16 +146,22 @@ def export_download_record(*, run: ExportRun) -> None:
     )
 
 
-def exports_expire(*, now: dt.datetime | None = None) -> int:
-    """Delete the files of runs past their expiry and mark them expired; returns how many."""
+def files_expire(model, root: Path, *, now: dt.datetime | None = None) -> int:
+    """Delete the files of ``model``'s runs (exports, casebooks) past their expiry and mark them
+    expired, each claimed by a conditional update so two runs delete once; returns how many."""
     now = now or timezone.now()
     count = 0
-    due = ExportRun.objects.filter(status=ExportStatus.DONE, expires_at__lte=now)
+    due = model.objects.filter(status=ExportStatus.DONE, expires_at__lte=now)
     for run_id, file_name in due.values_list("id", "file_name"):
-        if ExportRun.objects.filter(id=run_id, status=ExportStatus.DONE).update(
+        if model.objects.filter(id=run_id, status=ExportStatus.DONE).update(
             status=ExportStatus.EXPIRED
         ):
             if file_name:
-                (export_root() / file_name).unlink(missing_ok=True)
+                (root / file_name).unlink(missing_ok=True)
             count += 1
     return count
+
+
+def exports_expire(*, now: dt.datetime | None = None) -> int:
+    """Delete the files of exports past their expiry; returns how many."""
+    return files_expire(ExportRun, export_root(), now=now)

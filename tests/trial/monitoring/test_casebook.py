@@ -253,3 +253,23 @@ def test_the_archive_costs_the_same_queries_for_each_further_participant(world, 
             site_archive_write(world.own, language="en", target=tmp_path / f"{n}.zip")
         counts.append(len(ctx.captured_queries))
     assert counts[2] - counts[1] == counts[1] - counts[0] > 0
+
+
+def test_an_expired_casebook_loses_its_file_once(world, settings, tmp_path):
+    from django.utils import timezone
+
+    from tests.factories import casebook_run_done
+    from trial.monitoring.casebook.services import casebook_root, casebooks_expire
+
+    settings.EXPORT_ROOT = tmp_path
+    run = casebook_run_done(
+        requested_by=world.users[Role.DATA_MANAGER], participant=world.own_participant
+    )
+    CasebookRun.objects.filter(pk=run.pk).update(expires_at=timezone.now() + dt.timedelta(hours=1))
+    path = casebook_root() / run.file_name
+    assert casebooks_expire() == 0 and path.exists()
+    later = timezone.now() + dt.timedelta(hours=2)
+    assert casebooks_expire(now=later) == 1
+    assert not path.exists()
+    assert CasebookRun.objects.get(pk=run.pk).status == "expired"
+    assert casebooks_expire(now=later) == 0

@@ -151,15 +151,7 @@ def casebook_download_record(*, run: CasebookRun) -> None:
 
 
 def casebooks_expire(*, now: dt.datetime | None = None) -> int:
-    """Delete the files of runs past their expiry and mark them expired; returns how many."""
-    now = now or timezone.now()
-    count = 0
-    due = CasebookRun.objects.filter(status=ExportStatus.DONE, expires_at__lte=now)
-    for run_id, file_name in due.values_list("id", "file_name"):
-        if CasebookRun.objects.filter(id=run_id, status=ExportStatus.DONE).update(
-            status=ExportStatus.EXPIRED
-        ):
-            if file_name:
-                (casebook_root() / file_name).unlink(missing_ok=True)
-            count += 1
-    return count
+    """Delete the files of casebooks and site archives past their expiry; returns how many."""
+    from trial.exports.services import files_expire
+
+    return files_expire(CasebookRun, casebook_root(), now=now)
