@@ -12,6 +12,19 @@ from questionnaires.models import QuestionnaireResponse, ResponseStatus
 from trial.protocol.visits import BASELINE
 from trial.registry import dashboard
 
+# The report's measures and the start of their columns in the export's analysis file
+# (questionnaires.exports.MEASURES names them; "<start>_<visit>", e.g. odi_score_w4).
+REPORT_MEASURE_COLUMNS = {
+    "odi": "odi_score",
+    "vas_back": "vas_back",
+    "vas_leg": "vas_leg",
+    "eq5d_index": "eq5d_index",
+}
+
+
+def score_variables() -> dict[str, str]:
+    return dict(REPORT_MEASURE_COLUMNS)
+
 
 def _number(value) -> float | None:
     try:
@@ -42,3 +55,4 @@ def scores() -> dict:
 
 
 dashboard.add_report_source("scores", scores)
+dashboard.add_report_source("score_variables", score_variables)

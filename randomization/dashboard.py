@@ -12,8 +12,8 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from randomization import selectors
-from randomization.models import Arm, DeviationKind, ProtocolDeviation
-from randomization.strata import STRATA, UnknownStratum, get_stratum
+from randomization.models import Arm
+from randomization.strata import FACTORS, STRATA, UnknownStratum, get_stratum
 from trial.registry import DashboardPanel, dashboard
 
 
@@ -99,11 +99,12 @@ def ineligible_randomised() -> set[int]:
     """Participants randomised although not eligible: a correction after randomisation made
     them ineligible, recorded as a protocol deviation (randomization.corrections). One query.
     The per-protocol analysis leaves them out (trial.reports.populations)."""
-    return set(
-        ProtocolDeviation.objects.filter(
-            kind=DeviationKind.CORRECTION_MAKES_INELIGIBLE
-        ).values_list("participant_id", flat=True)
-    )
+    return set(selectors.ineligible_deviations().values_list("participant_id", flat=True))
+
+
+def strata_factors() -> dict[str, str]:
+    """Factor code -> label, how the adjusted analyses name their covariates."""
+    return {f.code: str(f.label) for f in FACTORS}
 
 
 def arm_labels() -> dict[str, str]:
@@ -122,4 +123,5 @@ dashboard.add_panel(
 )
 dashboard.add_report_source("allocations", allocations)
 dashboard.add_report_source("arm_labels", arm_labels)
+dashboard.add_report_source("strata_factors", strata_factors)
 dashboard.add_report_source("ineligible_randomised", ineligible_randomised)

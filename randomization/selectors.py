@@ -64,6 +64,12 @@ def revealed_allocations() -> QuerySet[Allocation]:
     return Allocation.objects.filter(revealed_q())
 
 
+def ineligible_deviations() -> QuerySet[ProtocolDeviation]:
+    """Deviations recording that a correction after randomisation made the participant
+    ineligible (randomization.corrections): the per-protocol analysis leaves them out."""
+    return ProtocolDeviation.objects.filter(kind=DeviationKind.CORRECTION_MAKES_INELIGIBLE)
+
+
 def concealed_allocation_ids(ids) -> set[int]:
     """Of these allocation ids, those whose arm is not revealed yet (for the audit trail)."""
     return set(

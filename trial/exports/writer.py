@@ -14,11 +14,13 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from trial.exports.analysis_script import write_analysis_files
 from trial.exports.codebook import formula_note, write_codebook_csv, write_codebook_pdf
-from trial.exports.formats.csv import write_csv_long, write_csv_wide
+from trial.exports.formats.csv import CSV_WIDE_NAME, write_csv_long, write_csv_wide
 from trial.exports.formats.odm import write_odm
 from trial.exports.formats.stata import write_stata
 from trial.exports.formats.xlsx import write_xlsx
+from trial.exports.registry import FULL
 from trial.exports.tables import ExportError, tables_for
 
 __all__ = ["ExportError", "ExportSpec", "ProgressFn", "write_export"]
@@ -58,7 +60,7 @@ def write_export(spec: ExportSpec, target: Path, progress: ProgressFn | None = N
                 if table.keyed:
                     write_csv_long(zf, table)
                 else:
-                    write_csv_wide(zf, table, "csv/analysis_wide.csv")
+                    write_csv_wide(zf, table, CSV_WIDE_NAME)
                 progress(int(90 * n / steps))
         elif spec.format == "xlsx":
             write_xlsx(zf, tables)
@@ -69,9 +71,16 @@ def write_export(spec: ExportSpec, target: Path, progress: ProgressFn | None = N
                     progress(int(90 * n / steps))
         elif spec.format == "odm":
             write_odm(zf, tables, meta)
+            if spec.exporter == FULL:
+                # ODM holds the forms; the derived analysis file comes beside it as CSV, for
+                # the analysis scripts.
+                write_csv_wide(zf, next(t for t in tables if not t.keyed), CSV_WIDE_NAME)
         else:
             raise ExportError(_("Unknown format %(format)s.") % {"format": spec.format})
         progress(92)
+        if spec.exporter == FULL:
+            # The scripts that reproduce the outcome report's analyses from these files.
+            write_analysis_files(zf, tables)
         write_codebook_csv(zf, tables)
         write_codebook_pdf(zf, tables, meta)
     progress(100)
@@ -92,6 +101,12 @@ def _readme(spec: ExportSpec, meta: dict) -> str:
             f"{_('Data')}: {kind}",
             f"{_('Database lock')}: {spec.database_lock}",
             _("See codebook.csv / codebook.pdf for every variable."),
+            _(
+                "A full export also holds analysis/: scripts (Python and Stata) that reproduce "
+                "the outcome report's primary and sensitivity analyses from these files."
+            )
+            if spec.exporter == FULL
+            else "",
             formula_note(),
             "",
         ]

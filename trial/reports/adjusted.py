@@ -20,6 +20,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from trial.protocol.schedule import PRIMARY_MEASURES
+from trial.registry import dashboard
 from trial.reports import charts, statistics
 from trial.reports import models_analysis as models
 from trial.reports import populations as pops
@@ -35,7 +36,8 @@ def mcid() -> float:
     return float(getattr(settings, "TRIAL_ODI_MCID", 10))
 
 
-def _places(measure: str) -> int:
+def measure_places(measure: str) -> int:
+    """Decimals the report shows for a measure (the EQ-5D index has two)."""
     return 2 if measure == "eq5d_index" else 1
 
 
@@ -64,8 +66,14 @@ def covariates(subjects: Sequence[Subject]) -> list[str]:
     return [*factors, SITE]
 
 
+def covariate_labels() -> dict[str, str]:
+    """Each covariate's name for people: the strata's factor labels (the randomization app's
+    declaration, through its report source) and the site."""
+    return {**(dashboard.report_source("strata_factors") or {}), SITE: _("Site")}
+
+
 def _values(s: Subject, arm: str | None) -> dict:
-    return {"arm": arm, SITE: s.site_code, **s.stratum_levels}
+    return {"arm": arm, models.ORDER: s.trial_number, SITE: s.site_code, **s.stratum_levels}
 
 
 def wide_rows(
@@ -93,7 +101,13 @@ def long_rows(
             value = s.scores.get(visit, {}).get(measure)
             if value is not None:
                 rows.append(
-                    {**_values(s, arm), models.PID: s.pk, models.VISIT: visit, Y: value, BASE: base}
+                    {
+                        **_values(s, arm),
+                        models.PID: s.trial_number,
+                        models.VISIT: visit,
+                        Y: value,
+                        BASE: base,
+                    }
                 )
     return rows
 
@@ -116,19 +130,21 @@ def _welch_text(diff: statistics.Difference, places: int) -> str:
     }
 
 
-def primary_by_population(data: OutcomeData, covs: list[str]) -> list[dict]:
+def primary_by_population(
+    data: OutcomeData, covs: list[str], labels: dict[str, str] | None = None
+) -> list[dict]:
     measure, visit = data.primary_measure or "", data.primary_visit or ""
-    places = _places(measure)
-    labels = pops.population_labels()
+    places = measure_places(measure)
+    names = pops.population_labels()
     result = []
     for which in pops.POPULATIONS:
         rows = wide_rows(pops.population(data.subjects, which), measure, visit, data.baseline_visit)
         welch = _welch(rows)
-        est = models.ancova(rows, Y, BASE, covs)
+        est = models.ancova(rows, Y, BASE, covs, labels=labels)
         result.append(
             {
                 "code": which,
-                "label": labels[which],
+                "label": names[which],
                 "n": f"{est.n_treated} / {est.n_control}",
                 "n_welch": f"{welch.n_a} / {welch.n_b}",
                 "welch": _welch_text(welch, places),
@@ -140,12 +156,12 @@ def primary_by_population(data: OutcomeData, covs: list[str]) -> list[dict]:
     return result
 
 
-def missing_data(data: OutcomeData, covs: list[str]) -> dict:
+def missing_data(data: OutcomeData, covs: list[str], labels: dict[str, str] | None = None) -> dict:
     measure, visit = data.primary_measure or "", data.primary_visit or ""
-    places = _places(measure)
+    places = measure_places(measure)
     rows = wide_rows(pops.population(data.subjects, pops.ITT), measure, visit, data.baseline_visit)
-    complete = models.ancova(rows, Y, BASE, covs)
-    mice = models.mice_primary(rows, Y, BASE, covs)
+    complete = models.ancova(rows, Y, BASE, covs, labels=labels)
+    mice = models.mice_primary(rows, Y, BASE, covs, labels=labels)
     return {
         "complete": complete,
         "complete_text": estimate_text(complete, places),
@@ -161,15 +177,8 @@ def responders(data: OutcomeData) -> dict | None:
     if visit is None:
         return None
     threshold = mcid()
-    counts = {arm: [0, 0] for arm in ARMS}
-    for s, arm in pops.population(data.subjects, pops.ITT):
-        before = s.scores.get(data.baseline_visit, {}).get("odi")
-        after = s.scores.get(visit, {}).get("odi")
-        if before is None or after is None or arm not in counts:
-            continue
-        counts[arm][1] += 1
-        counts[arm][0] += int(before - after >= threshold)
-    rd = models.risk_difference(*counts[models.TREATED], *counts[models.CONTROL])
+    rows = wide_rows(pops.population(data.subjects, pops.ITT), "odi", visit, data.baseline_visit)
+    rd = models.responders(rows, Y, BASE, threshold)
     if rd.difference is None or rd.ci_low is None:
         text = _("not estimable: %(why)s") % {"why": rd.not_estimable or "–"}
     else:
@@ -187,27 +196,34 @@ def responders(data: OutcomeData) -> dict | None:
     }
 
 
-def _measure_visits(data: OutcomeData, measure: str) -> list[tuple[str, str]]:
-    """The scheduled visits after baseline that collect the measure, in schedule order."""
+def measure_visits(visits: Sequence[dict], baseline: str, measure: str) -> list[str]:
+    """The scheduled visits after baseline that collect the measure, in schedule order
+    (``visits`` as trial.reports.outcome_data.schedule_visits gives them)."""
     item = PRIMARY_MEASURES.get(measure)
-    visits = sorted(
-        (v for v in data.visits if item in (v.get("collects") or ())), key=lambda v: v["day"]
+    ordered = sorted(
+        (v for v in visits if item in (v.get("collects") or ())), key=lambda v: v["day"]
     )
-    return [(v["code"], v["code"]) for v in visits if v["code"] != data.baseline_visit]
+    return [v["code"] for v in ordered if v["code"] != baseline]
 
 
-def repeated_measures(data: OutcomeData, covs: list[str], arm_labels: dict) -> list[dict]:
+def repeated_measures(
+    data: OutcomeData, covs: list[str], arm_labels: dict, labels: dict[str, str] | None = None
+) -> list[dict]:
     members = pops.population(data.subjects, pops.ITT)
     result = []
     for measure, label in measure_labels().items():
-        visits = _measure_visits(data, measure)
-        if not visits:
+        codes = measure_visits(data.visits, data.baseline_visit, measure)
+        if not codes:
             continue
-        codes = [code for code, _label in visits]
         fit = models.mixed_model(
-            long_rows(members, measure, codes, data.baseline_visit), Y, BASE, covs, codes
+            long_rows(members, measure, codes, data.baseline_visit),
+            Y,
+            BASE,
+            covs,
+            codes,
+            labels=labels,
         )
-        places = _places(measure)
+        places = measure_places(measure)
         means = {(m.visit, m.arm): m for m in fit.means}
         rows = []
         for d in fit.differences:
@@ -233,7 +249,7 @@ def repeated_measures(data: OutcomeData, covs: list[str], arm_labels: dict) -> l
                     ),
                 }
             )
-        shown = [(c, lab) for c, lab in visits if any(d.visit == c for d in fit.differences)]
+        shown = [(c, c) for c in codes if any(d.visit == c for d in fit.differences)]
         result.append(
             {
                 "measure": measure,
@@ -251,19 +267,20 @@ def models_report(data: OutcomeData) -> dict:
     outcome."""
     if data.primary_measure is None or data.primary_visit is None:
         return {}
-    analysed = [s for s in data.subjects if s.data_use_allowed]
+    analysed = [s for s in data.subjects if pops.in_analysis(s.data_use_allowed)]
     covs = covariates(analysed)
+    labels = covariate_labels()
     arm_labels = {arm: data.arm_labels.get(arm, arm) for arm in ARMS}
     return {
-        "covariates": covs,
-        "populations": primary_by_population(data, covs),
+        "covariates": [labels.get(c, c) for c in covs],
+        "populations": primary_by_population(data, covs, labels),
         "definitions": pops.definitions(),
         "common_exclusion": pops.common_exclusion(),
         "exclusions": [
             (pops.exclusion_labels()[k], n) for k, n in pops.exclusion_counts(analysed).items()
         ],
-        "missing": missing_data(data, covs),
+        "missing": missing_data(data, covs, labels),
         "responders": responders(data),
-        "repeated": repeated_measures(data, covs, arm_labels),
+        "repeated": repeated_measures(data, covs, arm_labels, labels),
         "software": models.software_versions(),
     }

@@ -27,16 +27,29 @@ from __future__ import annotations
 import math
 import platform
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.utils.translation import gettext as _
 
 TREATED, CONTROL = "pvp", "conservative"
 ARM, PID, VISIT = "arm", "pid", "visit"
+# Rows carrying it are imputed in its order (``mice_primary``), whatever order they came in.
+ORDER = "trial_number"
+
+
+def _(message: str) -> str:
+    """Django's translation inside the app; the message itself where Django is not set up:
+    every full export carries a copy of this module for its analysis script
+    (trial.reports.reproduce), run by the statistician without the app."""
+    try:
+        from django.conf import settings
+        from django.utils.translation import gettext
+    except ImportError:
+        return message
+    return gettext(message) if settings.configured else message
 
 
 def software_versions() -> str:
@@ -92,9 +105,13 @@ def _empty_arm(n_t: int, n_c: int) -> str:
     }
 
 
-def _constant_dropped(df: pd.DataFrame, columns: Sequence[str]) -> tuple[list[str], list[str]]:
+def _constant_dropped(
+    df: pd.DataFrame, columns: Sequence[str], labels: Mapping[str, str] | None = None
+) -> tuple[list[str], list[str]]:
     """Columns that vary among the rows, and a note for each one left out because it does not
-    (one site, one cohort: such a term cannot be estimated and adjusts for nothing)."""
+    (one site, one cohort: such a term cannot be estimated and adjusts for nothing). Notes
+    name a term by its label in ``labels`` when it has one."""
+    labels = labels or {}
     kept, notes = [], []
     for col in columns:
         if df[col].nunique(dropna=True) > 1:
@@ -102,7 +119,7 @@ def _constant_dropped(df: pd.DataFrame, columns: Sequence[str]) -> tuple[list[st
         else:
             notes.append(
                 _("%(term)s left out of the model: the same in every participant analysed")
-                % {"term": col}
+                % {"term": labels.get(col, col)}
             )
     return kept, notes
 
@@ -122,7 +139,12 @@ class _Design:
 
 
 def _full_rank(
-    df: pd.DataFrame, lhs: str, first: str, baseline: str | None, covariates: list[str]
+    df: pd.DataFrame,
+    lhs: str,
+    first: str,
+    baseline: str | None,
+    covariates: list[str],
+    labels: Mapping[str, str] | None = None,
 ) -> _Design:
     """The design (patsy) with covariates dropped from the last until it has full rank
     (strata that coincide with each other or with the arm in the data analysed)."""
@@ -140,7 +162,7 @@ def _full_rank(
         dropped = covariates.pop()
         notes.append(
             _("%(term)s left out of the model: it coincides with other terms in these data")
-            % {"term": dropped}
+            % {"term": (labels or {}).get(dropped, dropped)}
         )
 
 
@@ -151,11 +173,13 @@ def ancova(
     covariates: Sequence[str] = (),
     *,
     confidence: float = 0.95,
+    labels: Mapping[str, str] | None = None,
 ) -> Estimate:
     """Adjusted difference PVP minus conservative by ANCOVA (OLS), complete cases.
 
     ``rows`` hold ``arm`` ("pvp" or "conservative"), the outcome, the baseline value and the
     covariates (each treated as categorical). Rows missing any of them are left out.
+    ``labels`` name the covariates in the notes.
     """
     import statsmodels.api as sm
 
@@ -180,9 +204,9 @@ def ancova(
     if baseline and df[baseline].nunique() < 2:
         notes.append(_("the baseline value is left out: the same in every participant"))
         baseline = None
-    kept, dropped = _constant_dropped(df, covariates)
+    kept, dropped = _constant_dropped(df, covariates, labels)
     notes += dropped
-    design = _full_rank(df, f"Q('{outcome}')", "treat", baseline, kept)
+    design = _full_rank(df, f"Q('{outcome}')", "treat", baseline, kept, labels)
     notes += design.notes
     if design.x is None:
         return Estimate(
@@ -254,6 +278,7 @@ def mixed_model(
     visits: Sequence[str] = (),
     *,
     confidence: float = 0.95,
+    labels: Mapping[str, str] | None = None,
 ) -> MixedResult:
     """Linear mixed model over the visits: one row per participant (``pid``) and ``visit``.
 
@@ -289,10 +314,10 @@ def mixed_model(
     if baseline and people[baseline].nunique() < 2:
         notes.append(_("the baseline value is left out: the same in every participant"))
         baseline = None
-    kept, dropped = _constant_dropped(people, covariates)
+    kept, dropped = _constant_dropped(people, covariates, labels)
     notes += dropped
     first = "treat * C(visit)" if len(order) > 1 else "treat"
-    design = _full_rank(df, f"Q('{outcome}')", first, baseline, kept)
+    design = _full_rank(df, f"Q('{outcome}')", first, baseline, kept, labels)
     notes += design.notes
     if design.x is None or len(people) < 3 or len(df) <= len(people):
         return MixedResult(
@@ -348,6 +373,10 @@ def mixed_model(
     return MixedResult(differences, means, notes=tuple(notes), **counts)
 
 
+# The imputation's settings: the report and the analysis script of an export use these.
+MICE_IMPUTATIONS, MICE_BURN_IN, MICE_SEED = 20, 10, 20260101
+
+
 @dataclass(frozen=True)
 class MiceResult:
     pooled: Estimate
@@ -367,13 +396,18 @@ def mice_primary(
     baseline: str,
     covariates: Sequence[str] = (),
     *,
-    imputations: int = 20,
-    burn_in: int = 10,
-    seed: int = 20260101,
+    imputations: int = MICE_IMPUTATIONS,
+    burn_in: int = MICE_BURN_IN,
+    seed: int = MICE_SEED,
+    labels: Mapping[str, str] | None = None,
 ) -> MiceResult:
     """The ANCOVA after multiple imputation of missing outcome and baseline values by
     chained equations (predictive mean matching, statsmodels' default), pooled by Rubin's
-    rules; the imputation models use arm, outcome, baseline and strata."""
+    rules; the imputation models use arm, outcome, baseline and strata.
+
+    The draws depend on the order of the rows: rows with a ``trial_number`` are imputed in
+    trial-number order, so that the report and the analysis script an export carries
+    (which read the participants in different orders) impute the same values."""
     import statsmodels.api as sm
     from statsmodels.imputation.mice import MICE, MICEData
 
@@ -381,6 +415,8 @@ def mice_primary(
     needed = [ARM, outcome, baseline, *covariates]
     if df.empty or any(c not in df.columns for c in needed):
         return MiceResult(Estimate(not_estimable=_("no participant has the data needed")))
+    if ORDER in df.columns:
+        df = df.sort_values(ORDER, kind="stable")
     df = _numeric(df[needed].copy(), [outcome, baseline])
     df = df[df[ARM].isin((TREATED, CONTROL))].dropna(subset=list(covariates)).copy()
     n_t, n_c = _arm_counts(df)
@@ -405,7 +441,7 @@ def mice_primary(
             Estimate(not_estimable=_("too few complete records to impute from"), **counts),
             **common,
         )
-    kept, notes = _constant_dropped(observed, covariates)
+    kept, notes = _constant_dropped(observed, covariates, labels)
     frame = pd.DataFrame(
         {"y": df[outcome], "treat": (df[ARM] == TREATED).astype(float), "base": df[baseline]}
     )
@@ -487,3 +523,24 @@ def risk_difference(
     if not (math.isfinite(low) and math.isfinite(high)):
         return RiskDifference(*counts, difference=diff, not_estimable=_("no interval"))
     return RiskDifference(*counts, difference=diff, ci_low=float(low), ci_high=float(high))
+
+
+def responders(
+    rows: Iterable[dict] | pd.DataFrame,
+    outcome: str,
+    baseline: str,
+    threshold: float,
+    *,
+    confidence: float = 0.95,
+) -> RiskDifference:
+    """Responders by arm: an improvement (``baseline`` minus ``outcome``, lower is better as
+    in the ODI) of at least ``threshold``, among rows with both values; PVP minus
+    conservative as a risk difference (``risk_difference``)."""
+    df = _frame(rows)
+    counts = {TREATED: [0, 0], CONTROL: [0, 0]}
+    if not df.empty and all(c in df.columns for c in (ARM, outcome, baseline)):
+        df = _numeric(df[[ARM, outcome, baseline]].copy(), [outcome, baseline]).dropna()
+        for arm in counts:
+            mine = df[df[ARM] == arm]
+            counts[arm] = [int((mine[baseline] - mine[outcome] >= threshold).sum()), len(mine)]
+    return risk_difference(*counts[TREATED], *counts[CONTROL], confidence=confidence)

@@ -100,6 +100,21 @@ class OutcomeData:
         return next((v["code"] for v in self.visits if v["primary"]), None)
 
 
+def schedule_visits() -> list[dict]:
+    """The visits of the schedule in force as plain values: code, label, day, primary,
+    collects."""
+    return [
+        {
+            "code": v.code,
+            "label": v.label,
+            "day": v.day,
+            "primary": v.primary,
+            "collects": v.collects,
+        }
+        for v in active_schedule().visits
+    ]
+
+
 def outcome_data(site: Site | None = None) -> OutcomeData:
     """Everything the CONSORT flow and the outcome report need, in a constant number of queries.
 
@@ -119,16 +134,7 @@ def outcome_data(site: Site | None = None) -> OutcomeData:
         missing.append("followup: contacts source")
         contacts = []
     schedule = active_schedule()
-    visits = [
-        {
-            "code": v.code,
-            "label": v.label,
-            "day": v.day,
-            "primary": v.primary,
-            "collects": v.collects,
-        }
-        for v in schedule.visits
-    ]
+    visits = schedule_visits()
     arm_labels = dashboard.report_source("arm_labels") or {PVP: "PVP", CONSERVATIVE: "Usual care"}
 
     # By status rather than a list of ids: the list would not scale to a large trial.

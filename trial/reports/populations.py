@@ -14,6 +14,7 @@ All three leave out participants who withdrew without allowing use of their data
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
 from django.utils.translation import gettext as _
@@ -77,24 +78,52 @@ def exclusion_labels() -> dict[str, str]:
     }
 
 
-def per_protocol_exclusion(subject: Subject, earliest_day: int) -> str | None:
-    """Why ``subject`` is not in the per-protocol population, or None when it is."""
-    if subject.ineligible_randomised:
+def pp_exclusion(
+    *,
+    arm: str,
+    as_treated: str | None,
+    crossover_date: dt.date | None,
+    randomised_on: dt.date,
+    ineligible_randomised: bool,
+    earliest_day: int,
+) -> str | None:
+    """Why a participant is not in the per-protocol population, or None when it is: the rule
+    on plain values, which the report (``per_protocol_exclusion``) and the export's analysis
+    file (randomization.exports) both read."""
+    if ineligible_randomised:
         return INELIGIBLE
-    if subject.arm == PVP and subject.as_treated != PVP:
+    if arm == PVP and as_treated != PVP:
         return PVP_NOT_RECEIVED
     if (
-        subject.arm == CONSERVATIVE
-        and subject.crossover_date is not None
-        and (subject.crossover_date - subject.randomised_on).days < earliest_day
+        arm == CONSERVATIVE
+        and crossover_date is not None
+        and (crossover_date - randomised_on).days < earliest_day
     ):
         return EARLY_CROSSOVER
     return None
 
 
+def per_protocol_exclusion(subject: Subject, earliest_day: int) -> str | None:
+    """Why ``subject`` is not in the per-protocol population, or None when it is."""
+    return pp_exclusion(
+        arm=subject.arm,
+        as_treated=subject.as_treated,
+        crossover_date=subject.crossover_date,
+        randomised_on=subject.randomised_on,
+        ineligible_randomised=subject.ineligible_randomised,
+        earliest_day=earliest_day,
+    )
+
+
+def in_analysis(data_use_allowed: bool | None) -> bool:
+    """In the analysis populations: anyone but a participant who withdrew without allowing
+    use of the data collected (``data_use_allowed`` is None when nobody withdrew)."""
+    return data_use_allowed is not False
+
+
 def population(subjects: Iterable[Subject], which: str) -> list[tuple[Subject, str]]:
     """The analysed subjects of a population, each with the arm it is analysed in."""
-    analysed = [s for s in subjects if s.data_use_allowed]
+    analysed = [s for s in subjects if in_analysis(s.data_use_allowed)]
     if which == ITT:
         return [(s, s.arm) for s in analysed]
     if which == AS_TREATED:
@@ -110,6 +139,6 @@ def exclusion_counts(subjects: Iterable[Subject]) -> dict[str, int]:
     day = crossover_earliest_day()
     counts = dict.fromkeys(exclusion_labels(), 0)
     for s in subjects:
-        if s.data_use_allowed and (why := per_protocol_exclusion(s, day)):
+        if in_analysis(s.data_use_allowed) and (why := per_protocol_exclusion(s, day)):
             counts[why] += 1
     return counts

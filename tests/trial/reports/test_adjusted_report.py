@@ -75,11 +75,19 @@ def test_the_populations_follow_their_definitions(recorded, settings):
 
 
 def test_the_primary_ancova_is_the_model_on_the_reports_rows(recorded):
-    report = outcomes.outcome_report()["models"]
+    with translation.override("en"):
+        report = outcomes.outcome_report()["models"]
     itt = report["populations"][0]["estimate"]
-    # The strata are the same for everyone here (A1N): only the site adjusts, and it is said.
-    assert report["covariates"] == ["cohort", "planned_levels", "earlier_fractures", "site"]
-    assert any("cohort" in n for n in itt.notes)
+    # The strata are the same for everyone here (A1N): only the site adjusts, and it is said,
+    # naming the factors as people do (the strata's labels), not by their codes.
+    assert report["covariates"] == [
+        "Cohort",
+        "Planned PVP levels",
+        "Earlier vertebral fractures not planned for PVP",
+        "Site",
+    ]
+    assert any(n.startswith("Cohort left out of the model") for n in itt.notes), itt.notes
+    assert not any("planned_levels" in n for n in itt.notes)
     rows = [
         {"arm": arm, "y": w4, "base": bl, "site": "AAR" if i % 2 else "ODE"}
         for i, (arm, bl, w4, _m3) in enumerate(PATIENTS)

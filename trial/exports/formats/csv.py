@@ -51,6 +51,9 @@ def write_csv_long(zf: zipfile.ZipFile, table: Table) -> None:
             )
 
 
+CSV_WIDE_NAME = "csv/analysis_wide.csv"
+
+
 def write_csv_wide(zf: zipfile.ZipFile, table: Table, name: str) -> int:
     count = 0
     with text_stream(zf, name) as out:

@@ -23,7 +23,10 @@ _ODM_TYPES = {
 ENROLMENT = "ENROLMENT"
 
 
-def _oid(*parts: str) -> str:
+ODM_NAME = "vertebra_odm.xml"
+
+
+def oid(*parts: str) -> str:
     return ".".join(p.replace(" ", "_") for p in parts)
 
 
@@ -51,17 +54,17 @@ def write_odm(zf: zipfile.ZipFile, tables: list[Table], meta: dict) -> None:
 
     forms = [t for t in tables if t.keyed]
     events = _odm_events(forms)
-    study_oid = _oid("ST", settings.TRIAL_NAME)
+    study_oid = oid("ST", settings.TRIAL_NAME)
     mdv_oid = "MDV.1"
     created = timezone.localtime().replace(microsecond=0).isoformat()
     with (
-        zf.open("vertebra_odm.xml", "w", force_zip64=True) as raw,
+        zf.open(ODM_NAME, "w", force_zip64=True) as raw,
         etree.xmlfile(raw, encoding="utf-8") as xf,
     ):
         xf.write_declaration()
         attrs = {
             "FileType": "Snapshot",
-            "FileOID": _oid("EXPORT", meta["run_id"]),
+            "FileOID": oid("EXPORT", meta["run_id"]),
             "CreationDateTime": created,
             "ODMVersion": "1.3.2",
             "Originator": settings.TRIAL_NAME,
@@ -93,40 +96,40 @@ def _odm_metadata(xf, forms: list[Table], events: list[str], mdv_oid: str) -> No
     with xf.element("MetaDataVersion", OID=mdv_oid, Name="VERTEBRA export metadata"):
         with xf.element("Protocol"):
             for n, e in enumerate(used, 1):
-                xf.write(etree.Element("StudyEventRef", StudyEventOID=_oid("SE", e),
+                xf.write(etree.Element("StudyEventRef", StudyEventOID=oid("SE", e),
                                        OrderNumber=str(n), Mandatory="No"))  # fmt: skip
         for e in used:
-            with xf.element("StudyEventDef", OID=_oid("SE", e), Name=e, Repeating="No",
+            with xf.element("StudyEventDef", OID=oid("SE", e), Name=e, Repeating="No",
                             Type="Scheduled"):  # fmt: skip
                 for code in per_event[e]:
-                    xf.write(etree.Element("FormRef", FormOID=_oid("F", code), Mandatory="No"))
+                    xf.write(etree.Element("FormRef", FormOID=oid("F", code), Mandatory="No"))
         for t in forms:
-            with xf.element("FormDef", OID=_oid("F", t.code), Name=t.label, Repeating="No"):
-                xf.write(etree.Element("ItemGroupRef", ItemGroupOID=_oid("IG", t.code),
+            with xf.element("FormDef", OID=oid("F", t.code), Name=t.label, Repeating="No"):
+                xf.write(etree.Element("ItemGroupRef", ItemGroupOID=oid("IG", t.code),
                                        Mandatory="Yes"))  # fmt: skip
         for t in forms:
             repeating = "Yes" if _repeat_key_kind(t) else "No"
-            with xf.element("ItemGroupDef", OID=_oid("IG", t.code), Name=t.label,
+            with xf.element("ItemGroupDef", OID=oid("IG", t.code), Name=t.label,
                             Repeating=repeating):  # fmt: skip
                 for v in t.variables:
-                    xf.write(etree.Element("ItemRef", ItemOID=_oid("I", t.code, v.name),
+                    xf.write(etree.Element("ItemRef", ItemOID=oid("I", t.code, v.name),
                                            Mandatory="No"))  # fmt: skip
         for t in forms:
             for v in t.variables:
-                with xf.element("ItemDef", OID=_oid("I", t.code, v.name), Name=v.name,
+                with xf.element("ItemDef", OID=oid("I", t.code, v.name), Name=v.name,
                                 DataType=_ODM_TYPES[v.type]):  # fmt: skip
                     unit = f" ({v.unit})" if v.unit else ""
                     _translated(xf, "Description", f"{v.label}{unit}")
                     if v.codes:
                         xf.write(
-                            etree.Element("CodeListRef", CodeListOID=_oid("CL", t.code, v.name))
+                            etree.Element("CodeListRef", CodeListOID=oid("CL", t.code, v.name))
                         )
         for t in forms:
             for v in t.variables:
                 if not v.codes:
                     continue
                 data_type = _ODM_TYPES[v.type]
-                with xf.element("CodeList", OID=_oid("CL", t.code, v.name), Name=v.name,
+                with xf.element("CodeList", OID=oid("CL", t.code, v.name), Name=v.name,
                                 DataType=data_type):  # fmt: skip
                     for code, meaning in v.codes:
                         with xf.element("CodeListItem", CodedValue=str(code)):
@@ -181,12 +184,12 @@ def _odm_subject(xf, subject_key, forms, records, event_order) -> None:
         per_event.setdefault(event, {}).setdefault(index, []).append(row)
     with xf.element("SubjectData", SubjectKey=subject_key):
         for event in sorted(per_event, key=lambda e: (event_order.get(e, len(event_order)), e)):
-            sed = etree.Element("StudyEventData", StudyEventOID=_oid("SE", event))
+            sed = etree.Element("StudyEventData", StudyEventOID=oid("SE", event))
             for index in sorted(per_event[event]):
                 table = forms[index]
-                fd = etree.SubElement(sed, "FormData", FormOID=_oid("F", table.code))
+                fd = etree.SubElement(sed, "FormData", FormOID=oid("F", table.code))
                 repeat = _repeat_key_kind(table)
-                group_oid = _oid("IG", table.code)
+                group_oid = oid("IG", table.code)
                 for n, row in enumerate(per_event[event][index], start=1):
                     attrs = {"ItemGroupOID": group_oid}
                     if repeat == "key":
@@ -196,6 +199,6 @@ def _odm_subject(xf, subject_key, forms, records, event_order) -> None:
                     igd = etree.SubElement(fd, "ItemGroupData", **attrs)
                     for var, value in zip(table.variables, row[2:], strict=True):
                         if value is not None and value != "":
-                            oid = _oid("I", table.code, var.name)
-                            etree.SubElement(igd, "ItemData", ItemOID=oid, Value=text(value))
+                            item_oid = oid("I", table.code, var.name)
+                            etree.SubElement(igd, "ItemData", ItemOID=item_oid, Value=text(value))
             xf.write(sed)

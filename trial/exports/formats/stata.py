@@ -14,13 +14,23 @@ from trial.exports.registry import Variable
 from trial.exports.tables import Table
 
 
+def dta_name(code: str) -> str:
+    return f"stata/{code}.dta"
+
+
+def code_numbers(var: Variable) -> dict[str, int]:
+    """The numbers a coded text variable is written as (1, 2, ... in the order of its codes):
+    Stata labels numbers only. The analysis script of an export maps them back."""
+    return {str(code): n for n, (code, _m) in enumerate(var.codes, start=1)}
+
+
 def _stata_column(var: Variable) -> tuple[stata_writer.Column, dict[str, int] | None]:
     """The .dta column of a variable, and the code -> number mapping of a coded text one."""
     unit = f" ({var.unit})" if var.unit else ""
     label = (str(var.label) + unit)[:80]
     if var.codes and var.type == "text":
         # Stata labels numbers only: a coded text variable becomes 1, 2, ... with labels.
-        mapping = {str(code): n for n, (code, _m) in enumerate(var.codes, start=1)}
+        mapping = code_numbers(var)
         labels = {n: f"{code}: {meaning}" for n, (code, meaning) in enumerate(var.codes, 1)}
         return stata_writer.Column(var.name, label, "number", labels), mapping
     if var.type in ("integer", "decimal", "boolean"):
@@ -58,5 +68,5 @@ def write_stata(zf: zipfile.ZipFile, table: Table, tmp: Path) -> None:
 
     path = tmp / f"{table.code}.dta"
     stata_writer.write_dta(path, columns, rows(), label=table.label[:80])
-    zf.write(path, f"stata/{table.code}.dta")
+    zf.write(path, dta_name(table.code))
     path.unlink()

@@ -23,6 +23,14 @@ def _xlsx_value(value: Any) -> Any:
     return value
 
 
+XLSX_NAME = "vertebra.xlsx"
+
+
+def sheet_title(code: str, part: int = 1) -> str:
+    """The sheet of a table (a long table continues on numbered sheets)."""
+    return code[:28] if part == 1 else f"{code[:24]} ({part})"
+
+
 def write_xlsx(zf: zipfile.ZipFile, tables: list[Table]) -> None:
     from openpyxl import Workbook
 
@@ -34,8 +42,7 @@ def write_xlsx(zf: zipfile.ZipFile, tables: list[Table]) -> None:
         for row in table.rows():
             # A sheet holds about a million rows; continue on the next (ws is None: no sheet yet).
             if ws is None or used >= XLSX_MAX_ROWS:
-                title = table.code[:28] if part == 1 else f"{table.code[:24]} ({part})"
-                ws = wb.create_sheet(title=title)
+                ws = wb.create_sheet(title=sheet_title(table.code, part))
                 ws.append(head)
                 used, part = 1, part + 1
             ws.append(
@@ -44,10 +51,10 @@ def write_xlsx(zf: zipfile.ZipFile, tables: list[Table]) -> None:
             )
             used += 1
         if ws is None:
-            wb.create_sheet(title=table.code[:28]).append(head)
+            wb.create_sheet(title=sheet_title(table.code)).append(head)
     codebook = wb.create_sheet(title="codebook")
     codebook.append(CODEBOOK_HEADER)
     for line in codebook_rows(tables):
         codebook.append(line)
-    with zf.open("vertebra.xlsx", "w", force_zip64=True) as out:
+    with zf.open(XLSX_NAME, "w", force_zip64=True) as out:
         wb.save(out)
