@@ -122,12 +122,17 @@ def audited_save(
 
 
 def audited_delete(instance: models.Model, *, user, reason: str) -> None:
-    """Delete ``instance``; its last history row says who deleted it and why."""
+    """Delete ``instance``; its last history row says who deleted it and why. The registry's
+    data-deleted hooks run first, in the same transaction: a deleted record is a change to
+    what was verified or signed."""
     if not reason.strip():
         raise ReasonRequired(_("Give a reason for the change."))
     guard_writes([instance])
     _stamp(instance, user=user, reason=reason)
-    instance.delete()
+    with transaction.atomic():
+        for hook in registry.data_deleted_hooks:
+            hook(instance)
+        instance.delete()
 
 
 def audited_update(queryset: models.QuerySet, *, user, reason: str, **values) -> int:

@@ -207,6 +207,9 @@ class Registry:
     # Called by trial.audit.audited_save after each write: fn(instance) -> None. Monitoring
     # queues the participant's edit checks for after the commit here.
     data_saved_hooks: list[Callable[[Any], None]] = field(default_factory=list)
+    # Called by trial.audit.audited_delete just before a row is deleted, in the delete's
+    # transaction (the row is still there): fn(instance). A deletion is a change too.
+    data_deleted_hooks: list[Callable[[Any], None]] = field(default_factory=list)
     concealment: Concealment | None = None
     # Initial values another app offers a core form from a reference in the page's address:
     # fn(*, user, participant, params) -> dict of initial values (empty when the reference is
@@ -289,6 +292,12 @@ class Registry:
         """Decorator: run ``fn(instance)`` after each audited save of a row."""
         if fn not in self.data_saved_hooks:
             self.data_saved_hooks.append(fn)
+        return fn
+
+    def on_data_deleted(self, fn):
+        """Decorator: run ``fn(instance)`` before each audited delete of a row."""
+        if fn not in self.data_deleted_hooks:
+            self.data_deleted_hooks.append(fn)
         return fn
 
     def on_schedule_anchor(self, fn):

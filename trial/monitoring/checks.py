@@ -286,7 +286,20 @@ def after_save(instance) -> None:
     if source is None:
         return
     queries_note_correction(instance)
-    participant_id = participant_id_of(instance, source.participant_path)
+    _queue_checks(participant_id_of(instance, source.participant_path))
+
+
+def before_delete(instance) -> None:
+    """A data-deleted hook: the participant's edit checks run again once the deletion commits
+    (a query about the deleted value closes by itself if nobody answered it)."""
+    source = catalogue.source_for(instance._meta.label)
+    if source is not None:
+        _queue_checks(participant_id_of(instance, source.participant_path))
+
+
+def _queue_checks(participant_id: int | None) -> None:
+    """Run the edit checks of the participant once after the transaction commits, however
+    many of their rows it writes."""
     if participant_id is None:
         return
     connection = transaction.get_connection()

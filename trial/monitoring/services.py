@@ -253,6 +253,33 @@ def sdv_clear(
     return verification
 
 
+def sdv_clear_on_delete(instance) -> int:
+    """The data-deleted hook: deleting a verified row clears its verification (the row of the
+    verification is kept, naming the deleted record and the reason). Returns the number
+    cleared."""
+    from trial.monitoring import sdv
+
+    if instance._meta.label not in sdv.SDV_MODEL_LABELS or instance.pk is None:
+        return 0
+    standing = list(
+        SourceVerification.objects.filter(
+            target_model=instance._meta.label,
+            target_id=str(instance.pk),
+            cleared_at__isnull=True,
+        )
+    )
+    user = getattr(instance, "_history_user", None)
+    reason = (getattr(instance, "_change_reason", "") or "").strip()
+    for verification in standing:
+        sdv_clear(
+            verification=verification,
+            user=user,
+            reason=_("record deleted: %(reason)s") % {"reason": reason},
+            changed=instance,
+        )
+    return len(standing)
+
+
 def _data_changed(instance) -> bool:
     """Did the save of ``instance`` that was just recorded change a value of the form (not
     the bookkeeping the system writes, as the coordinator's acknowledgement of an SAE)?"""

@@ -144,6 +144,36 @@ def signatures_after_save(instance) -> None:
         )
 
 
+def signatures_before_delete(instance) -> None:
+    """A data-deleted hook: deleting a record that a valid signature covers (it is in the
+    signed manifest) marks the signature as needing renewal, as a change would."""
+    source = catalogue.source_for(instance._meta.label)
+    if source is None or instance.pk is None:
+        return
+    participant_id = participant_id_of(instance, source.participant_path)
+    if participant_id is None:
+        return
+    signed = [
+        signature
+        for signature in Signature.objects.select_for_update().filter(
+            participant_id=participant_id, state=SignatureState.VALID
+        )
+        if any(
+            entry["model"] == source.model_label and entry["id"] == instance.pk
+            for entry in signature.manifest
+        )
+    ]
+    reason = (getattr(instance, "_change_reason", "") or "").strip()
+    for signature in signed:
+        signature_needs_renewal(
+            signature=signature,
+            model_label=source.model_label,
+            record_id=instance.pk,
+            changed_by=getattr(instance, "_history_user", None),
+            reason=_("deleted: %(reason)s") % {"reason": reason} if reason else _("deleted"),
+        )
+
+
 def signature_needs_renewal(
     *, signature: Signature, model_label: str, record_id, changed_by, reason: str = ""
 ) -> Signature:

@@ -74,6 +74,11 @@ def register(registry: Registry) -> None:
     registry.on_data_saved(signature_services.signatures_after_save)
     # A change to a verified form clears its verification, in the transaction of the change.
     registry.on_data_saved(services.sdv_clear_on_change)
+    # A deletion is a change too: checks run again, signatures and verifications of the
+    # deleted record lapse.
+    registry.on_data_deleted(checks.before_delete)
+    registry.on_data_deleted(signature_services.signatures_before_delete)
+    registry.on_data_deleted(services.sdv_clear_on_delete)
     sdv.sdv_forms()  # an unknown form in TRIAL_SDV_FORMS stops the start-up
     # The hematologists who sign are told where a signature needs renewal.
     registry.add_home_card(

@@ -23,7 +23,7 @@ from tests.factories import (
     sae_report,
     screening_complete,
 )
-from trial.audit import audited_update
+from trial.audit import audited_delete, audited_update
 from trial.concurrency import version_of
 from trial.exports.registry import autodiscover
 from trial.models import Consent, Role, SourceVerification
@@ -247,6 +247,17 @@ def test_a_bulk_change_clears_a_verification_too(world, participant):
     )
     mark.refresh_from_db()
     assert mark.cleared_at is not None and mark.cleared_by == world.users[Role.DATA_MANAGER]
+
+
+def test_deleting_a_verified_record_clears_its_verification(world, participant):
+    mark = services.sdv_mark(
+        participant=participant, form="consent", user=world.users[Role.MONITOR]
+    )
+    consent = Consent.objects.get(participant=participant)
+    audited_delete(consent, user=world.users[Role.DATA_MANAGER], reason=REASON)
+    mark.refresh_from_db()
+    assert mark.cleared_at is not None and mark.cleared_by == world.users[Role.DATA_MANAGER]
+    assert mark.cleared_model == "trial.Consent" and REASON in mark.cleared_reason
 
 
 def _verifiable(site, n: int, start: int) -> list:

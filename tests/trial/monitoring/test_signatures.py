@@ -23,7 +23,7 @@ from tests.factories import (
     query_raised,
 )
 from tests.trial.staff.test_login import PASSWORD, right_token, wrong_token
-from trial.audit import audit_entries, audited_save
+from trial.audit import audit_entries, audited_delete, audited_save
 from trial.models import PendingTask, Role, Signature, SignatureState
 from trial.monitoring import signature_services, signatures
 from trial.monitoring.signature_services import SIGNATURE_RENEWAL_NOTIFY_TASK
@@ -245,6 +245,34 @@ def test_a_change_to_signed_data_needs_renewal_and_tells_the_signer(casebook, wo
     detail = client.get(participant.get_absolute_url()).content.decode()
     assert f'data-testid="action-sign-again-{signature.pk}"' in detail
     assert nurse.get_full_name() in detail
+
+
+def test_deleting_a_signed_record_needs_renewal(casebook, world):
+    participant, _form, event = casebook
+    hematologist, nurse = world.users[Role.HEMATOLOGIST], world.users[Role.NURSE]
+    signature = _signed(participant, hematologist)
+    event_id = event.pk
+    audited_delete(event, user=nurse, reason="recorded for the wrong participant")
+    signature.refresh_from_db()
+    assert signature.state == SignatureState.NEEDS_RENEWAL
+    assert (signature.renewal_model, signature.renewal_record_id) == (
+        "trial.AdverseEvent",
+        str(event_id),
+    )
+    assert signature.renewal_by == nurse
+    assert "recorded for the wrong participant" in signature.renewal_reason
+    assert not signatures.casebook_signed(participant)
+    assert PendingTask.objects.filter(name=SIGNATURE_RENEWAL_NOTIFY_TASK).count() == 1
+
+
+def test_deleting_a_record_added_after_signing_keeps_the_signature(casebook, world):
+    participant, _form, _event = casebook
+    signature = _signed(participant, world.users[Role.HEMATOLOGIST])
+    later = AdverseEventFactory(participant=participant, description="Added in error")
+    Signature.objects.filter(pk=signature.pk).update(state=SignatureState.VALID)
+    audited_delete(later, user=world.users[Role.NURSE], reason="entered twice")
+    signature.refresh_from_db()
+    assert signature.state == SignatureState.VALID
 
 
 def test_signing_again_supersedes_the_signature_that_needs_renewal(casebook, hematologist, world):
