@@ -8,6 +8,9 @@ most patients whose contact is due, through the same service the call page uses.
 worklist, weekly list and completeness page then show every state. Idempotent: once calls are
 logged it does nothing.
 
+The analysis cohort (trial.participants.demo.ANALYSIS_COHORT) is randomised on its own dates
+by the envelopes step; those still in follow-up take part in the replay without being moved.
+
 Confirming an allocation creates the participant's contacts at once, anchored on the day it
 happened; the demo then dates the allocations back, so before the replay it drops those
 untouched contacts and lets the replayed nights create them on the moved dates.
@@ -18,8 +21,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+from typing import Any
 
-from django.db.models import Case, When
+from django.conf import settings
+from django.db.models import Case, Min, When
 from django.utils import timezone
 
 from followup import services
@@ -35,11 +40,15 @@ logger = logging.getLogger(__name__)
 DEMO_DAYS_AGO = (9, 26, 45, 95, 130, 16, 4, 60, 33, 75)
 # How often the simulated nurse reaches a due patient on a given day.
 REACH_RATE = 0.3
+# How often a reached patient declines the longer questionnaires (ODI, EQ-5D), which the call
+# then records as missing with a reason.
+DECLINE_RATE = 0.15
 
 
 def seed_followup(context: dict) -> None:
     from questionnaires.models import QuestionnaireResponse
     from randomization.models import Allocation
+    from trial.participants.demo import cohort_member
 
     nurse = context["users"].get("nurse")
     rng = context.get("rng") or random.Random(6)
@@ -49,20 +58,30 @@ def seed_followup(context: dict) -> None:
         return
     Contact.objects.filter(attempts=0, calls__isnull=True).delete()
     allocations = list(
-        Allocation.objects.filter(participant__status=ParticipantStatus.RANDOMISED).order_by(
-            "participant__trial_number"
-        )
+        Allocation.objects.filter(participant__status=ParticipantStatus.RANDOMISED)
+        .select_related("participant__site")
+        .order_by("participant__trial_number")
     )
+    moved = [a for a in allocations if cohort_member(a.participant) is None]
     now = timezone.now()
-    for allocation, days in zip(allocations, DEMO_DAYS_AGO, strict=False):
+    for allocation, days in zip(moved, DEMO_DAYS_AGO, strict=False):
         Allocation.objects.filter(pk=allocation.pk).update(
             randomised_at=now - dt.timedelta(days=days)
         )
     today = local_today()
-    start = today - dt.timedelta(days=max(DEMO_DAYS_AGO[: len(allocations)] or (0,)))
+    first = Allocation.objects.filter(pk__in=[a.pk for a in allocations]).aggregate(
+        first=Min("randomised_at")
+    )["first"]
+    start = min(today, local_today(first)) if first else today
+    # The nightly job creates the contacts whose window opens within the coming
+    # FOLLOWUP_HORIZON_DAYS; the replay creates them once per horizon, which gives the same
+    # contacts for a fraction of the queries. Their status moves every simulated night.
+    stride = max(1, settings.FOLLOWUP_HORIZON_DAYS)
+    profiles: dict[int, Any] = {}  # each participant's outcome profile, read once
     day = start
     while day < today:
-        services.contacts_create_due(today=day, catch_up_days=-1)
+        if (day - start).days % stride == 0:
+            services.contacts_create_due(today=day, horizon_days=stride, catch_up_days=-1)
         services.contacts_update_status(today=day)
         if nurse is not None:
             # Windows still open today are left for today's nurse: the worklist opens with
@@ -77,7 +96,7 @@ def seed_followup(context: dict) -> None:
                         participant=contact.participant, visit_code=contact.visit_code
                     ).values_list("instrument_code", flat=True)
                 )
-                _reach(contact, nurse, rng, answered, day)
+                _reach(contact, nurse, rng, answered, day, profiles)
         day += dt.timedelta(days=1)
     services.contacts_create_due(today=today, catch_up_days=-1)
     services.contacts_update_status(today=today)
@@ -136,22 +155,29 @@ def seed_followup_today(context: dict) -> None:
             logger.info("Demo: death not recorded: %s", exc)
 
 
-def _reach(contact: Contact, nurse, rng: random.Random, answered: set[str], day) -> None:
-    from trial.protocol.visits import visit_instruments
+def _reach(
+    contact: Contact, nurse, rng: random.Random, answered: set[str], day, profiles: dict
+) -> None:
+    from questionnaires.demo import outcome_profile, visit_answers
 
-    questionnaires = {}
-    due = visit_instruments(contact.visit_code)
-    if "vas" in due and "vas" not in answered:
-        questionnaires["vas"] = {"vas_back": rng.randint(10, 80), "vas_leg": rng.randint(0, 50)}
-    if "hsu" in due and "hsu" not in answered:
-        questionnaires["hsu"] = {"hsu_gp": rng.randint(0, 2), "hsu_physio": rng.randint(0, 3)}
-    # The longer questionnaires are left out with a reason, so the worklist and completeness
-    # show visits done with items missing.
-    missing: dict[str, str] = {
-        code: rng.choice([MissingReason.DECLINED, MissingReason.TOO_ILL])
-        for code in ("odi", "eq5d3l")
-        if code in due and code not in answered
+    # The patient's answers follow the demo's outcome model (questionnaires.demo); now and then
+    # the longer questionnaires are declined and left out with a reason, so the worklist and
+    # completeness show visits done with items missing.
+    participant = contact.participant
+    if participant.pk not in profiles:
+        profiles[participant.pk] = outcome_profile(participant)
+    questionnaires = {
+        code: answers
+        for code, answers in visit_answers(
+            participant, contact.visit_code, profiles[participant.pk], contact.target_date
+        ).items()
+        if code not in answered
     }
+    missing: dict[str, str] = {}
+    if rng.random() < DECLINE_RATE:
+        for code in ("odi", "eq5d3l"):
+            if questionnaires.pop(code, None) is not None:
+                missing[code] = rng.choice([MissingReason.DECLINED, MissingReason.TOO_ILL])
     try:
         services.call_log_record(
             contact=contact,

@@ -35,6 +35,11 @@ class QuestionnairesConfig(AppConfig):
             NavItem("questionnaires:link_list", _("Questionnaires"), order=40, group="followup")
         )
 
-        from questionnaires.demo import seed_questionnaires
+        from questionnaires.demo import seed_follow_up_answers, seed_questionnaires
 
         registry.add_demo_step(DemoStep(code="questionnaires", run=seed_questionnaires, order=40))
+        # After the follow-up replay, treatment and the recorded deaths and withdrawals (and
+        # today's calls, order 95), whose dates bound the answers.
+        registry.add_demo_step(
+            DemoStep(code="follow_up_answers", run=seed_follow_up_answers, order=96)
+        )

@@ -17,8 +17,9 @@ from randomization import services
 from randomization.models import Allocation, ProtocolDeviation, StratumStock, envelope_serial
 from trial.audit import audited_save
 from trial.models import Participant, ParticipantStatus, SiteKind
+from trial.participants.demo import cohort_member
 from trial.participants.selectors import randomisation_blocker_details
-from trial.screening.demo import PAST_START
+from trial.screening.demo import PATH_DAYS, past_start_days
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +69,15 @@ def seed_envelopes(context: dict) -> None:
             continue
         clinician = _clinician(users, participant)
         final_status = participant.status
+        # Their path began months ago (trial.screening.demo.past_start_days): the allocation is
+        # dated two weeks after that start, so the deaths and withdrawals recorded later in the
+        # demo fall between randomisation and today, and the analysis cohort has its follow-up.
+        # The base participants still randomised are dated by the follow-up replay instead.
+        days_ago = (
+            past_start_days(participant) - PATH_DAYS
+            if final_status != ParticipantStatus.RANDOMISED or cohort_member(participant)
+            else None
+        )
         participant.status = ParticipantStatus.SCREENING
         audited_save(participant, user=clinician, reason="demo: randomised through the service")
         try:
@@ -92,14 +102,11 @@ def seed_envelopes(context: dict) -> None:
             arm=allocation.arm,
             named_still_sealed=typo,
         )
-        if final_status != ParticipantStatus.RANDOMISED:
-            # Their path began months ago (trial.screening.demo.PAST_START): date the
-            # allocation two weeks after that start, so the deaths and withdrawals recorded
-            # later in the demo fall between randomisation and today.
-            days_ago = PAST_START[ParticipantStatus(final_status)] - 14
+        if days_ago is not None:
             Allocation.objects.filter(pk=allocation.pk).update(
                 randomised_at=timezone.now() - dt.timedelta(days=days_ago)
             )
+        if final_status != ParticipantStatus.RANDOMISED:
             participant.refresh_from_db()
             participant.status = final_status
             audited_save(participant, user=clinician, reason="demo: later state")

@@ -8,9 +8,11 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.db import transaction
 
+from tests.clock import FIXED_DAY, noon
 from tests.conftest import private_files
 from trial.audit import audited_models
 from trial.cpr import cpr_sex, validate_cpr
@@ -38,10 +40,15 @@ def seeded_once(django_db_setup, django_db_blocker, tmp_path_factory):
     """Seed the demo once for the module, inside a transaction rolled back at the end.
 
     A first seeding takes seconds (it runs every capability's demo step); each test's own
-    seed() is then the cheap idempotent second run, and its changes roll back per test.
+    seed() is then the cheap idempotent second run, and its changes roll back per test. The
+    clock stands at noon of a fixed day and runs on: the demo's dates count back from today.
     """
     root = MODULE_FILES["root"] = tmp_path_factory.mktemp("seed-demo")
-    with django_db_blocker.unblock(), private_files(root):
+    with (
+        django_db_blocker.unblock(),
+        private_files(root),
+        time_machine.travel(noon(FIXED_DAY), tick=True),
+    ):
         outer = transaction.atomic()
         outer.__enter__()
         try:
@@ -260,3 +267,95 @@ def test_everyone_in_follow_up_has_their_whole_schedule():
             )
         )
         assert got == codes, participant.trial_number
+
+
+# --- the analysis cohort and its outcomes ----------------------------------------------------
+
+
+def test_the_outcome_report_estimates_every_adjusted_analysis():
+    """The statistician's demo: the primary ANCOVA in each population, multiple imputation,
+    responders and the ODI mixed model all give figures, not "not estimable"."""
+    from trial.reports import populations as pops
+    from trial.reports.adjusted import models_report
+    from trial.reports.outcome_data import outcome_data
+
+    report = models_report(outcome_data())
+    by_code = {row["code"]: row for row in report["populations"]}
+    for code in pops.POPULATIONS:
+        estimate = by_code[code]["estimate"]
+        assert estimate.estimate is not None, (code, estimate.not_estimable)
+        assert estimate.n_treated >= 10 and estimate.n_control >= 10, code
+    itt = by_code[pops.ITT]["estimate"]
+    # PVP lowers disability faster in the demo's outcome model (about 10 ODI points at W4).
+    assert itt.estimate < 0
+    # Crossovers and a declined PVP: the other populations group some participants otherwise.
+    assert by_code[pops.AS_TREATED]["n"] != by_code[pops.ITT]["n"]
+    assert by_code[pops.PER_PROTOCOL]["n"] != by_code[pops.ITT]["n"]
+    # The strata vary, so none of them is left out of the model as constant.
+    assert not itt.notes
+    mice = report["missing"]["mice"]
+    assert mice.missing_outcome > 0 and mice.pooled.estimate is not None
+    assert report["responders"]["result"].ci_low is not None
+    odi = next(r for r in report["repeated"] if r["measure"] == "odi")
+    assert not odi["fit"].not_estimable
+    assert {row["visit"] for row in odi["rows"]} == {"W4", "M3", "M12"}
+
+
+def test_seeding_again_adds_no_questionnaire_answers():
+    from questionnaires.models import QuestionnaireResponse
+
+    def answers():
+        return set(
+            QuestionnaireResponse.objects.values_list(
+                "participant_id", "visit_code", "instrument_code", "status"
+            )
+        )
+
+    first = answers()
+    assert any(visit == "W4" for _pid, visit, _code, _status in first)
+    history = QuestionnaireResponse.history.count()
+    seed()
+    assert answers() == first
+    assert QuestionnaireResponse.history.count() == history
+
+
+def test_follow_up_answers_stop_at_death_or_withdrawal():
+    from questionnaires.models import QuestionnaireResponse
+    from trial.models import Death, Withdrawal
+    from trial.protocol.windows import participant_timings
+
+    ends = dict(Withdrawal.objects.values_list("participant_id", "withdrawn_on"))
+    ends.update(Death.objects.values_list("participant_id", "date_of_death"))
+    assert ends
+    for participant in Participant.objects.filter(pk__in=ends):
+        _randomised, timings = participant_timings(participant)
+        visits = set(
+            QuestionnaireResponse.objects.filter(participant=participant)
+            .exclude(visit_code="BL")
+            .values_list("visit_code", flat=True)
+        )
+        for visit in visits:
+            assert timings[visit].target < ends[participant.pk], (participant, visit)
+
+
+def test_every_randomised_cohort_participant_has_the_primary_visit_due():
+    """The analysis cohort: in every stratum's factor levels at each site, randomised long
+    enough ago that W4 and M3 have passed (and M12 for those who completed)."""
+    from randomization.models import Allocation
+    from trial.participants.demo import cohort_member
+    from trial.protocol.schedule import local_today
+
+    cohort = [
+        a
+        for a in Allocation.objects.select_related("participant__site")
+        if cohort_member(a.participant) is not None
+    ]
+    assert len(cohort) == 8 * Site.objects.filter(kind=SiteKind.HEMATOLOGY).count()
+    strata = {a.stratum for a in cohort}
+    assert {code[0] for code in strata} == {"A", "B"}
+    assert {code[1] for code in strata} == {"1", "2"}
+    assert {code[2] for code in strata} == {"Y", "N"}
+    for allocation in cohort:
+        days = (local_today() - local_today(allocation.randomised_at)).days
+        completed = allocation.participant.status == ParticipantStatus.COMPLETED
+        assert days > (365 + 30 if completed else 91 + 14), allocation.participant

@@ -1,11 +1,14 @@
-"""Demo participants: a few in every state at each hematology site, and ``add_participants``
-for benchmarks and load tests, with realistic fake identifying data."""
+"""Demo participants: a few in every state at each hematology site, a small analysis cohort
+randomised long ago, and ``add_participants`` for benchmarks and load tests, with realistic fake
+identifying data."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import random
 import unicodedata
+from dataclasses import dataclass, replace
 
 from django.db import transaction
 from django.db.models import Max
@@ -35,6 +38,64 @@ BASE_STATES = [
     ParticipantStatus.WITHDRAWN,
     ParticipantStatus.DECEASED,
 ]
+
+
+@dataclass(frozen=True)
+class CohortMember:
+    """One participant of the demo's analysis cohort and the path the demo steps give it.
+
+    ``deviation`` is arm-dependent because the envelope decides the arm: "early" is a
+    crossover on day ``EARLY_CROSSOVER_DAY`` when allocated to conservative care, or no PVP
+    (the patient declined it) when allocated to PVP; "late" is a crossover on day
+    ``LATE_CROSSOVER_DAY`` in the conservative arm and nothing in the PVP arm.
+    """
+
+    status: str
+    randomised_days_ago: int
+    myeloma_status: str  # "known" (cohort A) or "new" (cohort B): the screening form's
+    planned_levels: tuple[str, ...]
+    earlier_fractures: bool
+    deviation: str = ""
+
+
+EARLY_CROSSOVER_DAY = 18  # before the protocol's earliest day: the coordinator overrides
+LATE_CROSSOVER_DAY = 42
+
+# The analysis cohort at each hematology site, after the base participants: randomised long
+# enough ago for the primary outcome (W4) and M3, the completed ones also M12, with every
+# stratum (both cohorts, 1 and 2-4 planned levels, with and without earlier fractures) so the
+# outcome report's adjusted analyses have data. The randomised ones stay inside the follow-up
+# replay (followup.demo.DEMO_DAYS_AGO reaches 130 days back) with M3's window closed.
+ANALYSIS_COHORT = (
+    CohortMember(ParticipantStatus.COMPLETED, 400, "known", ("L1",), False),
+    CohortMember(ParticipantStatus.COMPLETED, 430, "new", ("T12", "L1"), True),
+    CohortMember(ParticipantStatus.COMPLETED, 460, "known", ("L2", "L3"), True),
+    CohortMember(ParticipantStatus.COMPLETED, 490, "new", ("L4",), False),
+    CohortMember(ParticipantStatus.RANDOMISED, 108, "new", ("L1",), True),
+    CohortMember(ParticipantStatus.RANDOMISED, 112, "known", ("T11", "T12", "L1"), False, "early"),
+    CohortMember(ParticipantStatus.RANDOMISED, 116, "new", ("T8", "T9"), False, "late"),
+    CohortMember(ParticipantStatus.RANDOMISED, 120, "known", ("L3",), True),
+)
+# Each site's cohort is randomised a little later than the previous site's.
+COHORT_SITE_SHIFT_DAYS = 2
+
+
+def demo_size() -> int:
+    """How many participants the demo creates at each site before any --participants N."""
+    return len(BASE_STATES) + len(ANALYSIS_COHORT)
+
+
+def cohort_member(participant: Participant) -> CohortMember | None:
+    """The cohort plan of a demo participant (by its place at its site), or None for a base
+    participant or one added later; the days are shifted by site."""
+    index = participant.sequence - len(BASE_STATES) - 1
+    if not 0 <= index < len(ANALYSIS_COHORT):
+        return None
+    codes = [demo.code for demo in DEMO_SITES]
+    code = participant.site.code
+    shift = COHORT_SITE_SHIFT_DAYS * (codes.index(code) if code in codes else 0)
+    member = ANALYSIS_COHORT[index]
+    return replace(member, randomised_days_ago=member.randomised_days_ago + shift)
 
 
 class PersonMaker:
@@ -89,35 +150,46 @@ def _clean_initials(text: str) -> str:
 
 
 def base_participants(sites: dict[str, Site], author: User) -> int:
-    """A handful of participants in every state at each hematology site, once."""
+    """A handful of participants in every state at each hematology site, then the analysis
+    cohort (``ANALYSIS_COHORT``), once: a site that has participants is left alone."""
     rng = random.Random(20261123)  # fixed so the demo looks the same every time
     make_person = PersonMaker(rng, seed=20261123)
+    # The cohort's people come from the same pools with their own draws, so the base
+    # participants keep the names they had before the cohort was added.
+    make_cohort_person = copy.copy(make_person)
+    make_cohort_person.rng = random.Random(20261126)
     created = 0
     for demo in DEMO_SITES:
         site = sites[demo.code]
         if site.participants.exists():
             continue
-        for status in BASE_STATES:
-            person = make_person()
-            participant = participant_services.participant_create(
-                site=site,
-                initials=_clean_initials(person["initials"]),
-                sex=person["sex"],
-                year_of_birth=person["born"].year,
-                user=author,
-                status=status,
-            )
-            participant_services.identity_set(
-                participant=participant,
-                user=author,
-                full_name=person["full_name"],
-                cpr=person["cpr"],
-                phone=person["phone"],
-                email=person["email"],
-                address=person["address"],
-            )
+        plan: list[tuple[str, PersonMaker]] = [(status, make_person) for status in BASE_STATES]
+        plan += [(member.status, make_cohort_person) for member in ANALYSIS_COHORT]
+        for status, maker in plan:
+            _create(site, author, status, maker())
             created += 1
     return created
+
+
+def _create(site: Site, author: User, status: str, person: dict) -> Participant:
+    participant = participant_services.participant_create(
+        site=site,
+        initials=_clean_initials(person["initials"]),
+        sex=person["sex"],
+        year_of_birth=person["born"].year,
+        user=author,
+        status=status,
+    )
+    participant_services.identity_set(
+        participant=participant,
+        user=author,
+        full_name=person["full_name"],
+        cpr=person["cpr"],
+        phone=person["phone"],
+        email=person["email"],
+        address=person["address"],
+    )
+    return participant
 
 
 STATE_WEIGHTS = [

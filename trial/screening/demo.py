@@ -8,7 +8,9 @@ participants (not those added with --participants N) get a screening path.
   ready except for the baseline questionnaires. Aarhus gets one of each (the demo
   hematologist's site); the other sites get the last two.
 - The base 'not included' participant of each site was assessed with a contraindication.
-- Randomised, completed, withdrawn and deceased participants get a complete path in the past.
+- Randomised, completed, withdrawn and deceased participants get a complete path in the past;
+  the analysis cohort's (trial.participants.demo.ANALYSIS_COHORT) begins two weeks before its
+  planned randomisation, with the cohort and strata its plan names.
 - Each site's log also holds patients not included (not eligible, declined, other), so the
   CONSORT page has numbers.
 """
@@ -73,13 +75,29 @@ NOT_INCLUDED = [
     (ScreeningDecision.OTHER, "Too ill to take part (transferred to intensive care)", []),
 ]
 
-# Days before today at which a past participant's path began, by status.
+# Days before today at which a past participant's path began, by status (the analysis cohort's
+# by its plan: past_start_days).
 PAST_START = {
     ParticipantStatus.RANDOMISED: 120,
     ParticipantStatus.COMPLETED: 430,
     ParticipantStatus.WITHDRAWN: 300,
     ParticipantStatus.DECEASED: 300,
 }
+
+# Days from the start of a past path to randomisation.
+PATH_DAYS = 14
+
+
+def past_start_days(participant: Participant) -> int:
+    """Days before today at which the past screening path of a participant in a later state
+    began: by the analysis cohort's plan, else by its status (PAST_START)."""
+    from trial.participants.demo import cohort_member
+
+    member = cohort_member(participant)
+    if member is not None:
+        return member.randomised_days_ago + PATH_DAYS
+    return PAST_START[ParticipantStatus(participant.status)]
+
 
 ADMIN_CODENAMES: dict[str, list[str]] = {
     Role.COORDINATOR: [
@@ -106,7 +124,7 @@ def seed_screening(context: dict) -> None:
     rng = random.Random(20261125)
     today = timezone.localdate()
     _admin_permissions(users)
-    from trial.participants.demo import BASE_STATES
+    from trial.participants.demo import demo_size
 
     for site in Site.objects.filter(kind=SiteKind.HEMATOLOGY, active=True).order_by("code"):
         if site.screening_log.exists():
@@ -115,10 +133,10 @@ def seed_screening(context: dict) -> None:
         surgeon = _staff(users, site.surgical_partner, Role.SURGEON) or users.get("coordinator")
         if hematologist is None or surgeon is None:
             continue
-        # Only the base participants: load-test participants (--participants N) would make
-        # this slow and add nothing to show.
+        # Only the base participants and the analysis cohort: load-test participants
+        # (--participants N) would make this slow and add nothing to show.
         pending = list(
-            site.participants.filter(sequence__lte=len(BASE_STATES))
+            site.participants.filter(sequence__lte=demo_size())
             .select_related("identity")
             .order_by("sequence")
         )
@@ -366,10 +384,23 @@ def _raw_save(instance, *, user) -> None:
 
 
 def _past_path(participant, hematologist, surgeon, today) -> None:
-    start = today - dt.timedelta(days=PAST_START[participant.status])
+    from trial.participants.demo import cohort_member
+
+    start_days = past_start_days(participant)
+    start = today - dt.timedelta(days=start_days)
     day = lambda n: start + dt.timedelta(days=n)  # noqa: E731 - a tiny local helper
     _log_existing(participant, hematologist, start, save=_raw_save)
-    data = _form_data(today, start_days=PAST_START[participant.status])
+    member = cohort_member(participant)
+    data = _form_data(today, start_days=start_days)
+    if member is not None and member.myeloma_status == "new":
+        # Cohort B: myeloma diagnosed with the fracture, no treatment line before.
+        data.update(
+            myeloma_status="new",
+            diagnosis_date=day(-10),
+            prior_lines=0,
+            disease_status="untreated",
+            bone_therapy_start=day(-5),
+        )
     _raw_save(
         ScreeningForm(participant=participant, completed_by=hematologist, **data), user=hematologist
     )
@@ -404,7 +435,11 @@ def _past_path(participant, hematologist, surgeon, today) -> None:
         status=ReferralStatus.ASSESSED,
     )
     _raw_save(referral, user=hematologist)
-    levels = [["L1"], ["T12", "L1"], ["L2", "L3", "L4"]][participant.sequence % 3]
+    if member is not None:
+        levels, earlier = list(member.planned_levels), member.earlier_fractures
+    else:
+        levels = [["L1"], ["T12", "L1"], ["L2", "L3", "L4"]][participant.sequence % 3]
+        earlier = participant.sequence % 2 == 0
     _raw_save(
         SurgicalAssessment(
             participant=participant,
@@ -413,8 +448,8 @@ def _past_path(participant, hematologist, surgeon, today) -> None:
             surgeon=surgeon,
             contraindication=False,
             planned_levels=levels,
-            earlier_fractures=participant.sequence % 2 == 0,
-            earlier_fracture_levels=["T6"] if participant.sequence % 2 == 0 else [],
+            earlier_fractures=earlier,
+            earlier_fracture_levels=["T6"] if earlier else [],
             risk_information_given=True,
         ),
         user=surgeon,

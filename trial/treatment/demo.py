@@ -3,6 +3,9 @@
 Through the services, so the demo's audit trail looks like real use: PVP procedures with
 cement leakage at some levels, usual care and a crossover in the conservative arm, adverse
 events with one serious event left unacknowledged, surgical controls and 12-month X-rays.
+The analysis cohort follows its plan (trial.participants.demo.CohortMember.deviation): an
+early or a late crossover in the conservative arm, a PVP declined in the PVP arm, so the
+as-treated and per-protocol analyses differ from intention to treat.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from trial.models import (
     SurgicalAssessment,
     User,
 )
+from trial.participants.demo import EARLY_CROSSOVER_DAY, LATE_CROSSOVER_DAY, cohort_member
 from trial.treatment import adverse_events
 from trial.treatment import services as tservices
 
@@ -61,17 +65,28 @@ def seed_treatment(context: dict) -> None:
             "participant_id", "planned_levels"
         )
     )
-    pvp_count = conservative_count = 0
+    pvp_count = 0
+    crossed_over = False
     for participant in participants:
         day0 = tservices.randomised_on(participant)
+        member = cohort_member(participant)
+        deviation = member.deviation if member else ""
         try:
             if participant.allocation.arm == tservices.PVP:
+                if deviation == "early":
+                    continue  # the patient declined the PVP after randomisation
                 pvp_count += 1
                 _procedure(participant, surgeon, day0, today, planned, leak=pvp_count % 2 == 1)
             else:
-                conservative_count += 1
                 _usual_care(participant, nurse, day0, today)
-                if conservative_count == 1:
+                if deviation:
+                    _planned_crossover(
+                        participant, (nurse, coordinator, surgeon), day0, today, planned, deviation
+                    )
+                elif not crossed_over and participant.status == ParticipantStatus.RANDOMISED:
+                    # The first base participant in follow-up in the conservative arm (only
+                    # they may still cross over).
+                    crossed_over = True
                     _crossover(participant, nurse, coordinator, surgeon, day0, today, planned)
         except ValidationError as exc:  # demo only: a refused record must not stop seed_demo
             logger.info("Demo: treatment of %s not recorded: %s", participant, exc)
@@ -145,6 +160,29 @@ def _crossover(participant, nurse, coordinator, surgeon, day0, today, planned) -
             crossover_date=today,
             reason="Intolerable pain (demo)",
             override_reason="Pain uncontrolled on high-dose opioids; agreed with PI (demo)",
+        )
+    crossover_date = participant.crossover.crossover_date
+    _procedure(participant, surgeon, day0, today, planned, leak=False, after=crossover_date)
+
+
+def _planned_crossover(participant, staff, day0, today, planned, deviation) -> None:
+    """The analysis cohort's crossover: early (before the protocol allows it, so the
+    coordinator records it with a reason) or late, then the PVP."""
+    nurse, coordinator, surgeon = staff
+    if deviation == "early":
+        tservices.crossover_record(
+            participant=participant,
+            user=coordinator,
+            crossover_date=day0 + dt.timedelta(days=EARLY_CROSSOVER_DAY),
+            reason="Intolerable pain on usual care (demo)",
+            override_reason="New fracture with pain uncontrolled by opioids; agreed with PI (demo)",
+        )
+    else:
+        tservices.crossover_record(
+            participant=participant,
+            user=nurse,
+            crossover_date=day0 + dt.timedelta(days=LATE_CROSSOVER_DAY),
+            reason="Persistent back pain despite usual care (demo)",
         )
     crossover_date = participant.crossover.crossover_date
     _procedure(participant, surgeon, day0, today, planned, leak=False, after=crossover_date)
