@@ -465,6 +465,11 @@ EXPORT_ROOT = Path(env.str("EXPORT_ROOT", default=str(Path(str(MEDIA_ROOT)) / "e
 EXPORT_EXPIRY_HOURS = env.int("EXPORT_EXPIRY_HOURS", default=24)
 if EXPORT_EXPIRY_HOURS < 1:
     raise ImproperlyConfigured("EXPORT_EXPIRY_HOURS must be at least 1.")
+# A site archive's casebooks are laid out by a WeasyPrint child process replaced after this
+# many documents, which bounds its memory (trial/monitoring/casebook/render.py).
+CASEBOOK_ARCHIVE_BATCH = env.int("CASEBOOK_ARCHIVE_BATCH", default=50)
+if CASEBOOK_ARCHIVE_BATCH < 1:
+    raise ImproperlyConfigured("CASEBOOK_ARCHIVE_BATCH must be at least 1.")
 # The edit checks (trial/protocol/edit_checks.py) run after each save of a participant's data
 # and every night for everyone, to catch what no save triggered.
 CELERY_BEAT_SCHEDULE["edit-checks-nightly"] = {

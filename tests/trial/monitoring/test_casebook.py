@@ -273,3 +273,127 @@ def test_an_expired_casebook_loses_its_file_once(world, settings, tmp_path):
     assert not path.exists()
     assert CasebookRun.objects.get(pk=run.pk).status == "expired"
     assert casebooks_expire(now=later) == 0
+
+
+@pytest.fixture
+def workers_started(monkeypatch):
+    """Every PDF worker the archive starts, to count them and see how they ended."""
+    from trial.monitoring.casebook import pdf_worker
+
+    started = []
+    real = pdf_worker.worker_start
+
+    def start(base_url):
+        started.append(real(base_url))
+        return started[-1]
+
+    monkeypatch.setattr(pdf_worker, "worker_start", start)
+    return started
+
+
+def _archive_entries(archive: zipfile.ZipFile, numbers: list[str]) -> list[dict]:
+    """The index of ``archive``, checked against its casebooks: one per trial number, each
+    file's hash, size and pages as listed, and its own trial number inside."""
+    index = list(csv.DictReader(io.StringIO(archive.read("index.csv").decode())))
+    assert [row["file"] for row in index] == [f"casebooks/{n}.pdf" for n in numbers]
+    assert sorted(n for n in archive.namelist() if n.startswith("casebooks/")) == [
+        row["file"] for row in index
+    ]
+    for row in index:
+        data = archive.read(row["file"])
+        assert hashlib.sha256(data).hexdigest() == row["sha256"]
+        assert int(row["pages"]) >= 3 and int(row["bytes"]) == len(data)
+        assert f"VERTEBRA · {row['trial_number']}" in _flat(pdf_text(data))
+    return index
+
+
+def test_an_archive_longer_than_a_batch_is_whole_and_each_batch_has_a_fresh_worker(
+    world, settings, tmp_path, workers_started
+):
+    from trial.monitoring.casebook.render import site_archive_write
+
+    settings.CASEBOOK_ARCHIVE_BATCH = 2
+    for sequence in (2, 3, 4, 5):
+        ParticipantFactory(site=world.own, sequence=sequence)
+    numbers = sorted(world.own.participants.values_list("trial_number", flat=True))
+    calls: list[tuple[int, int]] = []
+    target = tmp_path / "archive.zip"
+    rows = site_archive_write(
+        world.own, language="en", target=target, progress=lambda *call: calls.append(call)
+    )
+    assert calls == [(n, 5) for n in range(1, 6)]
+    with zipfile.ZipFile(target) as archive:
+        index = _archive_entries(archive, numbers)
+        assert [r.sha256 for r in rows] == [row["sha256"] for row in index]
+        index_text = _flat(pdf_text(archive.read("index.pdf")))
+    assert all(row["sha256"] in index_text for row in index)
+    # Casebooks 1-2, 3-4, then 5 and the index: three workers, each closed and exited cleanly.
+    assert [child.returncode for child in workers_started] == [0, 0, 0]
+
+
+def _fail_in_the_second_batch(how: str, monkeypatch, last: str) -> list:
+    """Make the archive fail on its casebook ``last``, rendered by the second worker: WeasyPrint
+    raises there, or the worker dies at once. Returns the workers started."""
+    import sys
+
+    from trial.monitoring.casebook import pdf_worker, render
+
+    started: list = []
+    real_start, real_html = pdf_worker.worker_start, render.casebook_html
+
+    def start(base_url):
+        if how == "dies" and started:
+            # As one killed by the kernel would.
+            command = [sys.executable, "-c", "import os; os._exit(3)"]
+            started.append(pdf_worker.subprocess.Popen(command, stdin=-1, stdout=-1))
+        else:
+            started.append(real_start(base_url))
+        return started[-1]
+
+    def html(participant, **options):
+        page = real_html(participant, **options)
+        if how == "raises" and participant.trial_number == last:
+            # A size WeasyPrint cannot lay out: it raises OverflowError in the worker.
+            page += '<p style="font-size: 1e308px">x</p>'
+        return page
+
+    monkeypatch.setattr(pdf_worker, "worker_start", start)
+    monkeypatch.setattr(render, "casebook_html", html)
+    return started
+
+
+@pytest.mark.parametrize(
+    ("how", "logged"), [("raises", "OverflowError"), ("dies", "stopped with code 3")]
+)
+def test_a_failure_in_a_later_batch_fails_the_run_and_leaves_no_file(
+    world, settings, tmp_path, monkeypatch, django_capture_on_commit_callbacks, how, logged
+):
+    import logging
+
+    from trial.monitoring.casebook.services import casebook_root, site_archive_request
+
+    settings.CASEBOOK_ARCHIVE_BATCH = 2
+    settings.EXPORT_ROOT = tmp_path
+    for sequence in (2, 3):
+        ParticipantFactory(site=world.own, sequence=sequence)
+    last = max(world.own.participants.values_list("trial_number", flat=True))
+    started = _fail_in_the_second_batch(how, monkeypatch, last)
+    # A handler of the services' own logger: the first Celery task of a session may set up
+    # the root logger again, and with it drop caplog's handler.
+    log = io.StringIO()
+    handler = logging.StreamHandler(log)
+    logger = logging.getLogger("trial.monitoring.casebook.services")
+    logger.addHandler(handler)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            run = site_archive_request(
+                user=world.users[Role.DATA_MANAGER], site=world.own, language="en"
+            )
+    finally:
+        logger.removeHandler(handler)
+    run.refresh_from_db()
+    assert run.status == "failed" and run.error and not run.file_name
+    assert list(casebook_root().iterdir()) == []  # the partial ZIP is gone
+    assert logged in log.getvalue()
+    # Both workers have ended and been waited for: none is left behind.
+    assert len(started) == 2 and all(child.returncode is not None for child in started)

@@ -6,12 +6,15 @@ assessment, allocation, every questionnaire of every visit, every contact and ca
 what a casebook shows beyond the values: a creation row in the audit trail for every record,
 one correction with a reason and one closed query per participant. Then renders the site's
 archive in a forked process, so its peak RSS is its own, printing the time and the resident
-memory after 25 %, 50 % and 100 % of the casebooks: flat memory means one casebook at a time.
+memory of that process and of its PDF worker (render.py) after 25 %, 50 % and 100 % of the
+casebooks, and both peaks: flat memory means one casebook at a time, and a worker replaced
+before what WeasyPrint keeps between documents adds up.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import resource
 import tempfile
 import time
@@ -121,10 +124,29 @@ def _ensure_casebook_data(n: int, stdout) -> Site:
     return site
 
 
-def _rss_mb() -> float:
-    """Resident memory now (not the peak), from /proc."""
-    pages = int(Path("/proc/self/statm").read_text().split()[1])
-    return pages * resource.getpagesize() / 2**20
+def _status_mb(pid: int | str, field: str) -> float:
+    """A memory field of /proc/<pid>/status (VmRSS: resident now; VmHWM: its peak since the
+    process started its program); 0 once the process has ended."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    kb = next((line.split()[1] for line in lines if line.startswith(f"{field}:")), "0")
+    return int(kb) / 1024
+
+
+def _children() -> list[str]:
+    """This process's children: the archive's PDF worker."""
+    me, found = str(os.getpid()), []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The command name, in parentheses, may hold spaces: the fields follow its end.
+            ppid = stat.read_text().rsplit(")", 1)[1].split()[1]
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        if ppid == me:
+            found.append(stat.parent.name)
+    return found
 
 
 def _render(site_id: int, queue) -> None:
@@ -144,11 +166,19 @@ def _render(site_id: int, queue) -> None:
         return execute(sql, params, many, context)
 
     site = Site.objects.get(pk=site_id)
-    marks: dict[int, float] = {}
+    marks: dict[int, tuple[float, float]] = {}
+    # The workers' peak, taken after each casebook: getrusage's peak for children would
+    # count this process's own size, which a child has for an instant before it runs Python.
+    worker_peak = [0.0]
 
     def progress(done: int, total: int) -> None:
+        workers = _children()
+        worker_peak[0] = max([worker_peak[0], *(_status_mb(pid, "VmHWM") for pid in workers)])
         if done in {max(1, total // 4), max(1, total // 2), total}:
-            marks[done] = _rss_mb()
+            marks[done] = (
+                _status_mb("self", "VmRSS"),
+                sum(_status_mb(pid, "VmRSS") for pid in workers),
+            )
 
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "archive.zip"
@@ -158,12 +188,15 @@ def _render(site_id: int, queue) -> None:
         seconds = time.perf_counter() - start
         size = target.stat().st_size
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    # The PDF workers, all ended and waited for by now.
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
     queue.put(
         {
             "seconds": seconds,
             # CPU time of the render: what it costs on a machine with a core to itself.
-            "cpu": usage.ru_utime + usage.ru_stime,
+            "cpu": usage.ru_utime + usage.ru_stime + workers.ru_utime + workers.ru_stime,
             "peak_mb": usage.ru_maxrss / 1024,
+            "worker_peak_mb": worker_peak[0],
             "marks": marks,
             "participants": len(rows),
             "pages": sum(r.pages for r in rows),
@@ -184,12 +217,15 @@ def run(stdout, participants: int = 200, **options) -> None:
     child.start()
     r = queue.get()
     child.join()
-    marks = ", ".join(f"{n}: {mb:.0f} MB" for n, mb in sorted(r["marks"].items()))
+    marks = ", ".join(
+        f"{n}: {own:.0f} + {worker:.0f} MB" for n, (own, worker) in sorted(r["marks"].items())
+    )
     stdout.write(
         f"Site archive of {r['participants']} participants: {r['seconds']:.1f} s "
         f"({r['seconds'] / max(r['participants'], 1):.2f} s each; CPU {r['cpu']:.0f} s), "
         f"{r['pages']} pages, "
         f"ZIP {r['bytes'] / 1e6:.1f} MB, {r['queries']} queries "
         f"({r['queries'] / max(r['participants'], 1):.0f} per participant)\n"
-        f"  peak RSS {r['peak_mb']:.0f} MB; resident after casebooks {marks}"
+        f"  peak RSS {r['peak_mb']:.0f} MB, PDF worker {r['worker_peak_mb']:.0f} MB; "
+        f"resident (archive + PDF worker) after casebooks {marks}"
     )
