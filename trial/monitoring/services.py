@@ -253,21 +253,26 @@ def sdv_clear(
     return verification
 
 
-def sdv_clear_on_delete(instance) -> int:
-    """The data-deleted hook: deleting a verified row clears its verification (the row of the
-    verification is kept, naming the deleted record and the reason). Returns the number
-    cleared."""
+def _standing_verifications(instance) -> list[SourceVerification]:
+    """The verifications in force of the row ``instance`` (none for a form not verified)."""
     from trial.monitoring import sdv
 
     if instance._meta.label not in sdv.SDV_MODEL_LABELS or instance.pk is None:
-        return 0
-    standing = list(
+        return []
+    return list(
         SourceVerification.objects.filter(
             target_model=instance._meta.label,
             target_id=str(instance.pk),
             cleared_at__isnull=True,
         )
     )
+
+
+def sdv_clear_on_delete(instance) -> int:
+    """The data-deleted hook: deleting a verified row clears its verification (the row of the
+    verification is kept, naming the deleted record and the reason). Returns the number
+    cleared."""
+    standing = _standing_verifications(instance)
     user = getattr(instance, "_history_user", None)
     reason = (getattr(instance, "_change_reason", "") or "").strip()
     for verification in standing:
@@ -304,17 +309,7 @@ def sdv_clear_on_change(instance) -> int:
     """The data-saved hook (``trial.audit`` calls it after every audited save, in the save's
     transaction): a change to a row that stands verified clears its verification, with who
     changed it and the reason they gave. Returns the number cleared."""
-    from trial.monitoring import sdv
-
-    if instance._meta.label not in sdv.SDV_MODEL_LABELS or instance.pk is None:
-        return 0
-    standing = list(
-        SourceVerification.objects.filter(
-            target_model=instance._meta.label,
-            target_id=str(instance.pk),
-            cleared_at__isnull=True,
-        )
-    )
+    standing = _standing_verifications(instance)
     if not standing or not _data_changed(instance):
         return 0
     user = getattr(instance, "_history_user", None)
