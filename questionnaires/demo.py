@@ -81,27 +81,39 @@ def follow_up_visits() -> tuple[str, ...]:
 
 def _complete_visit(participant, visit_code, severity, mode, nurse, rng) -> None:
     """Baseline, answered now (baseline is exempt from the schedule's windows)."""
-    for code in visits.visit_instruments(visit_code):
-        answers = _answers(code, severity, rng)
+    answers = {code: _answers(code, severity, rng) for code in visits.visit_instruments(visit_code)}
+    _enter_visit(participant, visit_code, answers, mode, nurse)
+
+
+def _enter_visit(
+    participant, visit_code: str, answers: dict, mode, nurse, *, timing=None, answered_on=None
+) -> None:
+    """A visit's answers (instrument code -> answers): by phone or on paper entered by the
+    nurse, or saved and submitted as the patient does (link, tablet)."""
+    for code, values in answers.items():
         if mode in (Mode.PHONE, Mode.PAPER):
             services.response_enter(
                 participant=participant,
                 visit_code=visit_code,
                 instrument_code=code,
-                answers=answers,
+                answers=values,
                 mode=mode,
                 user=nurse,
+                timing=timing,
+                answered_on=answered_on,
             )
         else:
             services.response_save_answers(
                 participant=participant,
                 visit_code=visit_code,
                 instrument_code=code,
-                answers=answers,
+                answers=values,
                 mode=mode,
             )
     if mode not in (Mode.PHONE, Mode.PAPER):
-        services.visit_submit(participant=participant, visit_code=visit_code, mode=mode)
+        services.visit_submit(
+            participant=participant, visit_code=visit_code, mode=mode, answered_on=answered_on
+        )
 
 
 def _only_baseline_missing(participant) -> bool:
@@ -305,28 +317,5 @@ def seed_follow_up_answers(context: dict) -> None:
 def _answer_follow_up(participant, timing: VisitTiming, answers: dict, mode, nurse) -> None:
     """Answered on the visit's target day: by phone or on paper entered by the nurse, or on the
     patient's personal link."""
-    visit_code, answered_on = timing.visit_code, timing.target
-    for code, values in answers.items():
-        if mode in (Mode.PHONE, Mode.PAPER):
-            services.response_enter(
-                participant=participant,
-                visit_code=visit_code,
-                instrument_code=code,
-                answers=values,
-                mode=mode,
-                user=nurse,
-                timing=timing,
-                answered_on=answered_on,
-            )
-        else:
-            services.response_save_answers(
-                participant=participant,
-                visit_code=visit_code,
-                instrument_code=code,
-                answers=values,
-                mode=mode,
-            )
-    if mode not in (Mode.PHONE, Mode.PAPER):
-        services.visit_submit(
-            participant=participant, visit_code=visit_code, mode=mode, answered_on=answered_on
-        )
+    visit, day = timing.visit_code, timing.target
+    _enter_visit(participant, visit, answers, mode, nurse, timing=timing, answered_on=day)
