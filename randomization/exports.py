@@ -18,10 +18,10 @@ from randomization.models import Allocation, Arm
 from randomization.strata import COHORT, FACTORS, UnknownStratum, get_stratum, stratum_choices
 from trial.exports.registry import (
     CHUNK_SIZE,
+    YES_NO,
     AnalysisColumns,
     QueryExporter,
     Variable,
-    boolean,
     coded,
     exporters,
     localizer,
@@ -80,7 +80,12 @@ def _factor_variables() -> list[Variable]:
     """One column per stratification factor, its level at randomisation (decoded from the
     stratum by the strata's one declaration): the covariates of the adjusted analyses."""
     return [
-        coded(f"stratum_{f.code}", f.label, tuple((lv.code, lv.label) for lv in f.levels))
+        coded(
+            f"stratum_{f.code}",
+            f.label,
+            tuple((lv.code, lv.label) for lv in f.levels),
+            derived=True,
+        )
         for f in FACTORS
     ]
 
@@ -94,14 +99,24 @@ def analysis_variables() -> list[Variable]:
         _as_treated_variable(),
         Variable("randomised_on", _("Date of randomisation (day 0)"), "date"),
         Variable("crossover_date", _("Date of crossover to PVP"), "date"),
-        boolean(
+        # Computed by the system from the populations' rules, not typed by anyone.
+        Variable(
             "analysed",
             _(
                 "In the analysis populations (not withdrawn without allowing use of the data "
                 "collected)"
             ),
+            "boolean",
+            codes=YES_NO,
+            derived=True,
         ),
-        boolean("per_protocol", _("In the per-protocol population")),
+        Variable(
+            "per_protocol",
+            _("In the per-protocol population"),
+            "boolean",
+            codes=YES_NO,
+            derived=True,
+        ),
         coded(
             "pp_exclusion",
             _("Why not in the per-protocol population"),
