@@ -38,7 +38,7 @@ from followup.call_items import VisitItemsInput, call_groups, group_label, group
 from followup.models import MissingReason, VisitItems
 from trial.exports.registry import by_trial_number
 from trial.models import Participant
-from trial.protocol.anchors import ANCHOR_SOURCES, anchor_dates, arm_lookup
+from trial.protocol.anchors import anchors_for, arm_lookup
 from trial.protocol.schedule import (
     COLLECT_ITEMS,
     RADIOGRAPHS_STANDING,
@@ -122,15 +122,7 @@ class _Sources:
 
 def _sources(participants: QuerySet[Participant]) -> _Sources:
     ids = participants.values("pk")
-    anchors: dict[int, dict[str, dt.date]] = defaultdict(dict)
-    for anchor in ANCHOR_SOURCES:
-        rows = anchor_dates(anchor)
-        if rows is None:
-            continue
-        for pid, day in rows.filter(anchor_participant_id__in=ids).values_list(
-            "anchor_participant_id", "anchor_date"
-        ):
-            anchors[pid][anchor] = day
+    anchors = anchors_for(ids)
     items = {
         (row["contact__participant_id"], row["contact__visit_code"]): row
         for row in VisitItems.objects.filter(contact__participant__in=ids).values(
@@ -157,7 +149,7 @@ def _sources(participants: QuerySet[Participant]) -> _Sources:
             "participant_id", "kind"
         )
     )
-    return _Sources(dict(anchors), items, submitted, radiographs)
+    return _Sources(anchors, items, submitted, radiographs)
 
 
 def _recorded(sources: _Sources, pid: int, visit: str, form: str) -> bool:

@@ -228,9 +228,11 @@ class Registry:
     # Called by every writer of trial.audit before it writes: fn(instances) -> None, raising
     # a ServiceError (trial.errors.DataLocked) to refuse. Monitoring refuses locked data here.
     write_guards: list[Callable[[list[Any]], None]] = field(default_factory=list)
-    # What must hold before a participant is locked: fn(participant) -> a message when it
-    # does not, else None. Locking with a condition unmet needs a reason, which is kept.
-    lock_conditions: list[Callable[[Any], str | None]] = field(default_factory=list)
+    # What must hold before a participant is locked: fn(participants) -> {participant id: a
+    # message} for those it does not hold for, in a fixed number of queries however many
+    # (the database-lock page lists a page of them). Locking with a condition unmet needs a
+    # reason, which is kept.
+    lock_conditions: list[Callable[[list[Any]], dict[int, str]]] = field(default_factory=list)
     # The lock that keeps a participant's data (or, for None, the trial's) from changing:
     # fn(participant or None) -> a message naming the lock, or "" when nothing is locked.
     lock_message: Callable[[Any], str] | None = None
@@ -239,7 +241,7 @@ class Registry:
         if fn not in self.write_guards:
             self.write_guards.append(fn)
 
-    def add_lock_condition(self, fn: Callable[[Any], str | None]) -> None:
+    def add_lock_condition(self, fn: Callable[[list[Any]], dict[int, str]]) -> None:
         if fn not in self.lock_conditions:
             self.lock_conditions.append(fn)
 

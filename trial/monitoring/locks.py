@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -26,7 +26,7 @@ from trial.errors import DataLocked, ServiceError
 from trial.models import DataLock, LockScope, Participant
 from trial.monitoring.models import Query
 from trial.monitoring.selectors import OPEN_STATES
-from trial.protocol.windows import followup_over
+from trial.protocol.windows import followup_over_many
 from trial.registry import registry
 
 # --- reading -----------------------------------------------------------------------------
@@ -96,22 +96,38 @@ def lock_message(participant=None) -> str:
 
 def lock_conditions_unmet(participant) -> list[str]:
     """What the registered lock conditions find not yet met for ``participant``."""
-    messages = (condition(participant) for condition in registry.lock_conditions)
-    return [m for m in messages if m]
+    return lock_conditions_unmet_many([participant])[participant.pk]
 
 
-def condition_followup_over(participant) -> str | None:
-    if followup_over(participant):
-        return None
-    return _("The follow-up is not over: a visit window is still open or to come.")
+def lock_conditions_unmet_many(participants) -> dict[int, list[str]]:
+    """``lock_conditions_unmet`` of each of ``participants``, by id: a fixed number of queries
+    however many (each condition answers for all of them at once)."""
+    people = list(participants)
+    unmet: dict[int, list[str]] = {p.pk: [] for p in people}
+    if not people:
+        return unmet
+    for condition in registry.lock_conditions:
+        for pk, message in condition(people).items():
+            unmet[pk].append(message)
+    return unmet
 
 
-def condition_queries_closed(participant) -> str | None:
-    count = Query.objects.filter(participant=participant, state__in=OPEN_STATES).count()
-    if not count:
-        return None
-    return ngettext("%(n)d query is not closed.", "%(n)d queries are not closed.", count) % {
-        "n": count
+def condition_followup_over(participants) -> dict[int, str]:
+    message = _("The follow-up is not over: a visit window is still open or to come.")
+    return {pk: message for pk, over in followup_over_many(participants).items() if not over}
+
+
+def condition_queries_closed(participants) -> dict[int, str]:
+    counts = (
+        Query.objects.filter(participant__in=[p.pk for p in participants], state__in=OPEN_STATES)
+        .order_by()
+        .values_list("participant_id")
+        .annotate(n=Count("pk"))
+    )
+    return {
+        pk: ngettext("%(n)d query is not closed.", "%(n)d queries are not closed.", count)
+        % {"n": count}
+        for pk, count in counts
     }
 
 

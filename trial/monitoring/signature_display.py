@@ -81,9 +81,11 @@ STORY = AuditStory(
 )
 
 
-def condition_casebook_signed(participant: Participant) -> str | None:
+def condition_casebook_signed(participants) -> dict[int, str]:
     """A condition of locking a participant (trial.monitoring.locks): the investigator has
     signed the whole casebook, and nothing signed has changed since."""
-    if signatures.casebook_signed(participant):
-        return None
-    return _("The casebook is not signed by the investigator, or has changed since it was signed.")
+    signed = signatures.casebooks_signed([p.pk for p in participants])
+    message = _(
+        "The casebook is not signed by the investigator, or has changed since it was signed."
+    )
+    return {p.pk: message for p in participants if p.pk not in signed}

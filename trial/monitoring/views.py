@@ -248,7 +248,8 @@ def trial_lock(request: AuthedHttpRequest) -> HttpResponse:
             messages.success(request, done)
             return redirect("trial:trial_lock")
     page = Paginator(locks.participants_not_locked(), PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [{"participant": p, "unmet": locks.lock_conditions_unmet(p)} for p in page]
+    unmet = locks.lock_conditions_unmet_many(page)
+    rows = [{"participant": p, "unmet": unmet[p.pk]} for p in page]
     return render(
         request,
         "trial/monitoring/trial_lock.html",

@@ -88,16 +88,22 @@ def arm_lookup() -> str | None:
     return f"{field.related_query_name()}__{ARM_SOURCE.date_field}"
 
 
-def participant_anchors(participant_id: int) -> dict[str, dt.date | None]:
-    """Every anchor's Copenhagen date for one participant (None while not recorded)."""
-    found: dict[str, dt.date | None] = {}
+def anchors_for(participant_ids) -> dict[int, dict[str, dt.date]]:
+    """Every recorded anchor's Copenhagen date for many participants (``participant_ids``: ids
+    or a queryset of them), by participant id then anchor; one query per anchor source."""
+    found: dict[int, dict[str, dt.date]] = {}
     for anchor in ANCHOR_SOURCES:
         rows = anchor_dates(anchor)
-        found[anchor] = (
-            None
-            if rows is None
-            else rows.filter(anchor_participant_id=participant_id)
-            .values_list("anchor_date", flat=True)
-            .first()
-        )
+        if rows is None:
+            continue
+        for pid, day in rows.filter(anchor_participant_id__in=participant_ids).values_list(
+            "anchor_participant_id", "anchor_date"
+        ):
+            found.setdefault(pid, {})[anchor] = day
     return found
+
+
+def participant_anchors(participant_id: int) -> dict[str, dt.date | None]:
+    """Every anchor's Copenhagen date for one participant (None while not recorded)."""
+    recorded = anchors_for([participant_id]).get(participant_id, {})
+    return {anchor: recorded.get(anchor) for anchor in ANCHOR_SOURCES}

@@ -24,7 +24,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from trial.errors import ServiceError
-from trial.protocol.anchors import arm_lookup, participant_anchors
+from trial.protocol.anchors import anchors_for, arm_lookup, participant_anchors
 from trial.protocol.schedule import active_schedule, local_today, visit_windows, window_status
 from trial.protocol.visits import BASELINE
 
@@ -145,18 +145,8 @@ def _allocation_prefix(arm_path: str) -> str:
 
 def revealed_arm(participant) -> tuple[bool, str | None]:
     """(randomised, arm): randomised once the allocation is confirmed, and only then its arm."""
-    from trial.models import Participant
-
-    arm_path = arm_lookup()
-    if arm_path is None:  # no randomisation app: nobody is randomised
-        return False, None
-    row = (
-        Participant.objects.filter(pk=participant.pk)
-        .filter(randomised_q())
-        .values_list(arm_path, flat=True)
-    )
-    arms = list(row[:1])
-    return (True, arms[0]) if arms else (False, None)
+    arms = revealed_arms([participant.pk])
+    return (participant.pk in arms, arms.get(participant.pk))
 
 
 def is_randomised(participant) -> bool:
@@ -206,15 +196,44 @@ def randomised_q(path: str = ""):
     return revealed_allocation_q(f"{path}{_allocation_prefix(arm_path)}")
 
 
-def followup_over(participant, today: dt.date | None = None) -> bool:
-    """Whether nothing more is to be collected from ``participant``: the follow-up ended
-    (death, withdrawal, completion), the participant was never included, or the window of
-    the last visit of the schedule in force has closed. Read by the data lock's conditions."""
+def revealed_arms(participant_ids) -> dict[int, str | None]:
+    """The randomised ones of these participants (allocation confirmed), with their arm: one
+    query however many (``participant_ids``: ids or a queryset of them)."""
+    from trial.models import Participant
+
+    arm_path = arm_lookup()
+    if arm_path is None:
+        return {}
+    return dict(
+        Participant.objects.filter(pk__in=participant_ids)
+        .filter(randomised_q())
+        .values_list("pk", arm_path)
+    )
+
+
+def followup_over_many(participants, today: dt.date | None = None) -> dict[int, bool]:
+    """Whether nothing more is to be collected from each of ``participants`` (by id): the
+    follow-up ended (death, withdrawal, completion), the participant was never included, or
+    the window of the last visit of the schedule in force has closed. Read by the data lock's
+    conditions; a fixed number of queries however many participants."""
     from trial.models import ENDED_STATUSES, ParticipantStatus
 
-    if participant.status in ENDED_STATUSES or participant.status == ParticipantStatus.NOT_INCLUDED:
-        return True
-    randomised, timings = participant_timings(participant)
-    if not randomised or not timings:
-        return False
-    return max(t.closes for t in timings.values() if t.closes) < (today or local_today())
+    today = today or local_today()
+    over = {
+        p.pk: p.status in ENDED_STATUSES or p.status == ParticipantStatus.NOT_INCLUDED
+        for p in participants
+    }
+    going = [pk for pk, ended in over.items() if not ended]
+    if not going:
+        return over
+    arms = revealed_arms(going)
+    anchors = anchors_for(list(arms))
+    schedule = active_schedule()
+    for pk, arm in arms.items():
+        closes = [w.closes for w in visit_windows(schedule, anchors.get(pk, {}), arm) if w.closes]
+        over[pk] = bool(closes) and max(closes) < today
+    return over
+
+
+def followup_over(participant, today: dt.date | None = None) -> bool:
+    return followup_over_many([participant], today)[participant.pk]

@@ -11,7 +11,9 @@ import pytest
 from django.contrib.admin.sites import site as admin_site
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
@@ -33,7 +35,15 @@ from trial.audit import audited_delete, audited_save, audited_update, model_upda
 from trial.errors import DataLocked, ServiceError
 from trial.exports.models import ExportRun
 from trial.exports.services import export_root, export_run_render
-from trial.models import DataLock, Identity, LockScope, Participant, ParticipantStatus, Role
+from trial.models import (
+    Consent,
+    DataLock,
+    Identity,
+    LockScope,
+    Participant,
+    ParticipantStatus,
+    Role,
+)
 from trial.monitoring import locks
 from trial.monitoring.signature_services import signature_sign
 
@@ -231,6 +241,57 @@ def test_the_trial_lock_page_lists_participants_not_locked(world, django_assert_
     coordinator_page = _client(world.users[Role.COORDINATOR]).get(reverse("trial:trial_lock"))
     assert 'data-testid="trial-locked-badge"' in coordinator_page.content.decode()
     assert 'data-testid="trial-lock-form"' not in coordinator_page.content.decode()
+
+
+def _lock_candidates(world, n, *, start):
+    """n participants of the own site in every state the lock page tells apart: by turns
+    randomised long ago and signed (every condition met), recent, with an open query, and
+    signed but changed since."""
+    hematologist = world.users[Role.HEMATOLOGIST]
+    made = []
+    for i in range(n):
+        participant = ParticipantFactory(site=world.own, sequence=start + i)
+        kind = i % 4
+        participant = randomised(participant, days_ago=30 if kind == 1 else 500)
+        ConsentFactory(participant=participant, taken_by=hematologist)
+        if kind == 2:
+            query_raised(participant, user=world.users[Role.MONITOR])
+        if kind in (0, 3):
+            signature_sign(participant=participant, user=hematologist)
+        if kind == 3:  # changed behind the hooks' back: only comparing the records sees it
+            Consent.objects.filter(participant=participant).update(oral_information_given=False)
+        made.append((participant, kind))
+    return made
+
+
+def test_the_lock_page_names_each_participants_unmet_conditions(world, fixed_day):
+    made = _lock_candidates(world, 4, start=60)
+    page = _client(_dm(world)).get(reverse("trial:trial_lock"))
+    rows = {r["participant"].pk: r["unmet"] for r in page.context["rows"]}
+    unsigned = "The casebook is not signed by the investigator, or has changed since it was signed."
+    (met, _), (recent, _), (queried, _), (changed, _) = made
+    assert rows[met.pk] == []
+    assert rows[recent.pk] == [
+        "The follow-up is not over: a visit window is still open or to come.",
+        unsigned,
+    ]
+    assert rows[queried.pk] == ["1 query is not closed.", unsigned]
+    assert rows[changed.pk] == [unsigned]
+    for participant, _kind in made:  # the page says what locking one of them would say
+        assert rows[participant.pk] == locks.lock_conditions_unmet(participant)
+
+
+def test_the_lock_page_takes_a_fixed_number_of_sql_queries(world, fixed_day):
+    client = _client(_dm(world))
+    _lock_candidates(world, 2, start=60)
+    with CaptureQueriesContext(connection) as few:
+        before = client.get(reverse("trial:trial_lock")).content.decode()
+    _lock_candidates(world, 20, start=70)
+    with CaptureQueriesContext(connection) as many:
+        page = client.get(reverse("trial:trial_lock")).content.decode()
+    assert len(many) == len(few)
+    not_over = "The follow-up is not over"
+    assert page.count(not_over) == before.count(not_over) + 5  # every fourth is recent
 
 
 def test_raising_a_query_on_a_locked_participant_is_refused_with_the_message(world):
