@@ -1,16 +1,16 @@
 """The questionnaires app's exports: responses with their items and scores.
 
 One form per instrument (ODI, VAS, EQ-5D-3L, health-service use), one record per participant
-and visit, submitted responses only. Scores are computed by the instruments' scorers
-(questionnaires.scoring, the one place scoring is done) with the trial's scoring settings, so
-an export always agrees with the settings in force; identical answers are scored once.
+and visit, submitted responses only. The scores are those kept with each response, computed at
+submission and at each correction by the instruments' scorers (questionnaires.scoring, the one
+place scoring is done) with the trial's scoring settings; the outcome report reads the same, so
+the export and the report give one number for one response.
 """
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
-from functools import lru_cache
+from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -19,7 +19,6 @@ from questionnaires.instruments import INSTRUMENTS, WordingError, load_wording
 from questionnaires.instruments.base import Instrument, Item
 from questionnaires.models import Mode, QuestionnaireResponse, ResponseStatus
 from questionnaires.scoring import ODI_BANDS
-from questionnaires.services import scoring_options
 from trial.exports.registry import (
     CHUNK_SIZE,
     AnalysisColumns,
@@ -75,11 +74,19 @@ def item_variable(instrument: Instrument, item: Item) -> Variable:
     )
 
 
-@lru_cache(maxsize=50_000)
-def _scores(code: str, answers: tuple[tuple[str, int | None], ...]) -> tuple:
-    instrument = INSTRUMENTS[code]
-    scored = instrument.score(dict(answers), scoring_options())
-    return tuple(scored.get(v.name) for v in SCORE_VARIABLES.get(code, ()))
+def stored_scores(code: str, stored: dict | None) -> tuple:
+    """The scores kept with a response (computed at submission, and again at each correction,
+    by the instrument's scorer with the trial's scoring settings: ``questionnaires.services``),
+    in the order of ``SCORE_VARIABLES``. The outcome report reads the same stored scores, so
+    the export and the report never disagree; nothing is re-scored here."""
+    stored = stored or {}
+    return tuple(_typed(v, stored.get(v.name)) for v in SCORE_VARIABLES.get(code, ()))
+
+
+def _typed(variable: Variable, value):
+    if value in (None, ""):
+        return None
+    return Decimal(str(value)) if variable.type == "decimal" else value
 
 
 class InstrumentExporter(Exporter):
@@ -89,7 +96,7 @@ class InstrumentExporter(Exporter):
     visit_field = "visit_code"  # the web API's visit= filters in SQL
 
     def changed_sources(self) -> list[tuple[Any, dict[str, Any]]]:
-        # A record is one response and its answers; the scores are computed from them.
+        # A record is one response: its answers and the scores kept with them.
         return [(QuestionnaireResponse, {"instrument_code": self.instrument_code})]
 
     @property
@@ -118,85 +125,32 @@ class InstrumentExporter(Exporter):
                 "submitted_at",
                 "out_of_window",
                 "answers",
+                "scores",
             )
         )
         to_local = localizer()
-        for tn, visit, mode, at, late, answers in qs.iterator(chunk_size=CHUNK_SIZE):
+        for tn, visit, mode, at, late, answers, stored in qs.iterator(chunk_size=CHUNK_SIZE):
             answers = answers or {}
-            items = tuple((c, answers.get(c)) for c in codes)
-            scores = _scores(self.instrument_code, items) if self.instrument.scorer else ()
-            yield (tn, visit, mode, to_local(at), int(late), *(v for _, v in items), *scores)
+            items = (answers.get(c) for c in codes)
+            scores = stored_scores(self.instrument_code, stored)
+            yield (tn, visit, mode, to_local(at), int(late), *items, *scores)
 
     def sql_source(self) -> SqlSource:
-        """The same records for COPY: items read from the answers JSON by key, and scores
-        joined from a temporary table filled by the Python scorers (``_score_table``)."""
+        """The same records for COPY: items and stored scores read from their JSON by key."""
         code = self.instrument_code
+        names = [v.name for v in SCORE_VARIABLES.get(code, ())]
         items = ", ".join("r.answers ->> %s" for _ in self.instrument.item_codes)
-        scored = self.instrument.scorer is not None and code in SCORE_VARIABLES
-        names = [v.name for v in SCORE_VARIABLES.get(code, ())] if scored else []
-        scores = "".join(f", s.{name}" for name in names)
-        join = (
-            f"LEFT JOIN pg_temp.export_scores_{code} s "
-            "ON s.answers = COALESCE(r.answers, '{}'::jsonb)"
-            if scored
-            else ""
-        )
+        scores = "".join(", NULLIF(r.scores ->> %s, '')" for _ in names)
         sql = f"""
             SELECT p.trial_number, r.visit_code, r.mode, r.submitted_at, r.out_of_window,
                 {items}{scores}
             FROM {QuestionnaireResponse._meta.db_table} r
             JOIN {Participant._meta.db_table} p ON p.id = r.participant_id
-            {join}
             WHERE r.status = %s AND r.instrument_code = %s
             ORDER BY p.trial_number COLLATE "C", r.submitted_at, r.id
         """  # noqa: S608 - names from the instruments' own definitions, values as parameters
-        params = (*self.instrument.item_codes, ResponseStatus.SUBMITTED, code)
-        return SqlSource(
-            sql, params, prepare=(lambda cursor: _score_table(cursor, code)) if scored else None
-        )
-
-
-def _score_table(cursor, code: str) -> None:
-    """A temporary table of every distinct submitted answer set of one instrument with its
-    scores, computed by the instrument's own scorer (never re-implemented in SQL).
-
-    The distinct answers stream from a server-side cursor into a temporary file and go back in
-    one COPY, so memory stays flat however many distinct answer sets there are.
-    """
-    import json
-    import tempfile
-
-    from trial.exports.tables import text
-
-    instrument = INSTRUMENTS[code]
-    names = [v.name for v in SCORE_VARIABLES[code]]
-    connection = cursor.cursor.connection  # psycopg2's, for a named (server-side) cursor
-    with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as buffer:
-        out = csv.writer(buffer, lineterminator="\n")
-        with connection.cursor(name=f"export_answers_{code}") as answers:
-            answers.itersize = CHUNK_SIZE
-            answers.execute(
-                f"SELECT DISTINCT COALESCE(answers, '{{}}'::jsonb)::text "  # noqa: S608
-                f"FROM {QuestionnaireResponse._meta.db_table} "
-                "WHERE status = %s AND instrument_code = %s",
-                (ResponseStatus.SUBMITTED, code),
-            )
-            for (raw,) in answers:
-                given = json.loads(raw)
-                items = tuple((c, given.get(c)) for c in instrument.item_codes)
-                out.writerow([raw, *(text(v) for v in _scores(code, items))])
-        buffer.seek(0)
-        columns = ", ".join(f"{name} text" for name in names)
-        # Inside a caller's transaction an earlier export's table may still be there.
-        cursor.execute(f"DROP TABLE IF EXISTS pg_temp.export_scores_{code}")
-        cursor.execute(
-            f"CREATE TEMP TABLE export_scores_{code} (answers jsonb PRIMARY KEY, {columns}) "
-            "ON COMMIT DROP"
-        )
-        cursor.cursor.copy_expert(
-            f"COPY export_scores_{code} FROM STDIN WITH (FORMAT csv)", buffer, size=1 << 20
-        )
-        cursor.execute(f"ANALYZE export_scores_{code}")
+        params = (*self.instrument.item_codes, *names, ResponseStatus.SUBMITTED, code)
+        return SqlSource(sql, params)
 
 
 def _instrument_exporter(code: str, order: int) -> type[InstrumentExporter]:
@@ -261,20 +215,16 @@ def analysis_rows() -> Iterator[tuple[int, tuple]]:
             status=ResponseStatus.SUBMITTED, instrument_code__in=wanted
         )
         .order_by("participant_id")
-        .values_list("participant_id", "visit_code", "instrument_code", "answers")
+        .values_list("participant_id", "visit_code", "instrument_code", "answers", "scores")
     )
     current, values = None, []
-    for pid, visit, code, answers in qs.iterator(chunk_size=CHUNK_SIZE):
+    for pid, visit, code, answers, stored in qs.iterator(chunk_size=CHUNK_SIZE):
         if pid != current:
             if current is not None:
                 yield current, tuple(values)
             current, values = pid, [None] * len(columns)
-        instrument = INSTRUMENTS[code]
-        answers = answers or {}
-        items = tuple((c, answers.get(c)) for c in instrument.item_codes)
-        named = dict(items)
-        if instrument.scorer:
-            named.update(zip(score_names[code], _scores(code, items), strict=True))
+        named = dict(answers or {})
+        named.update(zip(score_names[code], stored_scores(code, stored), strict=True))
         for measure in ("odi_score", "vas_back", "vas_leg", "eq5d_index", "eq_vas"):
             n = position.get((visit, code, measure))
             if n is not None:

@@ -46,8 +46,10 @@ def scoring_options() -> ScoringOptions:
     )
 
 
-def _scores_for(instrument_code: str, answers: dict) -> dict:
-    """Scores by the pure functions of questionnaires.scoring, as JSON-safe values."""
+def scores_for(instrument_code: str, answers: dict) -> dict:
+    """The scores to keep with a response: by the pure functions of questionnaires.scoring with
+    the trial's scoring settings, as JSON-safe values. The report and the exports read them
+    as kept; a response's correction scores it again."""
     scores = get_instrument(instrument_code).score(answers, scoring_options())
     return {k: str(v) if isinstance(v, Decimal) else v for k, v in scores.items()}
 
@@ -235,7 +237,7 @@ def _visit_submit(
         response.out_of_window = out_of_window
         response.status = ResponseStatus.SUBMITTED
         response.submitted_at = now
-        response.scores = _scores_for(code, response.answers)
+        response.scores = scores_for(code, response.answers)
         audited_save(response, user=user, reason="" if first else SUBMIT_REASON)
         submitted.append(response)
     return submitted
@@ -308,7 +310,7 @@ def response_enter(
     response.out_of_window = out_of_window
     response.status = ResponseStatus.SUBMITTED
     response.submitted_at = timezone.now()
-    response.scores = _scores_for(instrument_code, response.answers)
+    response.scores = scores_for(instrument_code, response.answers)
     try:
         audited_save(response, user=user, reason="" if first else f"entered by staff ({mode})")
     except ConcurrentChange:
@@ -380,7 +382,7 @@ def response_correct(
         instance=response,
         data={
             "answers": new_answers,
-            "scores": _scores_for(response.instrument_code, new_answers),
+            "scores": scores_for(response.instrument_code, new_answers),
         },
         user=user,
         reason=reason,

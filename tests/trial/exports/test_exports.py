@@ -21,7 +21,7 @@ from lxml import etree
 from followup.models import CallLog, Contact
 from questionnaires.instruments import INSTRUMENTS
 from questionnaires.models import QuestionnaireResponse
-from questionnaires.services import scoring_options
+from questionnaires.services import scores_for, scoring_options
 from tests.factories import IdentityFactory, ParticipantFactory, allocate, screening_complete
 from trial.exports import services as export_services
 from trial.exports.writer import ExportSpec, write_export
@@ -52,7 +52,7 @@ def _response(participant, visit, instrument, answers, user):
         mode="phone",
         status="submitted",
         answers=answers,
-        scores={},
+        scores=scores_for(instrument, answers),
         submitted_at=timezone.now(),
         entered_by=user,
     )
@@ -109,6 +109,26 @@ def _odi_score() -> Decimal:
 
 
 # --- each format read back ----------------------------------------------------------------
+
+
+def test_the_export_and_the_report_read_the_scores_kept_with_each_response(
+    trial_data, tmp_path, settings
+):
+    """A change of the scoring settings after submission (here the EQ-5D value set) leaves
+    the responses' kept scores as they are: the export and the outcome report both give
+    them, so a re-analysis of the export reproduces the report."""
+    from questionnaires.dashboard import scores
+
+    kept = Decimal(scores_for("eq5d3l", EQ5D_BL)["eq5d_index"])
+    settings.TRIAL_EQ5D_VALUE_SET = "UK"
+    assert INSTRUMENTS["eq5d3l"].score(EQ5D_BL, scoring_options())["eq5d_index"] != kept
+    first = trial_data[0]
+    wide = pd.read_csv(
+        io.BytesIO(render("csv", tmp_path).read("csv/analysis_wide.csv")), dtype=str
+    ).set_index("trial_number")
+    assert Decimal(wide.loc[first.trial_number, "eq5d_index_bl"]) == kept
+    report = scores()["rows"][(first.pk, "BL")]
+    assert report["eq5d_index"] == pytest.approx(float(kept))
 
 
 def test_csv_long_and_wide_files_match_the_database(trial_data, tmp_path):
