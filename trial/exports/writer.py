@@ -93,6 +93,10 @@ def _readme(spec: ExportSpec, meta: dict) -> str:
         if spec.identified
         else _("pseudonymised (trial numbers only)")
     )
+    analysis = _(
+        "A full export also holds analysis/: scripts (Python and Stata) that reproduce "
+        "the outcome report's primary and sensitivity analyses from these files."
+    )
     return "\n".join(
         [
             f"{settings.TRIAL_NAME} export {spec.run_id}",
@@ -101,12 +105,7 @@ def _readme(spec: ExportSpec, meta: dict) -> str:
             f"{_('Data')}: {kind}",
             f"{_('Database lock')}: {spec.database_lock}",
             _("See codebook.csv / codebook.pdf for every variable."),
-            _(
-                "A full export also holds analysis/: scripts (Python and Stata) that reproduce "
-                "the outcome report's primary and sensitivity analyses from these files."
-            )
-            if spec.exporter == FULL
-            else "",
+            *([analysis] if spec.exporter == FULL else []),
             formula_note(),
             "",
         ]

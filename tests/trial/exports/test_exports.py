@@ -289,6 +289,14 @@ def test_no_identifying_data_in_any_byte_of_a_default_export(world, trial_data, 
     assert b"Zylberstein" in identified
 
 
+def test_the_readme_names_analysis_only_in_a_full_export(world, tmp_path):
+    full = render("csv", tmp_path).read("README.txt").decode()
+    one_form = render("csv", tmp_path, exporter="participants").read("README.txt").decode()
+    assert "analysis/" in full and "analysis/" not in one_form
+    for readme in (full, one_form):
+        assert "" not in readme.splitlines(), readme  # no empty line where a line was left out
+
+
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "stata", "odm"])
 def test_an_identified_export_of_one_form_carries_the_identifying_data(
     world, trial_data, tmp_path, fmt
