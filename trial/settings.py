@@ -263,6 +263,13 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A pool process whose resident memory passes this (KiB) is replaced once its task is done.
+# Lay-out libraries keep C memory between documents (WeasyPrint: about 0.25 MB per casebook
+# rendered in the worker), which no garbage collection gives back; replacing the process
+# does. 0 turns it off.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = (
+    env.int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", default=512 * 1024) or None
+)
 CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

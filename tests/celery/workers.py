@@ -58,9 +58,11 @@ def start_worker(
     redis: str,
     extra_env: dict[str, str] | None = None,
     log: Path | None = None,
+    pool: str = "solo",
 ) -> subprocess.Popen:
-    """One solo-pool worker consuming only ``queue`` (``extra_env``: e.g. where it writes;
-    ``log``: a file for its output at info level, to show in a failing assertion)."""
+    """One worker consuming only ``queue``, in a solo pool unless ``pool`` says otherwise
+    (``extra_env``: e.g. where it writes; ``log``: a file for its output at info level, to
+    show in a failing assertion)."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
@@ -70,7 +72,7 @@ def start_worker(
     }
     command = [
         sys.executable, "-m", "celery", "-A", "trial", "worker", "-Q", queue,
-        "--pool", "solo", "--without-gossip", "--without-mingle",
+        "--pool", pool, "--concurrency", "1", "--without-gossip", "--without-mingle",
         "-l", "info" if log else "warning", "-n", f"{name}@%h",
     ]  # fmt: skip
     output = log.open("ab") if log else subprocess.DEVNULL
