@@ -36,7 +36,7 @@ from trial.models import ENDED_STATUSES, Participant, ParticipantStatus
 from trial.monitoring.locks import unlocked_q
 from trial.protocol.anchors import anchor_dates, arm_lookup, participant_anchors
 from trial.protocol.schedule import active_schedule, local_today, visit_windows
-from trial.protocol.windows import VisitTiming, randomised_q, revealed_arm
+from trial.protocol.windows import VisitTiming, followup_over_many, randomised_q, revealed_arm
 from trial.registry import revealed_allocation_q
 
 
@@ -224,6 +224,36 @@ def contacts_update_status(*, today: dt.date | None = None) -> dict[str, int]:
             "window closed without a completed contact",
         )
     return {"due": due, "missed": missed}
+
+
+COMPLETION_BATCH = 2000
+
+
+def participants_complete(*, today: dt.date | None = None) -> int:
+    """Randomised participants whose follow-up is over become "follow-up completed": the
+    window of the last visit of their schedule has closed (the rule of
+    ``trial.protocol.windows.followup_over_many``, which the data lock reads too). Run by the
+    nightly job after the contacts' statuses, so no contact of theirs is left open. A second
+    run changes nothing; a locked participant stays as the lock found them. Returns how many."""
+    today = today or local_today()
+    candidates = (
+        Participant.objects.filter(unlocked_q(), status=ParticipantStatus.RANDOMISED)
+        .filter(randomised_q())
+        .only("pk", "status")
+        .order_by("pk")
+    )
+    completed, after = 0, 0
+    while batch := list(candidates.filter(pk__gt=after)[:COMPLETION_BATCH]):
+        after = batch[-1].pk
+        over = [pk for pk, done in followup_over_many(batch, today).items() if done]
+        if over:
+            completed += audited_update(
+                Participant.objects.filter(pk__in=over, status=ParticipantStatus.RANDOMISED),
+                user=None,
+                reason="follow-up completed: the window of the last visit has closed",
+                status=ParticipantStatus.COMPLETED,
+            )
+    return completed
 
 
 def _update_with_history(qs, status: str, reason: str) -> int:

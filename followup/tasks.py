@@ -9,11 +9,18 @@ from followup import links, services
 
 @shared_task(name="followup.nightly", acks_late=True)
 def nightly() -> dict:
-    """Create due contacts, mark due and missed ones, then send the links of the visits whose
-    window opened. Safe to run twice or in parallel."""
+    """Create due contacts, mark due and missed ones, complete the follow-up of those whose
+    last window has closed, then send the links of the visits whose window opened. Safe to
+    run twice or in parallel."""
     created = services.contacts_create_due()
     updated = services.contacts_update_status()
-    return {"created": created, **updated, "links": links.visit_links_send_due()}
+    completed = services.participants_complete()
+    return {
+        "created": created,
+        **updated,
+        "completed": completed,
+        "links": links.visit_links_send_due(),
+    }
 
 
 @shared_task(name="followup.weekly_lists", acks_late=True)
