@@ -34,3 +34,10 @@ EMAIL_BACKEND = os.environ.get(
     "TEST_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend"
 )
 AXES_ENABLED = True
+
+# The test database need not survive a crash of the machine: PostgreSQL answers a commit
+# without waiting for its WAL to reach the disk (a session setting; production keeps the
+# default). Demo-seeding tests commit thousands of times.
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
+    DATABASES["default"].setdefault("OPTIONS", {})  # noqa: F405
+    DATABASES["default"]["OPTIONS"]["options"] = "-c synchronous_commit=off"  # noqa: F405
