@@ -92,8 +92,14 @@ def manifest_changes(signature: Signature) -> list[dict]:
     """The records of the signature's scope that differ from what was signed: changed, added
     or deleted since (a change by a bulk update or a deletion, which no save hook sees,
     included). Each: model, id, form label, and what happened."""
-    signed = _fingerprint(signature.manifest)
-    now = _fingerprint(manifest_build(signature.participant, signature.visit_code))
+    now = manifest_build(signature.participant, signature.visit_code)
+    return _differences(signature.manifest, now)
+
+
+def _differences(signed_manifest: list[dict], now_manifest: list[dict]) -> list[dict]:
+    """What differs between a signed manifest and the records now: the one comparison behind
+    ``manifest_changes`` and ``casebooks_signed``."""
+    signed, now = _fingerprint(signed_manifest), _fingerprint(now_manifest)
     changes = []
     for key in sorted(signed.keys() | now.keys(), key=lambda k: (k[0], str(k[1]))):
         if signed.get(key) == now.get(key):
@@ -170,11 +176,7 @@ def casebooks_signed(participant_ids) -> set[int]:
         ).values_list("participant_id", "manifest")
     )
     now = manifests_build(list(signed))
-    return {
-        pid
-        for pid, manifest in signed.items()
-        if _fingerprint(manifest) == _fingerprint(now.get(pid, []))
-    }
+    return {pid for pid, manifest in signed.items() if not _differences(manifest, now.get(pid, []))}
 
 
 def renewals_waiting(user) -> int:

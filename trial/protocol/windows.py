@@ -233,7 +233,3 @@ def followup_over_many(participants, today: dt.date | None = None) -> dict[int, 
         closes = [w.closes for w in visit_windows(schedule, anchors.get(pk, {}), arm) if w.closes]
         over[pk] = bool(closes) and max(closes) < today
     return over
-
-
-def followup_over(participant, today: dt.date | None = None) -> bool:
-    return followup_over_many([participant], today)[participant.pk]
